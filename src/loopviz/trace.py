@@ -1,0 +1,363 @@
+"""The trace format: the contract between the recorder and every viewer.
+
+A trace is JSON Lines. The first line is a :class:`Header` object; every other line is one
+event, encoded as a JSON array whose first element is the record's tag (a small integer)
+followed by its fields in declaration order. Times are integer nanoseconds since the start
+of the run (``Header.started`` on the wall clock). Strings that repeat (task names, file
+names, wait details) are interned: a :class:`Str` record gives the id, later records refer
+to it. ``docs/trace-format.md`` documents every record; this module is the one definition.
+
+Bump :data:`FORMAT_VERSION` whenever a record changes shape; readers refuse newer versions.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+FORMAT = "loopviz-trace"
+FORMAT_VERSION = 1
+
+
+class TraceError(Exception):
+    """A file that cannot be read as a trace; the message is one line naming file and line."""
+
+
+class Cause(enum.IntEnum):
+    """What made a task ready."""
+
+    START = 0  # first step of a new task
+    YIELD = 1  # the task yielded (``await asyncio.sleep(0)``) and is ready again
+    TIMER = 2  # a timer it waited on fell due (sleep, timeout)
+    FUTURE = 3  # a future it awaited was resolved (``ref``: the task that resolved it, or 0)
+    TASK = 4  # a task it awaited finished (``ref``: that task)
+    IO = 5  # a socket or pipe became readable or writable
+    CANCEL = 6  # it was cancelled
+    EXECUTOR = 7  # a job it awaited in a thread or process pool finished (``ref``: the job)
+
+
+class Wait(enum.IntEnum):
+    """What a suspended task awaits."""
+
+    FUTURE = 0
+    SLEEP = 1
+    TASK = 2  # ``detail`` is the awaited task's id rather than a string id
+    GATHER = 3
+    LOCK = 4
+    SEMAPHORE = 5
+    EVENT = 6
+    CONDITION = 7
+    QUEUE_GET = 8
+    QUEUE_PUT = 9
+    IO = 10
+    EXECUTOR = 11  # ``detail`` is the job id rather than a string id
+    TIMEOUT = 12
+
+
+class Outcome(enum.IntEnum):
+    RESULT = 0
+    ERROR = 1
+    CANCELLED = 2
+
+
+class JobPhase(enum.IntEnum):
+    SUBMITTED = 0
+    STARTED = 1
+    FINISHED = 2
+
+
+class Stream(enum.IntEnum):
+    STDOUT = 1
+    STDERR = 2
+
+
+class EndReason(enum.IntEnum):
+    EXITED = 0  # the program ended by itself (status 0 or not)
+    TIMEOUT = 1  # killed by the recorder after --timeout
+    INTERRUPTED = 2  # stopped by the user (Ctrl-C, or the app's stop key)
+    SIGNAL = 3  # killed by a signal from elsewhere (status is minus the signal number)
+
+
+class LoopPhase(enum.IntEnum):
+    OPENED = 0
+    CLOSED = 1
+
+
+class Header(msgspec.Struct, kw_only=True):
+    """First line of every trace."""
+
+    format: str = FORMAT
+    version: int = FORMAT_VERSION
+    loopviz: str
+    python: str
+    program: str
+    argv: list[str] = []
+    started: str  # ISO 8601 wall-clock time of t = 0
+    block_threshold_ns: int = 100_000_000
+
+
+def _record(tag: int):
+    """Class options shared by every event record: a compact array led by ``tag``."""
+    return {"array_like": True, "tag": tag, "gc": False, "frozen": True}
+
+
+class Str(msgspec.Struct, **_record(0)):
+    """Interns ``text`` as ``id`` (ids start at 1; 0 means "none")."""
+
+    id: int
+    text: str
+
+
+class Site(msgspec.Struct, **_record(1)):
+    """Interns a source position: ``file`` (a Str id) and ``line``."""
+
+    id: int
+    file: int
+    line: int
+
+
+class TaskCreated(msgspec.Struct, **_record(2)):
+    """Task ``task`` was created by ``parent`` (0: outside any task) at ``site``."""
+
+    t: int
+    task: int
+    name: int  # Str id
+    coro: int  # Str id of the coroutine's qualified name
+    coro_site: int  # Site of the coroutine's ``def``
+    parent: int
+    site: int  # Site of the creating call (0 if unknown)
+
+
+class Ready(msgspec.Struct, **_record(3)):
+    """The task's next step was scheduled: it waits in the loop's ready queue."""
+
+    t: int
+    task: int
+    cause: int  # Cause
+    ref: int = 0
+
+
+class Ran(msgspec.Struct, **_record(4)):
+    """A step ran from ``t`` for ``dur`` and yielded: the task is ready again."""
+
+    t: int
+    task: int
+    dur: int
+
+
+class Waited(msgspec.Struct, **_record(5)):
+    """A step ran from ``t`` for ``dur``; then the task waits on ``kind``.
+
+    ``site`` is where its own code is suspended; ``timeout`` is the time from the step's end
+    to the wait's deadline (0: no deadline). Past the deadline the task counts as ready.
+    """
+
+    t: int
+    task: int
+    dur: int
+    kind: int  # Wait
+    detail: int  # Str id; for Wait.TASK the awaited task, for Wait.EXECUTOR the job
+    site: int
+    timeout: int = 0
+
+
+class Finished(msgspec.Struct, **_record(6)):
+    """The task's last step ran from ``t`` for ``dur`` and ended it."""
+
+    t: int
+    task: int
+    dur: int
+    outcome: int  # Outcome
+    detail: int  # Str id: the result's repr, or "Type: message"
+
+
+class Idle(msgspec.Struct, **_record(7)):
+    """The loop waited in ``select()`` from ``t`` for ``dur``; ``timeout`` -1 means none."""
+
+    t: int
+    dur: int
+    timeout: int
+
+
+class Callback(msgspec.Struct, **_record(8)):
+    """A plain callback (not a task step) ran from ``t`` for ``dur``."""
+
+    t: int
+    dur: int
+    name: int  # Str id
+
+
+class Blocking(msgspec.Struct, **_record(9)):
+    """Seen at ``t`` by the watchdog: a step or callback running since ``since`` blocks the loop.
+
+    ``task`` is 0 for a plain callback; ``site`` is where the loop thread is right now.
+    """
+
+    t: int
+    since: int
+    task: int
+    site: int
+
+
+class Job(msgspec.Struct, **_record(10)):
+    """An executor job changed phase (JobPhase) on ``worker`` (a Str id)."""
+
+    t: int
+    job: int
+    phase: int
+    worker: int
+    fn: int  # Str id of the function's name
+    task: int  # the task that submitted it (0: none)
+
+
+class Output(msgspec.Struct, **_record(11)):
+    """One line the program wrote (without its newline)."""
+
+    t: int
+    stream: int  # Stream
+    text: str
+
+
+class Problem(msgspec.Struct, **_record(12)):
+    """Something the loop reported (an exception never retrieved...) or the recorder's own error."""
+
+    t: int
+    task: int
+    message: int  # Str id
+
+
+class LoopMark(msgspec.Struct, **_record(13)):
+    """An event loop was opened or closed (a program may run several, one after another)."""
+
+    t: int
+    loop: int
+    phase: int  # LoopPhase
+
+
+class ProgramError(msgspec.Struct, **_record(14)):
+    """The program ended with an uncaught exception."""
+
+    t: int
+    type: str
+    message: str
+    traceback: str
+
+
+class End(msgspec.Struct, **_record(15)):
+    """The last record: how the program's process ended."""
+
+    t: int
+    status: int  # exit status; minus the signal number when killed by one
+    reason: int  # EndReason
+
+
+Record = (
+    Str
+    | Site
+    | TaskCreated
+    | Ready
+    | Ran
+    | Waited
+    | Finished
+    | Idle
+    | Callback
+    | Blocking
+    | Job
+    | Output
+    | Problem
+    | LoopMark
+    | ProgramError
+    | End
+)
+
+_encoder = msgspec.json.Encoder()
+_header_decoder = msgspec.json.Decoder(Header)
+_record_decoder = msgspec.json.Decoder(Record)
+
+
+def encode_header(header: Header) -> bytes:
+    return _encoder.encode(header) + b"\n"
+
+
+def encode_records(records: list) -> bytes:
+    """Encode records as JSON lines (one per record, each ending in a newline)."""
+    return _encoder.encode_lines(records)
+
+
+def decode_record(line: bytes) -> Record:
+    """Decode one event line; raises ``msgspec.DecodeError`` or ``ValidationError``."""
+    return _record_decoder.decode(line)
+
+
+def parse_header(line: bytes, where: str) -> Header:
+    """Check and decode a trace's first line; ``where`` names the file in errors."""
+    try:
+        raw = msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        raw = None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise TraceError(f"{where}:1: not a loopviz trace")
+    version = raw.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise TraceError(
+            f"{where}:1: trace format version {version} is newer than this loopviz "
+            f"reads ({FORMAT_VERSION}); upgrade loopviz"
+        )
+    try:
+        return _header_decoder.decode(line)
+    except msgspec.ValidationError as exc:
+        raise TraceError(f"{where}:1: bad trace header: {exc}") from None
+
+
+@dataclass
+class Trace:
+    """A trace read from a file: its header, its records, and what went wrong reading it."""
+
+    header: Header
+    records: list[Record] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def iter_records(lines: Iterator[bytes], where: str, first_line: int = 2) -> Iterator[Record]:
+    """Decode event lines, raising :class:`TraceError` naming ``where`` and the line."""
+    for number, line in enumerate(lines, first_line):
+        if not line.strip():
+            continue
+        try:
+            yield _record_decoder.decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise TraceError(f"{where}:{number}: malformed event: {exc}") from None
+
+
+def read_trace(path: str | Path) -> Trace:
+    """Read a whole trace file.
+
+    A last line cut short (the recorder was killed mid-write) is dropped with a warning,
+    so everything complete still loads; any other bad line is a :class:`TraceError`.
+    """
+    where = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise TraceError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise TraceError(f"{where}: empty file, not a loopviz trace")
+    lines = data.split(b"\n")
+    trace = Trace(parse_header(lines[0], where))
+    truncated = not data.endswith(b"\n")
+    body = lines[1:-1] if truncated or lines[-1] == b"" else lines[1:]
+    trace.records = list(iter_records(iter(body), where))
+    if truncated and len(lines) > 1:
+        tail = lines[-1]
+        try:
+            trace.records.append(_record_decoder.decode(tail))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            trace.warnings.append(
+                f"{where}:{len(lines)}: last line is incomplete (the trace was cut short); "
+                f"loaded the {len(trace.records)} events before it"
+            )
+    return trace
