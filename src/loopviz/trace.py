@@ -102,7 +102,7 @@ class Header(msgspec.Struct, kw_only=True):
 
 def _record(tag: int):
     """Class options shared by every event record: a compact array led by ``tag``."""
-    return {"array_like": True, "tag": tag, "gc": False, "frozen": True}
+    return {"array_like": True, "tag": tag, "tag_field": "tag", "gc": False, "frozen": True}
 
 
 class Str(msgspec.Struct, **_record(0)):
