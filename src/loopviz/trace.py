@@ -98,6 +98,7 @@ class Header(msgspec.Struct, kw_only=True):
     argv: list[str] = []
     started: str  # ISO 8601 wall-clock time of t = 0
     block_threshold_ns: int = 100_000_000
+    clock_origin_ns: int = 0  # CLOCK_MONOTONIC at t = 0, to align other clocks of the machine
 
 
 def _record(tag: int):
