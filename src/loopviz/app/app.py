@@ -1,0 +1,42 @@
+"""The loopviz Textual app: app-wide concerns only (styles, commands, opening targets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+
+from loopviz.app.commands import ControlsProvider
+from loopviz.app.picker import PickerScreen
+from loopviz.app.run import RunScreen
+from loopviz.app.target import Target, TargetError, resolve
+
+
+class LoopvizApp(App):
+    CSS_PATH = "loopviz.tcss"
+    COMMANDS = App.COMMANDS | {ControlsProvider}
+    TITLE = "loopviz"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+
+    def __init__(self, target: Target) -> None:
+        super().__init__()
+        self.target = target
+
+    def on_mount(self) -> None:
+        self.open_target(self.target)
+
+    def open_target(self, target: Target, title: str = "") -> None:
+        if target.kind == "folder":
+            self.push_screen(PickerScreen(target.path))
+        else:
+            self.push_screen(RunScreen(target.path, live=target.kind == "program", title=title))
+
+    def open_target_path(self, path: Path, title: str = "") -> None:
+        """Open what the user named inside the app; a bad path is a notification."""
+        try:
+            target = resolve(path)
+        except TargetError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.open_target(target, title)

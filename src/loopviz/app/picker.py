@@ -1,0 +1,87 @@
+"""The picker: the scenarios of a folder, the highlighted one's description and source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.syntax import Syntax
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from loopviz.app.dialogs import PathPrompt
+from loopviz.catalog import Scenario, discover
+
+
+class PickerScreen(Screen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "run", "Run", show=True),
+        Binding("o", "open", "Open file"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.scenarios: list[Scenario] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(f" loopviz · {self.folder}", id="title")
+        with Horizontal():
+            yield OptionList(id="scenarios")
+            with Vertical(id="about"):
+                yield Static(id="description")
+                with VerticalScroll(id="code"):
+                    yield Static(id="source")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        try:
+            self.scenarios = discover(self.folder)
+        except OSError as exc:
+            self.notify(f"cannot list {self.folder}: {exc.strerror or exc}", severity="error")
+        options = self.query_one(OptionList)
+        options.border_title = "scenarios"
+        self.query_one("#code").border_title = "source"
+        options.add_options(Option(f"{s.name}\n[dim]{s.title}[/]") for s in self.scenarios)
+        if not self.scenarios:
+            self.query_one("#description", Static).update(
+                "No scenarios here. Press o to open a program or a trace."
+            )
+        else:
+            options.highlighted = 0
+        options.focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        scenario = self.scenarios[event.option_index]
+        self.query_one("#description", Static).update(
+            f"[b]{scenario.title}[/b]\n\n{scenario.description}"
+        )
+        try:
+            source = Syntax(scenario.source, "python", line_numbers=True, theme="ansi_dark")
+        except OSError as exc:
+            source = f"cannot read {scenario.path}: {exc.strerror or exc}"
+        self.query_one("#source", Static).update(source)
+        self.query_one("#code").border_title = scenario.path.name
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._run(self.scenarios[event.option_index])
+
+    def action_run(self) -> None:
+        index = self.query_one(OptionList).highlighted
+        if index is not None and self.scenarios:
+            self._run(self.scenarios[index])
+
+    def _run(self, scenario: Scenario) -> None:
+        self.app.open_target_path(scenario.path, title=f"{scenario.name} · {scenario.title}")
+
+    def action_open(self) -> None:
+        self.app.push_screen(PathPrompt("Open a program, a trace or a folder"), self._open)
+
+    def _open(self, path: str | None) -> None:
+        if path:
+            self.app.open_target_path(Path(path))

@@ -1,0 +1,382 @@
+"""The run view: a program recorded live, or a saved trace, on a timeline you can play.
+
+Live runs: the recorder calls back from its own thread; batches are queued and folded into
+the model at most ten times a second on the UI thread, so a flooding program cannot starve
+the screen. While the run goes on the playhead follows "now" until the user steps.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from loopviz.app.dialogs import PathPrompt
+from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
+from loopviz.app.timeline_view import LEGEND, TimelineView
+from loopviz.timeline import Timeline
+from loopviz.trace import EndReason, Record, TraceError
+from loopviz.units import format_time
+
+SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+FRAME = 1 / 30  # playback tick, seconds
+DRAIN = 0.1  # how often live records are folded into the model, seconds
+
+
+class RunScreen(Screen):
+    """Owns the playback state (playhead, selection, speed) and the live recording."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "play_pause", "Play/Pause"),
+        Binding("right", "step(1)", "Next event", key_display="→"),
+        Binding("left", "step(-1)", "Prev event", key_display="←"),
+        Binding("right_square_bracket", "task_step(1)", "Task next", key_display="]"),
+        Binding("left_square_bracket", "task_step(-1)", "Task prev", key_display="["),
+        Binding("down", "select(1)", "Next task", key_display="↓"),
+        Binding("up", "select(-1)", "Prev task", key_display="↑"),
+        Binding("home", "jump(0)", "Start"),
+        Binding("end", "jump(1)", "End"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+"),
+        Binding("minus", "speed(-1)", "Slower", key_display="-"),
+        Binding("z", "zoom(0.5)", "Zoom in"),
+        Binding("Z,shift+z", "zoom(2)", "Zoom out", key_display="Z"),
+        Binding("f", "fit", "Fit all"),
+        Binding("shift+right,l", "pan(0.25)", "Pan right", show=False),
+        Binding("shift+left,h", "pan(-0.25)", "Pan left", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("x", "stop", "Stop run"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("s", "save", "Save trace"),
+        Binding("q,escape", "back", "Back"),
+    ]
+
+    playhead: reactive[int] = reactive(0, init=False)
+    selected: reactive[int] = reactive(0, init=False)
+    speed: reactive[float] = reactive(1.0, init=False)
+    playing: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, path: Path, *, live: bool, title: str = "") -> None:
+        """``path`` is a program to record (``live``) or a saved trace to open."""
+        super().__init__()
+        self.path = path
+        self.live = live
+        self.run_title = title or path.name
+        self.timeline: Timeline | None = None
+        self.recording = None
+        self.trace_path: Path | None = None if live else path
+        self.following = live  # the playhead sticks to "now" while the run goes on
+        self.message = ""
+        self._pending: list[Record] = []
+        self._lock = threading.Lock()
+        self._last_frame = 0.0
+        self._last_summary = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        view = TimelineView(id="timeline")
+        view.border_title = "timeline"
+        view.border_subtitle = LEGEND
+        yield view
+        with Horizontal(id="panes"):
+            with Vertical(id="left"):
+                yield Inspector(id="inspector")
+                yield SummaryPane(id="summary")
+            yield SourcePane(id="source")
+            yield OutputPane(id="output")
+        yield EventLog(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#inspector").border_title = "task"
+        self.query_one("#source").border_title = "source"
+        self.query_one("#output").border_title = "output"
+        self.query_one("#summary").border_title = "summary"
+        self.query_one(TimelineView).focus()
+        self._player = self.set_interval(FRAME, self._tick, pause=True)
+        self.set_interval(DRAIN, self._drain)
+        if self.live:
+            self._start_recording()
+        else:
+            self._load_trace()
+        self._update_title()
+
+    def on_unmount(self) -> None:
+        if self.recording is not None and self.recording.running:
+            self.recording.stop()
+
+    # --- getting the data -----------------------------------------------------------------
+    @property
+    def view(self) -> TimelineView:
+        return self.query_one(TimelineView)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_trace(self) -> None:
+        """Reading a big trace takes seconds: do it off the UI thread."""
+        self.app.call_from_thread(self.notify, f"loading {self.path.name}…", timeout=2)
+        try:
+            timeline = Timeline.from_file(self.path)
+        except TraceError as exc:
+            self.app.call_from_thread(self._fail, str(exc))
+            return
+        self.app.call_from_thread(self._set_timeline, timeline)
+
+    def _set_timeline(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.view.set_timeline(timeline)
+        self.view.fit()
+        if timeline.tasks:
+            self.selected = timeline.tasks[0].id
+        for warning in timeline.warnings:
+            self.notify(warning, severity="warning")
+        self.playhead = 0
+        self._refresh_panes()
+        self._show_summary()
+
+    def _start_recording(self) -> None:
+        from loopviz.process import Recording
+
+        self.timeline = None
+        self.message = ""
+        self._pending = []
+        self.view.set_timeline(None)
+        self.following = True
+        self.recording = Recording(self.path, on_records=self._on_records)
+        self.trace_path = self.recording.trace_path
+        self._run_recording(self.recording)
+        self._show_summary()
+
+    def _on_records(self, records: list[Record]) -> None:
+        """Called on the recorder's thread: queue only; the UI folds them in at its pace."""
+        with self._lock:
+            self._pending.extend(records)
+
+    @work(thread=True, group="run")
+    def _run_recording(self, recording) -> None:
+        try:
+            recording.start()
+            result = recording.wait()
+        except Exception as exc:  # the recorder's own failure: say so, keep the app up
+            self.app.call_from_thread(self._fail, f"could not run {self.path.name}: {exc}")
+            return
+        self.app.call_from_thread(self._run_ended, recording, result)
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch or self.recording is None:
+            return
+        if self.timeline is None:
+            self.timeline = Timeline(self.recording.header)
+            self.view.set_timeline(self.timeline)
+        with self.app.batch_update():
+            self.timeline.add(batch)
+            self.view.data_changed()
+            if not self.selected and self.timeline.tasks:
+                self.selected = self.timeline.tasks[0].id
+            if self.following:
+                self.view.fit()
+                self.playhead = self.timeline.end
+            else:
+                self._update_title()
+            now = time.monotonic()
+            if now - self._last_summary > 1 or self.timeline.finished:
+                self._last_summary = now
+                self._show_summary()
+
+    def _run_ended(self, recording, result) -> None:
+        if recording is not self.recording:
+            return  # a run replaced by a re-run
+        self._drain()
+        error = (self.timeline.exit.error if self.timeline else "") or result.error
+        if result.reason == EndReason.TIMEOUT:
+            self.message = f"{self.path.name} was killed after the timeout"
+        elif result.reason == EndReason.INTERRUPTED:
+            self.message = f"{self.path.name} was stopped"
+        elif error or result.status != 0:
+            self.message = f"{self.path.name} failed: {error or f'exit status {result.status}'}"
+        if self.message:
+            self.notify(self.message, severity="error" if error else "warning", timeout=6)
+        self._show_summary()
+        self._update_title()
+
+    def _fail(self, message: str) -> None:
+        self.message = message
+        self.notify(message, severity="error", timeout=8)
+        self._show_summary()
+
+    # --- showing ----------------------------------------------------------------------------
+    def _show_summary(self) -> None:
+        self.query_one(SummaryPane).show(self.timeline, self.message)
+
+    def _refresh_panes(self) -> None:
+        t, timeline = self.playhead, self.timeline
+        self.query_one(Inspector).show(timeline, t, self.selected)
+        self.query_one(SourcePane).show(timeline, t, self.selected)
+        self.query_one(OutputPane).show(timeline, t)
+        self.query_one(EventLog).show(timeline, t)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        end = self.timeline.end if self.timeline else 0
+        state = "▶" if self.playing else "⏸"
+        live = "  ● live" if self.recording is not None and self.recording.running else ""
+        self.query_one("#title", Static).update(
+            f" loopviz · {self.run_title}{live}   {state} {self.speed:g}×   "
+            f"{format_time(self.playhead)} / {format_time(end)}"
+        )
+
+    def watch_playhead(self, t: int) -> None:
+        view = self.view
+        view.set_playhead(t)
+        if not view.t0 <= t < view.t0 + view.span:  # keep the playhead on screen
+            view.set_window(t - view.span // 2, view.span)
+        self._refresh_panes()
+
+    def watch_selected(self, task_id: int) -> None:
+        self.view.set_selected(task_id)
+        self._refresh_panes()
+
+    def watch_playing(self, playing: bool) -> None:
+        if playing:
+            self._last_frame = time.monotonic()
+            self._player.resume()
+        else:
+            self._player.pause()
+        self._update_title()
+
+    def watch_speed(self) -> None:
+        self._update_title()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        elapsed, self._last_frame = now - self._last_frame, now
+        end = self.timeline.end if self.timeline else 0
+        t = self.playhead + int(elapsed * self.speed * 1e9)
+        if t >= end:
+            t = end
+            self.playing = False
+        self.playhead = t
+
+    # --- actions ------------------------------------------------------------------------------
+    def _seek(self, t: int) -> None:
+        """A user move: stop following the live end."""
+        self.following = False
+        self.playhead = max(0, t)
+
+    def action_play_pause(self) -> None:
+        if self.timeline is None:
+            return
+        if not self.playing and self.playhead >= self.timeline.end:
+            self._seek(0)
+        self.following = False
+        self.playing = not self.playing
+
+    def action_step(self, direction: int) -> None:
+        self._step(direction, None)
+
+    def action_task_step(self, direction: int) -> None:
+        if self.selected:
+            self._step(direction, self.selected)
+
+    def _step(self, direction: int, task_id: int | None) -> None:
+        if self.timeline is None:
+            return
+        self.playing = False
+        if direction > 0:
+            moment = self.timeline.next_event(self.playhead, task_id)
+        else:
+            moment = self.timeline.prev_event(self.playhead, task_id)
+        if moment is None:
+            self.notify("no more events that way", timeout=1.5)
+            return
+        self._seek(moment.t)
+
+    def action_jump(self, where: int) -> None:
+        if self.timeline is None:
+            return
+        self.playing = False
+        self._seek(self.timeline.end if where else 0)
+        self.following = bool(where) and self.recording is not None and self.recording.running
+
+    def action_speed(self, direction: int) -> None:
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
+
+    def action_select(self, direction: int) -> None:
+        ids = self.view.task_ids
+        if not ids:
+            return
+        index = ids.index(self.selected) if self.selected in ids else -direction
+        self.selected = ids[max(0, min(len(ids) - 1, index + direction))]
+
+    def on_timeline_view_task_clicked(self, message: TimelineView.TaskClicked) -> None:
+        self.selected = message.task_id
+
+    def action_zoom(self, factor: float) -> None:
+        self.following = False
+        self.view.zoom(factor, self.playhead)
+
+    def action_fit(self) -> None:
+        self.view.fit()
+
+    def action_pan(self, fraction: float) -> None:
+        self.following = False
+        self.view.pan(fraction)
+
+    def action_page(self, direction: int) -> None:
+        view = self.view
+        view.scroll_to(y=view.scroll_y + direction * max(1, view.size.height - 3), animate=False)
+
+    def action_stop(self) -> None:
+        if self.recording is not None and self.recording.running:
+            self.recording.stop()
+            self.notify("stopping the run…", timeout=2)
+        else:
+            self.notify("nothing is running", timeout=2)
+
+    def action_rerun(self) -> None:
+        if not self.live:
+            self.notify("a saved trace cannot be re-run", severity="warning")
+            return
+        if self.recording is not None and self.recording.running:
+            self.recording.stop()
+        self.playing = False
+        self.selected = 0
+        self.playhead = 0
+        self._start_recording()
+
+    def action_save(self) -> None:
+        if self.trace_path is None:
+            self.notify("no trace to save yet", severity="warning")
+            return
+        default = f"{self.path.name.removesuffix('.py').removesuffix('.trace.jsonl')}.trace.jsonl"
+        self.app.push_screen(PathPrompt("Save the trace as", default), self._save_to)
+
+    def _save_to(self, name: str | None) -> None:
+        if not name or self.trace_path is None:
+            return
+        target = Path(name).expanduser()
+        try:
+            if target.resolve() != self.trace_path.resolve():
+                shutil.copyfile(self.trace_path, target)
+        except OSError as exc:
+            self.notify(f"could not save {target}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"saved {target}")
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit()

@@ -1,0 +1,306 @@
+"""The timeline widget: one lane per task, drawn with the Line API.
+
+Each frame asks the model only for the rows on screen (``Timeline.lane`` / ``loop_lane`` at
+one value per column), so its cost follows the screen size, not the trace size. Rendered
+lanes are cached per row under a generation key that changes when the data, the time window
+or the width changes; moving the playhead or the selection only repaints what it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from loopviz.app.axis import tick_label, tick_step
+from loopviz.timeline import State, Timeline
+from loopviz.trace import Wait
+
+LABEL_WIDTH = 13  # marker + name + space
+HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
+MIN_SPAN = 1_000  # 1 µs: zooming further shows nothing new
+
+RUNNING = ("█", Style(color="green"))
+READY = ("▓", Style(color="yellow"))
+BLOCKING = ("█", Style(color="bright_red", bold=True))
+BUSY = ("█", Style(color="bright_white"))
+IDLE = ("░", Style(color="grey42"))
+BLANK = (" ", Style())
+WAIT_COLOURS = {
+    Wait.SLEEP: "blue",
+    Wait.TIMEOUT: "blue",
+    Wait.IO: "cyan",
+    Wait.EXECUTOR: "dark_orange",
+    Wait.LOCK: "magenta",
+    Wait.SEMAPHORE: "magenta",
+    Wait.CONDITION: "magenta",
+    Wait.EVENT: "magenta",
+    Wait.QUEUE_GET: "orchid",
+    Wait.QUEUE_PUT: "orchid",
+}
+WAITING = {kind: ("▒", Style(color=WAIT_COLOURS.get(kind, "steel_blue"))) for kind in Wait}
+PLAYHEAD = Style(bgcolor="grey70", color="black")
+LEGEND = (
+    "[green]█[/] running  [yellow]▓[/] ready  [steel_blue]▒[/] waiting "
+    "([blue]▒[/]sleep [cyan]▒[/]io [magenta]▒[/]lock [dark_orange]▒[/]executor)  "
+    "[bright_red]█[/] blocking  [bright_white]█[/]/[grey42]░[/] loop busy/idle"
+)
+
+Cell = tuple[str, Style]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    kind: str  # "loop", "worker" or "task"
+    key: int | str  # task id or worker name
+    label: str
+
+
+class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
+    """Lanes over a time window ``[t0, t0 + span)``; the screen owns the controls."""
+
+    DEFAULT_CSS = """
+    TimelineView { scrollbar-size-horizontal: 0; }
+    """
+
+    class TaskClicked(Message):
+        def __init__(self, task_id: int) -> None:
+            super().__init__()
+            self.task_id = task_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.timeline: Timeline | None = None
+        self.t0 = 0
+        self.span = 1_000_000_000
+        self.playhead = 0
+        self.selected = 0
+        self._rows: list[Row] = []
+        self._row_of_task: dict[int, int] = {}
+        self._generation = 0
+        self._cache: dict[int, tuple[tuple, list[Cell], Strip]] = {}
+
+    # --- data ---------------------------------------------------------------------------
+    def set_timeline(self, timeline: Timeline | None) -> None:
+        self.timeline = timeline
+        self._rows = []
+        self._row_of_task = {}
+        self.data_changed()
+
+    def data_changed(self) -> None:
+        """The model grew (a live run): rebuild the row list and drop cached lanes."""
+        self._generation += 1
+        self._cache.clear()
+        self._sync_rows()
+        self.refresh()
+
+    def _sync_rows(self) -> None:
+        timeline = self.timeline
+        self._rows = []
+        if timeline is not None:
+            self._rows.append(Row("loop", 0, "loop"))
+            self._rows.extend(Row("worker", w, w) for w in timeline.workers)
+            self._rows.extend(Row("task", info.id, info.name) for info in timeline.tasks)
+        self._row_of_task = {
+            row.key: index for index, row in enumerate(self._rows) if row.kind == "task"
+        }
+        self.virtual_size = Size(0, HEADER_ROWS + max(0, len(self._rows) - 1))
+
+    @property
+    def task_ids(self) -> list[int]:
+        return [row.key for row in self._rows if row.kind == "task"]  # type: ignore[misc]
+
+    # --- the window -----------------------------------------------------------------------
+    @property
+    def columns(self) -> int:
+        return max(0, self.size.width - LABEL_WIDTH)
+
+    def set_window(self, t0: int, span: int) -> None:
+        span = max(MIN_SPAN, int(span))
+        t0 = max(0, int(t0))
+        if (t0, span) != (self.t0, self.span):
+            self.t0, self.span = t0, span
+            self._cache.clear()
+            self.refresh()
+
+    def time_at_column(self, column: int) -> int:
+        return self.t0 + self.span * column // max(1, self.columns)
+
+    def column_of(self, t: int) -> int | None:
+        columns = self.columns
+        if columns == 0 or not self.t0 <= t < self.t0 + self.span:
+            return None
+        return (t - self.t0) * columns // self.span
+
+    def set_playhead(self, t: int) -> None:
+        old, self.playhead = self.column_of(self.playhead), t
+        new = self.column_of(t)
+        if old != new:
+            height = self.size.height
+            self.refresh(
+                *(Region(LABEL_WIDTH + c, 0, 1, height) for c in (old, new) if c is not None)
+            )
+
+    def set_selected(self, task_id: int) -> None:
+        old, self.selected = self._row_of_task.get(self.selected), task_id
+        for index in (old, self._row_of_task.get(task_id)):
+            if index is not None:
+                self.refresh_line(HEADER_ROWS - 1 + index)
+        self.scroll_to_task(task_id)
+
+    def scroll_to_task(self, task_id: int) -> None:
+        index = self._row_of_task.get(task_id)
+        if index is None:
+            return
+        y = index - 1  # scrolled rows start after the loop row
+        visible = self.size.height - HEADER_ROWS
+        if y < self.scroll_y:
+            self.scroll_to(y=y, animate=False)
+        elif visible > 0 and y >= self.scroll_y + visible:
+            self.scroll_to(y=y - visible + 1, animate=False)
+
+    def task_at_y(self, y: int) -> int | None:
+        """The task whose lane is drawn on screen row ``y``."""
+        if y < HEADER_ROWS:
+            return None
+        index = y - HEADER_ROWS + 1 + int(self.scroll_y)
+        if index < len(self._rows) and self._rows[index].kind == "task":
+            return self._rows[index].key  # type: ignore[return-value]
+        return None
+
+    # --- drawing ----------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            return self._axis(width)
+        index = 0 if y == 1 else y - HEADER_ROWS + 1 + int(self.scroll_y)
+        if self.timeline is None or index >= len(self._rows):
+            return Strip.blank(width)
+        row = self._rows[index]
+        key = (self._generation, self.t0, self.span, width)
+        cached = self._cache.get(index)
+        if cached is None or cached[0] != key:
+            cells = self._cells(row)
+            strip = Strip(self._segments(cells), width - LABEL_WIDTH if cells else 0)
+            cached = self._cache[index] = (key, cells, strip)
+        _, cells, strip = cached
+        label = self._label(row)
+        column = self.column_of(self.playhead)
+        if column is not None and column < len(cells):
+            char, style = cells[column]
+            mark = Strip([Segment("│" if char == " " else char, style + PLAYHEAD)], 1)
+            strip = Strip.join([strip.crop(0, column), mark, strip.crop(column + 1)])
+        return Strip.join([label, strip]).adjust_cell_length(width)
+
+    def _label(self, row: Row) -> Strip:
+        selected = row.kind == "task" and row.key == self.selected
+        style = Style(reverse=True, bold=True) if selected else Style(dim=row.kind != "task")
+        text = ("▶" if selected else " ") + row.label[: LABEL_WIDTH - 2]
+        return Strip([Segment(text.ljust(LABEL_WIDTH - 1), style), Segment(" ")], LABEL_WIDTH)
+
+    def _cells(self, row: Row) -> list[Cell]:
+        timeline, columns = self.timeline, self.columns
+        if timeline is None or columns == 0:
+            return []
+        t1 = self.t0 + self.span
+        if row.kind == "loop":
+            return [
+                BLANK if busy is None else BUSY if busy else IDLE
+                for busy in timeline.loop_lane(self.t0, t1, columns)
+            ]
+        if row.kind == "worker":
+            cells = [BLANK] * columns
+            for span in timeline.job_spans(str(row.key), self.t0, t1):
+                first = max(0, self.column_of(max(span.start, self.t0)) or 0)
+                last = self.column_of(min(span.end or timeline.end, t1 - 1))
+                for c in range(first, (columns - 1 if last is None else last) + 1):
+                    cells[c] = RUNNING
+            return cells
+        return [_task_cell(col) for col in timeline.lane(int(row.key), self.t0, t1, columns)]
+
+    @staticmethod
+    def _segments(cells: list[Cell]) -> list[Segment]:
+        """Merge runs of equal cells so a lane is a handful of segments."""
+        segments: list[Segment] = []
+        run_char, run_style, run = "", None, 0
+        for char, style in cells:
+            if style is run_style and char == run_char:
+                run += 1
+                continue
+            if run:
+                segments.append(Segment(run_char * run, run_style))
+            run_char, run_style, run = char, style, 1
+        if run:
+            segments.append(Segment(run_char * run, run_style))
+        return segments
+
+    def _axis(self, width: int) -> Strip:
+        columns = self.columns
+        if columns < 8:
+            return Strip.blank(width)
+        step = tick_step(self.span, columns, 12)
+        chars = [" "] * columns
+        first = -(-self.t0 // step) * step
+        for tick in range(first, self.t0 + self.span, step):
+            column = self.column_of(tick)
+            if column is None:
+                continue
+            label = "╵" + tick_label(tick, step)
+            if column + len(label) <= columns:
+                chars[column : column + len(label)] = label
+        axis = Segment("".join(chars), Style(dim=True))
+        return Strip([Segment(" " * LABEL_WIDTH), axis]).adjust_cell_length(width)
+
+    # --- mouse ------------------------------------------------------------------------------
+    def on_click(self, event: events.Click) -> None:
+        task_id = self.task_at_y(event.y)
+        if task_id is not None:
+            self.post_message(self.TaskClicked(task_id))
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, 1)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, -1)
+
+    def _wheel(self, event: events.MouseEvent, direction: int) -> None:
+        """Ctrl+wheel (or any wheel when the lanes fit) zooms at the pointer; shift pans."""
+        event.stop()
+        event.prevent_default()
+        column = max(0, event.x - LABEL_WIDTH)
+        if event.shift:
+            self.pan(direction * 0.1)
+        elif event.ctrl or self.max_scroll_y == 0 or event.y < HEADER_ROWS:
+            self.zoom(1.25 if direction > 0 else 0.8, self.time_at_column(column))
+        else:
+            self.scroll_to(y=self.scroll_y + direction * 2, animate=False)
+
+    def zoom(self, factor: float, around: int) -> None:
+        """Scale the window by ``factor`` keeping ``around`` at the same column."""
+        span = max(MIN_SPAN, int(self.span * factor))
+        fraction = (around - self.t0) / self.span if self.span else 0
+        self.set_window(around - int(span * fraction), span)
+
+    def pan(self, fraction: float) -> None:
+        self.set_window(self.t0 + int(self.span * fraction), self.span)
+
+    def fit(self) -> None:
+        end = self.timeline.end if self.timeline is not None else 0
+        self.set_window(0, max(MIN_SPAN, end + end // 50))
+
+
+def _task_cell(column) -> Cell:
+    state = column.state
+    if state is None or state is State.DONE:
+        return BLANK
+    if state is State.RUNNING:
+        return BLOCKING if column.blocking else RUNNING
+    if state is State.READY:
+        return READY
+    return WAITING.get(column.kind, WAITING[Wait.FUTURE])
