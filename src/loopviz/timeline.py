@@ -12,10 +12,39 @@ from the deadline on: the task was due but the loop did not get to it (starvatio
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopviz.trace import Header, Outcome, Record, Trace, read_trace
+from loopviz.trace import (
+    Blocking,
+    Callback,
+    Cause,
+    End,
+    EndReason,
+    Finished,
+    Header,
+    Idle,
+    Job,
+    JobPhase,
+    LoopMark,
+    LoopPhase,
+    Outcome,
+    Output,
+    Problem,
+    ProgramError,
+    Ran,
+    Ready,
+    Record,
+    Site,
+    Str,
+    TaskCreated,
+    Trace,
+    Wait,
+    Waited,
+    read_trace,
+)
+from loopviz.units import format_short, format_time
 
 
 class State(enum.IntEnum):
@@ -97,6 +126,7 @@ class BlockingStep:
     duration: int
     file: str
     line: int
+    ongoing: bool = False  # still running: ``duration`` is up to the last time seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +156,166 @@ class ExitInfo:
     traceback: str = ""
 
 
+# A segment's state, its kind (Wait, Cause or Outcome) and the overdue flag, packed in one int
+# so a lane is a handful of flat parallel lists rather than an object per event.
+_KIND_SHIFT = 2
+_OVERDUE = 1 << 7
+_STATE_MASK = 3
+_KIND_MASK = 31
+
+# What a global moment refers to: ``ref = index << 3 | code``.
+_M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
+
+_NO_LOOP, _IDLE, _BUSY = -1, 0, 1
+
+_CAUSE_TEXT = {
+    Cause.START: "its first step is scheduled",
+    Cause.YIELD: "it yielded",
+    Cause.IO: "its socket or pipe is ready",
+    Cause.CANCEL: "it was cancelled",
+}
+
+
+class _Lane:
+    """One task's segments as parallel lists; ``starts`` is sorted, each segment ends where
+    the next begins. Prefix sums (time per state, steps) are extended lazily by queries."""
+
+    __slots__ = (
+        "blocks",
+        "codes",
+        "cum",
+        "info",
+        "nrun",
+        "refs",
+        "resume_site",
+        "sites",
+        "starts",
+        "timeouts",
+    )
+
+    def __init__(self, info: TaskInfo) -> None:
+        self.info = info
+        self.starts: list[int] = []
+        self.codes: list[int] = []
+        self.refs: list[int] = []  # WAITING: detail; READY: cause ref; DONE: detail Str id
+        self.sites: list[int] = []  # WAITING: where suspended; RUNNING: where it resumed
+        self.timeouts: list[int] = []  # WAITING: time to the deadline (0: none)
+        self.cum: tuple[list[int], list[int], list[int]] = ([], [], [])  # by State value
+        self.nrun: list[int] = []  # steps before segment i
+        self.resume_site = 0
+        self.blocks: list[tuple[int, int]] = []  # (start, end) of its blocking steps
+
+    def ensure_sums(self) -> None:
+        starts, codes, nrun = self.starts, self.codes, self.nrun
+        cw, cr, cx = self.cum
+        for i in range(len(nrun), len(starts)):
+            if i == 0:
+                cw.append(0), cr.append(0), cx.append(0), nrun.append(0)
+                continue
+            d = starts[i] - starts[i - 1]
+            s = codes[i - 1] & _STATE_MASK
+            cw.append(cw[-1] + (d if s == State.WAITING else 0))
+            cr.append(cr[-1] + (d if s == State.READY else 0))
+            cx.append(cx[-1] + (d if s == State.RUNNING else 0))
+            nrun.append(nrun[-1] + (s == State.RUNNING))
+
+    def sums_at(self, x: int) -> tuple[int, int, int, int, int]:
+        """(waiting, ready, running, done) time up to x and steps begun at or before x."""
+        i = bisect_right(self.starts, x) - 1
+        if i < 0:
+            return 0, 0, 0, 0, 0
+        sums = [self.cum[0][i], self.cum[1][i], self.cum[2][i], 0]
+        s = self.codes[i] & _STATE_MASK
+        sums[s] += x - self.starts[i]
+        return sums[0], sums[1], sums[2], sums[3], self.nrun[i] + (s == State.RUNNING)
+
+
+class _Flat:
+    """A sorted-by-start series of spans (the loop's busy/idle, one worker's jobs)."""
+
+    __slots__ = ("ends", "labels", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int | None] = []
+        self.labels: list[str] = []
+
+    def overlapping(self, t0: int, t1: int | None) -> range:
+        i0 = max(bisect_right(self.starts, t0) - 1, 0)
+        i1 = len(self.starts) if t1 is None else bisect_left(self.starts, t1)
+        return range(i0, i1)
+
+
 class Timeline:
     """Everything a viewer asks of a trace. Queries cost O(log n) in the number of events."""
 
+    header: Header | None
+    warnings: list[str]  # reading problems (a truncated last line)
+    tasks: list[TaskInfo]  # in creation order
+    workers: list[str]  # executor worker names, in order of first use
+    problems: list[Moment]  # what the loop reported (exception never retrieved...)
+    exit: ExitInfo
+    end: int  # the last time seen (the End record's time once the run is over)
+    finished: bool  # True once the End record arrived
+
     def __init__(self, header: Header | None = None) -> None:
-        raise NotImplementedError
+        self.header = header
+        self.warnings = []
+        self.tasks = []
+        self.workers = []
+        self.problems = []
+        self.exit = ExitInfo(None, None)
+        self.end = 0
+        self.finished = False
+        self._strs: dict[int, str] = {0: ""}
+        self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
+        self._files: dict[str, None] = {}
+        self._lanes: dict[int, _Lane] = {}
+        self._created: list[int] = []  # creation time of self.tasks[i], for alive_at
+        self._created_sorted = True
+        # Global moments, in arrival order, and their time order built lazily.
+        self._ev_t: list[int] = []
+        self._ev_task: list[int] = []
+        self._ev_ref: list[int] = []
+        self._order: list[int] = []
+        self._order_t: list[int] = []
+        self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
+        self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
+        self._loop = _Flat()  # ends unused: each span ends where the next starts
+        self._loop_state: list[int] = []
+        self._loop_cum: tuple[list[int], list[int]] = ([], [])  # idle, busy before span i
+        self._worker_spans: dict[str, _Flat] = {}
+        self._jobs: dict[int, list] = {}  # job -> [fn, task, worker, span index]
+        self._job_events: list[tuple[int, int]] = []  # (job, phase) for moments
+        self._out: list[tuple[int, int, str]] = []  # arrival order
+        self._out_sorted: list[tuple[int, int, str]] = []
+        self._out_t: list[int] = []
+        self._error: ProgramError | None = None
+        self._handlers = {
+            Str: self._on_str,
+            Site: self._on_site,
+            TaskCreated: self._on_created,
+            Ready: self._on_ready,
+            Ran: self._on_ran,
+            Waited: self._on_waited,
+            Finished: self._on_finished,
+            Idle: self._on_idle,
+            Callback: self._on_callback,
+            Blocking: self._on_blocking,
+            Job: self._on_job,
+            Output: self._on_output,
+            Problem: self._on_problem,
+            LoopMark: self._on_loop_mark,
+            ProgramError: self._on_program_error,
+            End: self._on_end,
+        }
 
     @classmethod
     def from_trace(cls, trace: Trace) -> Timeline:
-        raise NotImplementedError
+        timeline = cls(trace.header)
+        timeline.warnings = list(trace.warnings)
+        timeline.add(trace.records)
+        return timeline
 
     @classmethod
     def from_file(cls, path: str | Path) -> Timeline:
@@ -144,74 +325,601 @@ class Timeline:
 
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once."""
-        raise NotImplementedError
+        handlers = self._handlers
+        for record in records:
+            handlers[type(record)](record)
+
+    @property
+    def block_threshold(self) -> int:
+        return self.header.block_threshold_ns if self.header else 100_000_000
+
+    # --- building --------------------------------------------------------------------------
+    def _moment(self, t: int, task: int, ref: int) -> None:
+        self._ev_t.append(t)
+        self._ev_task.append(task)
+        self._ev_ref.append(ref)
+
+    def _lane(self, task: int) -> _Lane:
+        """The task's lane; a task never announced (a trace cut at the start) gets one."""
+        lane = self._lanes.get(task)
+        if lane is None:
+            created = self.end
+            self._on_created(TaskCreated(created, task, 0, 0, 0, 0, 0))
+            lane = self._lanes[task]
+            lane.info.name = f"#{task}"
+        return lane
+
+    def _push(self, lane: _Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0):
+        """Start a segment at t (never before the previous one: records of a task arrive in
+        its order, but clamp rather than break bisect if a clock disagrees)."""
+        starts = lane.starts
+        if starts and t < starts[-1]:
+            t = starts[-1]
+        self._moment(t, lane.info.id, len(starts) << 3 | _M_SEGMENT)
+        starts.append(t)
+        lane.codes.append(code)
+        lane.refs.append(ref)
+        lane.sites.append(site)
+        lane.timeouts.append(timeout)
+        if t > self.end:
+            self.end = t
+
+    def _on_str(self, r: Str) -> None:
+        self._strs[r.id] = r.text
+
+    def _on_site(self, r: Site) -> None:
+        file = self._strs.get(r.file, "")
+        self._sites[r.id] = (file, r.line)
+        self._files.setdefault(file)
+
+    def _on_created(self, r: TaskCreated) -> None:
+        strs = self._strs
+        coro_file, coro_line = self._sites.get(r.coro_site, ("", 0))
+        file, line = self._sites.get(r.site, ("", 0))
+        info = TaskInfo(
+            r.task, strs.get(r.name, ""), strs.get(r.coro, ""), coro_file, coro_line,
+            r.parent, r.t, file, line,
+        )  # fmt: skip
+        lane = _Lane(info)
+        self._lanes[r.task] = lane
+        self.tasks.append(info)
+        if self._created and r.t < self._created[-1]:
+            self._created_sorted = False
+        self._created.append(r.t)
+        parent = self._lanes.get(r.parent)
+        if parent is not None:
+            parent.info.children.append(r.task)
+        self._push(lane, r.t, State.READY | Cause.START << _KIND_SHIFT)
+
+    def _on_ready(self, r: Ready) -> None:
+        lane = self._lane(r.task)
+        code = lane.codes[-1]
+        state = code & _STATE_MASK
+        new = State.READY | r.cause << _KIND_SHIFT
+        if state == State.READY and not code & _OVERDUE:
+            # Already ready (created, or yielded): the record names the cause.
+            lane.codes[-1] = new
+            lane.refs[-1] = r.ref
+            return
+        if state == State.DONE:
+            return
+        if state == State.WAITING and lane.timeouts[-1]:
+            deadline = lane.starts[-1] + lane.timeouts[-1]
+            if r.t > deadline:
+                self._push(lane, deadline, code & ~_STATE_MASK | State.READY | _OVERDUE)
+        self._push(lane, r.t, new, r.ref)
+
+    def _step(self, lane: _Lane, t: int, dur: int, site: int) -> None:
+        """The RUNNING part of a step record, and its blocking check."""
+        self._push(lane, t, State.RUNNING, 0, lane.resume_site)
+        task = lane.info.id
+        report = self._pending.get(task)
+        if report is not None and report.since <= t + dur:
+            del self._pending[task]
+            if report.since != t:
+                report = None  # a report about an earlier step whose record went missing
+        if dur >= self.block_threshold or report is not None:
+            if report is not None and report.site:
+                site = report.site
+            if site:
+                file, line = self._sites.get(site, ("", 0))
+            else:
+                file, line = lane.info.coro_file, lane.info.coro_line
+            self._add_block(BlockingStep(task, t, dur, file, line))
+            lane.blocks.append((t, t + dur))
+
+    def _add_block(self, step: BlockingStep) -> None:
+        self._moment(step.start, step.task, len(self._blocks) << 3 | _M_BLOCK)
+        self._blocks.append(step)
+
+    def _on_ran(self, r: Ran) -> None:
+        lane = self._lane(r.task)
+        self._step(lane, r.t, r.dur, 0)
+        self._push(lane, r.t + r.dur, State.READY | Cause.YIELD << _KIND_SHIFT)
+
+    def _on_waited(self, r: Waited) -> None:
+        lane = self._lane(r.task)
+        self._step(lane, r.t, r.dur, r.site)
+        code = State.WAITING | r.kind << _KIND_SHIFT
+        self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
+        lane.resume_site = r.site
+
+    def _on_finished(self, r: Finished) -> None:
+        lane = self._lane(r.task)
+        self._step(lane, r.t, r.dur, 0)
+        end = r.t + r.dur
+        self._push(lane, end, State.DONE | r.outcome << _KIND_SHIFT, r.detail)
+        info = lane.info
+        info.ended = end
+        info.outcome = Outcome(r.outcome)
+        info.outcome_detail = self._strs.get(r.detail, "")
+
+    def _loop_push(self, t: int, state: int) -> None:
+        loop = self._loop
+        if loop.starts and t < loop.starts[-1]:
+            t = loop.starts[-1]
+        was_open = bool(loop.starts) and self._loop_state[-1] != _NO_LOOP
+        if (state == _NO_LOOP) == was_open:
+            self._moment(t, 0, len(loop.starts) << 3 | _M_LOOP)  # opened or closed
+        loop.starts.append(t)
+        self._loop_state.append(state)
+        if t > self.end:
+            self.end = t
+
+    def _on_idle(self, r: Idle) -> None:
+        self._loop_push(r.t, _IDLE)
+        self._loop_push(r.t + r.dur, _BUSY)
+
+    def _on_callback(self, r: Callback) -> None:
+        report = self._pending.pop(0, None)
+        if report is not None and report.since != r.t:
+            report = None
+        end = r.t + r.dur
+        self.end = max(self.end, end)
+        if r.dur >= self.block_threshold or report is not None:
+            file, line = self._sites.get(report.site if report else 0, ("", 0))
+            self._add_block(BlockingStep(0, r.t, r.dur, file, line))
+
+    def _on_blocking(self, r: Blocking) -> None:
+        self._pending[r.task] = r
+        self.end = max(self.end, r.t)
+
+    def _on_job(self, r: Job) -> None:
+        job = self._jobs.get(r.job)
+        if job is None:
+            job = self._jobs[r.job] = [self._strs.get(r.fn, ""), r.task, "", -1]
+        if r.phase == JobPhase.STARTED:
+            worker = self._strs.get(r.worker, "") or "worker"
+            spans = self._worker_spans.get(worker)
+            if spans is None:
+                spans = self._worker_spans[worker] = _Flat()
+                self.workers.append(worker)
+            job[2], job[3] = worker, len(spans.starts)
+            spans.starts.append(r.t)
+            spans.ends.append(None)
+            spans.labels.append(job[0])
+        elif r.phase == JobPhase.FINISHED and job[3] >= 0:
+            self._worker_spans[job[2]].ends[job[3]] = r.t
+        self._moment(r.t, r.task, len(self._job_events) << 3 | _M_JOB)
+        self._job_events.append((r.job, r.phase))
+        self.end = max(self.end, r.t)
+
+    def _on_output(self, r: Output) -> None:
+        self._moment(r.t, 0, len(self._out) << 3 | _M_OUTPUT)
+        self._out.append((r.t, r.stream, r.text))
+        self.end = max(self.end, r.t)
+
+    def _on_problem(self, r: Problem) -> None:
+        message = self._strs.get(r.message, "")
+        text = f"{self._task_name(r.task)}: {message}" if r.task else message
+        self._moment(r.t, r.task, len(self.problems) << 3 | _M_PROBLEM)
+        self.problems.append(Moment(r.t, r.task, text))
+        self.end = max(self.end, r.t)
+
+    def _on_loop_mark(self, r: LoopMark) -> None:
+        self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
+
+    def _on_program_error(self, r: ProgramError) -> None:
+        self._error = r
+        self.end = max(self.end, r.t)
+
+    def _on_end(self, r: End) -> None:
+        error = self._error
+        self.exit = ExitInfo(
+            r.status,
+            r.reason,
+            f"{error.type}: {error.message}" if error else "",
+            error.traceback if error else "",
+        )
+        self.finished = True
+        self.end = max(self.end, r.t)
+        if self._loop_state and self._loop_state[-1] != _NO_LOOP:
+            self._loop_push(self.end, _NO_LOOP)  # a program killed with its loop still open
+        self._moment(r.t, 0, _M_EXIT)
 
     # --- the run as a whole -------------------------------------------------------------
-    header: Header | None
-    warnings: list[str]  # reading problems (a truncated last line)
-    tasks: list[TaskInfo]  # in creation order
-    workers: list[str]  # executor worker names, in order of first use
-    blocking: list[BlockingStep]
-    problems: list[Moment]  # what the loop reported (exception never retrieved...)
-    exit: ExitInfo
-    end: int  # the last time seen (the End record's time once the run is over)
-    finished: bool  # True once the End record arrived
+    @property
+    def blocking(self) -> list[BlockingStep]:
+        """Blocking steps by start, with any step still blocking now (``ongoing``)."""
+        steps = list(self._blocks)
+        for report in self._pending.values():
+            file, line = self._sites.get(report.site, ("", 0))
+            if not file and report.task in self._lanes:
+                info = self._lanes[report.task].info
+                file, line = info.coro_file, info.coro_line
+            duration = max(self.end - report.since, 0)
+            steps.append(BlockingStep(report.task, report.since, duration, file, line, True))
+        steps.sort(key=lambda step: step.start)
+        return steps
 
     def task(self, task_id: int) -> TaskInfo:
-        raise NotImplementedError
+        return self._lanes[task_id].info
 
     def source_files(self) -> list[str]:
         """Files named by sites, program first."""
-        raise NotImplementedError
+        files = [file for file in self._files if file]
+        program = self.header.program if self.header else ""
+        for file in files:
+            if program and (file == program or Path(file).name == Path(program).name):
+                files.remove(file)
+                files.insert(0, file)
+                break
+        return files
+
+    def loop_totals(self, until: int | None = None) -> tuple[int, int]:
+        """(busy, idle) time of the loop up to ``until`` (default: the end)."""
+        x = self.end if until is None else until
+        starts, states = self._loop.starts, self._loop_state
+        idle, busy = self._loop_cum
+        for i in range(len(idle), len(starts)):
+            d = starts[i] - starts[i - 1] if i else 0
+            s = states[i - 1] if i else _NO_LOOP
+            idle.append((idle[-1] if i else 0) + (d if s == _IDLE else 0))
+            busy.append((busy[-1] if i else 0) + (d if s == _BUSY else 0))
+        i = bisect_right(starts, x) - 1
+        if i < 0:
+            return 0, 0
+        extra = x - starts[i]
+        return (
+            busy[i] + (extra if states[i] == _BUSY else 0),
+            idle[i] + (extra if states[i] == _IDLE else 0),
+        )
+
+    def peak_waiting(self) -> tuple[int, int]:
+        """(most tasks waiting at once, when it first happened)."""
+        changes: list[tuple[int, int]] = []
+        for lane in self._lanes.values():
+            starts, codes = lane.starts, lane.codes
+            for i, code in enumerate(codes):
+                if code & _STATE_MASK == State.WAITING:
+                    changes.append((starts[i], 1))
+                    if i + 1 < len(starts):
+                        changes.append((starts[i + 1], -1))
+        changes.sort()  # at equal times, ends (-1) come before starts
+        peak = count = 0
+        when = 0
+        for t, delta in changes:
+            count += delta
+            if count > peak:
+                peak, when = count, t
+        return peak, when
 
     # --- per task ------------------------------------------------------------------------
+    def _interval(self, lane: _Lane, i: int) -> Interval:
+        code = lane.codes[i]
+        state = State(code & _STATE_MASK)
+        kind = code >> _KIND_SHIFT & _KIND_MASK
+        start = lane.starts[i]
+        end = lane.starts[i + 1] if i + 1 < len(lane.starts) else None
+        file, line = self._sites.get(lane.sites[i], ("", 0))
+        deadline = None
+        if state == State.WAITING and lane.timeouts[i]:
+            deadline = start + lane.timeouts[i]
+        return Interval(
+            start, end, state, kind, self._segment_detail(lane, i), file, line, deadline,
+            bool(code & _OVERDUE),
+        )  # fmt: skip
+
+    def _segment_detail(self, lane: _Lane, i: int) -> str:
+        code = lane.codes[i]
+        state = code & _STATE_MASK
+        kind = code >> _KIND_SHIFT & _KIND_MASK
+        ref = lane.refs[i]
+        if state == State.WAITING:
+            return self._wait_text(kind, ref, lane.timeouts[i])
+        if state == State.READY:
+            if code & _OVERDUE:
+                return f"its {Wait(kind).name.lower()} deadline passed while the loop was busy"
+            return self._cause_text(lane, i, kind, ref)
+        if state == State.DONE:
+            detail = self._strs.get(ref, "")
+            if kind == Outcome.RESULT:
+                return f"returned {detail}" if detail else "returned"
+            if kind == Outcome.ERROR:
+                return f"raised {detail}"
+            return "cancelled"
+        return ""
+
+    def _wait_text(self, kind: int, ref: int, timeout: int) -> str:
+        if kind == Wait.SLEEP:
+            return f"sleep {format_short(timeout)}"
+        if kind == Wait.TASK:
+            text = self._task_name(ref)
+        elif kind == Wait.EXECUTOR:
+            text = self._job_text(ref)
+        else:
+            text = self._strs.get(ref, "") or Wait(kind).name.lower().replace("_", " ")
+        if timeout:
+            text += f" (timeout {format_short(timeout)})"
+        return text
+
+    def _cause_text(self, lane: _Lane, i: int, cause: int, ref: int) -> str:
+        if cause == Cause.TIMER:
+            j = i - 1
+            while j > 0 and lane.codes[j] & _OVERDUE:
+                j -= 1
+            code = lane.codes[j]
+            if j >= 0 and code & _STATE_MASK == State.WAITING:
+                kind = code >> _KIND_SHIFT & _KIND_MASK
+                what = "sleep timer" if kind == Wait.SLEEP else "timeout"
+                late = lane.starts[i] - lane.starts[j] - lane.timeouts[j]
+                if lane.timeouts[j] and late >= self.block_threshold:
+                    return f"its {what} fired {format_time(late)} late"
+                return f"its {what} fired"
+            return "its timer fired"
+        if cause == Cause.TASK:
+            return f"{self._task_name(ref)} finished"
+        if cause == Cause.FUTURE:
+            by = f" by {self._task_name(ref)}" if ref else ""
+            return f"a future it awaited was resolved{by}"
+        if cause == Cause.EXECUTOR:
+            return f"{self._job_text(ref)} finished"
+        return _CAUSE_TEXT.get(cause, "")
+
+    def _task_name(self, task: int) -> str:
+        lane = self._lanes.get(task)
+        return f"task {lane.info.name}" if lane else f"task #{task}"
+
+    def _job_text(self, job: int) -> str:
+        info = self._jobs.get(job)
+        return f"job {job}: {info[0]}" if info and info[0] else f"job {job}"
+
     def state_at(self, task_id: int, t: int) -> Interval | None:
-        """The task's interval containing t (None before it was created)."""
-        raise NotImplementedError
+        """The task's interval containing t (None before it was created). The last interval
+        has ``end`` None: it lasts to the end of the run (DONE lasts for ever)."""
+        lane = self._lanes.get(task_id)
+        if lane is None:
+            return None
+        i = bisect_right(lane.starts, t) - 1
+        return self._interval(lane, i) if i >= 0 else None
 
     def intervals(self, task_id: int, t0: int = 0, t1: int | None = None) -> list[Interval]:
-        """The task's intervals overlapping [t0, t1)."""
-        raise NotImplementedError
+        """The task's intervals overlapping [t0, t1), leaving out empty ones."""
+        lane = self._lanes[task_id]
+        starts = lane.starts
+        i0 = max(bisect_right(starts, t0) - 1, 0)
+        i1 = len(starts) if t1 is None else bisect_left(starts, t1)
+        last = len(starts) - 1
+        return [
+            self._interval(lane, i)
+            for i in range(i0, i1)
+            if i == last or starts[i + 1] > max(starts[i], t0)
+        ]
 
     def lane(self, task_id: int, t0: int, t1: int, columns: int) -> list[Column]:
         """The task's look in ``columns`` equal slices of [t0, t1): each column shows the
         state it spent most time in, except that any running beats the rest, so a short
         step stays visible when zoomed out. O(columns x log n)."""
-        raise NotImplementedError
+        lane = self._lanes[task_id]
+        lane.ensure_sums()
+        info = lane.info
+        width = (t1 - t0) / columns
+        edges = [t0 + round(width * c) for c in range(columns + 1)]
+        sums = [lane.sums_at(x) for x in edges]
+        blocks = lane.blocks
+        block_starts = [start for start, _ in blocks]
+        result: list[Column] = []
+        for c in range(columns):
+            a, b = edges[c], edges[c + 1]
+            if b <= info.created or b <= a:
+                result.append(Column(None))
+                continue
+            (w0, r0, x0, _, n0), (w1, r1, x1, _, n1) = sums[c], sums[c + 1]
+            blocking = False
+            k = bisect_left(block_starts, b) - 1
+            if k >= 0 and blocks[k][1] > a:
+                blocking = True
+            done = max(b - max(a, info.ended), 0) if info.ended is not None else 0
+            if x1 > x0 or n1 > n0:
+                result.append(Column(State.RUNNING, 0, blocking))
+                continue
+            best = max(
+                (done, State.DONE), (r1 - r0, State.READY), (w1 - w0, State.WAITING),
+                key=lambda pair: pair[0],
+            )  # fmt: skip
+            state = best[1]
+            kind = 0
+            if state == State.WAITING:
+                i = bisect_right(lane.starts, (a + b) // 2) - 1
+                if lane.codes[i] & _STATE_MASK != State.WAITING:
+                    i = bisect_left(lane.starts, b) - 1
+                kind = lane.codes[i] >> _KIND_SHIFT & _KIND_MASK
+            result.append(Column(state, kind, blocking))
+        return result
 
     def totals(self, task_id: int | None = None, until: int | None = None) -> Totals:
         """Time in each state up to ``until`` (default: the end), one task or all."""
-        raise NotImplementedError
+        x = self.end if until is None else until
+        lanes = self._lanes.values() if task_id is None else [self._lanes[task_id]]
+        waiting = ready = running = steps = 0
+        for lane in lanes:
+            lane.ensure_sums()
+            w, r, run, _, n = lane.sums_at(x)
+            waiting += w
+            ready += r
+            running += run
+            steps += n
+        return Totals(running, ready, waiting, steps)
 
     def alive_at(self, t: int) -> list[int]:
-        raise NotImplementedError
+        """Tasks created at or before t and not done by then, in creation order."""
+        n = bisect_right(self._created, t) if self._created_sorted else len(self.tasks)
+        return [
+            info.id
+            for info in self.tasks[:n]
+            if info.created <= t and (info.ended is None or info.ended > t)
+        ]
 
     # --- the loop and the executors -------------------------------------------------------
     def loop_spans(self, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Busy and idle (in ``select``) spans of the loop overlapping [t0, t1)."""
-        raise NotImplementedError
+        starts, states = self._loop.starts, self._loop_state
+        spans = []
+        for i in self._loop.overlapping(t0, t1):
+            if states[i] == _NO_LOOP:
+                continue
+            end = starts[i + 1] if i + 1 < len(starts) else None
+            if end is not None and (end <= t0 or end == starts[i]):
+                continue
+            busy = states[i] == _BUSY
+            spans.append(Span(starts[i], end, "busy" if busy else "idle", busy))
+        return spans
 
     def loop_lane(self, t0: int, t1: int, columns: int) -> list[bool | None]:
-        """Per column: True busy, False idle, None no loop running."""
-        raise NotImplementedError
+        """Per column: True busy, False idle (whichever took more of it), None no loop."""
+        width = (t1 - t0) / columns
+        sums = [self.loop_totals(t0 + round(width * c)) for c in range(columns + 1)]
+        result: list[bool | None] = []
+        for c in range(columns):
+            busy = sums[c + 1][0] - sums[c][0]
+            idle = sums[c + 1][1] - sums[c][1]
+            result.append(None if busy == idle == 0 else busy >= idle)
+        return result
 
     def job_spans(self, worker: str, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Jobs that ran on ``worker``, labelled with the function's name."""
-        raise NotImplementedError
+        flat = self._worker_spans.get(worker)
+        if flat is None:
+            return []
+        return [
+            Span(flat.starts[i], flat.ends[i], flat.labels[i])
+            for i in flat.overlapping(t0, t1)
+            if flat.ends[i] is None or flat.ends[i] > t0
+        ]
 
     # --- events ----------------------------------------------------------------------------
+    def _ordered(self) -> tuple[list[int], list[int]]:
+        """Moment indices in time order (ties keep arrival order) and their times."""
+        ev_t, order = self._ev_t, self._order
+        n = len(order)
+        if n < len(ev_t):
+            new = sorted(range(n, len(ev_t)), key=ev_t.__getitem__)
+            if n and ev_t[new[0]] < self._order_t[-1]:
+                order.extend(new)
+                order.sort(key=ev_t.__getitem__)  # nearly sorted: timsort merges the runs
+                self._order_t = [ev_t[i] for i in order]
+            else:
+                order.extend(new)
+                self._order_t.extend(ev_t[i] for i in new)
+        return order, self._order_t
+
+    def _make_moment(self, index: int) -> Moment:
+        t, task, ref = self._ev_t[index], self._ev_task[index], self._ev_ref[index]
+        code, i = ref & 7, ref >> 3
+        if code == _M_SEGMENT:
+            return self._segment_moment(self._lanes[task], i)
+        if code == _M_BLOCK:
+            step = self._blocks[i]
+            who = self._task_name(step.task) if step.task else "a callback"
+            where = f" at {_where(step.file, step.line)}" if step.file else ""
+            return Moment(t, task, f"loop blocked {format_time(step.duration)} by {who}{where}")
+        if code == _M_OUTPUT:
+            _, stream, text = self._out[i]
+            return Moment(t, 0, f"{'stderr' if stream == 2 else 'stdout'}: {text}")
+        if code == _M_PROBLEM:
+            return self.problems[i]
+        if code == _M_LOOP:
+            closed = self._loop_state[i] == _NO_LOOP
+            return Moment(t, 0, "event loop closed" if closed else "event loop started")
+        if code == _M_JOB:
+            job, phase = self._job_events[i]
+            worker = self._jobs[job][2]
+            if phase == JobPhase.SUBMITTED:
+                text = f"{self._task_name(task) if task else 'the program'} submitted "
+                return Moment(t, task, text + self._job_text(job))
+            verb = "started on" if phase == JobPhase.STARTED else "finished on"
+            return Moment(t, task, f"{self._job_text(job)} {verb} {worker}")
+        return Moment(t, 0, self._exit_text())
+
+    def _segment_moment(self, lane: _Lane, i: int) -> Moment:
+        info = lane.info
+        name = f"task {info.name}"
+        t = lane.starts[i]
+        if i == 0:
+            parent = self._lanes.get(info.parent)
+            by = f" by {parent.info.name}" if parent else ""
+            site = _where(info.created_file, info.created_line)
+            where = f" at {site}" if info.created_file else ""
+            return Moment(t, info.id, f"{name} created{by}{where}")
+        code = lane.codes[i]
+        state = code & _STATE_MASK
+        detail = self._segment_detail(lane, i)
+        if state == State.RUNNING:
+            return Moment(t, info.id, f"{name} running")
+        if state == State.WAITING:
+            file, line = self._sites.get(lane.sites[i], ("", 0))
+            where = f" at {_where(file, line)}" if file else ""
+            return Moment(t, info.id, f"{name} waiting: {detail}{where}")
+        if state == State.DONE:
+            return Moment(t, info.id, f"{name} done: {detail}")
+        label = "overdue" if code & _OVERDUE else "ready"
+        return Moment(t, info.id, f"{name} {label}: {detail}")
+
+    def _exit_text(self) -> str:
+        status, reason = self.exit.status, self.exit.reason
+        if reason == EndReason.TIMEOUT:
+            return "program killed after the timeout"
+        if reason == EndReason.INTERRUPTED:
+            return "program stopped by the user"
+        if reason == EndReason.SIGNAL:
+            return f"program killed by signal {-(status or 0)}"
+        if self.exit.error:
+            return f"program raised {self.exit.error} (status {status})"
+        return f"program exited with status {status}"
+
     def next_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The first event strictly after t (of one task, or any)."""
-        raise NotImplementedError
+        if task_id is not None:
+            starts = self._lanes[task_id].starts
+            i = bisect_right(starts, t)
+            return self._segment_moment(self._lanes[task_id], i) if i < len(starts) else None
+        order, times = self._ordered()
+        j = bisect_right(times, t)
+        return self._make_moment(order[j]) if j < len(order) else None
 
     def prev_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The last event strictly before t."""
-        raise NotImplementedError
+        if task_id is not None:
+            i = bisect_left(self._lanes[task_id].starts, t) - 1
+            return self._segment_moment(self._lanes[task_id], i) if i >= 0 else None
+        order, times = self._ordered()
+        j = bisect_left(times, t) - 1
+        return self._make_moment(order[j]) if j >= 0 else None
 
     def events_around(self, t: int, before: int, after: int) -> list[Moment]:
         """Up to ``before`` events at or before t and ``after`` events after it, in order."""
-        raise NotImplementedError
+        order, times = self._ordered()
+        j = bisect_right(times, t)
+        return [self._make_moment(i) for i in order[max(j - before, 0) : j + after]]
 
     def output_until(self, t: int) -> list[tuple[int, int, str]]:
         """(t, stream, text) of every output line written at or before t."""
-        raise NotImplementedError
+        if len(self._out_sorted) != len(self._out):
+            self._out_sorted = sorted(self._out, key=lambda line: line[0])
+            self._out_t = [line[0] for line in self._out_sorted]
+        return self._out_sorted[: bisect_right(self._out_t, t)]
+
+
+def _where(file: str, line: int) -> str:
+    """A site as people say it, "prog.py:12"; the full path stays in ``Interval.file``."""
+    return f"{Path(file).name}:{line}"

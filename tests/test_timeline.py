@@ -1,0 +1,335 @@
+"""The timeline model on hand-built record lists (the recorder's own output is tested end to
+end in test_summary.py)."""
+
+from __future__ import annotations
+
+from trace_builder import MS, S, TraceBuilder
+
+from loopviz.timeline import State, Timeline
+from loopviz.trace import (
+    Blocking,
+    Cause,
+    End,
+    EndReason,
+    Finished,
+    Idle,
+    Job,
+    JobPhase,
+    LoopMark,
+    LoopPhase,
+    Outcome,
+    Output,
+    Problem,
+    Ran,
+    Ready,
+    Stream,
+    Wait,
+    Waited,
+    read_trace,
+)
+from loopviz.units import format_time
+
+
+def sleeper() -> TraceBuilder:
+    """main sleeps 1 s at line 6, then returns 'x'; B is created by main and awaited."""
+    b = TraceBuilder()
+    b.add(LoopMark(0, 1, LoopPhase.OPENED))
+    b.task(0, 1, "main")
+    b.add(Ready(0, 1, Cause.START))
+    b.task(1 * MS, 2, "B", parent=1, line=12)
+    b.add(
+        Ready(1 * MS, 2, Cause.START),
+        Waited(0, 1, 2 * MS, Wait.TASK, 2, b.site(13)),
+        Waited(2 * MS, 2, 1 * MS, Wait.SLEEP, 0, b.site(6), timeout=S),
+        Idle(3 * MS, 1000 * MS, 1000 * MS),
+        Ready(1003 * MS, 2, Cause.TIMER),
+        Finished(1004 * MS, 2, 1 * MS, Outcome.RESULT, b.s("'x'")),
+        Ready(1005 * MS, 1, Cause.TASK, 2),
+        Finished(1006 * MS, 1, 1 * MS, Outcome.ERROR, b.s("ValueError: boom")),
+        LoopMark(1008 * MS, 1, LoopPhase.CLOSED),
+        End(1010 * MS, 1, EndReason.EXITED),
+    )
+    return b
+
+
+def test_states_details_and_sites_of_a_sleeping_task():
+    b = sleeper()
+    tl = Timeline(b.header)
+    tl.add(b.records)
+    before = tl.state_at(2, 0)
+    assert before is None
+    ready = tl.state_at(2, 1 * MS)
+    assert ready.state == State.READY and ready.kind == Cause.START
+    waiting = tl.state_at(2, 500 * MS)
+    assert (waiting.state, waiting.kind, waiting.detail) == (
+        State.WAITING,
+        Wait.SLEEP,
+        "sleep 1.0 s",
+    )
+    assert (waiting.file, waiting.line, waiting.deadline) == (b.program, 6, 3 * MS + S)
+    assert not waiting.overdue
+    # The step after the wait resumes where the task was suspended.
+    running = tl.state_at(2, 1004 * MS)
+    assert (running.state, running.file, running.line) == (State.RUNNING, b.program, 6)
+    done = tl.state_at(2, 2 * S)
+    assert (done.state, done.kind, done.detail, done.end) == (
+        State.DONE, Outcome.RESULT, "returned 'x'", None,
+    )  # fmt: skip
+    assert tl.state_at(1, 500 * MS).detail == "task B"
+    info = tl.task(2)
+    assert (info.name, info.parent, info.created_line, info.ended) == ("B", 1, 12, 1005 * MS)
+    assert tl.task(1).children == [2]
+    assert tl.task(1).outcome_detail == "ValueError: boom"
+    assert tl.finished and tl.end == 1010 * MS and tl.exit.status == 1
+
+
+def test_moments_read_as_plain_words():
+    tl = Timeline.from_trace(_trace(sleeper()))
+    texts = [m.text for m in tl.events_around(-1, 0, 100)]
+    assert texts == [
+        "event loop started",
+        "task main created",  # created before any task: no "by"
+        "task main running",
+        "task B created by main at prog.py:12",
+        "task main waiting: task B at prog.py:13",  # at 2 ms, as B starts running
+        "task B running",
+        "task B waiting: sleep 1.0 s at prog.py:6",
+        "task B ready: its sleep timer fired",
+        "task B running",
+        "task B done: returned 'x'",
+        "task main ready: task B finished",
+        "task main running",
+        "task main done: raised ValueError: boom",
+        "event loop closed",
+        "program exited with status 1",
+    ]
+
+
+def test_overdue_part_of_a_wait_counts_as_ready():
+    b = TraceBuilder()
+    b.task(0, 1, "late")
+    b.add(
+        Waited(0, 1, 10 * MS, Wait.SLEEP, 0, b.site(4), timeout=100 * MS),
+        Ready(600 * MS, 1, Cause.TIMER),
+    )
+    b.task(0, 2, "on_time")
+    b.add(
+        Waited(0, 2, 10 * MS, Wait.EVENT, b.s("Event.wait"), b.site(5), timeout=100 * MS),
+        Ready(50 * MS, 2, Cause.FUTURE, 1),
+    )
+    tl = Timeline.from_trace(_trace(b))
+    waiting = tl.state_at(1, 109 * MS)
+    assert waiting.state == State.WAITING and waiting.deadline == 110 * MS
+    overdue = tl.state_at(1, 300 * MS)
+    assert (overdue.state, overdue.overdue, overdue.start, overdue.end) == (
+        State.READY, True, 110 * MS, 600 * MS,
+    )  # fmt: skip
+    after = tl.state_at(1, 600 * MS)
+    assert after.state == State.READY and not after.overdue
+    assert after.detail == f"its sleep timer fired {format_time(490 * MS)} late"
+    assert tl.totals(1, until=700 * MS).ready == 590 * MS
+    assert tl.totals(1, until=700 * MS).waiting == 100 * MS
+    # A wait ended by its event before the deadline has no overdue part.
+    assert not any(i.overdue for i in tl.intervals(2))
+    assert tl.state_at(2, 30 * MS).detail == "Event.wait (timeout 0.1 s)"
+    assert tl.state_at(2, 60 * MS).detail == "a future it awaited was resolved by task late"
+
+
+def test_eager_child_step_nested_in_parent_step():
+    """3.12 eager tasks: the child's first step runs (and is recorded) inside the parent's."""
+    b = TraceBuilder()
+    b.task(0, 1, "parent")
+    b.task(2 * MS, 2, "child", parent=1)
+    b.add(
+        Waited(2 * MS, 2, 1 * MS, Wait.SLEEP, 0, b.site(3), timeout=S),
+        Waited(0, 1, 10 * MS, Wait.TASK, 2, b.site(8)),
+    )
+    tl = Timeline.from_trace(_trace(b))
+    assert tl.state_at(1, 2500 * 1000).state == State.RUNNING
+    assert tl.state_at(2, 2500 * 1000).state == State.RUNNING
+    assert tl.state_at(2, 5 * MS).state == State.WAITING
+    assert tl.state_at(1, 5 * MS).state == State.RUNNING
+    moments = tl.events_around(-1, 0, 10)
+    assert [m.t for m in moments] == sorted(m.t for m in moments)
+    assert [m.text for m in moments][:3] == [
+        "task parent created",
+        "task parent running",
+        "task child created by parent",
+    ]
+    assert tl.next_event(0).text == "task child created by parent"
+    assert tl.prev_event(10 * MS).text == "task child waiting: sleep 1.0 s at prog.py:3"
+
+
+def test_output_lines_arriving_out_of_order_are_sorted_by_time():
+    b = TraceBuilder()
+    b.add(
+        Output(5 * MS, Stream.STDOUT, "second"),
+        Output(9 * MS, Stream.STDERR, "third"),
+        Output(3 * MS, Stream.STDOUT, "first"),
+    )
+    tl = Timeline.from_trace(_trace(b))
+    assert [text for _, _, text in tl.output_until(6 * MS)] == ["first", "second"]
+    assert len(tl.output_until(9 * MS)) == 3
+    assert tl.output_until(1 * MS) == []
+    assert [m.text for m in tl.events_around(-1, 0, 3)] == [
+        "stdout: first",
+        "stdout: second",
+        "stderr: third",
+    ]
+
+
+def test_live_add_shows_open_intervals_then_closes_them():
+    b = sleeper()
+    records = b.records
+    cut = next(i for i, r in enumerate(records) if isinstance(r, Idle))
+    tl = Timeline(b.header)
+    tl.add(records[:cut])
+    assert not tl.finished and tl.exit.status is None
+    waiting = tl.state_at(2, 10 * S)
+    assert waiting.state == State.WAITING and waiting.end is None
+    assert tl.alive_at(2 * MS) == [1, 2]
+    assert tl.next_event(3 * MS) is None
+    tl.add(records[cut:])
+    assert tl.state_at(2, 500 * MS).end == 1003 * MS
+    assert tl.next_event(3 * MS).text == "task B ready: its sleep timer fired"
+    assert tl.alive_at(1005 * MS) == [1]
+    assert tl.alive_at(2 * S) == []
+
+
+def test_next_and_prev_event_per_task_and_global():
+    tl = Timeline.from_trace(_trace(sleeper()))
+    assert tl.next_event(3 * MS, task_id=1).text == "task main ready: task B finished"
+    assert tl.next_event(3 * MS).text == "task B ready: its sleep timer fired"
+    assert tl.prev_event(1003 * MS, task_id=2).text == "task B waiting: sleep 1.0 s at prog.py:6"
+    assert tl.prev_event(1003 * MS, task_id=1).text == "task main waiting: task B at prog.py:13"
+    assert tl.prev_event(0) is None
+    assert tl.next_event(1010 * MS) is None
+    assert tl.next_event(2 * S, task_id=2) is None
+    assert tl.prev_event(1 * MS, task_id=2) is None
+
+
+def test_lane_keeps_a_short_step_visible_when_zoomed_out():
+    b = TraceBuilder()
+    b.task(100 * MS, 1, "t")
+    b.add(
+        Waited(100 * MS, 1, 0, Wait.IO, b.s("sock.recv"), b.site(2)),
+        Ready(549 * MS, 1, Cause.IO),
+        Waited(550 * MS, 1, 1000, Wait.IO, b.s("sock.recv"), b.site(2)),  # a 1 µs step
+        End(S, 0, EndReason.EXITED),
+    )
+    tl = Timeline.from_trace(_trace(b))
+    columns = tl.lane(1, 0, S, 10)
+    assert columns[0].state is None
+    assert [c.state for c in columns[1:]] == [State.WAITING] * 4 + [State.RUNNING] + [
+        State.WAITING
+    ] * 4
+    assert columns[1].kind == Wait.IO
+    assert not any(c.blocking for c in columns)
+    assert tl.totals(1).steps == 2
+    assert tl.totals(1).running == 1000
+
+
+def test_totals_per_task_and_for_all():
+    tl = Timeline.from_trace(_trace(sleeper()))
+    b_totals = tl.totals(2)
+    assert b_totals.running == 2 * MS and b_totals.steps == 2
+    assert b_totals.waiting == 1000 * MS and b_totals.ready == 1 * MS + 1 * MS
+    half = tl.totals(2, until=500 * MS)
+    assert half.waiting == 497 * MS and half.steps == 1
+    both = tl.totals()
+    main = tl.totals(1)
+    assert both.running == main.running + b_totals.running
+    assert both.steps == 4
+    assert tl.loop_totals() == (1008 * MS - 1000 * MS, 1000 * MS)
+    assert tl.peak_waiting() == (2, 3 * MS)
+
+
+def test_blocking_report_before_the_step_record():
+    b = TraceBuilder()
+    b.task(0, 1, "main")
+    b.add(Blocking(250 * MS, 100 * MS, 1, b.site(9)))
+    tl = Timeline(b.header)
+    tl.add(b.records)
+    [live] = tl.blocking
+    assert live.ongoing and (live.task, live.start, live.line) == (1, 100 * MS, 9)
+    assert live.duration == 150 * MS
+    tl.add([Ran(100 * MS, 1, 300 * MS)])
+    [step] = tl.blocking
+    assert not step.ongoing and (step.duration, step.file, step.line) == (300 * MS, b.program, 9)
+    assert tl.lane(1, 0, 400 * MS, 4)[2].blocking
+    assert any(
+        m.text == "loop blocked 300 ms by task main at prog.py:9"
+        for m in tl.events_around(0, 0, 20)
+    )
+
+
+def test_blocking_without_report_uses_the_step_site_then_the_coroutine():
+    b = TraceBuilder()
+    b.task(0, 1, "main")
+    b.add(
+        Waited(0, 1, 200 * MS, Wait.SLEEP, 0, b.site(7), timeout=S),
+        Ready(2 * S, 1, Cause.TIMER),
+        Ran(2 * S, 1, 150 * MS),
+        Ran(3 * S, 1, 50 * MS),  # under the threshold
+    )
+    tl = Timeline.from_trace(_trace(b))
+    assert [(s.start, s.line) for s in tl.blocking] == [(0, 7), (2 * S, 1)]
+
+
+def test_jobs_problems_and_program_error():
+    b = TraceBuilder()
+    b.task(0, 1, "main")
+    fetch, worker = b.s("fetch"), b.s("ThreadPoolExecutor-0_0")
+    b.add(
+        Job(1 * MS, 3, JobPhase.SUBMITTED, 0, fetch, 1),
+        Waited(0, 1, 1 * MS, Wait.EXECUTOR, 3, b.site(4)),
+        Job(2 * MS, 3, JobPhase.STARTED, worker, fetch, 1),
+        Job(50 * MS, 3, JobPhase.FINISHED, worker, fetch, 1),
+        Ready(51 * MS, 1, Cause.EXECUTOR, 3),
+        Problem(60 * MS, 1, b.s("Task exception was never retrieved")),
+    )
+    tl = Timeline.from_trace(_trace(b))
+    assert tl.state_at(1, 10 * MS).detail == "job 3: fetch"
+    assert tl.state_at(1, 51 * MS).detail == "job 3: fetch finished"
+    assert tl.workers == ["ThreadPoolExecutor-0_0"]
+    [span] = tl.job_spans("ThreadPoolExecutor-0_0")
+    assert (span.start, span.end, span.label) == (2 * MS, 50 * MS, "fetch")
+    assert tl.job_spans("ThreadPoolExecutor-0_0", 60 * MS) == []
+    assert [p.text for p in tl.problems] == ["task main: Task exception was never retrieved"]
+
+
+def test_loop_spans_and_lane():
+    tl = Timeline.from_trace(_trace(sleeper()))
+    spans = tl.loop_spans()
+    assert [(s.label, s.start, s.end) for s in spans] == [
+        ("busy", 0, 3 * MS),
+        ("idle", 3 * MS, 1003 * MS),
+        ("busy", 1003 * MS, 1008 * MS),
+    ]
+    lane = tl.loop_lane(0, 2 * S, 4)
+    assert lane == [False, False, True, None]
+    assert tl.loop_lane(0, 6 * MS, 2) == [True, False]
+
+
+def test_truncated_trace_loads_what_is_complete(tmp_path):
+    path = sleeper().write(tmp_path / "cut.jsonl")
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 5])  # cut inside the last line
+    tl = Timeline.from_file(path)
+    assert len(tl.warnings) == 1 and "cut short" in tl.warnings[0]
+    assert not tl.finished and tl.exit.status is None
+    assert tl.task(2).outcome == Outcome.RESULT
+    assert len(read_trace(path).records) == len(sleeper().records) - 1
+
+
+def test_format_time():
+    assert format_time(1_002_000_000) == "1.002 s"
+    assert format_time(35 * MS) == "35.0 ms"
+    assert format_time(12_300) == "12 µs"
+    assert format_time(850) == "850 ns"
+
+
+def _trace(b: TraceBuilder):
+    from loopviz.trace import Trace
+
+    return Trace(b.header, list(b.records))
