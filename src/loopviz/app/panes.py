@@ -208,7 +208,8 @@ class EventLog(Static):
             style = "bold reverse" if moment.t == current else "dim" if moment.t > t else ""
             text.append(f"{format_time(moment.t):>10}  {moment.text}", style=style)
             text.append("\n")
-        self.update(text.rstrip() or Text("no events yet", style="dim"))
+        text.rstrip()
+        self.update(text if moments else Text("no events yet", style="dim"))
 
 
 class SummaryPane(Static):
@@ -222,9 +223,7 @@ class SummaryPane(Static):
             self.update(text)
             return
         wall = timeline.end
-        busy = sum(
-            min(s.end or wall, wall) - s.start for s in timeline.loop_spans(0, wall) if s.busy
-        )
+        busy, _ = timeline.loop_totals()
         lifetimes = sum((info.ended or wall) - info.created for info in timeline.tasks)
         text.append(f"wall {format_time(wall)}")
         if wall:
@@ -257,4 +256,5 @@ class SummaryPane(Static):
                 text.append(f"⚠ never finished: {names}\n", style="yellow")
         for warning in timeline.warnings:
             text.append(f"⚠ {warning}\n", style="yellow")
-        self.update(text.rstrip())
+        text.rstrip()
+        self.update(text)
