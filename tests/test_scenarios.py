@@ -1,0 +1,349 @@
+"""Every bundled scenario runs on its own, and its recorded timeline shows its lesson.
+
+Each lesson check reads a real recording (``loopviz record`` in a child process) through the
+timeline model. Tolerances are wide enough for a loaded two-core machine: lower bounds come
+from the program's own sleeps, upper bounds leave room for a slow start.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from loopviz import catalog
+from loopviz.httpserver import ENV_VAR
+from loopviz.timeline import Interval, State, TaskInfo, Timeline
+from loopviz.trace import Cause, Outcome, Wait
+
+SCENARIOS = catalog.discover(catalog.bundled_folder())
+S = 1_000_000_000  # nanoseconds per second
+
+Lesson = Callable[[Timeline], None]
+LESSONS: dict[str, Lesson] = {}
+
+
+def lesson(name: str) -> Callable[[Lesson], Lesson]:
+    def register(check: Lesson) -> Lesson:
+        LESSONS[name] = check
+        return check
+
+    return register
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def own_env() -> dict[str, str]:
+    """The environment without a server handed over, so a scenario starts its own."""
+    return {k: v for k, v in os.environ.items() if k != ENV_VAR}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_runs_on_its_own(scenario: catalog.Scenario) -> None:
+    result = subprocess.run(
+        [sys.executable, str(scenario.path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=own_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip(), "a scenario prints its progress"
+    assert not result.stderr.strip(), result.stderr
+
+
+def record(path: Path, tmp_path: Path) -> Timeline:
+    trace = tmp_path / f"{path.stem}.trace.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "loopviz", "record", str(path), "-o", str(trace)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=own_env(),
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
+    timeline = Timeline.from_file(trace)
+    assert timeline.finished
+    assert timeline.exit.status == 0, timeline.exit.error
+    return timeline
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_recorded_timeline_shows_the_lesson(scenario: catalog.Scenario, tmp_path: Path) -> None:
+    check = LESSONS.get(scenario.name)
+    assert check is not None, f"{scenario.name} has no lesson check in this file"
+    check(record(scenario.path, tmp_path))
+
+
+# --- reading the timeline --------------------------------------------------------------------
+
+
+def named(timeline: Timeline, name: str) -> TaskInfo:
+    matches = [t for t in timeline.tasks if t.name == name]
+    assert len(matches) == 1, f"expected one task named {name!r}, got {len(matches)}"
+    return matches[0]
+
+
+def with_prefix(timeline: Timeline, prefix: str) -> list[TaskInfo]:
+    return [t for t in timeline.tasks if t.name.startswith(prefix)]
+
+
+def running(timeline: Timeline, coro: str) -> TaskInfo:
+    """The first task running coroutine ``coro`` (``main`` under ``asyncio.run``)."""
+    return next(t for t in timeline.tasks if t.coro.rsplit(".", 1)[-1] == coro)
+
+
+def life(task: TaskInfo) -> float:
+    assert task.ended is not None, f"{task.name} never ended"
+    return (task.ended - task.created) / S
+
+
+def waits(timeline: Timeline, task: TaskInfo, kind: Wait) -> list[Interval]:
+    return [
+        iv for iv in timeline.intervals(task.id) if iv.state == State.WAITING and iv.kind == kind
+    ]
+
+
+def ready_seconds(timeline: Timeline, task: TaskInfo) -> float:
+    return timeline.totals(task.id).ready / S
+
+
+def output(timeline: Timeline) -> list[tuple[int, str]]:
+    return [(t, text) for t, _, text in timeline.output_until(timeline.end)]
+
+
+def lines_with(timeline: Timeline, word: str) -> list[tuple[int, str]]:
+    return [(t, text) for t, text in output(timeline) if word in text]
+
+
+def blocking_seconds(timeline: Timeline, task: TaskInfo) -> float:
+    return sum(b.duration for b in timeline.blocking if b.task == task.id) / S
+
+
+# --- the lessons -----------------------------------------------------------------------------
+
+
+@lesson("01_hello")
+def _(tl: Timeline) -> None:
+    (task,) = tl.tasks
+    (sleep,) = waits(tl, task, Wait.SLEEP)
+    assert 0.95 <= (sleep.end - sleep.start) / S < 1.5
+    (hello, t_hello), (bye, t_bye) = [(text, t) for t, text in output(tl)]
+    assert hello.startswith("Welcome") and bye.startswith("See you")
+    assert 0.95 <= (t_bye - t_hello) / S < 1.5
+
+
+@lesson("02_sequential")
+def _(tl: Timeline) -> None:
+    arrivals = [t for t, _ in lines_with(tl, "arrived")]
+    assert len(arrivals) == 5
+    gaps = [(b - a) / S for a, b in pairwise(arrivals)]
+    assert all(gap >= 0.95 for gap in gaps), gaps  # each fetch waits for the previous one
+    assert 5.0 <= life(running(tl, "main")) < 7.0
+    idle = sum((s.end or tl.end) - s.start for s in tl.loop_spans() if not s.busy) / S
+    assert idle >= 4.0  # the loop has nothing to do while it waits
+
+
+@lesson("03_gather")
+def _(tl: Timeline) -> None:
+    main = running(tl, "main")
+    assert 2.0 <= life(main) <= 2.6
+    assert life(main) < 4.0  # not the sum of the delays
+    toast, tea, eggs = (named(tl, n) for n in ("toast", "tea", "eggs"))
+    for short in (toast, eggs):
+        assert 1.0 <= life(short) < 1.5
+    assert 2.0 <= life(tea) < 2.6
+    middle = max(t.created for t in (toast, tea, eggs)) + S // 2
+    assert {toast.id, tea.id, eggs.id} <= set(tl.alive_at(middle))  # side by side
+    assert all(t.outcome == Outcome.RESULT for t in (toast, tea, eggs))
+
+
+@lesson("04_create_task")
+def _(tl: Timeline) -> None:
+    main = running(tl, "main")
+    first_own_work = min(iv.end for iv in waits(tl, main, Wait.SLEEP))
+    for name in ("square-3", "square-4"):
+        task = named(tl, name)
+        started = next(iv for iv in tl.intervals(task.id) if iv.state == State.RUNNING)
+        assert started.start < first_own_work  # running while main still does its own work
+        assert 1.0 <= life(task) < 1.5
+    assert 1.0 <= life(main) < 2.0  # about one second, not 2.45 in turn
+    order = [text for _, text in output(tl)]
+    assert order.index("main: step 1 of its own work done") < next(
+        i for i, text in enumerate(order) if text.startswith("results")
+    )
+
+
+@lesson("05_aiohttp_gather")
+def _(tl: Timeline) -> None:
+    fetches = with_prefix(tl, "fetch-")
+    assert len(fetches) == 5
+    assert all(1.0 <= life(f) < 2.0 for f in fetches)
+    middle = max(f.created for f in fetches) + S // 2
+    assert {f.id for f in fetches} <= set(tl.alive_at(middle))  # all five in flight together
+    assert 1.0 <= life(running(tl, "main")) < 2.0  # five pages in about the time of one
+
+
+@lesson("06_aiofiles")
+def _(tl: Timeline) -> None:
+    reader = running(tl, "read_tides")
+    file_waits = waits(tl, reader, Wait.EXECUTOR)
+    assert len(file_waits) >= 12  # one round trip to a thread per line, at least
+    jobs = [span for worker in tl.workers for span in tl.job_spans(worker)]
+    assert len(jobs) >= 12
+    assert not tl.blocking  # the loop never touched the disk
+    assert lines_with(tl, "read 12 rows")
+
+
+def assert_cut_at_two_seconds(tl: Timeline) -> None:
+    slow = named(tl, "slow-report")
+    assert slow.outcome == Outcome.CANCELLED
+    assert 2.0 <= life(slow) < 2.5
+    assert lines_with(tl, "gave up after")
+    assert lines_with(tl, "cancelled: True")
+    assert life(running(tl, "main")) < 3.0  # nobody waited the full ten seconds
+
+
+LESSONS["07_wait_for"] = assert_cut_at_two_seconds
+LESSONS["08_timeout"] = assert_cut_at_two_seconds
+
+
+@lesson("09_semaphore")
+def _(tl: Timeline) -> None:
+    fetches = with_prefix(tl, "fetch-")
+    assert len(fetches) == 20
+
+    def acquired(task: TaskInfo) -> int:
+        """The start of the first step after its last semaphore wait: it holds the permit."""
+        intervals = tl.intervals(task.id)
+        last = max(
+            (
+                i
+                for i, iv in enumerate(intervals)
+                if iv.state == State.WAITING and iv.kind == Wait.SEMAPHORE
+            ),
+            default=-1,
+        )
+        return next(iv.start for iv in intervals[last + 1 :] if iv.state == State.RUNNING)
+
+    holding = [(acquired(f), f.ended) for f in fetches]
+    instants = sorted({iv.start for f in fetches for iv in tl.intervals(f.id)})
+    in_flight = [sum(1 for a, e in holding if a <= t < e) for t in instants]
+    assert max(in_flight) == 5
+    waited = [f for f in fetches if waits(tl, f, Wait.SEMAPHORE)]
+    assert len(waited) >= 15
+    assert max(sum(iv.end - iv.start for iv in waits(tl, f, Wait.SEMAPHORE)) for f in waited) >= (
+        0.5 * S
+    )  # the last wave waited through the earlier ones
+
+
+@lesson("10_blocking_call")
+def _(tl: Timeline) -> None:
+    for n in (1, 2):
+        starved = ready_seconds(tl, named(tl, f"blocking/beat-{n}"))
+        assert starved >= 0.9, f"blocking/beat-{n} ready for only {starved:.3f} s"
+        free = ready_seconds(tl, named(tl, f"fixed/beat-{n}"))
+        assert free < 0.1, f"fixed/beat-{n} ready for {free:.3f} s"
+    assert blocking_seconds(tl, named(tl, "blocking/download")) >= 0.9
+    assert blocking_seconds(tl, named(tl, "fixed/download")) == 0
+    fixed = named(tl, "fixed/download")
+    assert waits(tl, fixed, Wait.EXECUTOR)  # the call went to a worker thread
+
+
+@lesson("11_cpu_bound")
+def _(tl: Timeline) -> None:
+    in_loop = named(tl, "in-loop/compute")
+    held = blocking_seconds(tl, in_loop)
+    assert held >= 0.1
+    assert ready_seconds(tl, named(tl, "in-loop/beat")) >= 0.5 * held
+    in_process = named(tl, "in-process/compute")
+    assert blocking_seconds(tl, in_process) == 0
+    assert waits(tl, in_process, Wait.EXECUTOR)
+    jobs = [span for worker in tl.workers for span in tl.job_spans(worker)]
+    assert any("series" in span.label for span in jobs)
+    assert ready_seconds(tl, named(tl, "in-process/beat")) < 0.1
+
+
+@lesson("12_threads_vs_asyncio")
+def _(tl: Timeline) -> None:
+    threads, aio = named(tl, "threads"), named(tl, "asyncio")
+    jobs = {
+        worker: [s for s in tl.job_spans(worker) if threads.created <= s.start < threads.ended]
+        for worker in tl.workers
+    }
+    busy = [spans for spans in jobs.values() if spans]
+    assert len(busy) == 5  # one download per worker thread
+    latest_start = max(s.start for spans in busy for s in spans)
+    assert all(s.end is not None and s.end > latest_start for spans in busy for s in spans)
+    during_aio = [s for w in tl.workers for s in tl.job_spans(w) if s.start >= aio.created]
+    assert not during_aio  # aiohttp needs no threads
+    for phase in (threads, aio):
+        assert 1.0 <= life(phase) < 2.0  # the same I/O, about the same time
+
+
+@lesson("13_taskgroup")
+def _(tl: Timeline) -> None:
+    failed = named(tl, "mirror-b")
+    assert failed.outcome == Outcome.ERROR
+    assert "ConnectionError" in failed.outcome_detail
+    for name in ("mirror-a", "mirror-c"):
+        sibling = named(tl, name)
+        assert sibling.outcome == Outcome.CANCELLED
+        assert sibling.ended - failed.ended < S // 10  # cancelled at once, not at 1 or 1.5 s
+    assert running(tl, "main").outcome == Outcome.RESULT  # caught by except*
+    assert lines_with(tl, "the group failed: ConnectionError")
+
+
+@lesson("14_queue")
+def _(tl: Timeline) -> None:
+    served = lines_with(tl, "served order")
+    assert len(served) == 12
+    for n in (1, 2, 3):
+        worker = named(tl, f"worker-{n}")
+        assert sum(f"worker-{n} " in text for _, text in served) >= 2  # the work is shared
+        assert waits(tl, worker, Wait.QUEUE_GET)
+        assert worker.outcome == Outcome.RESULT
+    assert waits(tl, named(tl, "producer"), Wait.QUEUE_PUT)  # the full queue paces it
+
+
+@lesson("15_lock")
+def _(tl: Timeline) -> None:
+    turns = [(t, text.split()) for t, text in output(tl)]
+    assert len(turns) == 16
+    for (_, took), (_, left) in zip(turns[::2], turns[1::2], strict=True):
+        assert (took[1], left[1]) == ("takes", "leaves") and took[0] == left[0]
+    clerks = with_prefix(tl, "clerk-")
+    assert sum(1 for c in clerks if waits(tl, c, Wait.LOCK)) >= 3
+    assert life(running(tl, "main")) >= 0.8  # eight turns of 0.1 s, never overlapping
+
+
+@lesson("16_cancel")
+def _(tl: Timeline) -> None:
+    backup = named(tl, "backup")
+    cancelled = [
+        iv for iv in tl.intervals(backup.id) if iv.state == State.READY and iv.kind == Cause.CANCEL
+    ]
+    assert len(cancelled) == 1
+    at = (cancelled[0].start - backup.created) / S
+    assert 0.5 <= at < 1.0  # cut mid-sleep, long before its five seconds
+    assert backup.outcome == Outcome.CANCELLED
+    assert (backup.ended - cancelled[0].start) / S >= 0.1  # the finally block awaited
+    texts = [text for _, text in output(tl)]
+    assert texts.index("backup: tidy again") < next(
+        i for i, text in enumerate(texts) if text.startswith("main: the backup was cancelled")
+    )
+
+
+@lesson("17_thousand_tasks")
+def _(tl: Timeline) -> None:
+    pings = with_prefix(tl, "ping-")
+    assert len(pings) == 1000
+    assert all(p.outcome == Outcome.RESULT for p in pings)
+    assert len(tl.alive_at(max(p.created for p in pings) + S // 20)) >= 1000
+    assert life(running(tl, "main")) < 3.0  # the waits overlap: 300 s of sleeping in under 3
