@@ -183,11 +183,12 @@ class _Lane:
     __slots__ = (
         "blocks",
         "codes",
-        "cum",
         "info",
         "nrun",
+        "ready",
         "refs",
         "resume_site",
+        "running",
         "sites",
         "starts",
         "timeouts",
@@ -200,34 +201,55 @@ class _Lane:
         self.refs: list[int] = []  # WAITING: detail; READY: cause ref; DONE: detail Str id
         self.sites: list[int] = []  # WAITING: where suspended; RUNNING: where it resumed
         self.timeouts: list[int] = []  # WAITING: time to the deadline (0: none)
-        self.cum: tuple[list[int], list[int], list[int]] = ([], [], [])  # by State value
+        self.ready: list[int] = []  # time ready before segment i
+        self.running: list[int] = []  # time running before segment i
         self.nrun: list[int] = []  # steps before segment i
         self.resume_site = 0
         self.blocks: list[tuple[int, int]] = []  # (start, end) of its blocking steps
 
     def ensure_sums(self) -> None:
-        starts, codes, nrun = self.starts, self.codes, self.nrun
-        cw, cr, cx = self.cum
-        for i in range(len(nrun), len(starts)):
-            if i == 0:
-                cw.append(0), cr.append(0), cx.append(0), nrun.append(0)
-                continue
-            d = starts[i] - starts[i - 1]
-            s = codes[i - 1] & _STATE_MASK
-            cw.append(cw[-1] + (d if s == State.WAITING else 0))
-            cr.append(cr[-1] + (d if s == State.READY else 0))
-            cx.append(cx[-1] + (d if s == State.RUNNING else 0))
-            nrun.append(nrun[-1] + (s == State.RUNNING))
+        """Extend the prefix sums to every segment (one pass over the new ones only)."""
+        starts, codes, ready, running, nrun = (
+            self.starts, self.codes, self.ready, self.running, self.nrun,
+        )  # fmt: skip
+        done, n = len(nrun), len(starts)
+        if done == n:
+            return
+        if done == 0:
+            ready.append(0), running.append(0), nrun.append(0)
+            done = 1
+        r, x, k = ready[-1], running[-1], nrun[-1]
+        prev = starts[done - 1]
+        state = codes[done - 1] & _STATE_MASK
+        for i in range(done, n):
+            t = starts[i]
+            if state == State.READY:
+                r += t - prev
+            elif state == State.RUNNING:
+                x += t - prev
+                k += 1
+            ready.append(r)
+            running.append(x)
+            nrun.append(k)
+            prev = t
+            state = codes[i] & _STATE_MASK
 
-    def sums_at(self, x: int) -> tuple[int, int, int, int, int]:
-        """(waiting, ready, running, done) time up to x and steps begun at or before x."""
+    def sums_at(self, x: int) -> tuple[int, int, int, int]:
+        """(waiting, ready, running) time up to x and steps begun at or before x; the task's
+        segments are contiguous, so waiting is what remains of its life before it was done."""
         i = bisect_right(self.starts, x) - 1
         if i < 0:
-            return 0, 0, 0, 0, 0
-        sums = [self.cum[0][i], self.cum[1][i], self.cum[2][i], 0]
-        s = self.codes[i] & _STATE_MASK
-        sums[s] += x - self.starts[i]
-        return sums[0], sums[1], sums[2], sums[3], self.nrun[i] + (s == State.RUNNING)
+            return 0, 0, 0, 0
+        ready, running, steps = self.ready[i], self.running[i], self.nrun[i]
+        state = self.codes[i] & _STATE_MASK
+        if state == State.READY:
+            ready += x - self.starts[i]
+        elif state == State.RUNNING:
+            running += x - self.starts[i]
+            steps += 1
+        ended = self.info.ended
+        life = (x if ended is None else min(x, ended)) - self.starts[0]
+        return life - ready - running, ready, running, steps
 
 
 class _Flat:
@@ -724,7 +746,7 @@ class Timeline:
             if b <= info.created or b <= a:
                 result.append(Column(None))
                 continue
-            (w0, r0, x0, _, n0), (w1, r1, x1, _, n1) = sums[c], sums[c + 1]
+            (w0, r0, x0, n0), (w1, r1, x1, n1) = sums[c], sums[c + 1]
             blocking = False
             k = bisect_left(block_starts, b) - 1
             if k >= 0 and blocks[k][1] > a:
@@ -754,7 +776,7 @@ class Timeline:
         waiting = ready = running = steps = 0
         for lane in lanes:
             lane.ensure_sums()
-            w, r, run, _, n = lane.sums_at(x)
+            w, r, run, n = lane.sums_at(x)
             waiting += w
             ready += r
             running += run
