@@ -19,18 +19,26 @@ EXIT_TIMEOUT = 3  # the program was killed after --timeout
 EXIT_BLOCKED = 4  # summary --max-block: a step blocked the loop for longer
 EXIT_INTERRUPTED = 130
 
+COMMANDS = ("record", "summary", "export")
+
+
+def fail(message: str, code: int) -> int:
+    """Say what went wrong in one line on stderr; return the exit code to use."""
+    print(f"loopviz: {message}", file=sys.stderr)
+    return code
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loopviz",
-        description="See what the asyncio event loop does. With no command, open the app.",
+        usage="loopviz [PATH] | loopviz COMMAND ...",
+        description=(
+            "See what the asyncio event loop does. With no command, open the app on PATH: "
+            "a folder of scenarios, one program or a saved trace (default: the bundled "
+            "scenarios)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"loopviz {__version__}")
-    parser.add_argument(
-        "path",
-        nargs="?",
-        help="a folder of scenarios, one program or a saved trace to open in the app",
-    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rec = sub.add_parser("record", help="run a program under the recorder and save its trace")
@@ -44,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="a step longer than MS milliseconds blocks the loop (100)",
     )
-    rec.add_argument("args", nargs=argparse.REMAINDER, help="-- then the program's arguments")
+    rec.add_argument("args", nargs="*", help="after --: the program's own arguments")
 
     summ = sub.add_parser("summary", help="print what a trace (or a program, recorded first) did")
     summ.add_argument("target", help="a trace file, or a program to record first")
@@ -70,7 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        from loopviz.app import run_app
+
+        if len(argv) > 1:
+            return fail(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])}", EXIT_USAGE)
+        return run_app(argv[0] if argv else None)
+    # Everything after "--" belongs to the recorded program, options included.
+    own, program_args = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
+    args = build_parser().parse_args(own)
+    args.args = program_args
     if args.command == "record":
         from loopviz.process import record_command
 
@@ -83,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         from loopviz.export import export_command
 
         return export_command(args)
-    from loopviz.app import run_app
-
-    return run_app(args.path)
+    raise AssertionError(f"unhandled command {args.command}")
 
 
 if __name__ == "__main__":

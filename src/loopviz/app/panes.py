@@ -110,10 +110,18 @@ _STATE_STYLE = {
 
 
 @lru_cache(maxsize=16)
-def _highlighted(path: str) -> list[Text] | None:
-    """A source file as highlighted lines (cached: files do not change during a session)."""
+def _highlighted(path: str, search: tuple[Path, ...]) -> list[Text] | None:
+    """A source file as highlighted lines (cached: files do not change during a session).
+
+    A trace recorded elsewhere names files that are not here: then a file of the same name
+    in one of the ``search`` folders (beside the trace, the bundled scenarios) stands in.
+    """
+    candidates = [Path(path), *(folder / Path(path).name for folder in search)]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        return None
     try:
-        code = Path(path).read_text(encoding="utf-8", errors="replace")
+        code = found.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     return Syntax(code, "python", theme="ansi_dark").highlight(code).split("\n")
@@ -122,8 +130,9 @@ def _highlighted(path: str) -> list[Text] | None:
 class SourcePane(VerticalScroll, can_focus=False):
     """The program's source: ▶ where the selected task is, • where the others are."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, search: tuple[Path, ...] = (), id: str | None = None) -> None:
         super().__init__(id=id)
+        self.search = search
         self._shown: tuple | None = None
         self._body = Static()
 
@@ -146,7 +155,7 @@ class SourcePane(VerticalScroll, can_focus=False):
         if key == self._shown:
             return
         self._shown = key
-        lines = _highlighted(path)
+        lines = _highlighted(path, self.search)
         if lines is None:
             self._body.update(f"cannot read {path}")
             return

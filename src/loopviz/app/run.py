@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from loopviz.app.dialogs import PathPrompt
 from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
 from loopviz.app.timeline_view import LEGEND, TimelineView
+from loopviz.catalog import bundled_folder
 from loopviz.timeline import Timeline
 from loopviz.trace import EndReason, Record, TraceError
 from loopviz.units import format_time
@@ -92,7 +93,7 @@ class RunScreen(Screen):
             with Vertical(id="left"):
                 yield Inspector(id="inspector")
                 yield SummaryPane(id="summary")
-            yield SourcePane(id="source")
+            yield SourcePane(search=(self.path.parent, bundled_folder()), id="source")
             yield OutputPane(id="output")
         yield EventLog(id="events")
         yield Footer()

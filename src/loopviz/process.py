@@ -1,0 +1,349 @@
+"""Recording a program in a child process, and the ``loopviz record`` command.
+
+The program runs in its own process (``sys.executable -m loopviz.child``) so that nothing it
+does (block, crash, flood its output, never end) can take the recorder or the viewer with it.
+Records stream back over a pipe of their own; the program's stdout and stderr are captured
+separately and recorded as ``Output`` lines. This process is the trace file's only writer:
+the header, then every record as it arrives, then the ``End`` record. A run that is killed
+keeps everything that reached this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from loopviz import __version__
+from loopviz.child import BLOCK_NS, TRACE_FD
+from loopviz.trace import (
+    End,
+    EndReason,
+    Header,
+    Output,
+    ProgramError,
+    Record,
+    Stream,
+    TraceError,
+    decode_record,
+    encode_header,
+    encode_records,
+    parse_header,
+)
+
+STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
+MAX_OUTPUT_LINES = 100_000  # output past this is drained but not recorded
+MAX_LINE = 8192  # longer lines are split
+
+
+@dataclass
+class RunResult:
+    trace_path: Path
+    status: int  # exit status; minus the signal number when killed by one
+    reason: EndReason
+    error: str  # "ValueError: boom" for an uncaught exception, else ""
+    events: int  # records written after the header
+
+
+class Recording:
+    """Runs a program in a child process under the instrumented loop, writing its trace.
+
+    ``on_records`` is called from a background thread with batches of records in arrival
+    order, the last batch ending with the ``End`` record; ``header`` is set before the first.
+    """
+
+    def __init__(
+        self,
+        program: str | os.PathLike[str],
+        output: str | os.PathLike[str] | None = None,
+        *,
+        args: Sequence[str] = (),
+        timeout: float | None = 60.0,
+        block_threshold_ms: float = 100.0,
+        on_records: Callable[[list[Record]], None] | None = None,
+        echo: bool = False,
+    ) -> None:
+        self.program = Path(program)
+        if output is None:
+            fd, name = tempfile.mkstemp(prefix=f"{self.program.stem}-", suffix=".trace.jsonl")
+            os.close(fd)
+            output = name
+        self.trace_path = Path(output)
+        self.args = list(args)
+        self.timeout = timeout
+        self.block_threshold_ms = block_threshold_ms
+        self.on_records = on_records
+        self.echo = echo  # also pass the program's output through to ours (the CLI)
+        self.header: Header | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._file: IO[bytes] | None = None
+        self._lock = threading.Lock()  # one writer at a time, records delivered in order
+        self._header_seen = threading.Event()
+        self._pending: list[bytes] = []  # output lines that arrived before the header
+        self._threads: list[threading.Thread] = []
+        self._reason = EndReason.EXITED
+        self._error = ""
+        self._events = 0
+        self._output_lines = 0
+        self._server: contextlib.ExitStack | None = None
+        self._result: RunResult | None = None
+        self._started_ns = 0
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Spawn the program and return at once. Raises ``OSError`` if it cannot start."""
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
+        self._server = contextlib.ExitStack()
+        if _needs_http_server(self.program):
+            from loopviz.httpserver import LocalServer
+
+            env["LOOPVIZ_HTTP_BASE"] = self._server.enter_context(LocalServer())
+        self._file = open(self.trace_path, "wb")  # noqa: SIM115 - closed when the run ends
+        read_fd, write_fd = os.pipe()
+        try:
+            self._started_ns = time.monotonic_ns()
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "loopviz.child", str(self.program), *self.args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env | {TRACE_FD: str(write_fd)},
+                pass_fds=(write_fd,),
+                start_new_session=True,  # its own process group: a stop reaches its workers
+            )
+        except OSError:
+            os.close(read_fd)
+            self._file.close()
+            self._server.close()
+            raise
+        finally:
+            os.close(write_fd)
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        self._threads = [
+            threading.Thread(target=self._read_records, args=(read_fd,), daemon=True),
+            threading.Thread(
+                target=self._read_output, args=(self._proc.stdout, Stream.STDOUT), daemon=True
+            ),
+            threading.Thread(
+                target=self._read_output, args=(self._proc.stderr, Stream.STDERR), daemon=True
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Interrupt the program (as Ctrl-C would), then kill it if it does not end soon."""
+        if self.running:
+            self._reason = EndReason.INTERRUPTED
+            self._signal(signal.SIGINT)
+
+    def wait(self) -> RunResult:
+        """Block until the program ended and the trace is complete."""
+        if self._result is not None:
+            return self._result
+        proc = self._proc
+        assert proc is not None, "start() first"
+        try:
+            proc.wait(self.timeout)
+        except subprocess.TimeoutExpired:
+            self._reason = EndReason.TIMEOUT
+            self._signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_GRACE)
+        if proc.poll() is None:
+            self._signal(signal.SIGKILL)
+            proc.wait()
+        ended = time.monotonic_ns()
+        self._signal(signal.SIGKILL)  # workers it left behind would hold our pipes open
+        for thread in self._threads:
+            thread.join(timeout=5)
+        status = proc.returncode
+        if status < 0 and self._reason == EndReason.EXITED:
+            self._reason = EndReason.SIGNAL
+        self._ensure_header()
+        end = End(ended - self._origin(), status, self._reason)
+        self._write(encode_records([end]), [end])
+        assert self._file is not None
+        self._file.close()
+        if self._server is not None:
+            self._server.close()
+        self._result = RunResult(self.trace_path, status, self._reason, self._error, self._events)
+        return self._result
+
+    # --- inside the reader threads ----------------------------------------------------------
+    def _signal(self, signum: int) -> None:
+        assert self._proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signum)
+
+    def _origin(self) -> int:
+        return self.header.clock_origin_ns if self.header else self._started_ns
+
+    def _ensure_header(self) -> None:
+        """Write the header if the child never sent one (it died before its first line)."""
+        with self._lock:
+            if self.header is None:
+                self.header = Header(
+                    loopviz=__version__,
+                    python=".".join(map(str, sys.version_info[:3])),
+                    program=str(self.program.resolve()),
+                    argv=self.args,
+                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    block_threshold_ns=int(self.block_threshold_ms * 1e6),
+                    clock_origin_ns=self._started_ns,
+                )
+                self._start_file(encode_header(self.header))
+
+    def _start_file(self, header_line: bytes) -> None:
+        """With the lock held: the header goes first, then output that waited for it."""
+        assert self._file is not None
+        self._file.write(header_line)
+        self._header_seen.set()
+        pending, self._pending = self._pending, []
+        for line in pending:
+            self._file.write(line)
+
+    def _write(self, data: bytes, records: list[Record]) -> None:
+        with self._lock:
+            assert self._file is not None
+            if not self._header_seen.is_set():
+                self._pending.append(data)
+            else:
+                self._file.write(data)
+                self._file.flush()
+            self._events += len(records)
+            if self.on_records is not None and records:
+                self.on_records(records)
+
+    def _read_records(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=0) as channel:
+            rest = b""
+            while chunk := channel.read(1 << 16):
+                data, _, rest = (rest + chunk).rpartition(b"\n")
+                if not data:
+                    continue
+                data += b"\n"
+                if self.header is None:
+                    first, _, data = data.partition(b"\n")
+                    self._accept_header(first)
+                    if not data:
+                        continue
+                self._deliver(data)
+        # A last line without its newline was cut off by a kill: it is not a record.
+
+    def _accept_header(self, line: bytes) -> None:
+        try:
+            header = parse_header(line, "the recorder's channel")
+        except TraceError:
+            self._ensure_header()
+            return
+        with self._lock:
+            if self.header is None:  # else the run already ended without it
+                self.header = header
+                self._start_file(line + b"\n")
+
+    def _deliver(self, data: bytes) -> None:
+        lines = data.splitlines()
+        need_records = self.on_records is not None
+        records: list[Record] = []
+        for line in lines:
+            if need_records or line.startswith(b"[14,"):
+                try:
+                    record = decode_record(line)
+                except ValueError:  # msgspec's errors are ValueErrors: not ours, skip it
+                    continue
+                records.append(record)
+                if isinstance(record, ProgramError):
+                    self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
+        with self._lock:
+            assert self._file is not None
+            self._file.write(data)
+            self._file.flush()
+            self._events += len(lines)
+            if need_records and records:
+                self.on_records(records)  # type: ignore[misc]
+
+    def _read_output(self, pipe: IO[bytes], stream: Stream) -> None:
+        echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr) if self.echo else None
+        with pipe:
+            while line := pipe.readline(MAX_LINE):
+                now = time.monotonic_ns()
+                if echo is not None:
+                    echo.write(line.decode("utf-8", "replace"))
+                    echo.flush()
+                self._output_lines += 1
+                if self._output_lines > MAX_OUTPUT_LINES + 1:
+                    continue
+                if self._output_lines > MAX_OUTPUT_LINES:
+                    text = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
+                else:
+                    text = line.decode("utf-8", "replace").rstrip("\r\n")
+                if not self._header_seen.is_set():
+                    self._header_seen.wait(1.0)
+                record = Output(now - self._origin(), stream, text)
+                self._write(encode_records([record]), [record])
+
+
+def _needs_http_server(program: Path) -> bool:
+    try:
+        from loopviz.catalog import needs_http_server
+    except ImportError:
+        return False
+    return needs_http_server(program)
+
+
+def record_program(
+    program: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, **kwargs
+) -> RunResult:
+    """Run ``program`` to its end under the recorder (``Recording`` arguments)."""
+    recording = Recording(program, output, **kwargs)
+    recording.start()
+    try:
+        return recording.wait()
+    except KeyboardInterrupt:
+        recording.stop()
+        return recording.wait()
+
+
+def record_command(args: argparse.Namespace) -> int:
+    """``loopviz record``: run a program, save its trace, say where and how it ended."""
+    from loopviz.cli import EXIT_INTERRUPTED, EXIT_PROGRAM_FAILED, EXIT_TIMEOUT, EXIT_USAGE, fail
+
+    program = Path(args.program)
+    if not program.is_file():
+        return fail(f"no such program: {program}", EXIT_USAGE)
+    output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
+    try:
+        result = record_program(
+            program,
+            output,
+            args=args.args,
+            timeout=args.timeout,
+            block_threshold_ms=args.block_threshold,
+            echo=True,
+        )
+    except OSError as exc:
+        return fail(f"cannot record {program}: {exc.strerror or exc}", EXIT_USAGE)
+    print(f"loopviz: trace written to {output} ({result.events:,} events)", file=sys.stderr)
+    if result.reason == EndReason.TIMEOUT:
+        return fail(f"{program} timed out after {args.timeout:g} s and was killed", EXIT_TIMEOUT)
+    if result.reason == EndReason.INTERRUPTED:
+        return fail(f"{program} was interrupted", EXIT_INTERRUPTED)
+    if result.status != 0:
+        why = result.error or f"exit status {result.status}"
+        return fail(f"{program} failed: {why}", EXIT_PROGRAM_FAILED)
+    return 0

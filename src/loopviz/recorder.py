@@ -1,0 +1,752 @@
+"""The instrumented event loop: a stock selector loop that records what every task does.
+
+:class:`TracingLoop` keeps the stock, C-accelerated ``asyncio.Task`` and watches it through the
+points a loop subclass may override:
+
+- ``call_soon``: the C Task schedules each step and each wake-up through it (method lookup), so
+  every step is seen; its callback's ``__self__`` is the Task. Steps are wrapped to time them.
+- ``call_at`` (also reached by ``call_later``): timers, to learn each wait's deadline.
+- ``create_task``: the creating task, and (3.12+) eager first steps, which run inside it.
+- ``run_in_executor``: executor jobs (``asyncio.to_thread`` and aiofiles come through here).
+- the selector handed to the constructor: idle time in ``select()`` and I/O callbacks.
+- ``call_exception_handler``: what the loop reports (an exception never retrieved...).
+
+It must not change what the program does: callbacks are scheduled through the stock methods in
+the same order, tasks are referred to by id only (never kept alive), and a finished task's
+exception is read from ``_exception`` rather than ``exception()``, which would mark it retrieved
+and silence asyncio's "exception was never retrieved" report. An error inside the
+instrumentation turns recording off with one warning; it never breaks the program.
+
+:class:`Recorder` is one recording session (ids, interned strings, clock origin, output); every
+loop it makes writes to it. Records go to memory or, through a writer thread that batches them
+off the loop's hot path, to a file or pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime
+import os
+import platform
+import queue
+import reprlib
+import selectors
+import sys
+import sysconfig
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import CoroutineType, FrameType, GeneratorType
+from typing import IO, Any
+
+from loopviz import __version__
+from loopviz.trace import (
+    Blocking,
+    Callback,
+    Cause,
+    Finished,
+    Header,
+    Idle,
+    Job,
+    JobPhase,
+    LoopMark,
+    LoopPhase,
+    Outcome,
+    Problem,
+    ProgramError,
+    Ran,
+    Ready,
+    Record,
+    Site,
+    Str,
+    TaskCreated,
+    Wait,
+    Waited,
+    encode_header,
+    encode_records,
+)
+
+_now = time.monotonic_ns
+_Task = asyncio.Task
+_GatheringFuture = asyncio.tasks._GatheringFuture  # type: ignore[attr-defined]
+# How a Task's own callbacks look (C Task on 3.11-3.13; then the pure-Python Task's methods).
+_STEPS = frozenset({"TaskStepMethWrapper", "__step", "_Task__step"})
+_WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
+
+FLUSH_EVERY = 4096  # records buffered before a batch goes to the writer thread
+FLUSH_AGE_NS = 50_000_000  # ... or this old, checked at each loop iteration
+WATCHDOG_FLUSH_NS = 100_000_000  # the watchdog flushes older records: a killed run loses less
+
+_PACKAGE_DIR = str(Path(__file__).parent) + os.sep
+_SCENARIO_DIR = str(Path(__file__).parent / "scenarios") + os.sep
+
+# Library functions a task can be suspended in, by qualified name, and what they mean.
+_ASYNCIO_WAITS = {
+    "sleep": Wait.SLEEP,
+    "Lock.acquire": Wait.LOCK,
+    "Semaphore.acquire": Wait.SEMAPHORE,
+    "BoundedSemaphore.acquire": Wait.SEMAPHORE,
+    "Event.wait": Wait.EVENT,
+    "Barrier.wait": Wait.EVENT,
+    "Condition.wait": Wait.CONDITION,
+    "Condition.wait_for": Wait.CONDITION,
+    "Queue.get": Wait.QUEUE_GET,
+    "Queue.put": Wait.QUEUE_PUT,
+    "wait_for": Wait.TIMEOUT,
+    "TaskGroup.__aexit__": Wait.GATHER,
+    "TaskGroup._aexit": Wait.GATHER,
+    "wait": Wait.FUTURE,
+    "as_completed": Wait.FUTURE,
+}
+_IO_WORDS = ("read", "recv", "write", "send", "drain", "connect", "accept", "sendfile")
+
+
+def _wait_kind_of(qualname: str, filename: str) -> int | None:
+    """What being suspended inside this library function means, if it says."""
+    if filename.startswith(os.path.dirname(asyncio.__file__)):
+        kind = _ASYNCIO_WAITS.get(qualname)
+        if kind is not None:
+            return kind
+    name = qualname.rsplit(".", 1)[-1].lower()
+    if any(word in name for word in _IO_WORDS):
+        return Wait.IO
+    return None
+
+
+def _library_prefixes() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {paths["stdlib"], paths["platstdlib"], paths["purelib"], paths["platlib"]}
+    dirs |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
+    return (*(d.rstrip(os.sep) + os.sep for d in dirs if d), _PACKAGE_DIR, "<")
+
+
+_short_repr = reprlib.Repr()  # results are shown, not kept: a few dozen characters will do
+_short_repr.maxstring = _short_repr.maxother = 60
+
+
+def _is_step_or_wakeup(callback: Any) -> bool:
+    name = getattr(callback, "__name__", None)
+    return name in _WAKEUPS or (name or type(callback).__name__) in _STEPS
+
+
+def _callable_name(func: Any) -> str:
+    """A stable, readable name for a callback or job (never a repr with an address)."""
+    func = getattr(func, "func", func)  # functools.partial
+    return getattr(func, "__qualname__", None) or type(func).__qualname__
+
+
+class _CodeInfo:
+    """What the recorder needs to know of one code object, computed once."""
+
+    __slots__ = ("code", "kind", "library")
+
+    def __init__(self, code: Any, library: bool, kind: int | None) -> None:
+        self.code = code
+        self.library = library
+        self.kind = kind  # Wait kind when a task is suspended in it (library code only)
+
+
+class Recorder:
+    """One recording session: where records go, and the ids they share.
+
+    ``Recorder()`` keeps records in memory (``records``); ``Recorder("run.trace.jsonl")`` or
+    ``Recorder(stream=f)`` streams them as a trace through a writer thread. Use ``loop`` as a
+    loop factory::
+
+        with Recorder("run.trace.jsonl") as rec:
+            asyncio.run(main(), loop_factory=rec.loop)        # 3.12+
+            # 3.11: with asyncio.Runner(loop_factory=rec.loop) as r: r.run(main())
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        stream: IO[bytes] | None = None,
+        block_threshold: float = 0.1,
+        program: str = "",
+        argv: Iterable[str] = (),
+        user_files: Iterable[str] = (),
+    ) -> None:
+        self.origin = _now()
+        self.block_threshold_ns = int(block_threshold * 1e9)
+        self.header = Header(
+            loopviz=__version__,
+            python=platform.python_version(),
+            program=program,
+            argv=list(argv),
+            started=datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+            block_threshold_ns=self.block_threshold_ns,
+            clock_origin_ns=self.origin,
+        )
+        self._library = _library_prefixes()
+        # The program's own files count as its code even where libraries live.
+        self._user = (*(str(Path(p).resolve()) for p in user_files), _SCENARIO_DIR)
+        self._strings: dict[str, int] = {}
+        self._sites: dict[tuple[str, int], int] = {}
+        self._codes: dict[Any, _CodeInfo] = {}
+        self._intern_lock = threading.Lock()
+        self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
+        # Tasks that finished in the last two loop iterations: their done-callbacks, which
+        # run next iteration, still name them. Older ids are dropped, as addresses get reused.
+        self._finished: dict[int, int] = {}
+        self._finished_before: dict[int, int] = {}
+        self._next_task = 0
+        self._next_job = 0
+        self._next_loop = 0
+        self._loops: weakref.WeakSet[TracingLoop] = weakref.WeakSet()
+        self.enabled = True
+        self._watchdog: threading.Thread | None = None
+        self._closed = threading.Event()
+
+        self.records: list[Record] = []
+        self._out: IO[bytes] | None = None
+        self._owns_out = False
+        self._queue: queue.SimpleQueue[list[Record] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._flush_lock = threading.Lock()
+        self._last_flush = self.origin
+        if path is not None:
+            stream = open(path, "wb")  # noqa: SIM115 - closed by close()
+            self._owns_out = True
+        if stream is not None:
+            self._out = stream
+            stream.write(encode_header(self.header))
+            stream.flush()
+            self._writer = threading.Thread(target=self._write, name="loopviz-writer", daemon=True)
+            self._writer.start()
+        self.emit: Callable[[Record], None] = self.records.append
+        me = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (r := me()) is not None and r._forked())
+
+    # --- the session's shared state --------------------------------------------------------
+    def now(self) -> int:
+        return _now() - self.origin
+
+    def intern(self, text: str) -> int:
+        sid = self._strings.get(text)
+        if sid is None:
+            with self._intern_lock:  # worker threads intern too
+                sid = self._strings.get(text)
+                if sid is None:
+                    sid = self._strings[text] = len(self._strings) + 1
+                    self.emit(Str(sid, text))
+        return sid
+
+    def site(self, filename: str, line: int) -> int:
+        key = (filename, line)
+        sid = self._sites.get(key)
+        if sid is None:
+            file = self.intern(filename)
+            with self._intern_lock:
+                sid = self._sites.get(key)
+                if sid is None:
+                    sid = self._sites[key] = len(self._sites) + 1
+                    self.emit(Site(sid, file, line))
+        return sid
+
+    def code(self, code: Any) -> _CodeInfo:
+        info = self._codes.get(code)
+        if info is None:
+            filename = code.co_filename
+            library = filename.startswith(self._library) and not filename.startswith(self._user)
+            kind = _wait_kind_of(code.co_qualname, filename) if library else None
+            info = self._codes[code] = _CodeInfo(code, library, kind)
+        return info
+
+    def user_frame(self, frame: FrameType | None) -> FrameType | None:
+        """The innermost frame at or above ``frame`` that is the program's own code."""
+        while frame is not None and self.code(frame.f_code).library:
+            frame = frame.f_back
+        return frame
+
+    def new_task_id(self, task: asyncio.Task[Any]) -> int:
+        self._next_task += 1
+        self._task_ids[id(task)] = self._next_task
+        return self._next_task
+
+    def task_id(self, task: Any) -> int:
+        """The id of a task that is pending or finished just now (0: not a known task)."""
+        key = id(task)
+        return (
+            self._task_ids.get(key) or self._finished.get(key) or self._finished_before.get(key, 0)
+        )
+
+    def task_finished(self, task: Any) -> None:
+        self._finished[id(task)] = self._task_ids.pop(id(task))
+
+    def next_iteration(self) -> None:
+        self._finished_before, self._finished = self._finished, {}
+
+    def new_job_id(self) -> int:
+        self._next_job += 1
+        return self._next_job
+
+    # --- loops ------------------------------------------------------------------------------
+    def loop(self) -> TracingLoop:
+        """A new traced event loop: pass this method as ``loop_factory``."""
+        loop = TracingLoop(self)
+        self._loops.add(loop)
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._watch, name="loopviz-watchdog", daemon=True
+            )
+            self._watchdog.start()
+        return loop
+
+    def policy(self) -> asyncio.AbstractEventLoopPolicy:
+        """An event loop policy whose new loops are traced: unmodified ``asyncio.run()``."""
+        recorder = self
+
+        class TracingPolicy(asyncio.DefaultEventLoopPolicy):
+            def new_event_loop(self) -> asyncio.AbstractEventLoop:
+                return recorder.loop()
+
+        return TracingPolicy()
+
+    def next_loop_id(self) -> int:
+        self._next_loop += 1
+        return self._next_loop
+
+    def fail(self, exc: BaseException) -> None:
+        """The instrumentation itself went wrong: stop recording, say so once, carry on."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        for loop in list(self._loops):
+            loop._recording = False
+        message = f"loopviz: recording stopped after an internal error: {exc!r}"
+        try:
+            self.emit(Problem(self.now(), 0, self.intern(message)))
+        finally:
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    # --- the program's end -------------------------------------------------------------------
+    def program_error(self, exc: BaseException, traceback_text: str) -> None:
+        self.emit(ProgramError(self.now(), type(exc).__name__, str(exc), traceback_text))
+
+    # --- output --------------------------------------------------------------------------------
+    def flush(self, force: bool = False) -> None:
+        """Hand buffered records to the writer thread (if streaming)."""
+        if self._writer is None:
+            return
+        with self._flush_lock:
+            buffered = self.records
+            n = len(buffered)
+            if n and (force or n >= FLUSH_EVERY or _now() - self._last_flush > FLUSH_AGE_NS):
+                batch = buffered[:n]
+                del buffered[:n]  # records appended meanwhile by other threads stay
+                self._last_flush = _now()
+                self._queue.put(batch)
+
+    def _write(self) -> None:
+        out = self._out
+        assert out is not None
+        while (batch := self._queue.get()) is not None:
+            try:
+                out.write(encode_records(batch))
+                out.flush()
+            except (OSError, ValueError):  # the reader went away: nothing to tell it any more
+                self.enabled = False
+                return
+
+    def close(self) -> None:
+        """Write out everything recorded and stop the helper threads. Idempotent."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for loop in list(self._loops):
+            loop._recording = False
+        if self._writer is not None:
+            self.flush(force=True)
+            self._queue.put(None)
+            self._writer.join(timeout=5)
+            if self._owns_out and self._out is not None:
+                self._out.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _forked(self) -> None:
+        """In a child made by fork (a process pool worker): record nothing, write nothing."""
+        self.enabled = False
+        self._writer = None
+        self._closed.set()
+        for loop in list(self._loops):
+            loop._recording = False
+
+    # --- the watchdog: report a step while it still blocks the loop --------------------------
+    def _watch(self) -> None:
+        period = min(self.block_threshold_ns / 4, 25_000_000) / 1e9
+        reported: set[tuple[int, int]] = set()
+        while not self._closed.wait(period):
+            now = _now()
+            for loop in list(self._loops):
+                since, thread = loop._activity_since, loop._thread
+                if since and thread and now - since > self.block_threshold_ns:
+                    key = (id(loop), since)
+                    if key not in reported:
+                        reported.add(key)
+                        self._report_blocking(loop, since, thread)
+            if now - self._last_flush > WATCHDOG_FLUSH_NS:
+                self.flush(force=True)
+
+    def _report_blocking(self, loop: TracingLoop, since: int, thread: int) -> None:
+        try:
+            frame = self.user_frame(sys._current_frames().get(thread))
+            site = self.site(frame.f_code.co_filename, frame.f_lineno) if frame else 0
+            self.emit(Blocking(self.now(), since - self.origin, loop._activity_task, site))
+            self.flush(force=True)
+        except Exception as exc:  # never let the watchdog die loudly in the program
+            self.fail(exc)
+
+
+class _TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """Times the loop's waits in ``select()`` and marks I/O callbacks as such."""
+
+    loop: TracingLoop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        loop = self.loop
+        if not loop._recording:
+            return super().select(timeout)
+        rec = loop._rec
+        rec.next_iteration()
+        rec.flush(force=timeout != 0)  # about to sleep: let the writer catch up meanwhile
+        t0 = _now()
+        ready = super().select(timeout)
+        t1 = _now()
+        if timeout != 0:
+            wait = -1 if timeout is None else int(timeout * 1e9)
+            rec.emit(Idle(t0 - rec.origin, t1 - t0, wait))
+        if ready:
+            ready = [(key._replace(data=loop._wrap_io(key.data)), mask) for key, mask in ready]
+        return ready
+
+
+class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+    """An asyncio selector event loop that records every task's state changes.
+
+    Usually made by :meth:`Recorder.loop`; ``TracingLoop()`` alone records to memory.
+    """
+
+    def __init__(self, recorder: Recorder | None = None) -> None:
+        self._rec = rec = recorder if recorder is not None else Recorder()
+        self._recording = rec.enabled
+        self._current: asyncio.Task[Any] | None = None  # the task whose step is running
+        self._cause = Cause.IO  # why a wake-up happens now: set by whatever callback is running
+        self._cause_ref = 0
+        self._deadline = 0.0  # earliest timer the running step set (loop.time() seconds)
+        self._creating: tuple[Any, int] | None = None  # (coro, t) inside create_task
+        self._jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._activity_since = 0  # monotonic start of the running step or callback
+        self._activity_task = 0
+        self._thread = 0
+        self._loop_id = rec.next_loop_id()
+        selector = _TimedSelector()
+        selector.loop = self
+        super().__init__(selector)
+        rec.emit(LoopMark(rec.now(), self._loop_id, LoopPhase.OPENED))
+
+    def run_forever(self) -> None:
+        self._thread = threading.get_ident()
+        try:
+            super().run_forever()
+        finally:
+            self._thread = 0
+
+    def close(self) -> None:
+        if not self.is_closed() and self._recording:
+            self._rec.emit(LoopMark(self._rec.now(), self._loop_id, LoopPhase.CLOSED))
+            self._rec.flush(force=True)
+        super().close()
+
+    # --- scheduling ----------------------------------------------------------------------------
+    def call_soon(self, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
+        if not self._recording:
+            return super().call_soon(callback, *args, context=context)
+        task = getattr(callback, "__self__", None)
+        if isinstance(task, _Task) and _is_step_or_wakeup(callback):
+            try:
+                self._task_scheduled(task, callback, args)
+            except Exception as exc:
+                self._rec.fail(exc)
+            return super().call_soon(self._run_step, task, callback, *args, context=context)
+        return super().call_soon(self._run_callback, callback, *args, context=context)
+
+    def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
+        if not self._recording:
+            return super().call_at(when, callback, *args, context=context)
+        if self._current is not None and (not self._deadline or when < self._deadline):
+            self._deadline = when
+        return super().call_at(when, self._run_timer, callback, *args, context=context)
+
+    def create_task(self, coro, **kwargs):  # type: ignore[no-untyped-def,override]
+        if not self._recording:
+            return super().create_task(coro, **kwargs)
+        outer, t0 = self._creating, _now()
+        self._creating = (coro, t0)
+        try:
+            task = super().create_task(coro, **kwargs)
+        finally:
+            self._creating = outer
+        if id(task) not in self._rec._task_ids:  # never scheduled: its first step ran eagerly
+            try:
+                self._step_ended(task, self._register(task, coro, t0), t0, _now())
+            except Exception as exc:
+                self._rec.fail(exc)
+        return task
+
+    def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def,override]
+        if not self._recording:
+            return super().run_in_executor(executor, func, *args)
+        rec = self._rec
+        job = rec.new_job_id()
+        fn = rec.intern(_callable_name(func))
+        current = asyncio.current_task(self)
+        task = rec._task_ids.get(id(current), 0) if current is not None else 0
+        rec.emit(Job(rec.now(), job, JobPhase.SUBMITTED, 0, fn, task))
+        if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+            # A process pool pickles ``func``: it cannot be wrapped, nor seen starting.
+            future = super().run_in_executor(executor, func, *args)
+            worker = rec.intern("process pool")
+            rec.emit(Job(rec.now(), job, JobPhase.STARTED, worker, fn, task))
+            future.add_done_callback(
+                lambda _: rec.emit(Job(rec.now(), job, JobPhase.FINISHED, worker, fn, task))
+            )
+        else:
+            future = super().run_in_executor(executor, _Job(rec, job, fn, task, func), *args)
+        self._jobs[future] = job
+        return future
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        if self._recording:
+            try:
+                rec, task = self._rec, context.get("task") or context.get("future")
+                exc = context.get("exception")
+                message = context.get("message", "")
+                if exc is not None:
+                    message = f"{message}: {type(exc).__name__}: {exc}"
+                tid = rec.task_id(task) if isinstance(task, _Task) else 0
+                rec.emit(Problem(rec.now(), tid, rec.intern(message)))
+            except Exception as err:
+                self._rec.fail(err)
+        super().call_exception_handler(context)
+
+    # --- running what was scheduled --------------------------------------------------------------
+    def _run_step(self, task: asyncio.Task[Any], step: Callable[..., None], *args: Any) -> None:
+        self._current = task
+        self._deadline = 0.0
+        self._activity_since = t0 = _now()
+        tid = self._activity_task = self._rec._task_ids.get(id(task), 0)
+        try:
+            step(*args)
+        finally:
+            t1 = _now()
+            self._current = None
+            self._activity_since = 0
+            if self._recording:
+                try:
+                    self._step_ended(task, tid, t0, t1)
+                except Exception as exc:
+                    self._rec.fail(exc)
+
+    def _run_callback(self, callback: Callable[..., Any], *args: Any) -> None:
+        # A done-callback of a task (gather's, TaskGroup's) wakes others because it finished.
+        first = args[0] if args else None
+        if isinstance(first, _Task):
+            self._cause, self._cause_ref = Cause.TASK, self._rec.task_id(first)
+        else:
+            self._cause, self._cause_ref = Cause.FUTURE, 0
+        self._timed(callback, args)
+
+    def _run_timer(self, callback: Callable[..., Any], *args: Any) -> None:
+        self._cause, self._cause_ref = Cause.TIMER, 0
+        self._timed(callback, args)
+
+    def _run_io(self, callback: Callable[..., Any], *args: Any) -> None:
+        self._cause, self._cause_ref = Cause.IO, 0
+        self._timed(callback, args)
+
+    def _timed(self, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self._activity_since = t0 = _now()
+        self._activity_task = 0
+        try:
+            callback(*args)
+        finally:
+            t1 = _now()
+            self._activity_since = 0
+            self._cause, self._cause_ref = Cause.IO, 0  # outside any callback: the selector's
+            if self._recording:
+                try:
+                    rec = self._rec
+                    name = rec.intern(_callable_name(callback))
+                    rec.emit(Callback(t0 - rec.origin, t1 - t0, name))
+                except Exception as exc:
+                    rec.fail(exc)
+
+    def _wrap_io(self, data: tuple[Any, Any]) -> tuple[Any, Any]:
+        """Make the selector's ready handles run through ``_run_io`` (private Handle fields,
+        checked on 3.11.7, 3.12.1 and 3.13.0)."""
+        return tuple(
+            h
+            if h is None or h._cancelled
+            else asyncio.Handle(self._run_io, (h._callback, *h._args), self, h._context)
+            for h in data
+        )  # type: ignore[return-value]
+
+    # --- what the recorder writes -----------------------------------------------------------------
+    def _task_scheduled(
+        self, task: asyncio.Task[Any], callback: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        rec = self._rec
+        tid = rec._task_ids.get(id(task))
+        if args:  # a wake-up: the future it awaited is done
+            if tid is None:
+                tid = self._register(task, None, _now())
+            rec.emit(Ready(rec.now(), tid, *self._wake_cause(args[0])))
+            return
+        if task is self._current:  # it yielded (sleep(0)); its Ran record says so
+            return
+        if tid is None:
+            creating = self._creating
+            if creating is not None and getattr(creating[0], "cr_suspended", False):
+                # 3.12+ eager start: the first step ran inside create_task and yielded.
+                tid = self._register(task, creating[0], creating[1])
+                rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
+                return
+            tid = self._register(task, None, _now())
+            rec.emit(Ready(rec.now(), tid, Cause.START, 0))
+            return
+        cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
+        rec.emit(Ready(rec.now(), tid, cause, 0))
+
+    def _wake_cause(self, future: asyncio.Future[Any]) -> tuple[int, int]:
+        if future.cancelled():
+            return Cause.CANCEL, 0
+        if isinstance(future, _Task):
+            return Cause.TASK, self._rec.task_id(future)
+        job = self._jobs.get(future) if self._jobs else None
+        if job is not None:
+            return Cause.EXECUTOR, job
+        current = self._current
+        if current is not None:  # resolved by the running step: woken by that task
+            return Cause.FUTURE, self._rec._task_ids.get(id(current), 0)
+        return self._cause, self._cause_ref
+
+    def _register(self, task: asyncio.Task[Any], coro: Any, t: int) -> int:
+        rec = self._rec
+        tid = rec.new_task_id(task)
+        if coro is None:
+            coro = self._creating[0] if self._creating else task.get_coro()
+        code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+        current = asyncio.current_task(self)
+        parent = rec._task_ids.get(id(current), 0) if current not in (None, task) else 0
+        caller = rec.user_frame(sys._getframe(1))
+        site = rec.site(caller.f_code.co_filename, caller.f_lineno) if caller else 0
+        rec.emit(
+            TaskCreated(
+                t - rec.origin,
+                tid,
+                rec.intern(task.get_name()),
+                rec.intern(code.co_qualname if code else type(coro).__qualname__),
+                rec.site(code.co_filename, code.co_firstlineno) if code else 0,
+                parent,
+                site,
+            )
+        )
+        return tid
+
+    def _step_ended(self, task: asyncio.Task[Any], tid: int, t0: int, t1: int) -> None:
+        rec = self._rec
+        start, dur = t0 - rec.origin, t1 - t0
+        if task.done():
+            rec.task_finished(task)
+            if task.cancelled():
+                rec.emit(Finished(start, tid, dur, Outcome.CANCELLED, 0))
+                return
+            exc = task._exception  # type: ignore[attr-defined]  # not exception(): see above
+            if exc is not None:
+                text = f"{type(exc).__name__}: {exc}"[:200]
+                rec.emit(Finished(start, tid, dur, Outcome.ERROR, rec.intern(text)))
+            else:
+                rec.emit(Finished(start, tid, dur, Outcome.RESULT, self._result_text(task)))
+            return
+        waiter = task._fut_waiter  # type: ignore[attr-defined]
+        if waiter is None:  # yielded: ready again at once
+            rec.emit(Ran(start, tid, dur))
+            return
+        kind, detail, site = self._waiting_on(task, waiter)
+        deadline = int(self._deadline * 1e9) - t1 if self._deadline else 0
+        rec.emit(Waited(start, tid, dur, kind, detail, site, max(deadline, 1) if deadline else 0))
+
+    def _waiting_on(self, task: asyncio.Task[Any], waiter: Any) -> tuple[int, int, int]:
+        """(kind, detail, site) of a suspended task, from its chain of awaits."""
+        rec = self._rec
+        frame = None  # the innermost frame of the program's own code
+        found: _CodeInfo | None = None  # the library function it waits in
+        first_library: _CodeInfo | None = None
+        obj = task.get_coro()
+        while obj is not None:
+            kind = type(obj)
+            if kind is CoroutineType:
+                code, f, nxt = obj.cr_code, obj.cr_frame, obj.cr_await
+            elif kind is GeneratorType:
+                code, f, nxt = obj.gi_code, obj.gi_frame, obj.gi_yieldfrom
+            else:
+                break
+            info = rec.code(code)
+            if not info.library:
+                frame, found, first_library = f, None, None
+            else:
+                if first_library is None:
+                    first_library = info
+                if found is None and info.kind is not None:
+                    found = info
+            obj = nxt
+        site = rec.site(frame.f_code.co_filename, frame.f_lineno) if frame is not None else 0
+        if isinstance(waiter, _Task):
+            return Wait.TASK, rec.task_id(waiter), site
+        job = self._jobs.get(waiter) if self._jobs else None
+        if job is not None:
+            return Wait.EXECUTOR, job, site
+        if isinstance(waiter, _GatheringFuture):
+            return Wait.GATHER, rec.intern(f"gather of {len(waiter._children)}"), site
+        if found is not None:
+            return found.kind, rec.intern(found.code.co_qualname), site  # type: ignore[return-value]
+        detail = rec.intern(first_library.code.co_qualname) if first_library else 0
+        return Wait.FUTURE, detail, site
+
+    def _result_text(self, task: asyncio.Task[Any]) -> int:
+        try:
+            text = _short_repr.repr(task.result())
+        except Exception:
+            text = "<unrepresentable>"
+        return self._rec.intern(text)
+
+
+class _Job:
+    """Runs an executor job in its worker thread, recording when it starts and ends."""
+
+    __slots__ = ("fn", "func", "job", "rec", "task")
+
+    def __init__(self, rec: Recorder, job: int, fn: int, task: int, func: Callable[..., Any]):
+        self.rec, self.job, self.fn, self.task, self.func = rec, job, fn, task, func
+
+    def __call__(self, *args: Any) -> Any:
+        rec = self.rec
+        worker = rec.intern(threading.current_thread().name)
+        rec.emit(Job(rec.now(), self.job, JobPhase.STARTED, worker, self.fn, self.task))
+        try:
+            return self.func(*args)
+        finally:
+            rec.emit(Job(rec.now(), self.job, JobPhase.FINISHED, worker, self.fn, self.task))
