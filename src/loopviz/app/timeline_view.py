@@ -259,7 +259,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # --- mouse ------------------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
-        task_id = self.task_at_y(event.y)
+        offset = event.get_content_offset(self)
+        task_id = self.task_at_y(offset.y) if offset is not None else None
         if task_id is not None:
             self.post_message(self.TaskClicked(task_id))
 
@@ -273,10 +274,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """Ctrl+wheel (or any wheel when the lanes fit) zooms at the pointer; shift pans."""
         event.stop()
         event.prevent_default()
-        column = max(0, event.x - LABEL_WIDTH)
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        column = max(0, offset.x - LABEL_WIDTH)
         if event.shift:
             self.pan(direction * 0.1)
-        elif event.ctrl or self.max_scroll_y == 0 or event.y < HEADER_ROWS:
+        elif event.ctrl or self.max_scroll_y == 0 or offset.y < HEADER_ROWS:
             self.zoom(1.25 if direction > 0 else 0.8, self.time_at_column(column))
         else:
             self.scroll_to(y=self.scroll_y + direction * 2, animate=False)

@@ -1,0 +1,281 @@
+"""The real app driven by Textual's pilot: every control does what its key says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList, Static
+
+from loopviz.app import run_app
+from loopviz.app.app import LoopvizApp
+from loopviz.app.run import SPEEDS, RunScreen
+from loopviz.app.target import resolve
+from loopviz.app.timeline_view import HEADER_ROWS, LABEL_WIDTH, TimelineView
+from loopviz.catalog import bundled_folder, discover
+from loopviz.timeline import State, Timeline
+from loopviz.trace import (
+    Cause,
+    End,
+    Finished,
+    Idle,
+    LoopMark,
+    Output,
+    Ready,
+    Wait,
+    Waited,
+)
+from tests.trace_builder import MS, TraceBuilder
+
+PROGRAM = """\
+import asyncio
+
+
+async def job(name, delay):
+    print(f"{name} started")
+    await asyncio.sleep(delay)
+    print(f"{name} finished")
+
+
+async def main():
+    await asyncio.gather(job("A", 0.1), job("B", 0.2), job("C", 0.1))
+
+
+asyncio.run(main())
+"""
+
+
+def gather_trace(folder: Path) -> Path:
+    """A gather of three sleeps (0.1, 0.2, 0.1 s), as the recorder writes it."""
+    program = folder / "prog.py"
+    program.write_text(PROGRAM)
+    b = TraceBuilder(program=str(program))
+    b.add(LoopMark(0, 1, 0))
+    b.task(0, 1, "main")
+    b.add(Ready(0, 1, Cause.START))
+    for task, name in ((2, "A"), (3, "B"), (4, "C")):
+        b.task(1 * MS, task, name, parent=1, line=11)
+        b.add(Ready(1 * MS, task, Cause.START))
+    b.add(Waited(MS // 2, 1, MS // 2, Wait.GATHER, b.s("gather"), b.site(11)))
+    for task, name, start, delay in ((2, "A", 2, 100), (3, "B", 3, 200), (4, "C", 4, 100)):
+        b.add(Waited(start * MS, task, MS // 2, Wait.SLEEP, 0, b.site(6), delay * MS))
+        b.add(Output(start * MS + MS // 4, 1, f"{name} started"))
+    b.add(Idle(5 * MS, 97 * MS, 97 * MS))
+    for task, name, start in ((2, "A", 103), (4, "C", 105), (3, "B", 204)):
+        b.add(Ready(start * MS - MS // 2, task, Cause.TIMER))
+        b.add(Finished(start * MS, task, MS // 2, 0, b.s("None")))
+        b.add(Output(start * MS + MS // 4, 1, f"{name} finished"))
+        if name == "C":
+            b.add(Idle(106 * MS, 97 * MS, 97 * MS))
+    b.add(Ready(205 * MS, 1, Cause.FUTURE))
+    b.add(Finished(206 * MS, 1, MS // 2, 0, b.s("None")))
+    b.add(LoopMark(207 * MS, 1, 1))
+    b.add(End(208 * MS, 0, 0))
+    return b.write(folder / "gather.trace.jsonl")
+
+
+@pytest.fixture
+def trace(tmp_path: Path) -> Path:
+    return gather_trace(tmp_path)
+
+
+async def open_run(app: LoopvizApp, pilot) -> RunScreen:
+    screen = app.screen
+    assert isinstance(screen, RunScreen)
+    while screen.timeline is None:
+        await pilot.pause(0.02)
+    await pilot.pause()
+    return screen
+
+
+def text_of(app: LoopvizApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).content)
+
+
+def task_id(screen: RunScreen, name: str) -> int:
+    return next(info.id for info in screen.timeline.tasks if info.name == name)
+
+
+async def select(pilot, screen: RunScreen, name: str) -> None:
+    while screen.timeline.task(screen.selected).name != name:
+        await pilot.press("down")
+
+
+async def test_step_next_and_previous_event(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        model = Timeline.from_file(trace)
+        expected = []
+        t = 0
+        for _ in range(4):
+            t = model.next_event(t).t
+            expected.append(t)
+        seen = []
+        for _ in range(4):
+            await pilot.press("right")
+            seen.append(screen.playhead)
+        assert seen == expected
+        await pilot.press("left")
+        assert screen.playhead == expected[2]
+        assert model.events_around(screen.playhead, 1, 0)[-1].text in text_of(app, "#events")
+
+
+async def test_task_step_inspector_and_source(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        await select(pilot, screen, "B")
+        b = task_id(screen, "B")
+        model = Timeline.from_file(trace)
+        t = 0
+        while (interval := model.state_at(b, t)) is None or interval.state is not State.WAITING:
+            await pilot.press("right_square_bracket")
+            assert screen.playhead == model.next_event(t, b).t
+            t = screen.playhead
+        inspector = text_of(app, "#inspector")
+        assert inspector.startswith("B")
+        assert "waiting: sleep" in inspector
+        assert "prog.py:6" in inspector
+        assert "parent: main" in inspector
+        source = str(app.screen.query_one("#source Static", Static).content).splitlines()
+        assert source[5].split()[:2] == ["▶", "6"] and "await asyncio.sleep(delay)" in source[5]
+        # B's next own event is its timer firing at 203.5 ms, past A's and C's events.
+        await pilot.press("right_square_bracket")
+        assert screen.playhead == model.next_event(t, b).t == 203_500_000
+        assert "ready: its timer fired" in text_of(app, "#inspector")
+
+
+async def test_jump_speed_zoom_fit(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        end = screen.timeline.end
+        await pilot.press("end")
+        assert screen.playhead == end
+        await pilot.press("home")
+        assert screen.playhead == 0
+        for _ in range(len(SPEEDS) + 2):
+            await pilot.press("plus")
+        assert screen.speed == 10.0
+        for _ in range(len(SPEEDS) + 2):
+            await pilot.press("minus")
+        assert screen.speed == 0.1
+        view = screen.query_one(TimelineView)
+        fitted = view.span
+        assert fitted >= end
+        await pilot.press("z")
+        assert view.span == fitted // 2
+        await pilot.press("Z", "Z")
+        assert view.span == fitted * 2
+        await pilot.press("f")
+        assert (view.t0, view.span) == (0, fitted)
+
+
+async def test_play_pause_advances_playhead(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        await pilot.press("minus", "minus")  # 0.2×: the 208 ms run lasts a second
+        await pilot.press("space")
+        await pilot.pause(0.15)
+        await pilot.press("space")
+        stopped = screen.playhead
+        assert 0 < stopped < screen.timeline.end
+        await pilot.pause(0.1)
+        assert screen.playhead == stopped
+        await pilot.press("plus", "plus", "space")  # plays on to the end and stops there
+        await pilot.pause(0.4)
+        assert screen.playhead == screen.timeline.end and not screen.playing
+
+
+async def test_output_pane_follows_playhead(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        while "C started" not in text_of(app, "#output Static"):
+            await pilot.press("right")
+        assert screen.playhead == 4 * MS + MS // 4
+        assert "finished" not in text_of(app, "#output Static")
+        await pilot.press("end")
+        output = text_of(app, "#output Static")
+        assert output.index("A finished") < output.index("C finished") < output.index("B finished")
+
+
+async def test_select_with_arrows_and_click(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        names = [info.name for info in screen.timeline.tasks]
+        assert screen.timeline.task(screen.selected).name == names[0]
+        await pilot.press("down", "down")
+        assert screen.timeline.task(screen.selected).name == names[2]
+        await pilot.press("up")
+        assert screen.timeline.task(screen.selected).name == names[1]
+        view = screen.query_one(TimelineView)
+        c = task_id(screen, "C")
+        c_row = next(y for y in range(view.size.height) if view.task_at_y(y) == c)
+        assert c_row >= HEADER_ROWS
+        # +1 for the border around the lanes
+        await pilot.click(TimelineView, offset=(LABEL_WIDTH + 5, c_row + 1))
+        assert screen.timeline.task(screen.selected).name == "C"
+
+
+async def test_command_palette_runs_controls(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"next event")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.playhead == screen.timeline.next_event(0).t
+
+
+async def test_tiny_sizes_and_resize_do_not_crash(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_run(app, pilot)
+        for size in ((40, 12), (12, 5), (1, 1), (200, 50), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.press("right", "z", "down")
+            await pilot.pause()
+        assert app.is_running
+
+
+async def test_picker_lists_scenarios_and_shows_the_highlighted_one() -> None:
+    scenarios = discover(bundled_folder())
+    app = LoopvizApp(resolve(bundled_folder()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == len(scenarios)
+        await pilot.press("down")
+        assert scenarios[1].title in text_of(app, "#description")
+        assert scenarios[1].source.splitlines()[0] in str(
+            app.screen.query_one("#source", Static).content.code
+        )
+
+
+async def test_open_file_prompt_reports_bad_paths(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    app = LoopvizApp(resolve(bundled_folder()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.press(*str(tmp_path / "notes.txt"), "enter")
+        await pilot.pause()
+        assert any("not a loopviz trace" in n.message for n in app._notifications)
+        assert app.screen.__class__.__name__ == "PickerScreen"
+
+
+def test_run_app_rejects_missing_and_non_trace_files(tmp_path: Path, capsys) -> None:
+    assert run_app(str(tmp_path / "missing.trace.jsonl")) == 2
+    (tmp_path / "notes.txt").write_text("hello\n")
+    assert run_app(str(tmp_path / "notes.txt")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"loopviz: {tmp_path / 'missing.trace.jsonl'}: no such file or folder",
+        f"loopviz: {tmp_path / 'notes.txt'}:1: not a loopviz trace",
+    ]
