@@ -493,8 +493,10 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
     def create_task(self, coro, **kwargs):  # type: ignore[no-untyped-def,override]
         if not self._recording:
             return super().create_task(coro, **kwargs)
-        outer, t0 = self._creating, _now()
-        self._creating = (coro, t0)
+        # An eager first step (3.12+) runs in here, nested in the running step: give it its
+        # own creation context and timer deadline, and leave the outer step's as they were.
+        outer, outer_deadline, t0 = self._creating, self._deadline, _now()
+        self._creating, self._deadline = (coro, t0), 0.0
         try:
             task = super().create_task(coro, **kwargs)
         finally:
@@ -504,6 +506,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 self._step_ended(task, self._register(task, coro, t0), t0, _now())
             except Exception as exc:
                 self._rec.fail(exc)
+        self._deadline = outer_deadline
         return task
 
     def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def,override]
@@ -650,7 +653,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             coro = self._creating[0] if self._creating else task.get_coro()
         code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
         current = asyncio.current_task(self)
-        parent = rec._task_ids.get(id(current), 0) if current not in (None, task) else 0
+        if current is task:  # an eager first step is under way: the creator is the outer step's
+            current = self._current
+        parent = rec.task_id(current) if current is not None else 0
         caller = rec.user_frame(sys._getframe(1))
         site = rec.site(caller.f_code.co_filename, caller.f_lineno) if caller else 0
         rec.emit(
