@@ -131,7 +131,7 @@ def blocking_seconds(timeline: Timeline, task: TaskInfo) -> float:
 
 @lesson("01_hello")
 def _(tl: Timeline) -> None:
-    (task,) = tl.tasks
+    task = running(tl, "welcome")
     (sleep,) = waits(tl, task, Wait.SLEEP)
     assert 0.95 <= (sleep.end - sleep.start) / S < 1.5
     (hello, t_hello), (bye, t_bye) = [(text, t) for t, text in output(tl)]
