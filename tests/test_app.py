@@ -254,7 +254,7 @@ async def test_picker_lists_scenarios_and_shows_the_highlighted_one() -> None:
         await pilot.press("down")
         assert scenarios[1].title in text_of(app, "#description")
         assert scenarios[1].source.splitlines()[0] in str(
-            app.screen.query_one("#source", Static).content.code
+            app.screen.query_one("#listing", Static).content.code
         )
 
 

@@ -95,7 +95,8 @@ class Inspector(Static):
         totals = timeline.totals(task_id, until=t)
         text.append(
             f"ran {format_time(totals.running)} · ready {format_time(totals.ready)} · "
-            f"waited {format_time(totals.waiting)} · {totals.steps} steps",
+            f"waited {format_time(totals.waiting)} · "
+            f"{totals.steps} step{'s' if totals.steps != 1 else ''}",
             style="dim",
         )
         self.update(text)
@@ -134,7 +135,7 @@ class SourcePane(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self.search = search
         self._shown: tuple | None = None
-        self._body = Static()
+        self._body = Static(classes="code")
 
     def compose(self):
         yield self._body
@@ -236,7 +237,8 @@ class SummaryPane(Static):
         lifetimes = sum((info.ended or wall) - info.created for info in timeline.tasks)
         text.append(f"wall {format_time(wall)}")
         if wall:
-            text.append(f" · loop busy {100 * busy / wall:.0f}%")
+            share = 100 * busy / wall
+            text.append(f" · loop busy {share:.{0 if share >= 10 else 1}f}%")
             text.append(f" · concurrency ×{lifetimes / wall:.1f}")
         text.append(f" · {len(timeline.tasks)} tasks\n")
         exit = timeline.exit

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -36,7 +37,7 @@ class PickerScreen(Screen):
             with Vertical(id="about"):
                 yield Static(id="description")
                 with VerticalScroll(id="code"):
-                    yield Static(id="source")
+                    yield Static(id="listing")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -58,14 +59,15 @@ class PickerScreen(Screen):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         scenario = self.scenarios[event.option_index]
-        self.query_one("#description", Static).update(
-            f"[b]{scenario.title}[/b]\n\n{scenario.description}"
-        )
+        paragraphs = (" ".join(p.split()) for p in scenario.description.split("\n\n"))
+        description = Text(scenario.title + "\n", style="bold")
+        description.append("\n\n".join(paragraphs), style="")
+        self.query_one("#description", Static).update(description)
         try:
             source = Syntax(scenario.source, "python", line_numbers=True, theme="ansi_dark")
         except OSError as exc:
             source = f"cannot read {scenario.path}: {exc.strerror or exc}"
-        self.query_one("#source", Static).update(source)
+        self.query_one("#listing", Static).update(source)
         self.query_one("#code").border_title = scenario.path.name
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -230,7 +230,7 @@ class RunScreen(Screen):
 
     def _update_title(self) -> None:
         end = self.timeline.end if self.timeline else 0
-        state = "▶" if self.playing else "⏸"
+        state = "▶ playing" if self.playing else "‖ paused"
         live = "  ● live" if self.recording is not None and self.recording.running else ""
         self.query_one("#title", Static).update(
             f" loopviz · {self.run_title}{live}   {state} {self.speed:g}×   "
