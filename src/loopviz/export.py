@@ -1,0 +1,159 @@
+"""``loopviz export``: a trace's timeline for other tools.
+
+``chrome`` writes the Trace Event Format (JSON) that Perfetto and chrome://tracing open: one
+thread per task with its running, ready and waiting intervals, a "loop" thread with busy and
+idle spans and the blocking steps, one thread per executor worker, and the program's output
+lines as instant events. ``csv`` writes one row per task interval. Events are written one by
+one, so a million-event trace does not need its whole export in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
+from loopviz.timeline import Interval, State, Timeline
+from loopviz.trace import TraceError
+from loopviz.units import seconds
+
+CSV_COLUMNS = ("task_id", "task", "state", "start_s", "end_s", "detail", "file", "line")
+_PID = 1
+_LOOP_TID = 1
+
+
+def task_intervals(timeline: Timeline, task_id: int) -> Iterator[tuple[Interval, int]]:
+    """The task's intervals up to its end (DONE left out), each with its end time."""
+    for interval in timeline.intervals(task_id):
+        if interval.state != State.DONE:
+            yield interval, timeline.end if interval.end is None else interval.end
+
+
+def _us(ns: int) -> float:
+    return round(ns / 1000, 3)
+
+
+def _event(name: str, cat: str, tid: int, start: int, end: int, args: dict | None = None) -> dict:
+    event = {"name": name, "cat": cat, "ph": "X", "ts": _us(start), "dur": _us(end - start)}
+    event.update(pid=_PID, tid=tid)
+    if args:
+        event["args"] = args
+    return event
+
+
+def _thread(tid: int, name: str) -> Iterator[dict]:
+    yield {"name": "thread_name", "ph": "M", "pid": _PID, "tid": tid, "args": {"name": name}}
+    yield {
+        "name": "thread_sort_index",
+        "ph": "M",
+        "pid": _PID,
+        "tid": tid,
+        "args": {"sort_index": tid},
+    }
+
+
+def chrome_events(timeline: Timeline) -> Iterator[dict]:
+    """Trace Event Format events, thread by thread."""
+    program = Path(timeline.header.program).name if timeline.header else "program"
+    yield {"name": "process_name", "ph": "M", "pid": _PID, "args": {"name": program}}
+    yield from _thread(_LOOP_TID, "loop")
+    end = timeline.end
+    for span in timeline.loop_spans():
+        yield _event(
+            span.label, "loop", _LOOP_TID, span.start, end if span.end is None else span.end
+        )
+    for step in timeline.blocking:
+        who = timeline.task(step.task).name if step.task else "callback"
+        args = {"task": who, "site": f"{step.file}:{step.line}" if step.file else ""}
+        yield _event("blocked", "blocking", _LOOP_TID, step.start, step.start + step.duration, args)
+    for t, stream, text in timeline.output_until(end):
+        yield {
+            "name": text,
+            "cat": "stderr" if stream == 2 else "stdout",
+            "ph": "i",
+            "s": "p",
+            "ts": _us(t),
+            "pid": _PID,
+            "tid": _LOOP_TID,
+        }
+    tid = _LOOP_TID
+    for worker in timeline.workers:
+        tid += 1
+        yield from _thread(tid, worker)
+        for span in timeline.job_spans(worker):
+            yield _event(span.label, "job", tid, span.start, end if span.end is None else span.end)
+    for info in timeline.tasks:
+        tid += 1
+        yield from _thread(tid, f"task {info.name}")
+        for interval, stop in task_intervals(timeline, info.id):
+            state = interval.state.name.lower()
+            args = {}
+            if interval.detail:
+                args["detail"] = interval.detail
+            if interval.file:
+                args["site"] = f"{interval.file}:{interval.line}"
+            if interval.overdue:
+                args["overdue"] = True
+            name = f"{state}: {interval.detail}" if interval.detail else state
+            yield _event(name, state, tid, interval.start, stop, args)
+
+
+def write_chrome(timeline: Timeline, out: TextIO) -> None:
+    out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
+    first = True
+    for event in chrome_events(timeline):
+        if not first:
+            out.write(",\n")
+        out.write(json.dumps(event, ensure_ascii=False))
+        first = False
+    out.write("\n]}\n")
+
+
+def write_csv(timeline: Timeline, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for info in timeline.tasks:
+        for interval, stop in task_intervals(timeline, info.id):
+            writer.writerow(
+                (
+                    info.id,
+                    info.name,
+                    interval.state.name.lower(),
+                    seconds(interval.start),
+                    seconds(stop),
+                    interval.detail,
+                    interval.file,
+                    interval.line or "",
+                )
+            )
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from loopviz.cli import EXIT_OK, EXIT_USAGE, fail
+
+    try:
+        timeline = Timeline.from_file(args.trace)
+    except TraceError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    for warning in timeline.warnings:
+        print(f"loopviz: {warning}", file=sys.stderr)
+    write = write_chrome if args.format == "chrome" else write_csv
+    with ExitStack() as stack:
+        out = sys.stdout
+        if args.output:
+            try:
+                out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+            except OSError as exc:
+                return fail(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
+        try:
+            write(timeline, out)
+            out.flush()
+        except BrokenPipeError:  # piped into head: stop quietly, and keep exit from retrying
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
