@@ -109,6 +109,7 @@ class RunScreen(Screen):
         if self.live:
             self._start_recording()
         else:
+            self.view.loading = True
             self._load_trace()
         self._update_title()
 
@@ -124,7 +125,6 @@ class RunScreen(Screen):
     @work(thread=True, exclusive=True, group="load")
     def _load_trace(self) -> None:
         """Reading a big trace takes seconds: do it off the UI thread."""
-        self.app.call_from_thread(self.notify, f"loading {self.path.name}…", timeout=2)
         try:
             timeline = Timeline.from_file(self.path)
         except TraceError as exc:
@@ -133,6 +133,7 @@ class RunScreen(Screen):
         self.app.call_from_thread(self._set_timeline, timeline)
 
     def _set_timeline(self, timeline: Timeline) -> None:
+        self.view.loading = False
         self.timeline = timeline
         self.view.set_timeline(timeline)
         self.view.fit()
@@ -212,6 +213,7 @@ class RunScreen(Screen):
         self._update_title()
 
     def _fail(self, message: str) -> None:
+        self.view.loading = False
         self.message = message
         self.notify(message, severity="error", timeout=8)
         self._show_summary()

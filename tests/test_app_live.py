@@ -1,0 +1,127 @@
+"""Live runs in the app: a real child process under the recorder, its records streamed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from loopviz.app.app import LoopvizApp
+from loopviz.app.run import RunScreen
+from loopviz.app.target import resolve
+from loopviz.app.timeline_view import TimelineView
+from loopviz.timeline import Timeline
+
+SHORT = """\
+import asyncio
+
+
+async def worker():
+    await asyncio.sleep(0.05)
+    print("worker done")
+
+
+async def main():
+    await asyncio.create_task(worker(), name="worker")
+
+
+asyncio.run(main())
+"""
+
+
+def live_app(tmp_path: Path, source: str) -> LoopvizApp:
+    """The app opened on a program: it starts recording it at once."""
+    program = tmp_path / "prog.py"
+    program.write_text(source)
+    return LoopvizApp(resolve(program))
+
+
+async def wait_ended(pilot, screen: RunScreen, limit: float = 30) -> None:
+    waited = 0.0
+    while screen.recording is None or screen.recording.running or not screen.timeline:
+        await pilot.pause(0.1)
+        waited += 0.1
+        assert waited < limit, "the run did not end"
+    while not screen.timeline.finished:
+        await pilot.pause(0.1)
+    await pilot.pause(0.2)
+
+
+def text_of(screen: RunScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).content)
+
+
+async def test_live_run_ends_with_the_programs_lanes(tmp_path: Path) -> None:
+    app = live_app(tmp_path, SHORT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await wait_ended(pilot, screen)
+        recorded = Timeline.from_file(screen.recording.trace_path)
+        view = screen.query_one(TimelineView)
+        assert view.task_ids == [info.id for info in recorded.tasks]
+        coros = [info.coro for info in screen.timeline.tasks]
+        assert coros[:2] == ["main", "worker"]
+        assert screen.playhead == screen.timeline.end  # followed the run to its end
+        assert "worker done" in text_of(screen, "#output Static")
+        assert "program exited, status 0" in text_of(screen, "#summary")
+        await pilot.press("home", "right")
+        assert screen.playhead == screen.timeline.next_event(0).t
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        (
+            "import asyncio\n\nasync def main():\n    await asyncio.sleep(0.01)\n"
+            "    raise ValueError('boom')\n\nasyncio.run(main())\n",
+            "ValueError: boom",
+        ),
+        ("import asyncio\n\ndef broken(:\n    pass\n", "SyntaxError"),
+        ("import asyncio\nimport no_such_module_here\n", "ModuleNotFoundError"),
+    ],
+    ids=["raises", "syntax-error", "import-error"],
+)
+async def test_failing_program_shows_its_error_and_the_app_stays_up(
+    tmp_path: Path, source: str, shown: str
+) -> None:
+    app = live_app(tmp_path, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await wait_ended(pilot, screen)
+        assert shown in text_of(screen, "#summary")
+        assert any(shown in n.message for n in app._notifications)
+        await pilot.press("right", "space", "home")  # the controls still work
+        assert app.is_running and app.screen is screen
+
+
+async def test_stop_key_ends_a_hanging_run_and_keeps_what_was_recorded(tmp_path: Path) -> None:
+    source = (
+        "import asyncio\n\nasync def main():\n    while True:\n"
+        "        print('tick', flush=True)\n        await asyncio.sleep(0.02)\n\n"
+        "asyncio.run(main())\n"
+    )
+    app = live_app(tmp_path, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        while not (screen.timeline and screen.timeline.tasks and screen.timeline.end > 100e6):
+            await pilot.pause(0.1)
+        await pilot.press("x")
+        await wait_ended(pilot, screen)
+        assert "stopped" in text_of(screen, "#summary")
+        assert screen.timeline.tasks and "tick" in text_of(screen, "#output Static")
+
+
+async def test_flooding_program_keeps_the_app_responsive(tmp_path: Path) -> None:
+    source = "for i in range(30000):\n    print('line', i)\n"
+    app = live_app(tmp_path, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await wait_ended(pilot, screen)
+        await pilot.press("end")
+        output = text_of(screen, "#output Static")
+        assert "earlier lines" in output and output.rstrip().endswith("line 29999")

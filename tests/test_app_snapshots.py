@@ -1,0 +1,55 @@
+"""Snapshots of the app (pytest-textual-snapshot) from recorded fixtures, so they are stable.
+
+Update after a deliberate change with ``pytest tests/test_app_snapshots.py --snapshot-update``
+and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loopviz.app.app import LoopvizApp
+from loopviz.app.run import RunScreen
+from loopviz.app.target import resolve
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+
+
+async def loaded(pilot) -> None:
+    """Wait for the trace to be read in its worker thread."""
+    screen = pilot.app.screen
+    while isinstance(screen, RunScreen) and screen.timeline is None:
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def test_picker(snap_compare) -> None:
+    app = LoopvizApp(resolve(FIXTURES))
+    assert snap_compare(app, terminal_size=(100, 30))
+
+
+def test_run_view_mid_playback(snap_compare) -> None:
+    app = LoopvizApp(resolve(FIXTURES / "gather.trace.jsonl"))
+
+    async def to_the_middle(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("down", "down", *["right_square_bracket"] * 3)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=to_the_middle)
+
+
+def test_run_view_at_80x24(snap_compare) -> None:
+    app = LoopvizApp(resolve(FIXTURES / "gather.trace.jsonl"))
+
+    async def step(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press(*["right"] * 12)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=step)
