@@ -135,6 +135,20 @@ def test_overdue_part_of_a_wait_counts_as_ready():
     assert tl.state_at(2, 60 * MS).detail == "a future it awaited was resolved by task late"
 
 
+def test_timer_run_late_only_because_select_overslept_is_not_overdue():
+    b = TraceBuilder()
+    b.task(0, 1, "sleeper")
+    b.add(
+        LoopMark(0, 1, LoopPhase.OPENED),
+        Waited(0, 1, 1 * MS, Wait.SLEEP, 0, b.site(4), timeout=100 * MS),
+        Idle(1 * MS, 102 * MS, 100 * MS),  # the OS woke the loop 2 ms after the deadline
+        Ready(103 * MS + 50_000, 1, Cause.TIMER),
+    )
+    tl = Timeline.from_trace(_trace(b))
+    assert not any(i.overdue for i in tl.intervals(1))
+    assert tl.state_at(1, 102 * MS).state == State.WAITING
+
+
 def test_eager_child_step_nested_in_parent_step():
     """3.12 eager tasks: the child's first step runs (and is recorded) inside the parent's."""
     b = TraceBuilder()
