@@ -27,7 +27,7 @@ from loopviz.trace import (
     Waited,
     read_trace,
 )
-from loopviz.units import format_time
+from loopviz.units import format_short, format_time
 
 
 def sleeper() -> TraceBuilder:
@@ -341,6 +341,11 @@ def test_format_time():
     assert format_time(35 * MS) == "35.0 ms"
     assert format_time(12_300) == "12 µs"
     assert format_time(850) == "850 ns"
+    # What the program asked for, from a deadline recorded a hair early.
+    assert format_short(999_990_000) == "1.0 s"
+    assert format_short(149_980_000) == "0.15 s"
+    assert format_short(99_980_000) == "0.1 s"
+    assert format_short(49_998_000) == "50 ms"
 
 
 def _trace(b: TraceBuilder):

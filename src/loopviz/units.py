@@ -22,12 +22,14 @@ def format_time(ns: int) -> str:
 
 
 def format_short(ns: int) -> str:
-    """A duration the program asked for, rounded as a person would write it: "1.0 s",
-    "0.2 s", "50 ms" (a ``sleep(1)`` is recorded as a hair under one second)."""
-    if ns >= 100_000_000:
-        return f"{ns / 1e9:.1f} s"
+    """A duration the program asked for, to two significant digits as a person writes it:
+    "1.0 s", "0.15 s", "50 ms" (a ``sleep(1)`` is recorded as a hair under one second)."""
+    secs = float(f"{ns / 1e9:.2g}")
+    if secs >= 0.1:
+        text = f"{secs:g}"
+        return f"{text}.0 s" if text.isdigit() else f"{text} s"
     if ns >= 1_000_000:
-        return f"{ns / 1e6:.0f} ms"
+        return f"{float(f'{ns / 1e6:.2g}'):g} ms"
     return format_time(ns)
 
 
