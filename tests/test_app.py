@@ -11,7 +11,7 @@ from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
 from loopviz.app.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
-from loopviz.app.timeline_view import HEADER_ROWS, LABEL_WIDTH, TimelineView
+from loopviz.app.timeline_view import HEADER_ROWS, TimelineView
 from loopviz.catalog import bundled_folder, discover
 from loopviz.timeline import State, Timeline
 from loopviz.trace import (
@@ -176,7 +176,7 @@ async def test_play_pause_advances_playhead(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_run(app, pilot)
-        await pilot.press("minus", "minus")  # 0.2×: the 208 ms run lasts a second
+        await pilot.press("minus", "minus", "minus")  # 0.1×: the 208 ms run lasts 2 s
         await pilot.press("space")
         await pilot.pause(0.15)
         await pilot.press("space")
@@ -184,7 +184,7 @@ async def test_play_pause_advances_playhead(trace: Path) -> None:
         assert 0 < stopped < screen.timeline.end
         await pilot.pause(0.1)
         assert screen.playhead == stopped
-        await pilot.press("plus", "plus", "space")  # plays on to the end and stops there
+        await pilot.press("plus", "plus", "plus", "space")  # plays on to the end, stops there
         await pilot.pause(0.4)
         assert screen.playhead == screen.timeline.end and not screen.playing
 
@@ -217,7 +217,7 @@ async def test_select_with_arrows_and_click(trace: Path) -> None:
         c_row = next(y for y in range(view.size.height) if view.task_at_y(y) == c)
         assert c_row >= HEADER_ROWS
         # +1 for the border around the lanes
-        await pilot.click(TimelineView, offset=(LABEL_WIDTH + 5, c_row + 1))
+        await pilot.click(TimelineView, offset=(view.label_width + 5, c_row + 1))
         assert screen.timeline.task(screen.selected).name == "C"
 
 

@@ -262,6 +262,8 @@ class RunScreen(Screen):
         self._update_title()
 
     def _tick(self) -> None:
+        if not self.playing:  # a tick queued before the pause
+            return
         now = time.monotonic()
         elapsed, self._last_frame = now - self._last_frame, now
         end = self.timeline.end if self.timeline else 0

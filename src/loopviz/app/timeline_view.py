@@ -22,7 +22,7 @@ from loopviz.app.axis import tick_label, tick_step
 from loopviz.timeline import State, Timeline
 from loopviz.trace import Wait
 
-LABEL_WIDTH = 13  # marker + name + space
+MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
 MIN_SPAN = 1_000  # 1 µs: zooming further shows nothing new
 
@@ -82,6 +82,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.playhead = 0
         self.selected = 0
         self._rows: list[Row] = []
+        self._longest = 0
         self._row_of_task: dict[int, int] = {}
         self._generation = 0
         self._cache: dict[int, tuple[tuple, list[Cell], Strip]] = {}
@@ -110,6 +111,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._row_of_task = {
             row.key: index for index, row in enumerate(self._rows) if row.kind == "task"
         }
+        self._longest = max((len(row.label) for row in self._rows), default=0)
         self.virtual_size = Size(0, HEADER_ROWS + max(0, len(self._rows) - 1))
 
     @property
@@ -118,8 +120,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # --- the window -----------------------------------------------------------------------
     @property
+    def label_width(self) -> int:
+        """Wide enough for the longest name, within a fifth of the width."""
+        fits = min(self._longest + 2, MAX_LABEL, self.size.width // 5)
+        return max(MIN_LABEL, fits)
+
+    @property
     def columns(self) -> int:
-        return max(0, self.size.width - LABEL_WIDTH)
+        return max(0, self.size.width - self.label_width)
 
     def set_window(self, t0: int, span: int) -> None:
         span = max(MIN_SPAN, int(span))
@@ -142,10 +150,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         old, self.playhead = self.column_of(self.playhead), t
         new = self.column_of(t)
         if old != new:
-            height = self.size.height
-            self.refresh(
-                *(Region(LABEL_WIDTH + c, 0, 1, height) for c in (old, new) if c is not None)
-            )
+            height, left = self.size.height, self.label_width
+            self.refresh(*(Region(left + c, 0, 1, height) for c in (old, new) if c is not None))
 
     def set_selected(self, task_id: int) -> None:
         old, self.selected = self._row_of_task.get(self.selected), task_id
@@ -187,7 +193,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         cached = self._cache.get(index)
         if cached is None or cached[0] != key:
             cells = self._cells(row)
-            strip = Strip(self._segments(cells), width - LABEL_WIDTH if cells else 0)
+            strip = Strip(self._segments(cells), len(cells))
             cached = self._cache[index] = (key, cells, strip)
         _, cells, strip = cached
         label = self._label(row)
@@ -201,8 +207,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def _label(self, row: Row) -> Strip:
         selected = row.kind == "task" and row.key == self.selected
         style = Style(reverse=True, bold=True) if selected else Style(dim=row.kind != "task")
-        text = ("▶" if selected else " ") + row.label[: LABEL_WIDTH - 2]
-        return Strip([Segment(text.ljust(LABEL_WIDTH - 1), style), Segment(" ")], LABEL_WIDTH)
+        width = self.label_width
+        text = ("▶" if selected else " ") + row.label[: width - 2]
+        return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
 
     def _cells(self, row: Row) -> list[Cell]:
         timeline, columns = self.timeline, self.columns
@@ -255,7 +262,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             if column + len(label) <= columns:
                 chars[column : column + len(label)] = label
         axis = Segment("".join(chars), Style(dim=True))
-        return Strip([Segment(" " * LABEL_WIDTH), axis]).adjust_cell_length(width)
+        return Strip([Segment(" " * self.label_width), axis]).adjust_cell_length(width)
 
     # --- mouse ------------------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
@@ -277,7 +284,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        column = max(0, offset.x - LABEL_WIDTH)
+        column = max(0, offset.x - self.label_width)
         if event.shift:
             self.pan(direction * 0.1)
         elif event.ctrl or self.max_scroll_y == 0 or offset.y < HEADER_ROWS:
