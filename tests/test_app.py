@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList, Static
+from trace_builder import MS, TraceBuilder
 
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
@@ -25,7 +26,6 @@ from loopviz.trace import (
     Wait,
     Waited,
 )
-from tests.trace_builder import MS, TraceBuilder
 
 PROGRAM = """\
 import asyncio
