@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from trace_builder import MS, TraceBuilder
 
 from loopviz.app import run_app
@@ -279,3 +279,18 @@ def test_run_app_rejects_missing_and_non_trace_files(tmp_path: Path, capsys) -> 
         f"loopviz: {tmp_path / 'missing.trace.jsonl'}: no such file or folder",
         f"loopviz: {tmp_path / 'notes.txt'}:1: not a loopviz trace",
     ]
+
+
+async def test_save_copies_the_trace(trace: Path, tmp_path: Path) -> None:
+    target = tmp_path / "saved" / "copy.trace.jsonl"
+    target.parent.mkdir()
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_run(app, pilot)
+        await pilot.press("s")
+        prompt = app.screen.query_one(Input)
+        assert prompt.value == "gather.trace.jsonl"  # the default: the trace's own name
+        prompt.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+    assert target.read_bytes() == trace.read_bytes()
