@@ -60,7 +60,7 @@ def main() -> int:
     sys.path[0] = str(path.parent)
     status = 0
     try:
-        runpy.run_path(program, run_name="__main__")
+        runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exc:
         code = exc.code
         if isinstance(code, int) or code is None:

@@ -61,6 +61,7 @@ from loopviz.trace import (
     Ran,
     Ready,
     Record,
+    Renamed,
     Site,
     Str,
     TaskCreated,
@@ -191,6 +192,7 @@ class Recorder:
         self._codes: dict[Any, _CodeInfo] = {}
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
+        self._unstarted: dict[int, str] = {}  # task id -> name at creation, until its 1st step
         # Tasks that finished in the last two loop iterations: their done-callbacks, which
         # run next iteration, still name them. Older ids are dropped, as addresses get reused.
         self._finished: dict[int, int] = {}
@@ -551,6 +553,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._deadline = 0.0
         self._activity_since = t0 = _now()
         tid = self._activity_task = self._rec._task_ids.get(id(task), 0)
+        if tid in self._rec._unstarted:
+            self._first_step(task, tid)
         try:
             step(*args)
         finally:
@@ -628,10 +632,18 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
                 return
             tid = self._register(task, None, _now())
+            rec._unstarted[tid] = task.get_name()
             rec.emit(Ready(rec.now(), tid, Cause.START, 0))
             return
         cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
         rec.emit(Ready(rec.now(), tid, cause, 0))
+
+    def _first_step(self, task: asyncio.Task[Any], tid: int) -> None:
+        """``create_task(coro, name=...)`` names the task after creating it: catch up."""
+        rec = self._rec
+        name = task.get_name()
+        if name != rec._unstarted.pop(tid):
+            rec.emit(Renamed(rec.now(), tid, rec.intern(name)))
 
     def _wake_cause(self, future: asyncio.Future[Any]) -> tuple[int, int]:
         if future.cancelled():

@@ -36,6 +36,7 @@ from loopviz.trace import (
     Ran,
     Ready,
     Record,
+    Renamed,
     Site,
     Str,
     TaskCreated,
@@ -334,6 +335,7 @@ class Timeline:
             LoopMark: self._on_loop_mark,
             ProgramError: self._on_program_error,
             End: self._on_end,
+            Renamed: self._on_renamed,
         }
 
     @classmethod
@@ -416,6 +418,9 @@ class Timeline:
         if parent is not None:
             parent.info.children.append(r.task)
         self._push(lane, r.t, State.READY | Cause.START << _KIND_SHIFT)
+
+    def _on_renamed(self, r: Renamed) -> None:
+        self._lane(r.task).info.name = self._strs.get(r.name, "")
 
     def _on_ready(self, r: Ready) -> None:
         lane = self._lane(r.task)

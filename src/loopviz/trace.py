@@ -256,6 +256,14 @@ class End(msgspec.Struct, **_record(15)):
     reason: int  # EndReason
 
 
+class Renamed(msgspec.Struct, **_record(16)):
+    """The task's name changed (``create_task(name=...)`` names a task after creating it)."""
+
+    t: int
+    task: int
+    name: int  # Str id
+
+
 Record = (
     Str
     | Site
@@ -273,6 +281,7 @@ Record = (
     | LoopMark
     | ProgramError
     | End
+    | Renamed
 )
 
 _encoder = msgspec.json.Encoder()
