@@ -1,0 +1,385 @@
+"""``loopviz record``: unmodified programs in a real child process, and how runs end."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from loopviz.timeline import State, Timeline
+from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
+
+S = 1_000_000_000
+
+
+def write(tmp_path: Path, source: str, name: str = "prog.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def record(
+    program: Path, *options: str, args: tuple[str, ...] = (), timeout: float = 60
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    trace = program.with_suffix(".trace.jsonl")
+    command = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
+    command += [*options, *(["--", *args] if args else [])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return done, trace
+
+
+def by_name(timeline: Timeline) -> dict[str, int]:
+    return {task.name: task.id for task in timeline.tasks}
+
+
+def line_number(program: Path, marker: str) -> int:
+    lines = program.read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if marker in line)
+
+
+# --- what the issue says a trace must show -------------------------------------------------------
+def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def nap(seconds):
+            await asyncio.sleep(seconds)
+
+        async def main():
+            await asyncio.gather(
+                asyncio.create_task(nap(1), name="A"),
+                asyncio.create_task(nap(2), name="B"),
+                asyncio.create_task(nap(1), name="C"),
+            )
+
+        asyncio.run(main())
+        """,
+    )
+    done, trace = record(program)
+    assert done.returncode == 0, done.stderr
+    timeline = Timeline.from_file(trace)
+    ids = by_name(timeline)
+    main = timeline.tasks[0]
+    wall = main.ended - main.created
+    assert 2.0 * S <= wall < 2.3 * S
+    lifetimes = 0
+    for name, delay in (("A", 1), ("B", 2), ("C", 1)):
+        task = timeline.task(ids[name])
+        waiting = timeline.totals(task.id).waiting
+        assert delay * S * 0.98 < waiting < delay * S * 1.1
+        assert all(
+            i.detail.startswith("sleep")
+            for i in timeline.intervals(task.id)
+            if i.state == State.WAITING
+        )
+        lifetimes += task.ended - task.created
+    assert 1.7 < lifetimes / wall < 2.05  # concurrency gain: 4 s of sleeping in 2 s
+
+
+def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio, time
+
+        async def due_soon():
+            await asyncio.sleep(0.1)
+
+        async def blocker():
+            time.sleep(1)  # blocks here
+
+        async def main():
+            await asyncio.gather(
+                asyncio.create_task(due_soon(), name="one"),
+                asyncio.create_task(due_soon(), name="two"),
+                asyncio.create_task(blocker(), name="blocker"),
+            )
+
+        asyncio.run(main())
+        """,
+    )
+    done, trace = record(program)
+    assert done.returncode == 0, done.stderr
+    timeline = Timeline.from_file(trace)
+    ids = by_name(timeline)
+    (step,) = timeline.blocking
+    assert step.task == ids["blocker"]
+    assert 1.0 * S <= step.duration < 1.3 * S
+    assert Path(step.file).name == "prog.py"
+    assert step.line == line_number(program, "blocks here")
+    for name in ("one", "two"):
+        ready = timeline.totals(ids[name]).ready
+        assert 0.85 * S < ready < 1.2 * S, name
+        overdue = [i for i in timeline.intervals(ids[name]) if i.overdue]
+        assert overdue and overdue[0].state == State.READY
+
+
+def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def worker(gate):
+            async with gate:
+                await asyncio.sleep(0.1)
+
+        async def main():
+            gate = asyncio.Semaphore(2)
+            await asyncio.gather(
+                *(asyncio.create_task(worker(gate), name=f"w{i}") for i in range(6))
+            )
+
+        asyncio.run(main())
+        """,
+    )
+    done, trace = record(program)
+    assert done.returncode == 0, done.stderr
+    timeline = Timeline.from_file(trace)
+    workers = [t for t in timeline.tasks if t.name.startswith("w")]
+    waited = {
+        t.name
+        for t in workers
+        for i in timeline.intervals(t.id)
+        if i.state == State.WAITING and "Semaphore" in i.detail
+    }
+    assert waited == {"w2", "w3", "w4", "w5"}
+
+    def held(task_id: int) -> tuple[int, int]:
+        """From the step that got past the semaphore to the task's end (release)."""
+        intervals = timeline.intervals(task_id)
+        waits = [i for i in intervals if i.state == State.WAITING and "Semaphore" in i.detail]
+        after = waits[-1].end if waits else 0
+        acquired = next(i.start for i in intervals if i.state == State.RUNNING and i.start >= after)
+        return acquired, timeline.task(task_id).ended
+
+    spans = [held(t.id) for t in workers]
+    assert max(sum(a <= t < b for a, b in spans) for t, _ in spans) == 2
+
+
+def test_same_output_as_plain_python(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def count(name, n, delay):
+            for i in range(n):
+                print(name, i)
+                await asyncio.sleep(delay)
+            return name * n
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            loop.call_soon(print, "callback first")
+            results = await asyncio.gather(count("a", 3, 0.01), count("b", 2, 0.015))
+            print(results)
+            try:
+                async with asyncio.timeout(0.01):
+                    await asyncio.sleep(1)
+            except TimeoutError:
+                print("timed out")
+
+        if __name__ == "__main__":
+            asyncio.run(main())
+        """,
+    )
+    plain = subprocess.run([sys.executable, str(program)], capture_output=True, text=True)
+    done, trace = record(program)
+    assert done.returncode == plain.returncode == 0
+    assert done.stdout == plain.stdout
+    recorded = [
+        r.text for r in read_trace(trace).records if isinstance(r, Output) and r.stream == 1
+    ]
+    assert recorded == plain.stdout.splitlines()
+
+
+def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path) -> None:
+    write(tmp_path, "GREETING = 'from a sibling module'\n", "helper.py")
+    program = write(
+        tmp_path,
+        """
+        import asyncio, sys
+        import helper
+
+        async def main():
+            print(helper.GREETING, sys.argv[1:], __name__)
+
+        if __name__ == "__main__":
+            with asyncio.Runner() as runner:
+                runner.run(main())
+        """,
+    )
+    done, trace = record(program, args=("one", "--two"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "from a sibling module ['one', '--two'] __main__\n"
+    header = read_trace(trace).header
+    assert header.argv == ["one", "--two"]
+    assert any(isinstance(r, TaskCreated) for r in read_trace(trace).records)
+
+
+# --- how runs end ---------------------------------------------------------------------------------
+def test_a_program_that_raises(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def main():
+            await asyncio.sleep(0.01)
+            raise ValueError("boom")
+
+        asyncio.run(main())
+        """,
+    )
+    done, trace = record(program)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"loopviz: {program} failed: ValueError: boom"
+    assert "Traceback" in done.stderr and "loopviz/child.py" not in done.stderr
+    records = read_trace(trace).records
+    (error,) = [r for r in records if isinstance(r, ProgramError)]
+    assert (error.type, error.message) == ("ValueError", "boom")
+    assert 'prog.py", line 6' in error.traceback
+    assert records[-1].status == 1 and records[-1].reason == EndReason.EXITED
+    stderr_lines = [r.text for r in records if isinstance(r, Output) and r.stream == Stream.STDERR]
+    assert stderr_lines[-1] == "ValueError: boom"
+
+
+def test_a_program_with_a_syntax_error(tmp_path: Path) -> None:
+    program = write(tmp_path, "import asyncio\ndef broken(:\n    pass\n")
+    done, trace = record(program)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"loopviz: {program} failed: SyntaxError:") and "line 2" in last
+    assert isinstance(read_trace(trace).records[-1], End)
+
+
+def test_a_missing_program_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done, trace = record(tmp_path / "absent.py")
+    assert done.returncode == 2
+    assert done.stderr == f"loopviz: no such program: {tmp_path / 'absent.py'}\n"
+    assert not trace.exists()
+
+
+def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def main():
+            i = 0
+            while True:
+                print("tick", i)
+                i += 1
+                await asyncio.sleep(0.05)
+
+        asyncio.run(main())
+        """,
+    )
+    started = time.monotonic()
+    done, trace = record(program, "--timeout", "1")
+    assert time.monotonic() - started < 10
+    assert done.returncode == 3
+    assert "timed out after 1 s" in done.stderr
+    result = read_trace(trace)
+    assert result.warnings == []
+    end = result.records[-1]
+    assert isinstance(end, End) and end.reason == EndReason.TIMEOUT
+    ticks = [r for r in result.records if isinstance(r, Output)]
+    assert len(ticks) >= 10
+    timeline = Timeline.from_trace(result)
+    assert len(timeline.intervals(timeline.tasks[0].id)) >= 30  # its steps until the kill
+
+
+def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def main():
+            print("started", flush=True)
+            await asyncio.sleep(30)
+
+        asyncio.run(main())
+        """,
+    )
+    trace = tmp_path / "prog.trace.jsonl"
+    command = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "started\n"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    assert "was interrupted" in stderr
+    end = read_trace(trace).records[-1]
+    assert isinstance(end, End) and end.reason == EndReason.INTERRUPTED
+
+
+def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio, sys
+
+        async def main():
+            for i in range(150_000):
+                sys.stdout.write(f"line {i}\\n")
+            sys.stdout.write("x" * 100_000 + "\\n")
+
+        asyncio.run(main())
+        """,
+    )
+    done, trace = record(program)
+    assert done.returncode == 0
+    result = read_trace(trace)
+    lines = [r.text for r in result.records if isinstance(r, Output)]
+    assert lines[0] == "line 0"
+    assert "not recorded" in lines[-1]
+    assert len(lines) == 100_001
+    assert isinstance(result.records[-1], End)
+
+
+def test_a_hundred_thousand_tasks(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio
+
+        async def tiny(i):
+            return i
+
+        async def main():
+            results = await asyncio.gather(*(tiny(i) for i in range(100_000)))
+            print(sum(results))
+
+        asyncio.run(main())
+        """,
+    )
+    done, trace = record(program, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{sum(range(100_000))}\n"
+    timeline = Timeline.from_file(trace)
+    assert len(timeline.tasks) >= 100_001
+    assert all(t.outcome is not None for t in timeline.tasks)
+
+
+@pytest.mark.parametrize("body", ["", "not json\n", '{"format":"loopviz-trace","version":99}\n'])
+def test_summary_of_a_bad_trace_is_one_line(tmp_path: Path, body: str) -> None:
+    trace = tmp_path / "bad.trace.jsonl"
+    trace.write_text(body)
+    done = subprocess.run(
+        [sys.executable, "-m", "loopviz", "summary", str(trace)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("loopviz: ")
