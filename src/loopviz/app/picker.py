@@ -15,7 +15,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loopviz.app.dialogs import PathPrompt
-from loopviz.catalog import Scenario, discover
+from loopviz.catalog import Scenario, bundled_folder, discover
 
 
 class PickerScreen(Screen):
@@ -25,13 +25,20 @@ class PickerScreen(Screen):
         Binding("q", "app.quit", "Quit"),
     ]
 
+    def _place(self) -> str:
+        """Where the scenarios come from, in words that do not depend on the machine."""
+        folder = self.folder.resolve()
+        if folder == bundled_folder().resolve():
+            return "bundled scenarios"
+        return f"{folder.name}/"
+
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
         self.scenarios: list[Scenario] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(f" loopviz · {self.folder}", id="title")
+        yield Static(f" loopviz · {self._place()}", id="title")
         with Horizontal():
             yield OptionList(id="scenarios")
             with Vertical(id="about"):
