@@ -80,7 +80,11 @@ _WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
 
 FLUSH_EVERY = 4096  # records buffered before a batch goes to the writer thread
 FLUSH_AGE_NS = 50_000_000  # ... or this old, checked at each loop iteration
-WATCHDOG_FLUSH_NS = 100_000_000  # the watchdog flushes older records: a killed run loses less
+WATCHDOG_FLUSH_NS = 100_000_000
+# Plain callbacks shorter than this are not recorded one by one (timer and done-callbacks take
+# a few microseconds each, too short to see; recording them would double a run's records).
+# Their time still shows as the loop being busy.
+CALLBACK_MIN_NS = 20_000  # the watchdog flushes older records: a killed run loses less
 
 _PACKAGE_DIR = str(Path(__file__).parent) + os.sep
 _SCENARIO_DIR = str(Path(__file__).parent / "scenarios") + os.sep
@@ -127,6 +131,7 @@ def _library_prefixes() -> tuple[str, ...]:
 
 _short_repr = reprlib.Repr()  # results are shown, not kept: a few dozen characters will do
 _short_repr.maxstring = _short_repr.maxother = 60
+_PLAIN = frozenset({type(None), bool, int, float})  # their repr is short and quick
 
 
 def _is_step_or_wakeup(callback: Any) -> bool:
@@ -453,7 +458,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._cause = Cause.IO  # why a wake-up happens now: set by whatever callback is running
         self._cause_ref = 0
         self._deadline = 0.0  # earliest timer the running step set (loop.time() seconds)
-        self._creating: tuple[Any, int] | None = None  # (coro, t) inside create_task
+        self._creating: tuple[Any, int, FrameType] | None = None  # (coro, t, caller frame)
         self._jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] = (
             weakref.WeakKeyDictionary()
         )
@@ -522,7 +527,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         # An eager first step (3.12+) runs in here, nested in the running step: give it its
         # own creation context and timer deadline, and leave the outer step's as they were.
         outer, outer_deadline, t0 = self._creating, self._deadline, _now()
-        self._creating, self._deadline = (coro, t0), 0.0
+        self._creating, self._deadline = (coro, t0, sys._getframe(1)), 0.0
         try:
             task = super().create_task(coro, **kwargs)
         finally:
@@ -621,7 +626,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             t1 = _now()
             self._activity_since = 0
             self._cause, self._cause_ref = Cause.IO, 0  # outside any callback: the selector's
-            if self._recording:
+            if self._recording and t1 - t0 >= CALLBACK_MIN_NS:
                 try:
                     rec = self._rec
                     name = rec.intern(_callable_name(callback))
@@ -694,7 +699,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         if current is task:  # an eager first step is under way: the creator is the outer step's
             current = self._current
         parent = rec.task_id(current) if current is not None else 0
-        caller = rec.user_frame(sys._getframe(1))
+        caller = rec.user_frame(self._creating[2] if self._creating else sys._getframe(1))
         site = rec.site(caller.f_code.co_filename, caller.f_lineno) if caller else 0
         rec.emit(
             TaskCreated(
@@ -770,8 +775,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         return Wait.FUTURE, detail, site
 
     def _result_text(self, task: asyncio.Task[Any]) -> int:
+        result = task.result()
         try:
-            text = _short_repr.repr(task.result())
+            text = repr(result) if type(result) in _PLAIN else _short_repr.repr(result)
         except Exception:
             text = "<unrepresentable>"
         return self._rec.intern(text)
