@@ -267,6 +267,9 @@ def test_blocking_report_before_the_step_record():
     [live] = tl.blocking
     assert live.ongoing and (live.task, live.start, live.line) == (1, 100 * MS, 9)
     assert live.duration == 150 * MS
+    now = tl.state_at(1, 200 * MS)
+    assert (now.state, now.start, now.end, now.line) == (State.RUNNING, 100 * MS, None, 9)
+    assert [c.state for c in tl.lane(1, 0, 250 * MS, 5)] == [State.READY] * 2 + [State.RUNNING] * 3
     tl.add([Ran(100 * MS, 1, 300 * MS)])
     [step] = tl.blocking
     assert not step.ongoing and (step.duration, step.file, step.line) == (300 * MS, b.program, 9)

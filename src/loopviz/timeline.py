@@ -756,6 +756,12 @@ class Timeline:
         if lane is None:
             return None
         i = bisect_right(lane.starts, t) - 1
+        report = self._pending.get(task_id)
+        if report is not None and i == len(lane.starts) - 1 and t >= report.since:
+            # A step still blocking the loop: its record comes when it ends, the watchdog
+            # already said where it is.
+            file, line = self._sites.get(report.site, ("", 0))
+            return Interval(report.since, None, State.RUNNING, file=file, line=line)
         return self._interval(lane, i) if i >= 0 else None
 
     def intervals(self, task_id: int, t0: int = 0, t1: int | None = None) -> list[Interval]:
@@ -810,6 +816,11 @@ class Timeline:
                     i = bisect_left(lane.starts, b) - 1
                 kind = lane.codes[i] >> _KIND_SHIFT & _KIND_MASK
             result.append(Column(state, kind, blocking))
+        report = self._pending.get(task_id)
+        if report is not None:  # still blocking: running from ``since`` on, as in state_at
+            for c in range(columns):
+                if edges[c + 1] > report.since and edges[c] <= self.end:
+                    result[c] = Column(State.RUNNING, 0, True)
         return result
 
     def totals(self, task_id: int | None = None, until: int | None = None) -> Totals:
