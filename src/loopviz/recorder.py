@@ -201,6 +201,7 @@ class Recorder:
         self._user = (*(str(Path(p).resolve()) for p in user_files), _SCENARIO_DIR)
         self._strings: dict[str, int] = {}
         self._sites: dict[tuple[str, int], int] = {}
+        self._frame_sites: dict[tuple[int, int], int] = {}
         self._codes: dict[int, _CodeInfo] = {}  # by id(code): hashing a code object is slow
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
@@ -274,9 +275,25 @@ class Recorder:
 
     def user_frame(self, frame: FrameType | None) -> FrameType | None:
         """The innermost frame at or above ``frame`` that is the program's own code."""
-        while frame is not None and self.code(frame.f_code).library:
+        codes = self._codes
+        while frame is not None:
+            code = frame.f_code
+            info = codes.get(id(code)) or self.code(code)
+            if not info.library:
+                return frame
             frame = frame.f_back
-        return frame
+        return None
+
+    def frame_site(self, frame: FrameType | None) -> int:
+        """The Site of where ``frame`` is now (0 for none), cached by instruction offset:
+        working out a frame's line number is slow, and the same few places recur."""
+        if frame is None:
+            return 0
+        key = (id(frame.f_code), frame.f_lasti)
+        sid = self._frame_sites.get(key)
+        if sid is None:
+            sid = self._frame_sites[key] = self.site(frame.f_code.co_filename, frame.f_lineno)
+        return sid
 
     def new_task_id(self, task: asyncio.Task[Any]) -> int:
         self._next_task += 1
@@ -414,8 +431,7 @@ class Recorder:
 
     def _report_blocking(self, loop: TracingLoop, since: int, thread: int) -> None:
         try:
-            frame = self.user_frame(sys._current_frames().get(thread))
-            site = self.site(frame.f_code.co_filename, frame.f_lineno) if frame else 0
+            site = self.frame_site(self.user_frame(sys._current_frames().get(thread)))
             self.emit(Blocking(self.now(), since - self.origin, loop._activity_task, site))
             self.flush(force=True)
         except Exception as exc:  # never let the watchdog die loudly in the program
@@ -462,6 +478,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] = (
             weakref.WeakKeyDictionary()
         )
+        self._any_jobs = False  # checking the weak dictionary costs: only once there are jobs
         self._activity_since = 0  # monotonic start of the running step or callback
         self._activity_task = 0
         self._thread = 0
@@ -560,6 +577,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         else:
             future = super().run_in_executor(executor, _Job(rec, job, fn, task, func), *args)
         self._jobs[future] = job
+        self._any_jobs = True
         return future
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
@@ -681,7 +699,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             return Cause.CANCEL, 0
         if isinstance(future, _Task):
             return Cause.TASK, self._rec.task_id(future)
-        job = self._jobs.get(future) if self._jobs else None
+        job = self._jobs.get(future) if self._any_jobs else None
         if job is not None:
             return Cause.EXECUTOR, job
         current = self._current
@@ -699,8 +717,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         if current is task:  # an eager first step is under way: the creator is the outer step's
             current = self._current
         parent = rec.task_id(current) if current is not None else 0
-        caller = rec.user_frame(self._creating[2] if self._creating else sys._getframe(1))
-        site = rec.site(caller.f_code.co_filename, caller.f_lineno) if caller else 0
+        caller = self._creating[2] if self._creating else sys._getframe(1)
+        site = rec.frame_site(rec.user_frame(caller))
         rec.emit(
             TaskCreated(
                 t - rec.origin,
@@ -743,6 +761,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         frame = None  # the innermost frame of the program's own code
         found: _CodeInfo | None = None  # the library function it waits in
         first_library: _CodeInfo | None = None
+        codes = rec._codes
         obj = task.get_coro()
         while obj is not None:
             kind = type(obj)
@@ -752,7 +771,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 code, f, nxt = obj.gi_code, obj.gi_frame, obj.gi_yieldfrom
             else:
                 break
-            info = rec.code(code)
+            info = codes.get(id(code)) or rec.code(code)
             if not info.library:
                 frame, found, first_library = f, None, None
             else:
@@ -761,10 +780,10 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 if found is None and info.kind is not None:
                     found = info
             obj = nxt
-        site = rec.site(frame.f_code.co_filename, frame.f_lineno) if frame is not None else 0
+        site = rec.frame_site(frame)
         if isinstance(waiter, _Task):
             return Wait.TASK, rec.task_id(waiter), site
-        job = self._jobs.get(waiter) if self._jobs else None
+        job = self._jobs.get(waiter) if self._any_jobs else None
         if job is not None:
             return Wait.EXECUTOR, job, site
         if isinstance(waiter, _GatheringFuture):
