@@ -205,7 +205,9 @@ class Recorder:
         self._codes: dict[int, _CodeInfo] = {}  # by id(code): hashing a code object is slow
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
-        self._unstarted: dict[int, str] = {}  # task id -> name at creation, until its 1st step
+        # Tasks registered during the running step or callback, with their name then:
+        # ``create_task(coro, name=...)`` names a task only after creating it (3.11-3.13).
+        self._fresh: list[tuple[asyncio.Task[Any], int, str]] = []
         # Tasks that finished in the last two loop iterations: their done-callbacks, which
         # run next iteration, still name them. Older ids are dropped, as addresses get reused.
         self._finished: dict[int, int] = {}
@@ -306,6 +308,14 @@ class Recorder:
         return (
             self._task_ids.get(key) or self._finished.get(key) or self._finished_before.get(key, 0)
         )
+
+    def check_names(self) -> None:
+        """Record the new names of tasks renamed since they were registered."""
+        fresh, self._fresh = self._fresh, []
+        for task, tid, name in fresh:
+            now = task.get_name()
+            if now != name:
+                self.emit(Renamed(self.now(), tid, self.intern(now)))
 
     def task_finished(self, task: Any) -> None:
         self._finished[id(task)] = self._task_ids.pop(id(task))
@@ -496,6 +506,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             self._thread = 0
 
     def close(self) -> None:
+        if self._rec._fresh:
+            self._rec.check_names()
         if not self.is_closed() and self._recording:
             self._rec.emit(LoopMark(self._rec.now(), self._loop_id, LoopPhase.CLOSED))
             self._rec.flush(force=True)
@@ -601,14 +613,16 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._deadline = 0.0
         self._activity_since = t0 = _now()
         tid = self._activity_task = rec._task_ids.get(id(task), 0)
-        if rec._unstarted and tid in rec._unstarted:
-            self._first_step(task, tid)
+        if rec._fresh:
+            rec.check_names()
         try:
             step(*args)
         finally:
             t1 = _now()
             self._current = None
             self._activity_since = 0
+            if rec._fresh:
+                rec.check_names()
             if self._recording:
                 if task._fut_waiter is None and not task.done():  # type: ignore[attr-defined]
                     rec.emit(Ran(t0 - rec.origin, tid, t1 - t0))  # yielded: ready again
@@ -644,6 +658,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             t1 = _now()
             self._activity_since = 0
             self._cause, self._cause_ref = Cause.IO, 0  # outside any callback: the selector's
+            if self._rec._fresh:
+                self._rec.check_names()
             if self._recording and t1 - t0 >= CALLBACK_MIN_NS:
                 try:
                     rec = self._rec
@@ -681,18 +697,10 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
                 return
             tid = self._register(task, None, _now())
-            rec._unstarted[tid] = task.get_name()
             rec.emit(Ready(rec.now(), tid, Cause.START, 0))
             return
         cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
         rec.emit(Ready(rec.now(), tid, cause, 0))
-
-    def _first_step(self, task: asyncio.Task[Any], tid: int) -> None:
-        """``create_task(coro, name=...)`` names the task after creating it: catch up."""
-        rec = self._rec
-        name = task.get_name()
-        if name != rec._unstarted.pop(tid):
-            rec.emit(Renamed(rec.now(), tid, rec.intern(name)))
 
     def _wake_cause(self, future: asyncio.Future[Any]) -> tuple[int, int]:
         if future.cancelled():
@@ -710,6 +718,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
     def _register(self, task: asyncio.Task[Any], coro: Any, t: int) -> int:
         rec = self._rec
         tid = rec.new_task_id(task)
+        name = task.get_name()
+        rec._fresh.append((task, tid, name))
         if coro is None:
             coro = self._creating[0] if self._creating else task.get_coro()
         code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
@@ -723,7 +733,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             TaskCreated(
                 t - rec.origin,
                 tid,
-                rec.intern(task.get_name()),
+                rec.intern(name),
                 rec.intern(code.co_qualname if code else type(coro).__qualname__),
                 rec.site(code.co_filename, code.co_firstlineno) if code else 0,
                 parent,
