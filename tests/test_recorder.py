@@ -439,3 +439,23 @@ def test_a_traced_loop_alone_records_to_memory() -> None:
     finally:
         loop.close()
     assert any(isinstance(r, Waited) for r in loop._rec.records)
+
+
+def test_a_future_resolved_from_another_thread_wakes_its_task_as_a_future() -> None:
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def elsewhere() -> None:
+            time.sleep(0.01)
+            loop.call_soon_threadsafe(future.set_result, "from a thread")
+
+        threading.Thread(target=elsewhere).start()
+        return await asyncio.create_task(wait_for_it(future), name="waiter")
+
+    async def wait_for_it(future: asyncio.Future[str]) -> str:
+        return await future
+
+    result, rec = record(main)
+    assert result == "from a thread"
+    assert rec.of(Ready, "waiter")[-1].cause == Cause.FUTURE

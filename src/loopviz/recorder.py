@@ -535,6 +535,12 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._ready.append(handle)
         return handle
 
+    def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
+        if not self._recording:
+            return super().call_soon_threadsafe(callback, *args, context=context)
+        # From another thread: a plain callback (the stock method bypasses call_soon).
+        return super().call_soon_threadsafe(self._run_callback, callback, *args, context=context)
+
     def _note_task_scheduled(
         self, task: asyncio.Task[Any], callback: Any, args: tuple[Any, ...]
     ) -> None:
