@@ -155,12 +155,13 @@ def _callable_name(func: Any) -> str:
 class _CodeInfo:
     """What the recorder needs to know of one code object, computed once."""
 
-    __slots__ = ("code", "kind", "library")
+    __slots__ = ("code", "coro", "kind", "library")
 
     def __init__(self, code: Any, library: bool, kind: int | None) -> None:
         self.code = code
         self.library = library
         self.kind = kind  # Wait kind when a task is suspended in it (library code only)
+        self.coro: tuple[int, int] | None = None  # (Str of its name, Site of its def), once used
 
 
 class Recorder:
@@ -482,7 +483,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._recording = rec.enabled
         self._current: asyncio.Task[Any] | None = None  # the task whose step is running
         self._cause = Cause.IO  # why a wake-up happens now: set by whatever callback is running
-        self._cause_ref = 0
+        self._cause_ref: Any = 0  # a task id, or the finished task itself (resolved if used)
         self._deadline = 0.0  # earliest timer the running step set (loop.time() seconds)
         self._creating: tuple[Any, int, FrameType] | None = None  # (coro, t, caller frame)
         self._jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] = (
@@ -642,7 +643,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         # A done-callback of a task (gather's, TaskGroup's) wakes others because it finished.
         first = args[0] if args else None
         if isinstance(first, _Task):
-            self._cause, self._cause_ref = Cause.TASK, self._rec.task_id(first)
+            self._cause, self._cause_ref = Cause.TASK, first  # its id only if anyone wakes
         else:
             self._cause, self._cause_ref = Cause.FUTURE, 0
         self._timed(callback, args)
@@ -693,7 +694,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         if args:  # a wake-up: the future it awaited is done
             if tid is None:
                 tid = self._register(task, None, _now())
-            rec.emit(Ready(rec.now(), tid, *self._wake_cause(args[0])))
+            rec.emit(Ready(_now() - rec.origin, tid, *self._wake_cause(args[0])))
             return
         if tid is None:
             creating = self._creating
@@ -719,7 +720,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         current = self._current
         if current is not None:  # resolved by the running step: woken by that task
             return Cause.FUTURE, self._rec._task_ids.get(id(current), 0)
-        return self._cause, self._cause_ref
+        ref = self._cause_ref
+        return self._cause, ref if type(ref) is int else self._rec.task_id(ref)
 
     def _register(self, task: asyncio.Task[Any], coro: Any, t: int) -> int:
         rec = self._rec
@@ -729,6 +731,16 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         if coro is None:
             coro = self._creating[0] if self._creating else task.get_coro()
         code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+        if code is None:
+            what = (rec.intern(type(coro).__qualname__), 0)
+        else:
+            info = rec._codes.get(id(code)) or rec.code(code)
+            if info.coro is None:
+                info.coro = (
+                    rec.intern(code.co_qualname),
+                    rec.site(code.co_filename, code.co_firstlineno),
+                )
+            what = info.coro
         current = asyncio.current_task(self)
         if current is task:  # an eager first step is under way: the creator is the outer step's
             current = self._current
@@ -740,8 +752,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 t - rec.origin,
                 tid,
                 rec.intern(name),
-                rec.intern(code.co_qualname if code else type(coro).__qualname__),
-                rec.site(code.co_filename, code.co_firstlineno) if code else 0,
+                *what,
                 parent,
                 site,
             )
