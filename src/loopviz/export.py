@@ -3,21 +3,23 @@
 ``chrome`` writes the Trace Event Format (JSON) that Perfetto and chrome://tracing open: one
 thread per task with its running, ready and waiting intervals, a "loop" thread with busy and
 idle spans and the blocking steps, one thread per executor worker, and the program's output
-lines as instant events. ``csv`` writes one row per task interval. Events are written one by
-one, so a million-event trace does not need its whole export in memory.
+lines as instant events. ``csv`` writes one row per task interval. Events are encoded one by
+one into a buffer written out a megabyte at a time, so a million-event trace does not need its
+whole export in memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
+
+import msgspec
 
 from loopviz.timeline import Interval, State, Timeline
 from loopviz.trace import TraceError
@@ -26,6 +28,8 @@ from loopviz.units import seconds
 CSV_COLUMNS = ("task_id", "task", "state", "start_s", "end_s", "detail", "file", "line")
 _PID = 1
 _LOOP_TID = 1
+_CHUNK = 1 << 20  # bytes of encoded events per write
+_STATE_NAMES = {state: state.name.lower() for state in State}
 
 
 def task_intervals(timeline: Timeline, task_id: int) -> Iterator[tuple[Interval, int]]:
@@ -36,12 +40,15 @@ def task_intervals(timeline: Timeline, task_id: int) -> Iterator[tuple[Interval,
 
 
 def _us(ns: int) -> float:
-    return round(ns / 1000, 3)
+    """Microseconds: an int over 1000 is already the nearest float to three decimals."""
+    return ns / 1000
 
 
 def _event(name: str, cat: str, tid: int, start: int, end: int, args: dict | None = None) -> dict:
-    event = {"name": name, "cat": cat, "ph": "X", "ts": _us(start), "dur": _us(end - start)}
-    event.update(pid=_PID, tid=tid)
+    event = {
+        "name": name, "cat": cat, "ph": "X", "ts": _us(start), "dur": _us(end - start),
+        "pid": _PID, "tid": tid,
+    }  # fmt: skip
     if args:
         event["args"] = args
     return event
@@ -92,7 +99,7 @@ def chrome_events(timeline: Timeline) -> Iterator[dict]:
         tid += 1
         yield from _thread(tid, f"task {info.name}")
         for interval, stop in task_intervals(timeline, info.id):
-            state = interval.state.name.lower()
+            state = _STATE_NAMES[interval.state]
             args = {}
             if interval.detail:
                 args["detail"] = interval.detail
@@ -105,33 +112,38 @@ def chrome_events(timeline: Timeline) -> Iterator[dict]:
 
 
 def write_chrome(timeline: Timeline, out: TextIO) -> None:
-    out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
-    first = True
-    for event in chrome_events(timeline):
-        if not first:
-            out.write(",\n")
-        out.write(json.dumps(event, ensure_ascii=False))
-        first = False
-    out.write("\n]}\n")
+    """One event a line; msgspec encodes into a shared buffer, far cheaper than json.dumps."""
+    encode_into = msgspec.json.Encoder().encode_into
+    events = chrome_events(timeline)
+    buffer = bytearray(b'{"displayTimeUnit":"ms","traceEvents":[\n')
+    encode_into(next(events), buffer, -1)  # the process name: there is always one
+    for event in events:
+        buffer += b",\n"
+        encode_into(event, buffer, -1)
+        if len(buffer) >= _CHUNK:
+            out.write(buffer.decode())
+            buffer.clear()
+    buffer += b"\n]}\n"
+    out.write(buffer.decode())
 
 
 def write_csv(timeline: Timeline, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for info in timeline.tasks:
-        for interval, stop in task_intervals(timeline, info.id):
-            writer.writerow(
-                (
-                    info.id,
-                    info.name,
-                    interval.state.name.lower(),
-                    seconds(interval.start),
-                    seconds(stop),
-                    interval.detail,
-                    interval.file,
-                    interval.line or "",
-                )
+        writer.writerows(
+            (
+                info.id,
+                info.name,
+                _STATE_NAMES[interval.state],
+                seconds(interval.start),
+                seconds(stop),
+                interval.detail,
+                interval.file,
+                interval.line or "",
             )
+            for interval, stop in task_intervals(timeline, info.id)
+        )
 
 
 def export_command(args: argparse.Namespace) -> int:
