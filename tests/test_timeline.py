@@ -222,7 +222,7 @@ def test_next_and_prev_event_per_task_and_global():
     assert tl.prev_event(1 * MS, task_id=2) is None
 
 
-def test_lane_keeps_a_short_step_visible_when_zoomed_out():
+def test_lane_marks_a_short_step_without_calling_the_column_running():
     b = TraceBuilder()
     b.task(100 * MS, 1, "t")
     b.add(
@@ -234,9 +234,8 @@ def test_lane_keeps_a_short_step_visible_when_zoomed_out():
     tl = Timeline.from_trace(_trace(b))
     columns = tl.lane(1, 0, S, 10)
     assert columns[0].state is None
-    assert [c.state for c in columns[1:]] == [State.WAITING] * 4 + [State.RUNNING] + [
-        State.WAITING
-    ] * 4
+    assert [c.state for c in columns[1:]] == [State.WAITING] * 9  # it mostly waited
+    assert [c.ran for c in columns] == [False] * 5 + [True] + [False] * 4  # but a step ran
     assert columns[1].kind == Wait.IO
     assert not any(c.blocking for c in columns)
     assert tl.totals(1).steps == 2
@@ -355,3 +354,40 @@ def _trace(b: TraceBuilder):
     from loopviz.trace import Trace
 
     return Trace(b.header, list(b.records))
+
+
+def test_a_live_run_advanced_by_the_clock_keeps_a_blocking_step_growing():
+    b = TraceBuilder()
+    b.add(LoopMark(0, 1, LoopPhase.OPENED))
+    b.task(0, 1, "blocker")
+    b.add(Ready(0, 1, Cause.START), Blocking(150 * MS, 10 * MS, 1, b.site(4)))
+    tl = Timeline.from_trace(_trace(b))
+    (step,) = tl.blocking
+    assert step.ongoing and step.duration == 140 * MS
+    tl.advance_to(2 * S)  # nothing new arrived, but the program is still blocked at 2 s
+    assert tl.blocking[0].duration == 2 * S - 10 * MS
+    assert tl.lane(1, 0, 2 * S, 4)[-1].blocking
+    assert tl.loop_totals() == (2 * S, 0)  # busy all along: it never got back to select()
+
+
+def test_the_loop_counts_as_idle_after_its_last_step_when_the_run_is_cut_off():
+    b = TraceBuilder()
+    b.add(LoopMark(0, 1, LoopPhase.OPENED))
+    b.task(0, 1, "sleeper")
+    b.add(
+        Ready(0, 1, Cause.START),
+        Waited(1 * MS, 1, 1 * MS, Wait.SLEEP, b.s("sleep"), b.site(3), 10 * S),
+        Idle(2 * MS, 500 * MS, 10 * S),
+        Ready(502 * MS, 1, Cause.IO),
+        Waited(503 * MS, 1, 1 * MS, Wait.SLEEP, b.s("sleep"), b.site(3), 10 * S),
+    )
+    live = Timeline.from_trace(_trace(b))
+    live.advance_to(3 * S)  # in select() since 504 ms, with no record of it yet
+    busy, idle = live.loop_totals()
+    assert busy == 4 * MS and idle == 3 * S - 4 * MS
+    assert [(s.start, s.busy) for s in live.loop_spans(0)][-1] == (504 * MS, False)
+
+    b.add(End(3 * S, -9, EndReason.TIMEOUT))  # then killed there
+    killed = Timeline.from_trace(_trace(b))
+    assert killed.loop_totals() == (4 * MS, 3 * S - 4 * MS)
+    assert killed.loop_lane(0, 3 * S, 3) == [False, False, False]

@@ -12,6 +12,7 @@ from the deadline on: the task was due but the loop did not get to it (starvatio
 from __future__ import annotations
 
 import enum
+import os
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,7 @@ class TaskInfo:
     outcome: Outcome | None = None
     outcome_detail: str = ""  # result repr or "Type: message"
     children: list[int] = field(default_factory=list)
+    internal: bool = False  # asyncio's own task (asyncio.run's shutdown steps), not the program's
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ class Column:
     state: State | None  # None: the task did not exist then
     kind: int = 0  # the Wait kind when state is WAITING
     blocking: bool = False  # a blocking step overlaps this column
+    ran: bool = False  # some step ran in this column, even if another state took longer
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +298,7 @@ class Timeline:
         self.exit = ExitInfo(None, None)
         self.end = 0
         self.finished = False
+        self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
         self._files: dict[str, None] = {}
@@ -409,6 +413,7 @@ class Timeline:
             r.task, strs.get(r.name, ""), strs.get(r.coro, ""), coro_file, coro_line,
             r.parent, r.t, file, line,
         )  # fmt: skip
+        info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
         lane = _Lane(info)
         self._lanes[r.task] = lane
         self.tasks.append(info)
@@ -453,6 +458,7 @@ class Timeline:
     def _step(self, lane: _Lane, t: int, dur: int, site: int) -> None:
         """The RUNNING part of a step record, and its blocking check."""
         self._push(lane, t, State.RUNNING, 0, lane.resume_site)
+        self._active_until = max(self._active_until, t + dur)
         task = lane.info.id
         report = self._pending.get(task)
         if report is not None and report.since <= t + dur:
@@ -517,6 +523,7 @@ class Timeline:
             report = None
         end = r.t + r.dur
         self.end = max(self.end, end)
+        self._active_until = max(self._active_until, end)
         if r.dur >= self.block_threshold or report is not None:
             file, line = self._sites.get(report.site if report else 0, ("", 0))
             self._add_block(BlockingStep(0, r.t, r.dur, file, line))
@@ -574,8 +581,11 @@ class Timeline:
         )
         self.finished = True
         self.end = max(self.end, r.t)
-        if self._loop_state and self._loop_state[-1] != _NO_LOOP:
-            self._loop_push(self.end, _NO_LOOP)  # a program killed with its loop still open
+        if self._loop_state and self._loop_state[-1] != _NO_LOOP:  # killed, its loop open
+            tail = self._idle_since()
+            if tail is not None and tail < self.end:
+                self._loop_push(tail, _IDLE)
+            self._loop_push(self.end, _NO_LOOP)
         self._moment(r.t, 0, _M_EXIT)
 
     # --- the run as a whole -------------------------------------------------------------
@@ -607,6 +617,21 @@ class Timeline:
                 break
         return files
 
+    def advance_to(self, t: int) -> None:
+        """A live run has reached t with nothing new to say: open intervals and a step that
+        is still blocking reach t too (the viewer calls this with the clock while it runs)."""
+        if not self.finished:
+            self.end = max(self.end, t)
+
+    def _idle_since(self) -> int | None:
+        """Where the open end of the loop's record really turns idle: after its last step or
+        callback the loop is back in ``select()`` (whose record comes only when it returns),
+        unless a step is still blocking it. None when the last span is not an open busy one."""
+        states = self._loop_state
+        if not states or states[-1] != _BUSY or self._pending:
+            return None
+        return max(self._loop.starts[-1], self._active_until)
+
     def loop_totals(self, until: int | None = None) -> tuple[int, int]:
         """(busy, idle) time of the loop up to ``until`` (default: the end)."""
         x = self.end if until is None else until
@@ -621,9 +646,11 @@ class Timeline:
         if i < 0:
             return 0, 0
         extra = x - starts[i]
+        tail = self._idle_since() if i == len(starts) - 1 else None
+        quiet = max(x - tail, 0) if tail is not None else 0
         return (
-            busy[i] + (extra if states[i] == _BUSY else 0),
-            idle[i] + (extra if states[i] == _IDLE else 0),
+            busy[i] + (extra - quiet if states[i] == _BUSY else 0),
+            idle[i] + (extra if states[i] == _IDLE else quiet),
         )
 
     def peak_waiting(self) -> tuple[int, int]:
@@ -780,8 +807,9 @@ class Timeline:
 
     def lane(self, task_id: int, t0: int, t1: int, columns: int) -> list[Column]:
         """The task's look in ``columns`` equal slices of [t0, t1): each column shows the
-        state it spent most time in, except that any running beats the rest, so a short
-        step stays visible when zoomed out. O(columns x log n)."""
+        state it spent most time in (a blocking step wins), and ``ran`` marks columns where
+        a step ran at all, so a short step stays visible when zoomed out without making a
+        task that mostly waits look busy. O(columns x log n)."""
         lane = self._lanes[task_id]
         lane.ensure_sums()
         info = lane.info
@@ -790,23 +818,25 @@ class Timeline:
         sums = [lane.sums_at(x) for x in edges]
         blocks = lane.blocks
         block_starts = [start for start, _ in blocks]
+        report = self._pending.get(task_id)  # still blocking: running since then, as state_at
         result: list[Column] = []
         for c in range(columns):
             a, b = edges[c], edges[c + 1]
             if b <= info.created or b <= a:
                 result.append(Column(None))
                 continue
+            if report is not None and b > report.since and a <= self.end:
+                result.append(Column(State.RUNNING, 0, True, True))
+                continue
             (w0, r0, x0, n0), (w1, r1, x1, n1) = sums[c], sums[c + 1]
-            blocking = False
             k = bisect_left(block_starts, b) - 1
             if k >= 0 and blocks[k][1] > a:
-                blocking = True
-            done = max(b - max(a, info.ended), 0) if info.ended is not None else 0
-            if x1 > x0 or n1 > n0:
-                result.append(Column(State.RUNNING, 0, blocking))
+                result.append(Column(State.RUNNING, 0, True, True))
                 continue
+            done = max(b - max(a, info.ended), 0) if info.ended is not None else 0
             best = max(
-                (done, State.DONE), (r1 - r0, State.READY), (w1 - w0, State.WAITING),
+                (x1 - x0, State.RUNNING), (done, State.DONE), (r1 - r0, State.READY),
+                (w1 - w0, State.WAITING),
                 key=lambda pair: pair[0],
             )  # fmt: skip
             state = best[1]
@@ -816,12 +846,7 @@ class Timeline:
                 if lane.codes[i] & _STATE_MASK != State.WAITING:
                     i = bisect_left(lane.starts, b) - 1
                 kind = lane.codes[i] >> _KIND_SHIFT & _KIND_MASK
-            result.append(Column(state, kind, blocking))
-        report = self._pending.get(task_id)
-        if report is not None:  # still blocking: running from ``since`` on, as in state_at
-            for c in range(columns):
-                if edges[c + 1] > report.since and edges[c] <= self.end:
-                    result[c] = Column(State.RUNNING, 0, True)
+            result.append(Column(state, kind, False, x1 > x0 or n1 > n0))
         return result
 
     def totals(self, task_id: int | None = None, until: int | None = None) -> Totals:
@@ -859,6 +884,12 @@ class Timeline:
             if end is not None and (end <= t0 or end == starts[i]):
                 continue
             busy = states[i] == _BUSY
+            tail = self._idle_since() if end is None else None
+            if tail is not None:  # the open end: busy until its last step, then in select()
+                if tail > starts[i]:
+                    spans.append(Span(starts[i], tail, "busy", True))
+                spans.append(Span(tail, None, "idle", False))
+                continue
             spans.append(Span(starts[i], end, "busy" if busy else "idle", busy))
         return spans
 
