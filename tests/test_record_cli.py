@@ -6,11 +6,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from loopviz.process import STOP_GRACE, Recording
 from loopviz.timeline import State, Timeline
 from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
 
@@ -323,6 +325,35 @@ def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
     assert "was interrupted" in stderr
     end = read_trace(trace).records[-1]
     assert isinstance(end, End) and end.reason == EndReason.INTERRUPTED
+
+
+def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> None:
+    program = write(
+        tmp_path,
+        """
+        import asyncio, time
+
+        async def main():
+            print("blocking", flush=True)
+            while True:
+                time.sleep(0.2)  # never gives the loop a chance to see Ctrl-C
+
+        asyncio.run(main())
+        """,
+    )
+    seen = threading.Event()
+    recording = Recording(program, tmp_path / "t.trace.jsonl", on_records=lambda r: seen.set())
+    recording.start()
+    assert seen.wait(10)
+    time.sleep(0.5)
+    started = time.monotonic()
+    recording.stop()
+    result = recording.wait()
+    assert time.monotonic() - started < STOP_GRACE + 3
+    assert result.reason == EndReason.INTERRUPTED
+    timeline = Timeline.from_file(result.trace_path)
+    (step,) = timeline.blocking
+    assert step.ongoing and step.duration > 0.4 * S
 
 
 def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None:

@@ -387,11 +387,12 @@ def test_watchdog_reports_a_blocking_step_while_it_blocks() -> None:
 
     _, rec = record(main, block_threshold=0.1)
     blocking = rec.of(Blocking, "blocker")
-    assert len(blocking) == 1
     step = rec.of(Finished, "blocker")[0]
-    assert blocking[0].since == step.t
     assert 100e6 < blocking[0].t - step.t < 300e6  # seen while still blocking
-    assert rec.line_of(blocking[0].site) == line_of("marker: blocks the loop")
+    assert len(blocking) == 2  # and again 250 ms later, still blocking
+    for report in blocking:
+        assert report.since == step.t
+        assert rec.line_of(report.site) == line_of("marker: blocks the loop")
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are 3.12+")

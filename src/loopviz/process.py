@@ -146,10 +146,18 @@ class Recording:
             thread.start()
 
     def stop(self) -> None:
-        """Interrupt the program (as Ctrl-C would), then kill it if it does not end soon."""
+        """Interrupt the program (as Ctrl-C would), then kill it if it does not end soon:
+        a program blocked in a step never gets back to its loop to notice the interrupt."""
         if self.running:
             self._reason = EndReason.INTERRUPTED
             self._signal(signal.SIGINT)
+            killer = threading.Timer(STOP_GRACE, self._kill_if_running)
+            killer.daemon = True
+            killer.start()
+
+    def _kill_if_running(self) -> None:
+        if self.running:
+            self._signal(signal.SIGKILL)
 
     def wait(self) -> RunResult:
         """Block until the program ended and the trace is complete."""

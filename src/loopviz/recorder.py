@@ -81,6 +81,7 @@ _WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
 FLUSH_EVERY = 4096  # records buffered before a batch goes to the writer thread
 FLUSH_AGE_NS = 50_000_000  # ... or this old, checked at each loop iteration
 WATCHDOG_FLUSH_NS = 100_000_000
+REPORT_AGAIN_NS = 250_000_000  # a step still blocking is reported again: where it is now
 # Plain callbacks shorter than this are not recorded one by one (timer and done-callbacks take
 # a few microseconds each, too short to see; recording them would double a run's records).
 # Their time still shows as the loop being busy.
@@ -427,15 +428,15 @@ class Recorder:
     # --- the watchdog: report a step while it still blocks the loop --------------------------
     def _watch(self) -> None:
         period = min(self.block_threshold_ns / 4, 25_000_000) / 1e9
-        reported: set[tuple[int, int]] = set()
+        reported: dict[int, tuple[int, int]] = {}  # loop -> (step start, last report)
         while not self._closed.wait(period):
             now = _now()
             for loop in list(self._loops):
                 since, thread = loop._activity_since, loop._thread
                 if since and thread and now - since > self.block_threshold_ns:
-                    key = (id(loop), since)
-                    if key not in reported:
-                        reported.add(key)
+                    first, last = reported.get(id(loop), (0, 0))
+                    if first != since or now - last > REPORT_AGAIN_NS:  # new, or still on
+                        reported[id(loop)] = (since, now)
                         self._report_blocking(loop, since, thread)
             if now - self._last_flush > WATCHDOG_FLUSH_NS:
                 self.flush(force=True)
