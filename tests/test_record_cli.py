@@ -414,3 +414,45 @@ def test_summary_of_a_bad_trace_is_one_line(tmp_path: Path, body: str) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith("loopviz: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["record"], "loopviz: record: the following arguments are required: program"),
+        (["record", "x.py", "--timeout", "-1"], "loopviz: record: argument --timeout: must be"),
+        (["summary", "t", "--max-block", "soon"], "loopviz: summary: argument --max-block: not"),
+        (["--no-such-option"], "loopviz: unrecognized arguments: --no-such-option"),
+    ],
+)
+def test_usage_errors_are_one_line(argv: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loopviz", *argv], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_record_refuses_a_trace_and_a_missing_output_folder(tmp_path: Path) -> None:
+    program = write(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(0))\n")
+    done, trace = record(program)
+    assert done.returncode == 0
+    again, _ = record(trace)
+    assert again.returncode == 2
+    assert (
+        again.stderr
+        == f"loopviz: {trace} is a trace, not a program: open it with 'loopviz {trace}'\n"
+    )
+    command = [sys.executable, "-m", "loopviz", "record", str(program), "-o", "/no/such/dir/t"]
+    nowhere = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert nowhere.returncode == 2
+    assert nowhere.stderr == "loopviz: cannot write the trace: no such folder: /no/such/dir\n"
+
+
+def test_a_program_without_an_event_loop_is_pointed_out(tmp_path: Path) -> None:
+    done, trace = record(write(tmp_path, "print('no asyncio here')\n"))
+    assert done.returncode == 0
+    assert done.stdout == "no asyncio here\n"
+    assert done.stderr.strip().endswith("never started an asyncio event loop")
+    assert isinstance(read_trace(trace).records[-1], End)

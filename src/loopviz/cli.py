@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from loopviz import __version__
 
@@ -28,8 +29,26 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other loopviz error."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("loopviz").strip()
+        raise SystemExit(fail(f"{where + ': ' if where else ''}{message} (see --help)", EXIT_USAGE))
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="loopviz",
         usage="loopviz [PATH] | loopviz COMMAND ...",
         description=(
@@ -39,31 +58,37 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"loopviz {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="loopviz")
 
-    rec = sub.add_parser("record", help="run a program under the recorder and save its trace")
+    rec = sub.add_parser(
+        "record",
+        help="run a program under the recorder and save its trace",
+        usage="loopviz record PROGRAM [-o TRACE] [--timeout S] [--block-threshold MS] [-- ARGS]",
+        epilog="Arguments after -- go to the program.",
+    )
     rec.add_argument("program", help="the Python program to run")
     rec.add_argument("-o", "--output", help="trace file to write (default: PROGRAM.trace.jsonl)")
-    rec.add_argument("--timeout", type=float, default=60.0, help="kill after S seconds (60)")
+    rec.add_argument("--timeout", type=_positive, default=60.0, help="kill after S seconds (60)")
     rec.add_argument(
         "--block-threshold",
-        type=float,
+        type=_positive,
         default=100.0,
         metavar="MS",
         help="a step longer than MS milliseconds blocks the loop (100)",
     )
-    rec.add_argument("args", nargs="*", help="after --: the program's own arguments")
 
     summ = sub.add_parser("summary", help="print what a trace (or a program, recorded first) did")
     summ.add_argument("target", help="a trace file, or a program to record first")
     summ.add_argument("--json", action="store_true", help="print one JSON object")
     summ.add_argument(
         "--max-block",
-        type=float,
+        type=_positive,
         metavar="MS",
         help="exit 4 if any step blocked the loop for longer than MS milliseconds",
     )
-    summ.add_argument("--timeout", type=float, default=60.0, help="when recording: kill after S")
+    summ.add_argument(
+        "--timeout", type=_positive, default=60.0, help="when recording: kill after S"
+    )
 
     exp = sub.add_parser("export", help="convert a trace for other tools")
     exp.add_argument("trace", help="a trace file")

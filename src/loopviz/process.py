@@ -53,6 +53,7 @@ class RunResult:
     reason: EndReason
     error: str  # "ValueError: boom" for an uncaught exception, else ""
     events: int  # records written after the header
+    loops: int  # event loops the program opened
 
 
 class Recording:
@@ -94,6 +95,7 @@ class Recording:
         self._reason = EndReason.EXITED
         self._error = ""
         self._events = 0
+        self._loops = 0
         self._output_lines = 0
         self._server: contextlib.ExitStack | None = None
         self._result: RunResult | None = None
@@ -189,7 +191,9 @@ class Recording:
         self._file.close()
         if self._server is not None:
             self._server.close()
-        self._result = RunResult(self.trace_path, status, self._reason, self._error, self._events)
+        self._result = RunResult(
+            self.trace_path, status, self._reason, self._error, self._events, self._loops
+        )
         return self._result
 
     # --- inside the reader threads ----------------------------------------------------------
@@ -268,6 +272,7 @@ class Recording:
         lines = data.splitlines()
         need_records = self.on_records is not None
         records: list[Record] = []
+        self._loops += sum(line.startswith(b"[13,") and line.endswith(b",0]") for line in lines)
         for line in lines:
             if need_records or line.startswith(b"[14,"):
                 try:
@@ -306,6 +311,16 @@ class Recording:
                 self._write(encode_records([record]), [record])
 
 
+def _is_trace(path: Path) -> bool:
+    with path.open("rb") as file:
+        first = file.readline(4096)
+    try:
+        parse_header(first, str(path))
+    except TraceError:
+        return False
+    return True
+
+
 def _needs_http_server(program: Path) -> bool:
     try:
         from loopviz.catalog import needs_http_server
@@ -334,7 +349,13 @@ def record_command(args: argparse.Namespace) -> int:
     program = Path(args.program)
     if not program.is_file():
         return fail(f"no such program: {program}", EXIT_USAGE)
+    if _is_trace(program):
+        return fail(
+            f"{program} is a trace, not a program: open it with 'loopviz {program}'", EXIT_USAGE
+        )
     output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
+    if not output.parent.is_dir():
+        return fail(f"cannot write the trace: no such folder: {output.parent}", EXIT_USAGE)
     try:
         result = record_program(
             program,
@@ -347,6 +368,8 @@ def record_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"cannot record {program}: {exc.strerror or exc}", EXIT_USAGE)
     print(f"loopviz: trace written to {output} ({result.events:,} events)", file=sys.stderr)
+    if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
+        print(f"loopviz: {program} never started an asyncio event loop", file=sys.stderr)
     if result.reason == EndReason.TIMEOUT:
         return fail(f"{program} timed out after {args.timeout:g} s and was killed", EXIT_TIMEOUT)
     if result.reason == EndReason.INTERRUPTED:
