@@ -9,6 +9,7 @@ pipe named by ``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import runpy
 import signal
@@ -18,9 +19,53 @@ from pathlib import Path
 from types import FrameType, TracebackType
 
 from loopviz.recorder import Recorder
+from loopviz.trace import Output, Stream
 
 TRACE_FD = "LOOPVIZ_TRACE_FD"
 BLOCK_NS = "LOOPVIZ_BLOCK_NS"
+TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": where sys.stdout and sys.stderr write
+MAX_OUTPUT_LINES = 100_000  # output past this is passed on but not recorded
+
+
+class TimedLines(io.TextIOWrapper):
+    """The program's ``sys.stdout`` or ``sys.stderr``: records each line when it is written,
+    so output sits in step with the timeline (the parent reading a pipe would see it late
+    whenever it is busy), then passes it on to the recording process."""
+
+    def __init__(self, fd: int, stream: Stream, recorder: Recorder, counter: list[int]) -> None:
+        super().__init__(
+            open(fd, "wb", buffering=0),  # noqa: SIM115 - closed with the wrapper
+            encoding="utf-8",
+            errors="backslashreplace",
+            write_through=True,
+        )
+        self._stream = stream
+        self._recorder = recorder
+        self._partial = ""
+        self._counter = counter  # lines recorded, shared by stdout and stderr
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._record(line)
+        return written
+
+    def finish(self) -> None:
+        """The program is over: record a last line that has no newline."""
+        if self._partial:
+            self._record(self._partial)
+            self._partial = ""
+
+    def _record(self, line: str) -> None:
+        self._counter[0] += 1
+        if self._counter[0] > MAX_OUTPUT_LINES:
+            if self._counter[0] > MAX_OUTPUT_LINES + 1:
+                return
+            line = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
+        rec = self._recorder
+        if rec.enabled:
+            rec.emit(Output(rec.now(), self._stream, line.rstrip("\r")))
 
 
 def _program_traceback(exc: BaseException) -> str:
@@ -55,6 +100,10 @@ def main() -> int:
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    counter = [0]
+    out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
+    sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, counter)
+    sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, counter)
     asyncio.set_event_loop_policy(recorder.policy())
     sys.argv = [program, *args]
     sys.path[0] = str(path.parent)
@@ -76,8 +125,9 @@ def main() -> int:
         sys.stderr.write(text)
         status = 1
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, TimedLines):
+                stream.finish()
         recorder.close()
     return status
 

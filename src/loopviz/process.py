@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from loopviz import __version__
-from loopviz.child import BLOCK_NS, TRACE_FD
+from loopviz.child import BLOCK_NS, MAX_OUTPUT_LINES, TEXT_FDS, TRACE_FD
 from loopviz.trace import (
     End,
     EndReason,
@@ -42,7 +42,6 @@ from loopviz.trace import (
 )
 
 STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
-MAX_OUTPUT_LINES = 100_000  # output past this is drained but not recorded
 MAX_LINE = 8192  # longer lines are split
 
 
@@ -115,7 +114,10 @@ class Recording:
 
             env["LOOPVIZ_HTTP_BASE"] = self._server.enter_context(LocalServer())
         self._file = open(self.trace_path, "wb")  # noqa: SIM115 - closed when the run ends
-        read_fd, write_fd = os.pipe()
+        # Three pipes of our own: records, and the text the program prints through
+        # sys.stdout / sys.stderr (the child records those lines itself, when written).
+        pipes = [os.pipe() for _ in range(3)]
+        (records_r, records_w), (out_r, out_w), (err_r, err_w) = pipes
         try:
             self._started_ns = time.monotonic_ns()
             self._proc = subprocess.Popen(
@@ -123,25 +125,30 @@ class Recording:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=env | {TRACE_FD: str(write_fd)},
-                pass_fds=(write_fd,),
+                env=env | {TRACE_FD: str(records_w), TEXT_FDS: f"{out_w},{err_w}"},
+                pass_fds=(records_w, out_w, err_w),
                 start_new_session=True,  # its own process group: a stop reaches its workers
             )
         except OSError:
-            os.close(read_fd)
+            for read_end, _ in pipes:
+                os.close(read_end)
             self._file.close()
             self._server.close()
             raise
         finally:
-            os.close(write_fd)
+            for _, write_end in pipes:
+                os.close(write_end)
         assert self._proc.stdout is not None and self._proc.stderr is not None
         self._threads = [
-            threading.Thread(target=self._read_records, args=(read_fd,), daemon=True),
-            threading.Thread(
-                target=self._read_output, args=(self._proc.stdout, Stream.STDOUT), daemon=True
-            ),
-            threading.Thread(
-                target=self._read_output, args=(self._proc.stderr, Stream.STDERR), daemon=True
+            threading.Thread(target=self._read_records, args=(records_r,), daemon=True),
+            *(
+                threading.Thread(target=self._read_output, args=arguments, daemon=True)
+                for arguments in (
+                    (self._proc.stdout, Stream.STDOUT, True),
+                    (self._proc.stderr, Stream.STDERR, True),
+                    (os.fdopen(out_r, "rb"), Stream.STDOUT, False),
+                    (os.fdopen(err_r, "rb"), Stream.STDERR, False),
+                )
             ),
         ]
         for thread in self._threads:
@@ -290,7 +297,9 @@ class Recording:
             if need_records and records:
                 self.on_records(records)  # type: ignore[misc]
 
-    def _read_output(self, pipe: IO[bytes], stream: Stream) -> None:
+    def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
+        """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:
+        the child records what went through ``sys.stdout`` / ``sys.stderr`` itself."""
         echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr) if self.echo else None
         with pipe:
             while line := pipe.readline(MAX_LINE):
@@ -298,6 +307,8 @@ class Recording:
                 if echo is not None:
                     echo.write(line.decode("utf-8", "replace"))
                     echo.flush()
+                if not record:
+                    continue
                 self._output_lines += 1
                 if self._output_lines > MAX_OUTPUT_LINES + 1:
                     continue
