@@ -65,7 +65,7 @@ async def test_live_run_ends_with_the_programs_lanes(tmp_path: Path) -> None:
         assert coros[:2] == ["main", "worker"]
         assert screen.playhead == screen.timeline.end  # followed the run to its end
         assert "worker done" in text_of(screen, "#output Static")
-        assert "program exited, status 0" in text_of(screen, "#summary")
+        assert "program exited, status 0" in text_of(screen, "#summary Static")
         await pilot.press("home", "right")
         assert screen.playhead == screen.timeline.next_event(0).t
 
@@ -91,7 +91,7 @@ async def test_failing_program_shows_its_error_and_the_app_stays_up(
         screen = app.screen
         assert isinstance(screen, RunScreen)
         await wait_ended(pilot, screen)
-        assert shown in text_of(screen, "#summary")
+        assert shown in text_of(screen, "#summary Static")
         assert any(shown in n.message for n in app._notifications)
         await pilot.press("right", "space", "home")  # the controls still work
         assert app.is_running and app.screen is screen
@@ -111,7 +111,7 @@ async def test_stop_key_ends_a_hanging_run_and_keeps_what_was_recorded(tmp_path:
             await pilot.pause(0.1)
         await pilot.press("x")
         await wait_ended(pilot, screen)
-        assert "stopped" in text_of(screen, "#summary")
+        assert "stopped" in text_of(screen, "#summary Static")
         assert screen.timeline.tasks and "tick" in text_of(screen, "#output Static")
 
 

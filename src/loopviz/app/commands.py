@@ -9,7 +9,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
 class ControlsProvider(Provider):
-    """One command per binding of the screen the palette was opened from."""
+    """One command per binding of the screen the palette was opened from, including those
+    the footer leaves out; a binding's tooltip is its full name where the footer's is short."""
 
     def _controls(self):
         seen = set()
@@ -22,19 +23,23 @@ class ControlsProvider(Provider):
 
     async def discover(self) -> Hits:
         for binding, run in self._controls():
-            yield DiscoveryHit(binding.description, run, help=_key_help(binding))
+            yield DiscoveryHit(_name(binding), run, help=_key_help(binding))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for binding, run in self._controls():
-            score = matcher.match(binding.description)
+            score = matcher.match(_name(binding))
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(binding.description),
+                    matcher.highlight(_name(binding)),
                     run,
                     help=_key_help(binding),
                 )
+
+
+def _name(binding: Binding) -> str:
+    return binding.tooltip or binding.description
 
 
 def _key_help(binding: Binding) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from loopviz.app.palette import BLOCKING, READY, RUNNING, WAITING
+from loopviz.summary import concurrency_gain, findings, outcome_text
 from loopviz.timeline import Interval, State, Timeline
-from loopviz.trace import Cause, EndReason, Outcome, Stream
+from loopviz.trace import Cause, EndReason, Stream, Wait
 from loopviz.units import format_time
 
 READY_BECAUSE = {
@@ -28,7 +31,6 @@ READY_BECAUSE = {
     Cause.CANCEL: "it was cancelled",
     Cause.EXECUTOR: "its executor job finished",
 }
-OUTCOME = {Outcome.RESULT: "returned", Outcome.ERROR: "raised", Outcome.CANCELLED: "cancelled"}
 END_REASON = {
     EndReason.EXITED: "exited",
     EndReason.TIMEOUT: "killed after the timeout",
@@ -65,7 +67,8 @@ def describe(interval: Interval) -> str:
 
 
 class Inspector(Static):
-    """The selected task at the playhead: state, place, family, totals so far."""
+    """The selected task at the playhead: state, place, family, totals so far. One short
+    line per fact (the pane cuts long ones) so that all of them fit a small screen."""
 
     def show(self, timeline: Timeline | None, t: int, task_id: int) -> None:
         if timeline is None or not task_id:
@@ -79,35 +82,36 @@ class Inspector(Static):
         if interval is None:
             text.append(f"not created yet (at {format_time(info.created)})\n")
         elif interval.state is State.DONE:
-            verb = OUTCOME.get(info.outcome, "done") if info.outcome is not None else "done"
-            text.append(f"done: {verb} {info.outcome_detail}".rstrip() + "\n")
+            text.append(f"done: {outcome_text(timeline, task_id)}\n")
         else:
-            text.append(describe(interval) + "\n", style=_STATE_STYLE[interval.state])
+            text.append(describe(interval) + "\n", style=_state_style(interval))
         where = position(timeline, task_id, t)
-        if where is not None:
-            text.append(f"at {Path(where[0]).name}:{where[1]}\n")
-        parent = timeline.task(info.parent).name if info.parent else "none"
-        text.append(f"parent: {parent}\n")
+        family = [f"at {Path(where[0]).name}:{where[1]}"] if where is not None else []
+        if info.parent:
+            family.append(f"parent: {timeline.task(info.parent).name}")
+        if family:
+            text.append(" · ".join(family) + "\n")
         if info.children:
             names = ", ".join(timeline.task(c).name for c in info.children[:6])
             more = f" +{len(info.children) - 6}" if len(info.children) > 6 else ""
             text.append(f"children: {names}{more}\n")
         totals = timeline.totals(task_id, until=t)
+        steps = f"{totals.steps} step{'s' if totals.steps != 1 else ''}"
         text.append(
-            f"ran {format_time(totals.running)} · ready {format_time(totals.ready)} · "
-            f"waited {format_time(totals.waiting)} · "
-            f"{totals.steps} step{'s' if totals.steps != 1 else ''}",
+            f"ran {format_time(totals.running)} · {steps}\n"
+            f"ready {format_time(totals.ready)} · waited {format_time(totals.waiting)}",
             style="dim",
         )
         self.update(text)
 
 
-_STATE_STYLE = {
-    State.RUNNING: "green",
-    State.READY: "yellow",
-    State.WAITING: "steel_blue1",
-    State.DONE: "",
-}
+def _state_style(interval: Interval) -> Style:
+    """The inspector's state line in its lane colour."""
+    if interval.state is State.RUNNING:
+        return RUNNING[1]
+    if interval.state is State.READY:
+        return READY[1]
+    return WAITING.get(interval.kind, WAITING[Wait.FUTURE])[1]
 
 
 @lru_cache(maxsize=16)
@@ -222,50 +226,55 @@ class EventLog(Static):
         self.update(text if moments else Text("no events yet", style="dim"))
 
 
-class SummaryPane(Static):
-    """The run as a whole: wall time, loop busy %, concurrency gain, warnings, exit."""
+class SummaryPane(VerticalScroll, can_focus=False):
+    """The run as a whole, in the words and numbers of ``loopviz summary`` (the same
+    functions): how it ended and the warnings first, so a small pane still shows them; the
+    rest scrolls."""
 
-    def show(self, timeline: Timeline | None, message: str = "") -> None:
+    MAX_FINDINGS = 5
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._body = Static()
+
+    def compose(self):
+        yield self._body
+
+    def show(self, timeline: Timeline | None, message: str = "", *, live: bool = False) -> None:
         text = Text()
         if message:
             text.append(message + "\n", style="bold red")
         if timeline is None:
-            self.update(text)
+            self._body.update(text)
             return
-        wall = timeline.end
-        busy, _ = timeline.loop_totals()
-        lifetimes = sum((info.ended or wall) - info.created for info in timeline.tasks)
-        text.append(f"wall {format_time(wall)}")
-        if wall:
-            share = 100 * busy / wall
-            text.append(f" · loop busy {share:.{0 if share >= 10 else 1}f}%")
-            text.append(f" · concurrency ×{lifetimes / wall:.1f}")
-        text.append(f" · {len(timeline.tasks)} tasks\n")
         exit = timeline.exit
         if not timeline.finished:
-            text.append("running…\n", style="yellow")
+            if live:
+                text.append("running…\n", style="yellow")
+            else:
+                text.append("the trace ends early (the run did not finish)\n", style="yellow")
         elif exit.status is not None:
             how = END_REASON.get(exit.reason, "ended")
             ok = exit.status == 0 and not exit.error
             text.append(f"program {how}, status {exit.status}", style="green" if ok else "red")
             text.append(f": {exit.error}\n" if exit.error else "\n", style="bold red")
-        for step in timeline.blocking[:5]:
-            who = timeline.task(step.task).name if step.task else "a callback"
-            text.append(
-                f"⚠ {who} blocked the loop {format_time(step.duration)} at "
-                f"{Path(step.file).name}:{step.line}\n",
-                style="bright_red",
-            )
-        if len(timeline.blocking) > 5:
-            text.append(f"⚠ … {len(timeline.blocking) - 5} more blocking steps\n", style="red")
-        for problem in timeline.problems[:3]:
-            text.append(f"⚠ {problem.text}\n", style="red")
-        if timeline.finished:
-            unfinished = [info.name for info in timeline.tasks if info.ended is None]
-            if unfinished:
-                names = ", ".join(unfinished[:5]) + (" …" if len(unfinished) > 5 else "")
-                text.append(f"⚠ never finished: {names}\n", style="yellow")
+        found = findings(timeline)
+        for finding in found[: self.MAX_FINDINGS]:
+            style = BLOCKING[1] if finding.lint == "blocking" else "yellow"
+            text.append(f"⚠ {finding.format()}\n", style=style)
+        if len(found) > self.MAX_FINDINGS:
+            text.append(f"⚠ … {len(found) - self.MAX_FINDINGS} more warnings\n", style="yellow")
+        wall = timeline.end
+        busy, _ = timeline.loop_totals()
+        text.append(f"wall {format_time(wall)}")
+        if wall:
+            text.append(f" · loop busy {100 * busy / wall:.0f}%")
+            text.append(f" · concurrency gain {concurrency_gain(timeline):.2f}")
+        own = sum(not info.internal for info in timeline.tasks)
+        internal = len(timeline.tasks) - own
+        text.append(f" · {own} task{'s' if own != 1 else ''}")
+        text.append(f" (+{internal} of asyncio)\n" if internal else "\n")
         for warning in timeline.warnings:
             text.append(f"⚠ {warning}\n", style="yellow")
         text.rstrip()
-        self.update(text)
+        self._body.update(text)

@@ -20,7 +20,7 @@ from loopviz.catalog import Scenario, bundled_folder, discover
 
 class PickerScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "run", "Run", show=True),
+        Binding("enter", "run", "Run", key_display="⏎ Enter"),
         Binding("o", "open", "Open file"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -57,6 +57,7 @@ class PickerScreen(Screen):
         self.query_one("#code").border_title = "source"
         options.add_options(Option(f"{s.name}\n[dim]{s.title}[/]") for s in self.scenarios)
         if not self.scenarios:
+            options.add_option(Option("[dim]no scenarios in this folder[/]", disabled=True))
             self.query_one("#description", Static).update(
                 "No scenarios here. Press o to open a program or a trace."
             )
@@ -65,9 +66,12 @@ class PickerScreen(Screen):
         options.focus()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if not self.scenarios:
+            return
         scenario = self.scenarios[event.option_index]
         paragraphs = (" ".join(p.split()) for p in scenario.description.split("\n\n"))
-        description = Text(scenario.title + "\n", style="bold")
+        description = Text()
+        description.append(scenario.title + "\n", style="bold")
         description.append("\n\n".join(paragraphs), style="")
         self.query_one("#description", Static).update(description)
         try:
@@ -78,7 +82,8 @@ class PickerScreen(Screen):
         self.query_one("#code").border_title = scenario.path.name
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self._run(self.scenarios[event.option_index])
+        if self.scenarios:
+            self._run(self.scenarios[event.option_index])
 
     def action_run(self) -> None:
         index = self.query_one(OptionList).highlighted

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,8 +23,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from loopviz.app.dialogs import PathPrompt
+from loopviz.app.palette import legend
 from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
-from loopviz.app.timeline_view import LEGEND, TimelineView
+from loopviz.app.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.timeline import Timeline
 from loopviz.trace import EndReason, Record, TraceError
@@ -37,29 +39,31 @@ DRAIN = 0.1  # how often live records are folded into the model, seconds
 class RunScreen(Screen):
     """Owns the playback state (playhead, selection, speed) and the live recording."""
 
+    # The footer shows the keys a user needs first; the rest are in the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "play_pause", "Play/Pause"),
-        Binding("right", "step(1)", "Next event", key_display="→"),
-        Binding("left", "step(-1)", "Prev event", key_display="←"),
-        Binding("right_square_bracket", "task_step(1)", "Task next", key_display="]"),
-        Binding("left_square_bracket", "task_step(-1)", "Task prev", key_display="["),
-        Binding("down", "select(1)", "Next task", key_display="↓"),
-        Binding("up", "select(-1)", "Prev task", key_display="↑"),
-        Binding("home", "jump(0)", "Start"),
-        Binding("end", "jump(1)", "End"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+"),
-        Binding("minus", "speed(-1)", "Slower", key_display="-"),
-        Binding("z", "zoom(0.5)", "Zoom in"),
-        Binding("Z,shift+z", "zoom(2)", "Zoom out", key_display="Z"),
-        Binding("f", "fit", "Fit all"),
+        Binding("space", "play_pause", "Play", tooltip="Play/Pause"),
+        Binding("right", "step(1)", "Next", key_display="→", tooltip="Next event"),
+        Binding("x", "stop", "Stop"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("s", "save", "Save"),
+        Binding("q,escape", "back", "Back"),
+        Binding("z", "zoom(0.5)", "Zoom", tooltip="Zoom in"),
+        Binding("f", "fit", "Fit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("left", "step(-1)", "Prev event", key_display="←", show=False),
+        Binding("right_square_bracket", "task_step(1)", "Task next", key_display="]", show=False),
+        Binding("left_square_bracket", "task_step(-1)", "Task prev", key_display="[", show=False),
+        Binding("down", "select(1)", "Next task", key_display="↓", show=False),
+        Binding("up", "select(-1)", "Prev task", key_display="↑", show=False),
+        Binding("home", "jump(0)", "Start", show=False),
+        Binding("end", "jump(1)", "End", show=False),
+        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", show=False),
+        Binding("minus", "speed(-1)", "Slower", key_display="-", show=False),
+        Binding("Z,shift+z", "zoom(2)", "Zoom out", key_display="Z", show=False),
         Binding("shift+right,l", "pan(0.25)", "Pan right", show=False),
         Binding("shift+left,h", "pan(-0.25)", "Pan left", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("x", "stop", "Stop run"),
-        Binding("r", "rerun", "Re-run"),
-        Binding("s", "save", "Save trace"),
-        Binding("q,escape", "back", "Back"),
     ]
 
     playhead: reactive[int] = reactive(0, init=False)
@@ -80,6 +84,7 @@ class RunScreen(Screen):
         self.message = ""
         self._pending: list[Record] = []
         self._lock = threading.Lock()
+        self._run_id = 0  # which recording's batches are wanted (a re-run drops the old's)
         self._last_frame = 0.0
         self._last_summary = 0.0
 
@@ -87,7 +92,7 @@ class RunScreen(Screen):
         yield Static(id="title")
         view = TimelineView(id="timeline")
         view.border_title = "timeline"
-        view.border_subtitle = LEGEND
+        view.border_subtitle = legend()
         yield view
         with Horizontal(id="panes"):
             with Vertical(id="left"):
@@ -96,7 +101,7 @@ class RunScreen(Screen):
             yield SourcePane(search=(self.path.parent, bundled_folder()), id="source")
             yield OutputPane(id="output")
         yield EventLog(id="events")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#inspector").border_title = "task"
@@ -148,20 +153,26 @@ class RunScreen(Screen):
     def _start_recording(self) -> None:
         from loopviz.process import Recording
 
+        if self.recording is not None and self.recording.running:
+            self.recording.stop()
+        with self._lock:
+            self._run_id += 1
+            self._pending = []
         self.timeline = None
         self.message = ""
-        self._pending = []
         self.view.set_timeline(None)
         self.following = True
-        self.recording = Recording(self.path, on_records=self._on_records)
+        self.recording = Recording(self.path, on_records=partial(self._on_records, self._run_id))
         self.trace_path = self.recording.trace_path
         self._run_recording(self.recording)
         self._show_summary()
 
-    def _on_records(self, records: list[Record]) -> None:
-        """Called on the recorder's thread: queue only; the UI folds them in at its pace."""
+    def _on_records(self, run_id: int, records: list[Record]) -> None:
+        """Called on the recorder's thread: queue only; the UI folds them in at its pace.
+        Batches of a recording that a re-run replaced (still shutting down) are dropped."""
         with self._lock:
-            self._pending.extend(records)
+            if run_id == self._run_id:
+                self._pending.extend(records)
 
     @work(thread=True, group="run")
     def _run_recording(self, recording) -> None:
@@ -169,20 +180,30 @@ class RunScreen(Screen):
             recording.start()
             result = recording.wait()
         except Exception as exc:  # the recorder's own failure: say so, keep the app up
-            self.app.call_from_thread(self._fail, f"could not run {self.path.name}: {exc}")
+            if recording is self.recording:
+                self.app.call_from_thread(self._fail, f"could not run {self.path.name}: {exc}")
             return
         self.app.call_from_thread(self._run_ended, recording, result)
 
     def _drain(self) -> None:
+        """Fold in what arrived; while the run goes on, move the model to the clock's "now"
+        even without records, so a program blocking its loop shows its red bar growing."""
         with self._lock:
             batch, self._pending = self._pending, []
-        if not batch or self.recording is None:
+        recording = self.recording
+        if recording is None or (self.timeline is None and not batch):
             return
         if self.timeline is None:
-            self.timeline = Timeline(self.recording.header)
+            self.timeline = Timeline(recording.header)
             self.view.set_timeline(self.timeline)
+        timeline = self.timeline
+        live = recording.running and not timeline.finished
+        if not batch and not live:
+            return
         with self.app.batch_update():
-            self.timeline.add(batch)
+            timeline.add(batch)
+            if live and timeline.header is not None:
+                timeline.advance_to(time.monotonic_ns() - timeline.header.clock_origin_ns)
             self.view.data_changed()
             if not self.selected and self.timeline.tasks:
                 self.selected = self.timeline.tasks[0].id
@@ -220,7 +241,8 @@ class RunScreen(Screen):
 
     # --- showing ----------------------------------------------------------------------------
     def _show_summary(self) -> None:
-        self.query_one(SummaryPane).show(self.timeline, self.message)
+        live = self.recording is not None and self.recording.running
+        self.query_one(SummaryPane).show(self.timeline, self.message, live=live)
 
     def _refresh_panes(self) -> None:
         t, timeline = self.playhead, self.timeline
@@ -231,12 +253,13 @@ class RunScreen(Screen):
         self._update_title()
 
     def _update_title(self) -> None:
+        """Play state, speed and time first: a narrow screen cuts the scenario's title."""
         end = self.timeline.end if self.timeline else 0
         state = "▶ playing" if self.playing else "‖ paused"
-        live = "  ● live" if self.recording is not None and self.recording.running else ""
+        live = " ● live" if self.recording is not None and self.recording.running else ""
         self.query_one("#title", Static).update(
-            f" loopviz · {self.run_title}{live}   {state} {self.speed:g}×   "
-            f"{format_time(self.playhead)} / {format_time(end)}"
+            f" {state} {self.speed:g}×  {_clock(self.playhead)} / {_clock(end)}{live}"
+            f"  · {self.run_title} · loopviz"
         )
 
     def watch_playhead(self, t: int) -> None:
@@ -354,12 +377,17 @@ class RunScreen(Screen):
         if not self.live:
             self.notify("a saved trace cannot be re-run", severity="warning")
             return
-        if self.recording is not None and self.recording.running:
-            self.recording.stop()
         self.playing = False
         self.selected = 0
         self.playhead = 0
         self._start_recording()
+
+    def action_help(self) -> None:
+        """Every key (the footer shows only the main ones), beside the screen."""
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()
 
     def action_save(self) -> None:
         if self.trace_path is None:
@@ -385,3 +413,8 @@ class RunScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+
+def _clock(ns: int) -> str:
+    """A time on the clock: the start reads "0 s", not "0 ns"."""
+    return format_time(ns) if ns else "0 s"

@@ -19,40 +19,26 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from loopviz.app.axis import tick_label, tick_step
-from loopviz.timeline import State, Timeline
-from loopviz.trace import Wait
+from loopviz.app.palette import (
+    BLANK,
+    BLOCKING,
+    BUSY,
+    CANCELLED,
+    IDLE,
+    PLAYHEAD,
+    RAISED,
+    READY,
+    RUNNING,
+    WAITING,
+    Cell,
+    ran_tick,
+)
+from loopviz.timeline import Column, State, TaskInfo, Timeline
+from loopviz.trace import Outcome, Wait
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
 MIN_SPAN = 1_000  # 1 µs: zooming further shows nothing new
-
-RUNNING = ("█", Style(color="green"))
-READY = ("▓", Style(color="yellow"))
-BLOCKING = ("█", Style(color="bright_red", bold=True))
-BUSY = ("█", Style(color="bright_white"))
-IDLE = ("░", Style(color="grey42"))
-BLANK = (" ", Style())
-WAIT_COLOURS = {
-    Wait.SLEEP: "blue",
-    Wait.TIMEOUT: "blue",
-    Wait.IO: "cyan",
-    Wait.EXECUTOR: "dark_orange",
-    Wait.LOCK: "magenta",
-    Wait.SEMAPHORE: "magenta",
-    Wait.CONDITION: "magenta",
-    Wait.EVENT: "magenta",
-    Wait.QUEUE_GET: "orchid",
-    Wait.QUEUE_PUT: "orchid",
-}
-WAITING = {kind: ("▒", Style(color=WAIT_COLOURS.get(kind, "steel_blue"))) for kind in Wait}
-PLAYHEAD = Style(bgcolor="grey70", color="black")
-LEGEND = (
-    "[green]█[/] running  [yellow]▓[/] ready  [steel_blue]▒[/] waiting "
-    "([blue]▒[/]sleep [cyan]▒[/]io [magenta]▒[/]lock [dark_orange]▒[/]executor)  "
-    "[bright_red]█[/] blocking  [bright_white]█[/]/[grey42]░[/] loop busy/idle"
-)
-
-Cell = tuple[str, Style]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +46,7 @@ class Row:
     kind: str  # "loop", "worker" or "task"
     key: int | str  # task id or worker name
     label: str
+    dim: bool = False  # the loop, workers and asyncio's own tasks: not the program's tasks
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -105,9 +92,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         timeline = self.timeline
         self._rows = []
         if timeline is not None:
-            self._rows.append(Row("loop", 0, "loop"))
-            self._rows.extend(Row("worker", w, w) for w in timeline.workers)
-            self._rows.extend(Row("task", info.id, info.name) for info in timeline.tasks)
+            self._rows.append(Row("loop", 0, "loop", True))
+            self._rows.extend(Row("worker", w, w, True) for w in timeline.workers)
+            tasks = timeline.tasks
+            self._rows.extend(_task_row(info) for info in tasks if not info.internal)
+            self._rows.extend(_task_row(info) for info in tasks if info.internal)
         self._row_of_task = {
             row.key: index for index, row in enumerate(self._rows) if row.kind == "task"
         }
@@ -121,8 +110,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     # --- the window -----------------------------------------------------------------------
     @property
     def label_width(self) -> int:
-        """Wide enough for the longest name, within a fifth of the width."""
-        fits = min(self._longest + 2, MAX_LABEL, self.size.width // 5)
+        """Wide enough for the longest name, within a quarter of the width."""
+        fits = min(self._longest + 2, MAX_LABEL, self.size.width // 4)
         return max(MIN_LABEL, fits)
 
     @property
@@ -206,9 +195,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _label(self, row: Row) -> Strip:
         selected = row.kind == "task" and row.key == self.selected
-        style = Style(reverse=True, bold=True) if selected else Style(dim=row.kind != "task")
+        style = Style(reverse=True, bold=True) if selected else Style(dim=row.dim)
         width = self.label_width
-        text = ("▶" if selected else " ") + row.label[: width - 2]
+        text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
 
     def _cells(self, row: Row) -> list[Cell]:
@@ -229,7 +218,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 for c in range(first, (columns - 1 if last is None else last) + 1):
                     cells[c] = RUNNING
             return cells
-        return [_task_cell(col) for col in timeline.lane(int(row.key), self.t0, t1, columns)]
+        task_id = int(row.key)
+        cells = [_task_cell(col) for col in timeline.lane(task_id, self.t0, t1, columns)]
+        mark = _END_MARK.get(timeline.task(task_id).outcome)
+        end = timeline.task(task_id).ended
+        column = self.column_of(end) if mark is not None and end is not None else None
+        if column is not None:
+            cells[column] = mark
+        return cells
 
     @staticmethod
     def _segments(cells: list[Cell]) -> list[Segment]:
@@ -306,12 +302,34 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.set_window(0, max(MIN_SPAN, end + end // 50))
 
 
-def _task_cell(column) -> Cell:
+def shorten(name: str, width: int) -> str:
+    """Cut in the middle, where names that share a prefix and a number differ least:
+    "blocking/…beat-1"."""
+    if len(name) <= width:
+        return name
+    if width < 4:
+        return name[:width]
+    tail = (width - 1) // 2
+    return name[: width - 1 - tail] + "…" + name[len(name) - tail :]
+
+
+def _task_row(info: TaskInfo) -> Row:
+    if info.internal:  # asyncio.run's own steps: named by what they do, not "Task-3"
+        return Row("task", info.id, f"asyncio: {info.coro.rsplit('.', 1)[-1]}", True)
+    return Row("task", info.id, info.name)
+
+
+_END_MARK = {Outcome.ERROR: RAISED, Outcome.CANCELLED: CANCELLED}
+
+
+def _task_cell(column: Column) -> Cell:
     state = column.state
     if state is None or state is State.DONE:
-        return BLANK
-    if state is State.RUNNING:
+        cell = BLANK
+    elif state is State.RUNNING:
         return BLOCKING if column.blocking else RUNNING
-    if state is State.READY:
-        return READY
-    return WAITING.get(column.kind, WAITING[Wait.FUTURE])
+    elif state is State.READY:
+        cell = READY
+    else:
+        cell = WAITING.get(column.kind, WAITING[Wait.FUTURE])
+    return ran_tick(cell) if column.ran and state is not None else cell
