@@ -207,9 +207,12 @@ class Recorder:
         self._codes: dict[int, _CodeInfo] = {}  # by id(code): hashing a code object is slow
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
-        # Tasks registered during the running step or callback, with their name then:
+        # Tasks registered during the running step or callback, their ids and names then:
         # ``create_task(coro, name=...)`` names a task only after creating it (3.11-3.13).
-        self._fresh: list[tuple[asyncio.Task[Any], int, str]] = []
+        # Parallel lists, not tuples: no new objects for the garbage collector to track.
+        self._fresh: list[asyncio.Task[Any]] = []
+        self._fresh_ids: list[int] = []
+        self._fresh_names: list[str] = []
         # Tasks that finished in the last two loop iterations: their done-callbacks, which
         # run next iteration, still name them. Older ids are dropped, as addresses get reused.
         self._finished: dict[int, int] = {}
@@ -313,8 +316,9 @@ class Recorder:
 
     def check_names(self) -> None:
         """Record the new names of tasks renamed since they were registered."""
-        fresh, self._fresh = self._fresh, []
-        for task, tid, name in fresh:
+        fresh, ids, names = self._fresh, self._fresh_ids, self._fresh_names
+        self._fresh, self._fresh_ids, self._fresh_names = [], [], []
+        for task, tid, name in zip(fresh, ids, names, strict=True):
             now = task.get_name()
             if now != name:
                 self.emit(Renamed(self.now(), tid, self.intern(now)))
@@ -728,7 +732,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         rec = self._rec
         tid = rec.new_task_id(task)
         name = task.get_name()
-        rec._fresh.append((task, tid, name))
+        rec._fresh.append(task)
+        rec._fresh_ids.append(tid)
+        rec._fresh_names.append(name)
         if coro is None:
             coro = self._creating[0] if self._creating else task.get_coro()
         code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
