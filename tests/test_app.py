@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import colorsys
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from rich.style import Style
+from textual.content import Content
 from textual.widgets import Input, OptionList, Static
+from textual.widgets._footer import FooterKey
 from trace_builder import MS, TraceBuilder
 
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
+from loopviz.app.palette import WAIT_GROUPS, legend
 from loopviz.app.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
-from loopviz.app.timeline_view import HEADER_ROWS, TimelineView
+from loopviz.app.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.timeline import State, Timeline
 from loopviz.trace import (
@@ -21,8 +27,11 @@ from loopviz.trace import (
     Finished,
     Idle,
     LoopMark,
+    Outcome,
     Output,
+    Ran,
     Ready,
+    TaskCreated,
     Wait,
     Waited,
 )
@@ -294,3 +303,145 @@ async def test_save_copies_the_trace(trace: Path, tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
     assert target.read_bytes() == trace.read_bytes()
+
+
+def kinds_trace(folder: Path) -> Path:
+    """One task per look a lane can have, a task that raised, one cancelled, asyncio's own
+    shutdown task, and no End record (a trace cut short)."""
+    b = TraceBuilder(program=str(folder / "prog.py"))
+    b.add(LoopMark(0, 1, 0))
+    task = 1
+    for name, _, kinds in WAIT_GROUPS:  # each waits 100 ms, with a short step halfway
+        b.task(0, task, f"waits-on-{name}")
+        b.add(Waited(MS, task, MS // 2, kinds[0], b.s(name), b.site(5)))
+        b.add(Ready(52 * MS - MS // 10, task, Cause.FUTURE))
+        b.add(Waited(52 * MS, task, MS // 5, kinds[0], b.s(name), b.site(5)))
+        b.add(Ready(102 * MS, task, Cause.FUTURE))
+        b.add(Finished(103 * MS, task, MS // 2, Outcome.RESULT, b.s("None")))
+        task += 1
+    b.task(0, task, "readies")  # ready (overdue) most of the time
+    b.add(Finished(150 * MS, task, MS // 2, Outcome.RESULT, b.s("None")))
+    b.task(0, task + 1, "runs")
+    b.add(Ready(0, task + 1, Cause.START))
+    b.add(Ran(10 * MS, task + 1, 150 * MS))  # over the 100 ms threshold: blocking
+    b.task(0, task + 2, "raises")
+    b.add(Finished(60 * MS, task + 2, MS, Outcome.ERROR, b.s("ValueError: boom")))
+    b.task(0, task + 3, "is-cancelled")
+    b.add(Finished(70 * MS, task + 3, MS, Outcome.CANCELLED, 0))
+    coro_site = b.site(600, "/usr/lib/python3.11/asyncio/base_events.py")
+    b.add(
+        TaskCreated(200 * MS, task + 4, b.s("Task-9"), b.s("shutdown_asyncgens"), coro_site, 0, 0)
+    )
+    b.add(Output(250 * MS, 1, "still going"))
+    return b.write(folder / "kinds.trace.jsonl")
+
+
+def swatches() -> dict[str, tuple[str, Style]]:
+    """The legend's swatch for each name, read back from the legend text."""
+    text = legend()
+    found = {}
+    for span in text.spans:
+        name = text.plain[span.end :].split(" ", 1)[0]
+        found[name] = (text.plain[span.start : span.end], span.style)
+    return found
+
+
+def lane_cells(screen: RunScreen, name: str) -> list:
+    view = screen.view
+    row = next(r for r in view._rows if r.kind == "task" and r.key == task_id(screen, name))
+    return view._cells(row)
+
+
+async def test_legend_swatches_are_the_lanes_own_cells(tmp_path: Path) -> None:
+    app = LoopvizApp(resolve(kinds_trace(tmp_path)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_run(app, pilot)
+        legend_of = swatches()
+        assert screen.view.border_subtitle == Content.from_rich_text(legend()).markup
+        expected = {f"waits-on-{name}": name for name, _, _ in WAIT_GROUPS}
+        expected |= {"readies": "ready", "runs": "blocking"}
+        for task, look in expected.items():
+            cells = [cell for cell in lane_cells(screen, task) if cell[0] != " "]
+            dominant = Counter(cells).most_common(1)[0][0]
+            assert dominant == legend_of[look], task
+        worker = lane_cells(screen, "waits-on-sleep")
+        assert legend_of["short"] in worker  # the short step inside the wait: a tick
+        assert legend_of["raised"] in lane_cells(screen, "raises")
+        assert legend_of["cancelled"] in lane_cells(screen, "is-cancelled")
+        returned = lane_cells(screen, "waits-on-io")
+        assert legend_of["raised"] not in returned and legend_of["cancelled"] not in returned
+
+
+def test_lane_colours_are_distinct_and_only_blocking_is_red() -> None:
+    legend_of = swatches()
+    fills = {name: cell for name, cell in legend_of.items() if cell[0] in "█▓▒"}
+    colours = [cell[1].color.triplet.hex for cell in fills.values()]
+    assert len(set(colours)) == len(colours)
+
+    def red(style: Style) -> bool:
+        h, _, s = colorsys.rgb_to_hls(*(c / 255 for c in style.color.triplet))
+        return s > 0.5 and (h < 0.05 or h > 0.9)
+
+    assert [name for name, cell in fills.items() if red(cell[1])] == ["blocking"]
+
+
+async def test_internal_tasks_early_end_and_title_at_80x24(tmp_path: Path) -> None:
+    app = LoopvizApp(resolve(kinds_trace(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_run(app, pilot)
+        view = screen.view
+        last = view._rows[-1]
+        assert (last.label, last.dim) == ("asyncio: shutdown_asyncgens", True)
+        summary = text_of(app, "#summary Static")
+        assert "the trace ends early (the run did not finish)" in summary
+        assert "running…" not in summary
+        own = len(screen.timeline.tasks) - 1
+        assert f"{own} tasks (+1 of asyncio)" in summary
+        await pilot.press("home")
+        title = text_of(app, "#title")
+        assert title.lstrip().startswith("‖ paused 1×  0 s / ")
+        assert title.index("0 s /") < title.index("kinds.trace.jsonl")
+        lines = [view.render_line(y).text for y in range(view.size.height)]
+        assert any("waits-on-s…p" in line or "waits-on-sleep" in line for line in lines)
+
+
+def test_labels_are_cut_in_the_middle() -> None:
+    cut = [shorten(f"blocking/heartbeat-{i}", 14) for i in (1, 2)]
+    assert cut[0] != cut[1] and all(len(c) == 14 and "…" in c for c in cut)
+    assert shorten("main", 14) == "main"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_footer_keys_fit_and_inspector_shows_every_line(trace: Path, size) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=size) as pilot:
+        screen = await open_run(app, pilot)
+        await pilot.press("right", "right", "right")  # main waits on the gather at prog.py:11
+        shown = {key.key: key.region for key in screen.query(FooterKey) if key.region.width}
+        for key in ("space", "right", "x", "r", "s", "q", "z", "f", "question_mark"):
+            assert key in shown and shown[key].right <= size[0], key
+        inspector = screen.query_one("#inspector", Static)
+        lines = str(inspector.content).splitlines()
+        assert "prog.py:11" in lines[2] and lines[3].startswith("children: A, B, C")
+        assert inspector.content_region.height == len(lines)
+        assert inspector.region.bottom <= screen.query_one("#summary").region.y
+        events = screen.query_one("#events", Static)
+        rows = [events.render_line(y).text for y in range(events.size.height)]
+        assert len(rows) == 3 and all(" ms  " in row or " s  " in row for row in rows)
+
+
+async def test_picker_empty_folder_title_only_bold_and_enter_in_footer(tmp_path: Path) -> None:
+    app = LoopvizApp(resolve(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == 1
+        assert "no scenarios in this folder" in str(options.get_option_at_index(0).prompt)
+    app = LoopvizApp(resolve(bundled_folder()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        description = app.screen.query_one("#description", Static).content
+        title = discover(bundled_folder())[0].title
+        bold = [s for s in description.spans if "bold" in str(s.style)]
+        assert [description.plain[s.start : s.end].strip() for s in bold] == [title]
+        assert "enter" in {key.key for key in app.screen.query(FooterKey) if key.region.width}

@@ -20,7 +20,7 @@ from loopviz.catalog import Scenario, bundled_folder, discover
 
 class PickerScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "run", "Run", key_display="⏎ Enter"),
+        Binding("enter", "run", "Run", priority=True),  # over the list's own (hidden) enter
         Binding("o", "open", "Open file"),
         Binding("q", "app.quit", "Quit"),
     ]
