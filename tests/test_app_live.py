@@ -125,3 +125,79 @@ async def test_flooding_program_keeps_the_app_responsive(tmp_path: Path) -> None
         await pilot.press("end")
         output = text_of(screen, "#output Static")
         assert "earlier lines" in output and output.rstrip().endswith("line 29999")
+
+
+BLOCKS = """\
+import asyncio
+import time
+
+
+async def main():
+    await asyncio.sleep(0.05)
+    time.sleep(1.5)
+
+
+asyncio.run(main())
+"""
+
+
+async def test_live_view_grows_while_the_program_blocks_its_loop(tmp_path: Path) -> None:
+    app = live_app(tmp_path, BLOCKS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        while not (screen.timeline and any(s.ongoing for s in screen.timeline.blocking)):
+            await pilot.pause(0.05)
+        first = next(s for s in screen.timeline.blocking if s.ongoing).duration
+        title = text_of(screen, "#title")
+        await pilot.pause(0.4)  # no record arrives while the loop is blocked
+        later = next(s for s in screen.timeline.blocking if s.ongoing).duration
+        assert later >= first + 300_000_000
+        assert text_of(screen, "#title") != title
+        for _ in range(30):  # the summary is redrawn about once a second
+            if "still blocking" in text_of(screen, "#summary Static"):
+                break
+            await pilot.pause(0.05)
+        assert "still blocking" in text_of(screen, "#summary Static")
+        await wait_ended(pilot, screen)
+
+
+TICKS = """\
+import asyncio
+
+
+async def tick(n):
+    while True:
+        await asyncio.sleep(0.01)
+
+
+async def main():
+    await asyncio.gather(*(asyncio.create_task(tick(i), name=f"tick-{i}") for i in range(3)))
+
+
+asyncio.run(main())
+"""
+
+
+async def test_rerun_during_a_live_run_shows_only_the_new_run(tmp_path: Path) -> None:
+    app = live_app(tmp_path, TICKS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        while not (screen.timeline and len(screen.timeline.tasks) >= 4):
+            await pilot.pause(0.05)
+        old = screen.recording
+        await pilot.press("r")
+        assert screen.recording is not old
+        while old.running or not (screen.timeline and len(screen.timeline.tasks) >= 4):
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)  # the old run's last batches have had time to arrive
+        names = [info.name for info in screen.timeline.tasks if not info.internal]
+        assert names == ["Task-1", "tick-0", "tick-1", "tick-2"]
+        assert screen.timeline.header.clock_origin_ns == screen.recording.header.clock_origin_ns
+        marked = [
+            y for y in range(screen.view.size.height) if "▶" in screen.view.render_line(y).text
+        ]
+        assert len(marked) == 1
+        await pilot.press("x")
+        await wait_ended(pilot, screen)
