@@ -211,12 +211,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 for busy in timeline.loop_lane(self.t0, t1, columns)
             ]
         if row.kind == "worker":
+            # Column arithmetic inline: a worker can have thousands of jobs in the window,
+            # and asking the widget its size per job cost more than the rest of the frame.
             cells = [BLANK] * columns
-            for span in timeline.job_spans(str(row.key), self.t0, t1):
-                first = max(0, self.column_of(max(span.start, self.t0)) or 0)
-                last = self.column_of(min(span.end or timeline.end, t1 - 1))
-                for c in range(first, (columns - 1 if last is None else last) + 1):
-                    cells[c] = RUNNING
+            t0, span, end = self.t0, self.span, timeline.end
+            for job in timeline.job_spans(str(row.key), t0, t1):
+                first = max(0, (job.start - t0) * columns // span)
+                last = min(columns - 1, ((job.end or end) - t0) * columns // span)
+                cells[first : last + 1] = [RUNNING] * (last + 1 - first)
             return cells
         task_id = int(row.key)
         cells = [_task_cell(col) for col in timeline.lane(task_id, self.t0, t1, columns)]
