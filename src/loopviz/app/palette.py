@@ -32,9 +32,9 @@ WAIT_GROUPS: tuple[tuple[str, str, tuple[Wait, ...]], ...] = (
     ("io", "#00c8d7", (Wait.IO,)),
     ("lock", "#d75fd7", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
     ("queue", "#a987ff", (Wait.QUEUE_GET, Wait.QUEUE_PUT)),
-    ("task", "#87b5a0", (Wait.TASK, Wait.GATHER)),
+    ("task", "#c0c0c0", (Wait.TASK, Wait.GATHER)),
     ("executor", "#ff8f1f", (Wait.EXECUTOR,)),
-    ("future", "#a8a8a8", (Wait.FUTURE,)),
+    ("future", "#8a8aa8", (Wait.FUTURE,)),
 )
 WAITING: dict[int, Cell] = {
     kind: ("▒", Style(color=colour)) for _, colour, kinds in WAIT_GROUPS for kind in kinds

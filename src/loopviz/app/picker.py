@@ -20,7 +20,8 @@ from loopviz.catalog import Scenario, bundled_folder, discover
 
 class PickerScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "run", "Run", priority=True),  # over the list's own (hidden) enter
+        # priority: shown in the footer over the list's own (hidden) enter binding
+        Binding("enter", "run", "Run", key_display="enter", priority=True),
         Binding("o", "open", "Open file"),
         Binding("q", "app.quit", "Quit"),
     ]
