@@ -534,7 +534,12 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             handle = _Step(callback, args, self, context)
             handle._task = task  # type: ignore[attr-defined]
         else:
-            handle = asyncio.Handle(self._run_callback, (callback, *args), self, context)
+            # A done-callback of a task (gather's, TaskGroup's) wakes others as it finished.
+            first = args[0] if args else None
+            handle = _Callback(callback, args, self, context)
+            handle._cause, handle._ref = (  # type: ignore[attr-defined]
+                (Cause.TASK, first) if isinstance(first, _Task) else (Cause.FUTURE, 0)
+            )
         # The stock call_soon, less a call layer: it runs for every step (private loop fields,
         # checked on 3.11.7, 3.12.1 and 3.13.0; debug mode takes the stock path above).
         self._check_closed()
@@ -545,7 +550,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         if not self._recording:
             return super().call_soon_threadsafe(callback, *args, context=context)
         # From another thread: a plain callback (the stock method bypasses call_soon).
-        return super().call_soon_threadsafe(self._run_callback, callback, *args, context=context)
+        return super().call_soon_threadsafe(
+            self._timed, Cause.FUTURE, callback, *args, context=context
+        )
 
     def _note_task_scheduled(
         self, task: asyncio.Task[Any], callback: Any, args: tuple[Any, ...]
@@ -560,7 +567,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             return super().call_at(when, callback, *args, context=context)
         if self._current is not None and (not self._deadline or when < self._deadline):
             self._deadline = when
-        return super().call_at(when, self._run_timer, callback, *args, context=context)
+        return super().call_at(when, self._timed, Cause.TIMER, callback, *args, context=context)
 
     def create_task(self, coro, **kwargs):  # type: ignore[no-untyped-def,override]
         if not self._recording:
@@ -646,51 +653,43 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 except Exception as exc:
                     rec.fail(exc)
 
-    def _run_callback(self, callback: Callable[..., Any], *args: Any) -> None:
-        # A done-callback of a task (gather's, TaskGroup's) wakes others because it finished.
-        first = args[0] if args else None
-        if isinstance(first, _Task):
-            self._cause, self._cause_ref = Cause.TASK, first  # its id only if anyone wakes
-        else:
-            self._cause, self._cause_ref = Cause.FUTURE, 0
-        self._timed(callback, args)
-
-    def _run_timer(self, callback: Callable[..., Any], *args: Any) -> None:
-        self._cause, self._cause_ref = Cause.TIMER, 0
-        self._timed(callback, args)
-
-    def _run_io(self, callback: Callable[..., Any], *args: Any) -> None:
-        self._cause, self._cause_ref = Cause.IO, 0
-        self._timed(callback, args)
-
-    def _timed(self, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self._activity_since = t0 = _now()
+    def _callback_begins(self, cause: int, ref: Any) -> int:
+        """Note a plain callback about to run: tasks it wakes are woken by ``cause``."""
+        self._cause, self._cause_ref = cause, ref  # ref: a task id, or a task (resolved if used)
         self._activity_task = 0
+        self._activity_since = _now()
+        return self._activity_since
+
+    def _callback_ends(self, t0: int, callback: Callable[..., Any]) -> None:
+        t1 = _now()
+        rec = self._rec
+        self._activity_since = 0
+        self._cause, self._cause_ref = Cause.IO, 0  # outside any callback: the selector's
+        if rec._fresh:
+            rec.check_names()
+        if self._recording and t1 - t0 >= CALLBACK_MIN_NS:
+            try:
+                rec.emit(Callback(t0 - rec.origin, t1 - t0, rec.intern(_callable_name(callback))))
+            except Exception as exc:
+                rec.fail(exc)
+
+    def _timed(self, cause: int, callback: Callable[..., Any], *args: Any) -> None:
+        """Run a timer or a callback from another thread, noting what it is."""
+        t0 = self._callback_begins(cause, 0)
         try:
             callback(*args)
         finally:
-            t1 = _now()
-            self._activity_since = 0
-            self._cause, self._cause_ref = Cause.IO, 0  # outside any callback: the selector's
-            if self._rec._fresh:
-                self._rec.check_names()
-            if self._recording and t1 - t0 >= CALLBACK_MIN_NS:
-                try:
-                    rec = self._rec
-                    name = rec.intern(_callable_name(callback))
-                    rec.emit(Callback(t0 - rec.origin, t1 - t0, name))
-                except Exception as exc:
-                    rec.fail(exc)
+            self._callback_ends(t0, callback)
 
     def _wrap_io(self, data: tuple[Any, Any]) -> tuple[Any, Any]:
-        """Make the selector's ready handles run through ``_run_io`` (private Handle fields,
+        """Make the selector's ready handles timed I/O callbacks (private Handle fields,
         checked on 3.11.7, 3.12.1 and 3.13.0)."""
-        return tuple(
-            h
-            if h is None or h._cancelled
-            else asyncio.Handle(self._run_io, (h._callback, *h._args), self, h._context)
-            for h in data
-        )  # type: ignore[return-value]
+        return tuple(h if h is None or h._cancelled else self._io_callback(h) for h in data)  # type: ignore[return-value]
+
+    def _io_callback(self, handle: asyncio.Handle) -> asyncio.Handle:
+        timed = _Callback(handle._callback, handle._args, self, handle._context)  # type: ignore[attr-defined]
+        timed._cause, timed._ref = Cause.IO, 0  # type: ignore[attr-defined]
+        return timed
 
     # --- what the recorder writes -----------------------------------------------------------------
     def _task_scheduled(
@@ -855,6 +854,21 @@ class _Step(asyncio.Handle):
             asyncio.Handle._run(self)  # the stock run: in its context, errors reported
         finally:
             loop._step_ends(self._task, t0)
+
+
+class _Callback(asyncio.Handle):
+    """A plain callback in the ready queue: the stock Handle, timed, with what it means for
+    the tasks it wakes (``_cause``; ``_ref``: the finished task it reports on, or 0)."""
+
+    __slots__ = ("_cause", "_ref")  # set by whoever makes one
+
+    def _run(self) -> None:
+        loop = self._loop
+        t0 = loop._callback_begins(self._cause, self._ref)
+        try:
+            asyncio.Handle._run(self)  # the stock run: in its context, errors reported
+        finally:
+            loop._callback_ends(t0, self._callback)
 
 
 class _Job:
