@@ -78,7 +78,7 @@ _GatheringFuture = asyncio.tasks._GatheringFuture  # type: ignore[attr-defined]
 _STEPS = frozenset({"TaskStepMethWrapper", "__step", "_Task__step"})
 _WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
 
-FLUSH_EVERY = 4096  # records buffered before a batch goes to the writer thread
+FLUSH_EVERY = 16384  # records buffered before a batch goes to the writer thread
 FLUSH_AGE_NS = 50_000_000  # ... or this old, checked at each loop iteration
 WATCHDOG_FLUSH_NS = 100_000_000
 REPORT_AGAIN_NS = 250_000_000  # a step still blocking is reported again: where it is now
