@@ -526,11 +526,11 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         task = getattr(callback, "__self__", None)
         if type(callback) is _step_type:
             if task is not self._current:  # a yield's own step needs no Ready: Ran says it
-                self._note_task_scheduled(task, callback, args)
+                self._task_scheduled(task, args)
             handle: asyncio.Handle = _Step(callback, args, self, context)
             handle._task = task  # type: ignore[attr-defined]
         elif isinstance(task, _Task) and _is_step_or_wakeup(callback):
-            self._note_task_scheduled(task, callback, args)
+            self._task_scheduled(task, args)
             handle = _Step(callback, args, self, context)
             handle._task = task  # type: ignore[attr-defined]
         else:
@@ -553,14 +553,6 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         return super().call_soon_threadsafe(
             self._timed, Cause.FUTURE, callback, *args, context=context
         )
-
-    def _note_task_scheduled(
-        self, task: asyncio.Task[Any], callback: Any, args: tuple[Any, ...]
-    ) -> None:
-        try:
-            self._task_scheduled(task, callback, args)
-        except Exception as exc:
-            self._rec.fail(exc)
 
     def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
         if not self._recording:
@@ -626,33 +618,6 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         super().call_exception_handler(context)
 
     # --- running what was scheduled --------------------------------------------------------------
-    def _step_begins(self, task: asyncio.Task[Any]) -> int:
-        """Note the step about to run (for the watchdog, deadlines, wake-up causes)."""
-        rec = self._rec
-        self._current = task
-        self._deadline = 0.0
-        self._activity_since = _now()
-        self._activity_task = rec._task_ids.get(id(task), 0)
-        if rec._fresh:
-            rec.check_names()
-        return self._activity_since
-
-    def _step_ends(self, task: asyncio.Task[Any], t0: int) -> None:
-        t1 = _now()
-        rec, tid = self._rec, self._activity_task
-        self._current = None
-        self._activity_since = 0
-        if rec._fresh:
-            rec.check_names()
-        if self._recording:
-            if task._fut_waiter is None and not task.done():  # type: ignore[attr-defined]
-                rec.emit(Ran(t0 - rec.origin, tid, t1 - t0))  # yielded: ready again
-            else:
-                try:
-                    self._step_ended(task, tid, t0, t1)
-                except Exception as exc:
-                    rec.fail(exc)
-
     def _callback_begins(self, cause: int, ref: Any) -> int:
         """Note a plain callback about to run: tasks it wakes are woken by ``cause``."""
         self._cause, self._cause_ref = cause, ref  # ref: a task id, or a task (resolved if used)
@@ -692,28 +657,30 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         return timed
 
     # --- what the recorder writes -----------------------------------------------------------------
-    def _task_scheduled(
-        self, task: asyncio.Task[Any], callback: Callable[..., Any], args: tuple[Any, ...]
-    ) -> None:
-        rec = self._rec
-        tid = rec._task_ids.get(id(task))
-        if args:  # a wake-up: the future it awaited is done
-            if tid is None:
-                tid = self._register(task, None, _now())
-            rec.emit(self._woken(_now() - rec.origin, tid, args[0]))
-            return
-        if tid is None:
-            creating = self._creating
-            if creating is not None and getattr(creating[0], "cr_suspended", False):
-                # 3.12+ eager start: the first step ran inside create_task and yielded.
-                tid = self._register(task, creating[0], creating[1])
-                rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
+    def _task_scheduled(self, task: asyncio.Task[Any], args: tuple[Any, ...]) -> None:
+        """A task's step or wake-up was scheduled: it is ready (and maybe new)."""
+        try:
+            rec = self._rec
+            tid = rec._task_ids.get(id(task))
+            if args:  # a wake-up: the future it awaited is done
+                if tid is None:
+                    tid = self._register(task, None, _now())
+                rec.emit(self._woken(_now() - rec.origin, tid, args[0]))
                 return
-            tid = self._register(task, None, _now())
-            rec.emit(Ready(rec.now(), tid, Cause.START, 0))
-            return
-        cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
-        rec.emit(Ready(rec.now(), tid, cause, 0))
+            if tid is None:
+                creating = self._creating
+                if creating is not None and getattr(creating[0], "cr_suspended", False):
+                    # 3.12+ eager start: the first step ran inside create_task and yielded.
+                    tid = self._register(task, creating[0], creating[1])
+                    rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
+                    return
+                tid = self._register(task, None, _now())
+                rec.emit(Ready(rec.now(), tid, Cause.START, 0))
+                return
+            cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
+            rec.emit(Ready(rec.now(), tid, cause, 0))
+        except Exception as exc:
+            self._rec.fail(exc)
 
     def _woken(self, t: int, tid: int, future: asyncio.Future[Any]) -> Ready:
         """The Ready record of a task woken because ``future`` is done: by what?"""
@@ -834,6 +801,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     def _result_text(self, task: asyncio.Task[Any]) -> int:
         result = task.result()
+        if result is None:  # most tasks
+            return self._rec.intern("None")
         try:
             text = repr(result) if type(result) in _PLAIN else _short_repr.repr(result)
         except Exception:
@@ -848,12 +817,30 @@ class _Step(asyncio.Handle):
     __slots__ = ("_task",)
 
     def _run(self) -> None:
-        loop = self._loop
-        t0 = loop._step_begins(self._task)
+        loop: TracingLoop = self._loop  # type: ignore[assignment]
+        task, rec = self._task, loop._rec
+        # For the watchdog, the step's timer deadlines, and the causes of the wake-ups it makes:
+        loop._current, loop._deadline = task, 0.0
+        loop._activity_since = t0 = _now()
+        loop._activity_task = tid = rec._task_ids.get(id(task), 0)
+        if rec._fresh:
+            rec.check_names()
         try:
             asyncio.Handle._run(self)  # the stock run: in its context, errors reported
         finally:
-            loop._step_ends(self._task, t0)
+            t1 = _now()
+            loop._current = None
+            loop._activity_since = 0
+            if rec._fresh:
+                rec.check_names()
+            if loop._recording:
+                if task._fut_waiter is None and not task.done():  # type: ignore[attr-defined]
+                    rec.emit(Ran(t0 - rec.origin, tid, t1 - t0))  # yielded: ready again
+                else:
+                    try:
+                        loop._step_ended(task, tid, t0, t1)
+                    except Exception as exc:
+                        rec.fail(exc)
 
 
 class _Callback(asyncio.Handle):
