@@ -301,7 +301,6 @@ class Timeline:
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
-        self._files: dict[str, None] = {}
         self._lanes: dict[int, _Lane] = {}
         self._created: list[int] = []  # creation time of self.tasks[i], for alive_at
         self._created_sorted = True
@@ -403,7 +402,6 @@ class Timeline:
     def _on_site(self, r: Site) -> None:
         file = self._strs.get(r.file, "")
         self._sites[r.id] = (file, r.line)
-        self._files.setdefault(file)
 
     def _on_created(self, r: TaskCreated) -> None:
         strs = self._strs
@@ -605,17 +603,6 @@ class Timeline:
 
     def task(self, task_id: int) -> TaskInfo:
         return self._lanes[task_id].info
-
-    def source_files(self) -> list[str]:
-        """Files named by sites, program first."""
-        files = [file for file in self._files if file]
-        program = self.header.program if self.header else ""
-        for file in files:
-            if program and (file == program or Path(file).name == Path(program).name):
-                files.remove(file)
-                files.insert(0, file)
-                break
-        return files
 
     def advance_to(self, t: int) -> None:
         """A live run has reached t with nothing new to say: open intervals and a step that
