@@ -530,7 +530,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 self._task_scheduled(task, args)
             handle: asyncio.Handle = _Step(callback, args, self, context)
             handle._task = task  # type: ignore[attr-defined]
-        elif isinstance(task, _Task) and _is_step_or_wakeup(callback):
+        elif isinstance(task, _Task) and (
+            getattr(callback, "__name__", None) in _WAKEUPS or _is_step_or_wakeup(callback)
+        ):
             self._task_scheduled(task, args)
             handle = _Step(callback, args, self, context)
             handle._task = task  # type: ignore[attr-defined]
@@ -538,9 +540,10 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             # A done-callback of a task (gather's, TaskGroup's) wakes others as it finished.
             first = args[0] if args else None
             handle = _Callback(callback, args, self, context)
-            handle._cause, handle._ref = (  # type: ignore[attr-defined]
-                (Cause.TASK, first) if isinstance(first, _Task) else (Cause.FUTURE, 0)
-            )
+            if isinstance(first, _Task):
+                handle._cause, handle._ref = Cause.TASK, first  # type: ignore[attr-defined]
+            else:
+                handle._cause, handle._ref = Cause.FUTURE, 0  # type: ignore[attr-defined]
         # The stock call_soon, less a call layer: it runs for every step (private loop fields,
         # checked on 3.11.7, 3.12.1 and 3.13.0; debug mode takes the stock path above).
         self._check_closed()
@@ -596,7 +599,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         rec = self._rec
         job = rec.new_job_id()
         fn = rec.intern(_callable_name(func))
-        current = asyncio.current_task(self)
+        current = self._current
         task = rec._task_ids.get(id(current), 0) if current is not None else 0
         rec.emit(Job(rec.now(), job, JobPhase.SUBMITTED, 0, fn, task))
         if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
@@ -727,9 +730,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                     rec.site(code.co_filename, code.co_firstlineno),
                 )
             what = info.coro
-        current = asyncio.current_task(self)
-        if current is task:  # an eager first step is under way: the creator is the outer step's
-            current = self._current
+        # The creator is the task whose step is running (not asyncio.current_task(): in
+        # Python on 3.11, and during an eager first step it is the new task itself).
+        current = self._current
         parent = rec.task_id(current) if current is not None else 0
         caller = self._creating[2] if self._creating else sys._getframe(1)
         site = rec.frame_site(rec.user_frame(caller))
