@@ -526,16 +526,16 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             return super().call_soon(callback, *args, context=context)
         task = getattr(callback, "__self__", None)
         if type(callback) is _step_type:
-            if task is not self._current:  # a yield's own step needs no Ready: Ran says it
-                self._task_scheduled(task, args)
+            # A yield's own next step needs no Ready record: its Ran record says so.
+            tid = self._activity_task if task is self._current else self._task_scheduled(task, args)
             handle: asyncio.Handle = _Step(callback, args, self, context)
-            handle._task = task  # type: ignore[attr-defined]
+            handle._task, handle._tid = task, tid  # type: ignore[attr-defined]
         elif isinstance(task, _Task) and (
             getattr(callback, "__name__", None) in _WAKEUPS or _is_step_or_wakeup(callback)
         ):
-            self._task_scheduled(task, args)
             handle = _Step(callback, args, self, context)
             handle._task = task  # type: ignore[attr-defined]
+            handle._tid = self._task_scheduled(task, args)  # type: ignore[attr-defined]
         else:
             # A done-callback of a task (gather's, TaskGroup's) wakes others as it finished.
             first = args[0] if args else None
@@ -670,8 +670,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         return timed
 
     # --- what the recorder writes -----------------------------------------------------------------
-    def _task_scheduled(self, task: asyncio.Task[Any], args: tuple[Any, ...]) -> None:
-        """A task's step or wake-up was scheduled: it is ready (and maybe new)."""
+    def _task_scheduled(self, task: asyncio.Task[Any], args: tuple[Any, ...]) -> int:
+        """A task's step or wake-up was scheduled: it is ready (and maybe new). Its id."""
         try:
             rec = self._rec
             tid = rec._task_ids.get(id(task))
@@ -679,21 +679,23 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 if tid is None:
                     tid = self._register(task, None, _now())
                 rec.emit(self._woken(_now() - rec.origin, tid, args[0]))
-                return
+                return tid
             if tid is None:
                 creating = self._creating
                 if creating is not None and getattr(creating[0], "cr_suspended", False):
                     # 3.12+ eager start: the first step ran inside create_task and yielded.
                     tid = self._register(task, creating[0], creating[1])
                     rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
-                    return
+                    return tid
                 tid = self._register(task, None, _now())
                 rec.emit(Ready(rec.now(), tid, Cause.START, 0))
-                return
+                return tid
             cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
             rec.emit(Ready(rec.now(), tid, cause, 0))
+            return tid
         except Exception as exc:
             self._rec.fail(exc)
+            return 0
 
     def _woken(self, t: int, tid: int, future: asyncio.Future[Any]) -> Ready:
         """The Ready record of a task woken because ``future`` is done: by what?"""
@@ -732,8 +734,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             what = info.coro
         # The creator is the task whose step is running (not asyncio.current_task(): in
         # Python on 3.11, and during an eager first step it is the new task itself).
-        current = self._current
-        parent = rec.task_id(current) if current is not None else 0
+        parent = self._activity_task if self._current is not None else 0
         caller = self._creating[2] if self._creating else sys._getframe(1)
         site = rec.frame_site(rec.user_frame(caller))
         rec.emit(
@@ -827,15 +828,15 @@ class _Step(asyncio.Handle):
     """A task's step in the ready queue: the stock Handle, timed and recorded. (A subclass
     rather than a wrapping callback: one tuple less per step for the garbage collector.)"""
 
-    __slots__ = ("_task",)
+    __slots__ = ("_task", "_tid")
 
     def _run(self) -> None:
         loop: TracingLoop = self._loop  # type: ignore[assignment]
-        task, rec = self._task, loop._rec
+        task, tid, rec = self._task, self._tid, loop._rec
         # For the watchdog, the step's timer deadlines, and the causes of the wake-ups it makes:
         loop._current, loop._deadline = task, 0.0
         loop._activity_since = t0 = _now()
-        loop._activity_task = tid = rec._task_ids.get(id(task), 0)
+        loop._activity_task = tid
         if rec._fresh:
             rec.check_names()
         try:
