@@ -66,6 +66,7 @@ class TimedLines(io.TextIOWrapper):
         rec = self._recorder
         if rec.enabled:
             rec.emit(Output(rec.now(), self._stream, line.rstrip("\r")))
+            rec.flush()  # a batch once enough has gathered, even with no event loop running
 
 
 def _program_traceback(exc: BaseException) -> str:

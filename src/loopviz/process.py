@@ -42,6 +42,7 @@ from loopviz.trace import (
 )
 
 STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
+READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed by then)
 MAX_LINE = 8192  # longer lines are split
 
 
@@ -186,8 +187,10 @@ class Recording:
             proc.wait()
         ended = time.monotonic_ns()
         self._signal(signal.SIGKILL)  # workers it left behind would hold our pipes open
+        # Everything the program sent is still to be read to the end before the End record:
+        # a busy reader (a viewer folding a flood of output) may need a while.
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=READ_GRACE)
         status = proc.returncode
         if status < 0 and self._reason == EndReason.EXITED:
             self._reason = EndReason.SIGNAL

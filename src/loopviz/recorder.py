@@ -415,7 +415,7 @@ class Recorder:
         if self._writer is not None:
             self.flush(force=True)
             self._queue.put(None)
-            self._writer.join(timeout=5)
+            self._writer.join(timeout=30)  # until the reader took it all (or went away)
             if self._owns_out and self._out is not None:
                 self._out.close()
 
