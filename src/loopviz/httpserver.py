@@ -36,14 +36,22 @@ def _echo(request: web.Request) -> dict[str, object]:
     }
 
 
-async def _delay(request: web.Request) -> web.Response:
-    raw = request.match_info["seconds"]
+def _parameter(request: web.Request, name: str, kind: type, low: float, high: float, what: str):
+    """The path parameter ``name`` as a ``kind`` within [low, high], or a 400 saying why."""
+    raw = request.match_info[name]
     try:
-        seconds = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise web.HTTPBadRequest(text=f"delay must be a number of seconds, not {raw!r}") from None
-    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_DELAY:
-        raise web.HTTPBadRequest(text=f"delay must be between 0 and {MAX_DELAY:g} s, not {raw}")
+        raise web.HTTPBadRequest(
+            text=f"{what} must be {'an integer' if kind is int else 'a number'}, not {raw!r}"
+        ) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise web.HTTPBadRequest(text=f"{what} must be between {low:g} and {high:g}, not {raw}")
+    return value
+
+
+async def _delay(request: web.Request) -> web.Response:
+    seconds = _parameter(request, "seconds", float, 0, MAX_DELAY, "delay")
     await asyncio.sleep(seconds)
     return web.json_response({"delay": seconds, **_echo(request)})
 
@@ -53,25 +61,13 @@ async def _get(request: web.Request) -> web.Response:
 
 
 async def _bytes(request: web.Request) -> web.Response:
-    raw = request.match_info["n"]
-    try:
-        n = int(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"byte count must be an integer, not {raw!r}") from None
-    if not 0 <= n <= MAX_BYTES:
-        raise web.HTTPBadRequest(text=f"byte count must be between 0 and {MAX_BYTES}, not {n}")
+    n = _parameter(request, "n", int, 0, MAX_BYTES, "byte count")
     return web.Response(body=os.urandom(n), content_type="application/octet-stream")
 
 
 async def _status(request: web.Request) -> web.Response:
-    raw = request.match_info["code"]
-    try:
-        code = int(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"status must be an integer, not {raw!r}") from None
-    if not 200 <= code <= 599:
-        # 1xx are interim answers a client waits past; they cannot end an exchange.
-        raise web.HTTPBadRequest(text=f"status must be between 200 and 599, not {code}")
+    # 1xx are interim answers a client waits past; they cannot end an exchange.
+    code = _parameter(request, "code", int, 200, 599, "status")
     return web.Response(status=code)
 
 
