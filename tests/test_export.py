@@ -27,6 +27,11 @@ from loopviz.trace import (
 )
 
 
+# The intervals of the small trace's main task; empty ones (the ready instant before the
+# first step) are left out.
+MAIN_STATES = ["running", "waiting", "ready", "running", "waiting", "ready", "running"]
+
+
 def small_trace() -> TraceBuilder:
     """main waits on a job in a thread pool, then sleeps past its deadline, then returns."""
     b = TraceBuilder()
@@ -70,15 +75,7 @@ def test_chrome_trace_has_a_thread_per_task_loop_and_worker(tmp_path, capsys):
         if event["ph"] in "Xi":
             by_thread.setdefault(threads[event["tid"]], []).append(event)
     main = by_thread["task main"]
-    assert [e["cat"] for e in main] == [
-        "running",
-        "waiting",
-        "ready",
-        "running",
-        "waiting",
-        "ready",
-        "running",
-    ]  # fmt: skip  (empty intervals, like the ready instant before the first step, are left out)
+    assert [e["cat"] for e in main] == MAIN_STATES
     assert all(e["ph"] == "X" and e["dur"] >= 0 for e in main)
     waiting = main[1]
     assert waiting["name"] == "waiting: job 7: fetch"
@@ -109,15 +106,7 @@ def test_csv_has_one_row_per_interval(tmp_path, capsys):
         "file",
         "line",
     ]
-    assert [row["state"] for row in rows] == [
-        "running",
-        "waiting",
-        "ready",
-        "running",
-        "waiting",
-        "ready",
-        "running",
-    ]  # fmt: skip  (empty intervals, like the ready instant before the first step, are left out)
+    assert [row["state"] for row in rows] == MAIN_STATES
     sleeping = rows[4]
     assert sleeping["detail"] == "sleep 0.1 s" and sleeping["line"] == "6"
     assert (float(sleeping["start_s"]), float(sleeping["end_s"])) == (0.052, 0.152)
