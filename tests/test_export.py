@@ -26,7 +26,6 @@ from loopviz.trace import (
     Waited,
 )
 
-
 # The intervals of the small trace's main task; empty ones (the ready instant before the
 # first step) are left out.
 MAIN_STATES = ["running", "waiting", "ready", "running", "waiting", "ready", "running"]
