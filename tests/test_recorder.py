@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ from loopviz.trace import (
     Wait,
     Waited,
     read_trace,
+    task_name,
 )
 
 HERE = Path(__file__).resolve()
@@ -55,7 +57,9 @@ class Recorded:
         self.text = {r.id: r.text for r in records if isinstance(r, Str)}
         self.sites = {r.id: (self.text[r.file], r.line) for r in records if isinstance(r, Site)}
         self.names = {
-            r.task: self.text[r.name] for r in records if isinstance(r, TaskCreated | Renamed)
+            r.task: task_name(r.name, self.text)
+            for r in records
+            if isinstance(r, TaskCreated | Renamed)
         }
         self.ids = {name: task for task, name in self.names.items()}
         self.main = min(self.names)  # the runner's main task comes first
@@ -139,6 +143,30 @@ def test_same_results_and_order_of_callbacks_as_plain_asyncio() -> None:
     assert len(plain_log) > 15
 
 
+def test_a_callback_that_raises_is_reported_as_plain_asyncio_reports_it() -> None:
+    def reports(traced: bool) -> list[str]:
+        seen: list[str] = []
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            loop.set_exception_handler(
+                lambda _, context: seen.append(f"{context['message']}: {context['exception']!r}")
+            )
+            loop.call_soon(divmod, 1, 0)  # a plain callback
+            loop.call_later(0.001, int, "x")  # a timer
+            await asyncio.sleep(0.01)
+            seen.append("the loop went on")
+
+        if traced:
+            record(main)
+        else:
+            run(main)
+        return seen
+
+    assert reports(traced=True) == reports(traced=False)
+    assert len(reports(traced=False)) == 3
+
+
 def test_exception_never_retrieved_is_still_reported(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         async def fails() -> None:
@@ -214,6 +242,23 @@ def test_created_ready_running_waiting_done_with_causes_and_sites() -> None:
     assert rec.line_of(main_wait.site) == line_of("marker: main awaits child")
     woken = rec.of(Ready, rec.names[rec.main])[-1]
     assert woken.cause == Cause.TASK and woken.ref == rec.ids["child"]
+
+
+def test_default_task_names_are_written_without_string_records() -> None:
+    async def main() -> None:
+        await asyncio.gather(
+            asyncio.sleep(0),  # asyncio names it Task-N
+            asyncio.create_task(asyncio.sleep(0), name="Task-007"),  # not a default name
+            asyncio.create_task(asyncio.sleep(0), name="fetch"),
+        )
+
+    _, rec = record(main)
+    default = re.compile(r"Task-[1-9][0-9]*")
+    assert not any(default.fullmatch(text) for text in rec.text.values())
+    assert {"Task-007", "fetch"} <= set(rec.names.values())
+    main_name = rec.names[rec.main]
+    assert default.fullmatch(main_name)
+    assert rec.of(TaskCreated, main_name)[0].name == -int(main_name.removeprefix("Task-"))
 
 
 def test_yield_cancel_and_error_outcomes() -> None:

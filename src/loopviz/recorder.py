@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import datetime
 import heapq
 import os
@@ -39,6 +40,7 @@ import threading
 import time
 import warnings
 import weakref
+from asyncio import format_helpers
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import CoroutineType, FrameType, GeneratorType
@@ -158,13 +160,16 @@ def _callable_name(func: Any) -> str:
 class _CodeInfo:
     """What the recorder needs to know of one code object, computed once."""
 
-    __slots__ = ("code", "coro", "kind", "library")
+    __slots__ = ("code", "coro", "kind", "library", "name", "sites")
 
     def __init__(self, code: Any, library: bool, kind: int | None) -> None:
         self.code = code
         self.library = library
         self.kind = kind  # Wait kind when a task is suspended in it (library code only)
+        self.name = 0  # Str of its qualified name, once used
         self.coro: tuple[int, int] | None = None  # (Str of its name, Site of its def), once used
+        # Sites by instruction offset: working out a line number is slow; few places recur.
+        self.sites: dict[int, int] = {}
 
 
 class Recorder:
@@ -205,7 +210,6 @@ class Recorder:
         self._user = (*(str(Path(p).resolve()) for p in user_files), _SCENARIO_DIR)
         self._strings: dict[str, int] = {}
         self._sites: dict[tuple[str, int], int] = {}
-        self._frame_sites: dict[int, int] = {}
         self._codes: dict[int, _CodeInfo] = {}  # by id(code): hashing a code object is slow
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
@@ -261,6 +265,14 @@ class Recorder:
                     self.emit(Str(sid, text))
         return sid
 
+    def name_ref(self, name: str) -> int:
+        """A task name as the trace writes it: -N for asyncio's default ``Task-N``."""
+        if name.startswith("Task-"):
+            digits = name[5:]
+            if digits.isascii() and digits.isdigit() and digits[0] != "0":
+                return -int(digits)
+        return self.intern(name)
+
     def site(self, filename: str, line: int) -> int:
         key = (filename, line)
         sid = self._sites.get(key)
@@ -282,32 +294,28 @@ class Recorder:
             info = self._codes[id(code)] = _CodeInfo(code, library, kind)  # keeps code alive
         return info
 
-    def user_frame(self, frame: FrameType | None) -> FrameType | None:
-        """The innermost frame at or above ``frame`` that is the program's own code."""
+    def code_name(self, info: _CodeInfo) -> int:
+        """The Str id of a code object's qualified name."""
+        if not info.name:
+            info.name = self.intern(info.code.co_qualname)
+        return info.name
+
+    def user_site(self, frame: FrameType | None) -> int:
+        """The Site where the innermost frame at or above ``frame`` that is the program's own
+        code is now (0: none)."""
         codes = self._codes
         while frame is not None:
             code = frame.f_code
             info = codes.get(id(code)) or self.code(code)
             if not info.library:
-                return frame
+                return info.sites.get(frame.f_lasti) or self.frame_site(frame, info)
             frame = frame.f_back
-        return None
+        return 0
 
-    def frame_site(self, frame: FrameType | None) -> int:
-        """The Site of where ``frame`` is now (0 for none), cached by instruction offset:
-        working out a frame's line number is slow, and the same few places recur."""
-        if frame is None:
-            return 0
-        key = id(frame.f_code) << 32 | frame.f_lasti  # an int: no tuple for the GC to track
-        sid = self._frame_sites.get(key)
-        if sid is None:
-            sid = self._frame_sites[key] = self.site(frame.f_code.co_filename, frame.f_lineno)
+    def frame_site(self, frame: FrameType, info: _CodeInfo) -> int:
+        """The Site of where ``frame``, running ``info``'s code, is now."""
+        sid = info.sites[frame.f_lasti] = self.site(info.code.co_filename, frame.f_lineno)
         return sid
-
-    def new_task_id(self, task: asyncio.Task[Any]) -> int:
-        self._next_task += 1
-        self._task_ids[id(task)] = self._next_task
-        return self._next_task
 
     def task_id(self, task: Any) -> int:
         """The id of a task that is pending or finished just now (0: not a known task)."""
@@ -323,10 +331,7 @@ class Recorder:
         for task, tid, name in zip(fresh, ids, names, strict=True):
             now = task.get_name()
             if now != name:
-                self.emit(Renamed(self.now(), tid, self.intern(now)))
-
-    def task_finished(self, task: Any) -> None:
-        self._finished[id(task)] = self._task_ids.pop(id(task))
+                self.emit(Renamed(self.now(), tid, self.name_ref(now)))
 
     def next_iteration(self) -> None:
         self._finished_before, self._finished = self._finished, {}
@@ -451,7 +456,7 @@ class Recorder:
 
     def _report_blocking(self, loop: TracingLoop, since: int, thread: int) -> None:
         try:
-            site = self.frame_site(self.user_frame(sys._current_frames().get(thread)))
+            site = self.user_site(sys._current_frames().get(thread))
             self.emit(Blocking(self.now(), since - self.origin, loop._activity_task, site))
             self.flush(force=True)
         except Exception as exc:  # never let the watchdog die loudly in the program
@@ -636,13 +641,6 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         super().call_exception_handler(context)
 
     # --- running what was scheduled --------------------------------------------------------------
-    def _callback_begins(self, cause: int, ref: Any) -> int:
-        """Note a plain callback about to run: tasks it wakes are woken by ``cause``."""
-        self._cause, self._cause_ref = cause, ref  # ref: a task id, or a task (resolved if used)
-        self._activity_task = 0
-        self._activity_since = _now()
-        return self._activity_since
-
     def _callback_ends(self, t0: int, callback: Callable[..., Any]) -> None:
         t1 = _now()
         rec = self._rec
@@ -658,7 +656,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     def _timed(self, cause: int, callback: Callable[..., Any], *args: Any) -> None:
         """Run a timer or a callback from another thread, noting what it is."""
-        t0 = self._callback_begins(cause, 0)
+        self._cause, self._cause_ref, self._activity_task = cause, 0, 0
+        self._activity_since = t0 = _now()
         try:
             callback(*args)
         finally:
@@ -693,10 +692,10 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                     rec.emit(Ran(creating[1] - rec.origin, tid, _now() - creating[1]))
                     return tid
                 tid = self._register(task, None, _now())
-                rec.emit(Ready(rec.now(), tid, Cause.START, 0))
+                rec.emit(Ready(_now() - rec.origin, tid, Cause.START, 0))
                 return tid
             cause = Cause.CANCEL if task._must_cancel else Cause.YIELD  # type: ignore[attr-defined]
-            rec.emit(Ready(rec.now(), tid, cause, 0))
+            rec.emit(Ready(_now() - rec.origin, tid, cause, 0))
             return tid
         except Exception as exc:
             self._rec.fail(exc)
@@ -719,7 +718,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     def _register(self, task: asyncio.Task[Any], coro: Any, t: int) -> int:
         rec = self._rec
-        tid = rec.new_task_id(task)
+        rec._next_task = tid = rec._next_task + 1
+        rec._task_ids[id(task)] = tid
         name = task.get_name()
         rec._fresh.append(task)
         rec._fresh_ids.append(tid)
@@ -732,25 +732,16 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         else:
             info = rec._codes.get(id(code)) or rec.code(code)
             if info.coro is None:
-                info.coro = (
-                    rec.intern(code.co_qualname),
-                    rec.site(code.co_filename, code.co_firstlineno),
-                )
+                info.coro = (rec.code_name(info), rec.site(code.co_filename, code.co_firstlineno))
             what = info.coro
         # The creator is the task whose step is running (not asyncio.current_task(): in
         # Python on 3.11, and during an eager first step it is the new task itself).
         parent = self._activity_task if self._current is not None else 0
         caller = self._creating[2] if self._creating else sys._getframe(1)
-        site = rec.frame_site(rec.user_frame(caller))
+        site = rec.user_site(caller)
+        coro_name, coro_site = what
         rec.emit(
-            TaskCreated(
-                t - rec.origin,
-                tid,
-                rec.intern(name),
-                *what,
-                parent,
-                site,
-            )
+            TaskCreated(t - rec.origin, tid, rec.name_ref(name), coro_name, coro_site, parent, site)
         )
         return tid
 
@@ -758,7 +749,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         rec = self._rec
         start, dur = t0 - rec.origin, t1 - t0
         if task.done():
-            rec.task_finished(task)
+            rec._finished[id(task)] = rec._task_ids.pop(id(task))
             if task.cancelled():
                 rec.emit(Finished(start, tid, dur, Outcome.CANCELLED, 0))
                 return
@@ -781,7 +772,8 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
     ) -> Waited:
         """The Waited record of a suspended task: on what, from its chain of awaits."""
         rec = self._rec
-        frame = None  # the innermost frame of the program's own code
+        user = None  # the innermost coroutine (or generator) of the program's own code
+        user_info: _CodeInfo | None = None
         found: _CodeInfo | None = None  # the library function it waits in
         first_library: _CodeInfo | None = None
         codes = rec._codes
@@ -789,21 +781,26 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         while obj is not None:
             kind = type(obj)
             if kind is CoroutineType:
-                code, f, nxt = obj.cr_code, obj.cr_frame, obj.cr_await
+                code, nxt = obj.cr_code, obj.cr_await
             elif kind is GeneratorType:
-                code, f, nxt = obj.gi_code, obj.gi_frame, obj.gi_yieldfrom
+                code, nxt = obj.gi_code, obj.gi_yieldfrom
             else:
                 break
             info = codes.get(id(code)) or rec.code(code)
             if not info.library:
-                frame, found, first_library = f, None, None
+                user, user_info, found, first_library = obj, info, None, None
             else:
                 if first_library is None:
                     first_library = info
                 if found is None and info.kind is not None:
                     found = info
             obj = nxt
-        site = rec.frame_site(frame)
+        # Only the program's frame is asked for: each frame asked for is made into an object.
+        if user_info is None:
+            site = 0
+        else:
+            frame = user.cr_frame if type(user) is CoroutineType else user.gi_frame
+            site = user_info.sites.get(frame.f_lasti) or rec.frame_site(frame, user_info)
         if isinstance(waiter, _Task):
             return Waited(t, tid, dur, Wait.TASK, rec.task_id(waiter), site, timeout)
         job = self._jobs.get(waiter) if self._any_jobs else None
@@ -813,9 +810,9 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             detail = rec.intern(f"gather of {len(waiter._children)}")
             return Waited(t, tid, dur, Wait.GATHER, detail, site, timeout)
         if found is not None:
-            detail = rec.intern(found.code.co_qualname)
+            detail = found.name or rec.code_name(found)
             return Waited(t, tid, dur, found.kind, detail, site, timeout)  # type: ignore[arg-type]
-        detail = rec.intern(first_library.code.co_qualname) if first_library else 0
+        detail = rec.code_name(first_library) if first_library else 0
         return Waited(t, tid, dur, Wait.FUTURE, detail, site, timeout)
 
     def _result_text(self, task: asyncio.Task[Any]) -> int:
@@ -829,6 +826,16 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         return self._rec.intern(text)
 
 
+def _report_error(handle: asyncio.Handle, exc: BaseException) -> None:
+    """Report a callback that raised as the stock ``Handle._run`` does. (The handles here run
+    their callbacks themselves, as it does: a Python call less for every step.)"""
+    callback = format_helpers._format_callback_source(handle._callback, handle._args)  # type: ignore[attr-defined]
+    context = {"message": f"Exception in callback {callback}", "exception": exc, "handle": handle}
+    if handle._source_traceback:  # type: ignore[attr-defined]
+        context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
+    handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
+
+
 class _Step(asyncio.Handle):
     """A task's step in the ready queue: the stock Handle, timed and recorded. (A subclass
     rather than a wrapping callback: one tuple less per step for the garbage collector.)"""
@@ -839,13 +846,16 @@ class _Step(asyncio.Handle):
         loop: TracingLoop = self._loop  # type: ignore[assignment]
         task, tid, rec = self._task, self._tid, loop._rec
         # For the watchdog, the step's timer deadlines, and the causes of the wake-ups it makes:
-        loop._current, loop._deadline = task, 0.0
+        loop._current, loop._deadline, loop._activity_task = task, 0.0, tid
         loop._activity_since = t0 = _now()
-        loop._activity_task = tid
         if rec._fresh:
             rec.check_names()
         try:
-            asyncio.Handle._run(self)  # the stock run: in its context, errors reported
+            self._context.run(self._callback, *self._args)  # type: ignore[attr-defined]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            _report_error(self, exc)
         finally:
             t1 = _now()
             loop._current = None
@@ -871,12 +881,20 @@ class _TimedRun:
     _ref: Any
     _loop: TracingLoop
     _callback: Callable[..., Any]
+    _args: tuple[Any, ...]
+    _context: contextvars.Context
 
     def _run(self) -> None:
         loop = self._loop
-        t0 = loop._callback_begins(self._cause, self._ref)
+        # Tasks it wakes are woken by ``_cause`` (``_ref``: a task id, or a task resolved if used).
+        loop._cause, loop._cause_ref, loop._activity_task = self._cause, self._ref, 0
+        loop._activity_since = t0 = _now()
         try:
-            asyncio.Handle._run(self)  # type: ignore[arg-type]  # in its context, errors reported
+            self._context.run(self._callback, *self._args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            _report_error(self, exc)  # type: ignore[arg-type]
         finally:
             loop._callback_ends(t0, self._callback)
 

@@ -45,6 +45,7 @@ from loopviz.trace import (
     Wait,
     Waited,
     read_trace,
+    task_name,
 )
 from loopviz.units import format_short, format_time
 
@@ -408,7 +409,7 @@ class Timeline:
         coro_file, coro_line = self._sites.get(r.coro_site, ("", 0))
         file, line = self._sites.get(r.site, ("", 0))
         info = TaskInfo(
-            r.task, strs.get(r.name, ""), strs.get(r.coro, ""), coro_file, coro_line,
+            r.task, task_name(r.name, strs), strs.get(r.coro, ""), coro_file, coro_line,
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
@@ -424,7 +425,7 @@ class Timeline:
         self._push(lane, r.t, State.READY | Cause.START << _KIND_SHIFT)
 
     def _on_renamed(self, r: Renamed) -> None:
-        self._lane(r.task).info.name = self._strs.get(r.name, "")
+        self._lane(r.task).info.name = task_name(r.name, self._strs)
 
     def _on_ready(self, r: Ready) -> None:
         lane = self._lane(r.task)

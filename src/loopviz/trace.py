@@ -126,11 +126,17 @@ class TaskCreated(msgspec.Struct, **_record(2)):
 
     t: int
     task: int
-    name: int  # Str id
+    name: int  # Str id, or -N for asyncio's default name "Task-N" (see task_name)
     coro: int  # Str id of the coroutine's qualified name
     coro_site: int  # Site of the coroutine's ``def``
     parent: int
     site: int  # Site of the creating call (0 if unknown)
+
+
+def task_name(ref: int, strings: dict[int, str]) -> str:
+    """The text of a task name field: asyncio's default names ``Task-N`` are written as -N,
+    sparing a Str record per task (most tasks keep the default, and each one is unique)."""
+    return f"Task-{-ref}" if ref < 0 else strings.get(ref, "")
 
 
 class Ready(msgspec.Struct, **_record(3)):
