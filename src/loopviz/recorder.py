@@ -99,15 +99,21 @@ _WAIT_FUTURE = int(Wait.FUTURE)
 _WAIT_GATHER = int(Wait.GATHER)
 _WAIT_TASK = int(Wait.TASK)
 
-FLUSH_EVERY = 16384  # records buffered before a batch goes to the writer thread
-FLUSH_AGE_NS = 50_000_000  # ... or this old, checked at each loop iteration
+# Records go to the writer thread in batches. Handing one over while the loop is busy costs
+# two GIL switches (~1 ms each on a 2-core VM: 5% of a busy run at a batch per 50 ms), so a
+# busy loop hands them over seldom, and an idle one whenever it is about to wait.
+FLUSH_EVERY = 65536  # records buffered before a batch goes to the writer thread
+FLUSH_AGE_NS = 250_000_000  # ... or this old, checked at each loop iteration
 FLUSH_IDLE_S = 0.005  # ... or when the loop is about to wait in select() at least this long
-WATCHDOG_FLUSH_NS = 100_000_000
+# A loop that blocks does not flush: the watchdog does, so that a viewer sees its records and a
+# killed run loses less.
+WATCHDOG_FLUSH_NS = 250_000_000
+WATCHDOG_MIN_SLEEP_NS = 1_000_000
 REPORT_AGAIN_NS = 250_000_000  # a step still blocking is reported again: where it is now
 # Plain callbacks shorter than this are not recorded one by one (timer and done-callbacks take
 # a few microseconds each, too short to see; recording them would double a run's records).
 # Their time still shows as the loop being busy.
-CALLBACK_MIN_NS = 20_000  # the watchdog flushes older records: a killed run loses less
+CALLBACK_MIN_NS = 20_000
 
 _PACKAGE_DIR = str(Path(__file__).parent) + os.sep
 _SCENARIO_DIR = str(Path(__file__).parent / "scenarios") + os.sep
@@ -469,17 +475,28 @@ class Recorder:
 
     # --- the watchdog: report a step while it still blocks the loop --------------------------
     def _watch(self) -> None:
-        period = min(self.block_threshold_ns / 4, 25_000_000) / 1e9
+        """Report steps that block, while they block. It sleeps until the running step, if
+        still running then, would be blocking: each wake-up takes the GIL from the loop (a
+        few percent of a busy run at one wake-up per 25 ms), so it wakes as seldom as it can."""
+        threshold = self.block_threshold_ns
         reported: dict[int, tuple[int, int]] = {}  # loop -> (step start, last report)
-        while not self._closed.wait(period):
+        sleep_ns = threshold
+        while not self._closed.wait(max(sleep_ns, WATCHDOG_MIN_SLEEP_NS) / 1e9):
             now = _now()
+            sleep_ns = threshold
             for loop in list(self._loops):
                 since, thread = loop._activity_since, loop._thread
-                if since and thread and now - since > self.block_threshold_ns:
-                    first, last = reported.get(id(loop), (0, 0))
-                    if first != since or now - last > REPORT_AGAIN_NS:  # new, or still on
-                        reported[id(loop)] = (since, now)
-                        self._report_blocking(loop, since, thread)
+                if not (since and thread):
+                    continue
+                if now - since <= threshold:  # not blocking yet: look again when it would be
+                    sleep_ns = min(sleep_ns, since + threshold - now + 1)
+                    continue
+                first, last = reported.get(id(loop), (0, 0))
+                if first != since or now - last > REPORT_AGAIN_NS:  # new, or still on
+                    reported[id(loop)] = (since, now)
+                    self._report_blocking(loop, since, thread)
+                    last = now
+                sleep_ns = min(sleep_ns, last + REPORT_AGAIN_NS - now + 1)
             if now - self._last_flush > WATCHDOG_FLUSH_NS:
                 self.flush(force=True)
 
