@@ -228,3 +228,6 @@ def test_table_lists_first_rows_and_counts_the_rest(tmp_path):
     assert rows == ["w1", "w2", "w3", "w4", "w5"]
     assert "… and 7 more tasks (--json lists them all)" in table
     assert "Tasks (12)" in table and "No warnings" in table
+    header = "name coroutine created by outcome running ready waiting steps"
+    assert table.splitlines()[3].split() == header.split()
+    assert rows and "w1_coro" in next(line for line in table.splitlines() if "w1" in line)

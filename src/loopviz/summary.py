@@ -213,14 +213,18 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     lines.append(f"{program}: {_ending(timeline)}")
     lines.append("")
     lines.append(f"Tasks ({len(timeline.tasks):,})")
-    header = ("name", "created by", "outcome", "running", "ready", "waiting", "steps")
+    header = ("name", "coroutine", "created by", "outcome", "running", "ready", "waiting", "steps")
     rows = [header]
     for info in timeline.tasks[:max_rows]:
         totals = timeline.totals(info.id)
-        parent = timeline.task(info.parent).name if info.parent else "-"
+        if info.parent:
+            parent = timeline.task(info.parent).name
+        else:  # asyncio.run() makes the main task, and its own tasks to shut down
+            parent = "asyncio" if info.internal else "-"
         rows.append(
             (
                 _cut(info.name, NAME_WIDTH),
+                _cut(info.coro, NAME_WIDTH),
                 _cut(parent, NAME_WIDTH),
                 _cut(outcome_text(timeline, info.id), OUTCOME_WIDTH),
                 f"{totals.running / 1e9:.3f}",
@@ -232,7 +236,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     for row in rows:
         cells = [
-            cell.ljust(widths[c]) if c < 3 else cell.rjust(widths[c]) for c, cell in enumerate(row)
+            cell.ljust(widths[c]) if c < 4 else cell.rjust(widths[c]) for c, cell in enumerate(row)
         ]
         lines.append("  " + "  ".join(cells).rstrip())
     left_out = len(timeline.tasks) - max_rows
@@ -254,7 +258,8 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         where = f" at {Path(longest.file).name}:{longest.line}" if longest.file else ""
         name = timeline.task(longest.task).name
         facts.append(("longest step", f"{format_time(longest.duration)} (task {name}{where})"))
-    facts.append(("peak waiting", f"{peak:,} tasks at once (at {format_time(peak_t)})"))
+    tasks = "task" if peak == 1 else "tasks"
+    facts.append(("peak waiting", f"{peak:,} {tasks} at once (at {format_time(peak_t)})"))
     facts.append(("concurrency gain", f"{concurrency_gain(timeline):.2f}"))
     width = max(len(label) for label, _ in facts)
     lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
