@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,7 @@ async def test_live_view_grows_while_the_program_blocks_its_loop(tmp_path: Path)
         later = next(s for s in screen.timeline.blocking if s.ongoing).duration
         assert later >= first + 300_000_000
         assert text_of(screen, "#title") != title
-        for _ in range(30):  # the summary is redrawn about once a second
+        for _ in range(30):  # the summary is redrawn a few times a second
             if "still blocking" in text_of(screen, "#summary Static"):
                 break
             await pilot.pause(0.05)
@@ -199,5 +200,28 @@ async def test_rerun_during_a_live_run_shows_only_the_new_run(tmp_path: Path) ->
             y for y in range(screen.view.size.height) if "▶" in screen.view.render_line(y).text
         ]
         assert len(marked) == 1
+        await pilot.press("x")
+        await wait_ended(pilot, screen)
+
+
+def shown_seconds(text: str) -> float:
+    """The wall time a summary pane shows, in seconds."""
+    found = re.search(r"wall ([0-9.]+) (s|ms|µs)", text)
+    assert found, text
+    return float(found[1]) * {"s": 1, "ms": 1e-3, "µs": 1e-6}[found[2]]
+
+
+async def test_a_live_runs_summary_keeps_up_with_the_run(tmp_path: Path) -> None:
+    app = live_app(tmp_path, TICKS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        shown = []
+        for _ in range(3):
+            await pilot.pause(0.6)
+            wall = shown_seconds(text_of(screen, "#summary Static"))
+            assert screen.timeline.end / 1e9 - wall < 0.45  # never more than a redraw behind
+            shown.append(wall)
+        assert shown == sorted(shown) and shown[-1] > shown[0] + 0.6
         await pilot.press("x")
         await wait_ended(pilot, screen)

@@ -87,7 +87,7 @@ class RunScreen(Screen):
         self._lock = threading.Lock()
         self._run_id = 0  # which recording's batches are wanted (a re-run drops the old's)
         self._last_frame = 0.0
-        self._last_summary = 0.0
+        self._next_summary = 0.0  # when a live run's summary is shown again
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -216,10 +216,12 @@ class RunScreen(Screen):
                 self.playhead = self.timeline.end
             else:
                 self._update_title()
+            # The summary walks every task: shown again as often as it costs at most a tenth
+            # of the time, and at most five times a second.
             now = time.monotonic()
-            if now - self._last_summary > 1 or self.timeline.finished:
-                self._last_summary = now
+            if now >= self._next_summary or self.timeline.finished:
                 self._show_summary()
+                self._next_summary = now + max(0.2, 10 * (time.monotonic() - now))
 
     def _run_ended(self, recording, result) -> None:
         if recording is not self.recording:
