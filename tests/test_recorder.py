@@ -7,9 +7,11 @@ import contextlib
 import gc
 import logging
 import re
+import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,92 @@ def test_a_callback_that_raises_is_reported_as_plain_asyncio_reports_it() -> Non
 
     assert reports(traced=True) == reports(traced=False)
     assert len(reports(traced=False)) == 3
+
+
+def test_an_io_callback_removed_by_an_earlier_one_does_not_run() -> None:
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        calls: list[str] = []
+        a, a_peer = socket.socketpair()
+        b, b_peer = socket.socketpair()
+
+        def on_ready(me: socket.socket, other: socket.socket) -> None:
+            calls.append("a" if me is a else "b")
+            me.recv(10)
+            loop.remove_reader(other)  # in the same loop pass, the other is ready too
+            loop.remove_reader(me)
+
+        loop.add_reader(a, on_ready, a, b)
+        loop.add_reader(b, on_ready, b, a)
+        a_peer.send(b"x")
+        b_peer.send(b"x")
+        await asyncio.sleep(0.05)
+        for sock in (a, a_peer, b, b_peer):
+            sock.close()
+        return calls
+
+    traced, _ = record(main)
+    assert traced == run(main)
+    assert len(traced) == 1
+
+
+def test_a_callback_from_another_thread_is_reported_with_its_own_handle() -> None:
+    async def main() -> tuple[bool, bool, str]:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        seen: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _, context: seen.append(context))
+        handles = []
+        thread = threading.Thread(
+            target=lambda: handles.append(loop.call_soon_threadsafe(divmod, 1, 0))
+        )
+        thread.start()
+        thread.join()
+        await asyncio.sleep(0.01)
+        [context] = seen
+        source = context.get("source_traceback") or []
+        return context["handle"] is handles[0], bool(source), context["message"]
+
+    traced, _ = record(main)
+    assert traced == run(main)
+    assert traced[0] and traced[1] and traced[2].startswith("Exception in callback divmod(1, 0)")
+
+
+def test_debug_mode_is_traced_and_keeps_its_checks() -> None:
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+
+        async def coro_fn() -> None:
+            pass
+
+        try:
+            loop.call_soon(coro_fn)  # debug mode refuses a coroutine function
+        except TypeError as exc:
+            refused = str(exc)
+        await asyncio.create_task(asyncio.sleep(0.01), name="napper")
+        return refused
+
+    traced, rec = record(main)
+    assert traced == run(main)
+    assert "coroutine" in traced
+    assert [w.kind for w in rec.of(Waited, "napper")] == [Wait.SLEEP]
+    assert rec.of(Finished, "napper")
+
+
+def test_a_task_name_too_long_to_be_a_number_is_kept_as_text() -> None:
+    long_name = "Task-" + "1" * 5000  # int() refuses strings this long
+
+    async def main() -> str:
+        task = asyncio.create_task(asyncio.sleep(0), name=long_name)
+        await task
+        return task.get_name()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # recording must not stop
+        result, rec = record(main)
+    assert result == long_name
+    assert long_name in rec.names.values()
 
 
 def test_exception_never_retrieved_is_still_reported(caplog: pytest.LogCaptureFixture) -> None:
@@ -438,6 +526,23 @@ def test_watchdog_reports_a_blocking_step_while_it_blocks() -> None:
     for report in blocking:
         assert report.since == step.t
         assert rec.line_of(report.site) == line_of("marker: blocks the loop")
+
+
+def test_a_blocked_loops_records_reach_the_file_while_it_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "t.trace.jsonl"
+    sizes: list[int] = []
+
+    async def main() -> None:
+        for _ in range(200):
+            await asyncio.sleep(0)  # records buffered: the loop never waits in select()
+        time.sleep(0.8)  # shorter than the threshold: no blocking report flushes them
+        sizes.append(path.stat().st_size)
+
+    recorder = Recorder(path, block_threshold=2.0)
+    header_only = path.stat().st_size
+    run(main, recorder)
+    recorder.close()
+    assert sizes[0] > header_only + 2000  # the watchdog flushed during the block
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are 3.12+")

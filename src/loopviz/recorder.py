@@ -29,6 +29,7 @@ import concurrent.futures
 import contextvars
 import datetime
 import heapq
+import inspect
 import os
 import platform
 import queue
@@ -114,6 +115,13 @@ REPORT_AGAIN_NS = 250_000_000  # a step still blocking is reported again: where 
 # a few microseconds each, too short to see; recording them would double a run's records).
 # Their time still shows as the loop being busy.
 CALLBACK_MIN_NS = 20_000
+
+# Patch releases from 3.12.8 and 3.13.1 on make call_soon_threadsafe's handles locked ones.
+_LOCKED_THREADSAFE_HANDLES = hasattr(asyncio.events, "_ThreadSafeHandle")
+# 3.13 formats a failed callback's arguments only in debug mode.
+_FORMAT_TAKES_DEBUG = (
+    "debug" in inspect.signature(format_helpers._format_callback_source).parameters
+)
 
 _PACKAGE_DIR = str(Path(__file__).parent) + os.sep
 _SCENARIO_DIR = str(Path(__file__).parent / "scenarios") + os.sep
@@ -295,16 +303,17 @@ class Recorder:
         if sid is None:
             with self._intern_lock:  # worker threads intern too
                 sid = self._strings.get(text)
-                if sid is None:
-                    sid = self._strings[text] = len(self._strings) + 1
+                if sid is None:  # written before other threads can use it
+                    sid = len(self._strings) + 1
                     self.emit(Str(sid, text))
+                    self._strings[text] = sid
         return sid
 
     def name_ref(self, name: str) -> int:
         """A task name as the trace writes it: -N for asyncio's default ``Task-N``."""
         if name.startswith("Task-"):
             digits = name[5:]
-            if digits.isascii() and digits.isdigit() and digits[0] != "0":
+            if digits.isascii() and digits.isdigit() and digits[0] != "0" and len(digits) < 19:
                 return -int(digits)
         return self.intern(name)
 
@@ -315,9 +324,10 @@ class Recorder:
             file = self.intern(filename)
             with self._intern_lock:
                 sid = self._sites.get(key)
-                if sid is None:
-                    sid = self._sites[key] = len(self._sites) + 1
+                if sid is None:  # written before other threads can use it
+                    sid = len(self._sites) + 1
                     self.emit(Site(sid, file, line))
+                    self._sites[key] = sid
         return sid
 
     def code(self, code: Any) -> _CodeInfo:
@@ -349,7 +359,10 @@ class Recorder:
 
     def frame_site(self, frame: FrameType, info: _CodeInfo) -> int:
         """The Site of where ``frame``, running ``info``'s code, is now."""
-        sid = info.sites[frame.f_lasti] = self.site(info.code.co_filename, frame.f_lineno)
+        lasti = frame.f_lasti
+        sid = self.site(info.code.co_filename, frame.f_lineno)
+        if frame.f_lasti == lasti:  # the watchdog reads a running frame: cache a steady one
+            info.sites[lasti] = sid
         return sid
 
     def task_id(self, task: Any) -> int:
@@ -363,10 +376,13 @@ class Recorder:
         """Record the new names of tasks renamed since they were registered."""
         fresh, ids, names = self._fresh, self._fresh_ids, self._fresh_names
         self._fresh, self._fresh_ids, self._fresh_names = [], [], []
-        for task, tid, name in zip(fresh, ids, names, strict=True):
-            now = task.get_name()
-            if now != name:
-                self.emit(Renamed(self.now(), tid, self.name_ref(now)))
+        try:
+            for task, tid, name in zip(fresh, ids, names, strict=True):
+                now = task.get_name()
+                if now != name:
+                    self.emit(Renamed(self.now(), tid, self.name_ref(now)))
+        except Exception as exc:
+            self.fail(exc)
 
     def next_iteration(self) -> None:
         self._finished_before, self._finished = self._finished, {}
@@ -479,11 +495,13 @@ class Recorder:
         still running then, would be blocking: each wake-up takes the GIL from the loop (a
         few percent of a busy run at one wake-up per 25 ms), so it wakes as seldom as it can."""
         threshold = self.block_threshold_ns
+        # Streaming, it also flushes what a blocked loop (or a worker thread) recorded.
+        longest = threshold if self._writer is None else min(threshold, WATCHDOG_FLUSH_NS)
         reported: dict[int, tuple[int, int]] = {}  # loop -> (step start, last report)
-        sleep_ns = threshold
+        sleep_ns = longest
         while not self._closed.wait(max(sleep_ns, WATCHDOG_MIN_SLEEP_NS) / 1e9):
             now = _now()
-            sleep_ns = threshold
+            sleep_ns = longest
             for loop in list(self._loops):
                 since, thread = loop._activity_since, loop._thread
                 if not (since and thread):
@@ -577,9 +595,16 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         super().close()
 
     # --- scheduling ----------------------------------------------------------------------------
+    # The stock call_soon, call_soon_threadsafe and call_at, with timed handles of our own in
+    # the loop's queues (private fields, checked on 3.11.7, 3.12.1 and 3.13.0): a call layer
+    # and a wrapping tuple less per step and timer than wrapping each callback.
     def call_soon(self, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
-        if not self._recording or self._debug:
+        if not self._recording:
             return super().call_soon(callback, *args, context=context)
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
         task = getattr(callback, "__self__", None)
         if type(callback) is _step_type:
             # A yield's own next step needs no Ready record: its Ran record says so.
@@ -600,34 +625,39 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
                 handle._cause, handle._ref = _CAUSE_TASK, first  # type: ignore[attr-defined]
             else:
                 handle._cause, handle._ref = _CAUSE_FUTURE, 0  # type: ignore[attr-defined]
-        # The stock call_soon, less a call layer: it runs for every step (private loop fields,
-        # checked on 3.11.7, 3.12.1 and 3.13.0; debug mode takes the stock path above).
-        self._check_closed()
+        if self._debug:
+            handle._source_traceback = format_helpers.extract_stack(sys._getframe(1))  # type: ignore[attr-defined]
         self._ready.append(handle)
         return handle
 
     def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
-        if not self._recording:
+        # Later patch releases (3.12.8, 3.13.1) lock their thread-safe handles: there, stock.
+        if not self._recording or _LOCKED_THREADSAFE_HANDLES:
             return super().call_soon_threadsafe(callback, *args, context=context)
-        # From another thread: a plain callback (the stock method bypasses call_soon).
-        return super().call_soon_threadsafe(
-            self._timed, _CAUSE_FUTURE, callback, *args, context=context
-        )
+        self._check_closed()
+        if self._debug:
+            self._check_callback(callback, "call_soon_threadsafe")
+        handle = _Callback(callback, args, self, context)
+        handle._cause, handle._ref = _CAUSE_FUTURE, 0
+        if self._debug:
+            handle._source_traceback = format_helpers.extract_stack(sys._getframe(1))
+        self._ready.append(handle)
+        self._write_to_self()
+        return handle
 
     def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
-        if not self._recording:
+        if not self._recording or when is None:
             return super().call_at(when, callback, *args, context=context)
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
         if self._current is not None and (not self._deadline or when < self._deadline):
             self._deadline = when
-        if self._debug or when is None:
-            return super().call_at(
-                when, self._timed, _CAUSE_TIMER, callback, *args, context=context
-            )
-        # The stock call_at with a timed handle: no wrapping tuple per timer (private heap
-        # and flag, checked on 3.11.7, 3.12.1 and 3.13.0).
-        self._check_closed()
         timer = _Timer(callback, args, self, context)
         timer._when, timer._scheduled = when, True
+        if self._debug:
+            timer._source_traceback = format_helpers.extract_stack(sys._getframe(1))
         heapq.heappush(self._scheduled, timer)
         return timer
 
@@ -688,22 +718,10 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         super().call_exception_handler(context)
 
     # --- running what was scheduled --------------------------------------------------------------
-    def _timed(self, cause: int, callback: Callable[..., Any], *args: Any) -> None:
-        """Run a timer or a callback from another thread, noting what it is: as a timed
-        handle, in the context the stock handle that calls this has entered."""
-        handle = _Callback(callback, args, self, _ENTERED)
-        handle._cause, handle._ref = cause, 0
-        handle._run()
-
     def _wrap_io(self, data: tuple[Any, Any]) -> tuple[Any, Any]:
         """Make the selector's ready handles timed I/O callbacks (private Handle fields,
         checked on 3.11.7, 3.12.1 and 3.13.0)."""
-        return tuple(h if h is None or h._cancelled else self._io_callback(h) for h in data)  # type: ignore[return-value]
-
-    def _io_callback(self, handle: asyncio.Handle) -> asyncio.Handle:
-        timed = _Callback(handle._callback, handle._args, self, handle._context)  # type: ignore[attr-defined]
-        timed._cause, timed._ref = _CAUSE_IO, 0  # type: ignore[attr-defined]
-        return timed
+        return tuple(h if h is None or h._cancelled else _IOCallback(h, self) for h in data)  # type: ignore[return-value]
 
     # --- what the recorder writes -----------------------------------------------------------------
     def _task_scheduled(self, task: asyncio.Task[Any], args: tuple[Any, ...]) -> int:
@@ -854,22 +872,13 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 def _report_error(handle: asyncio.Handle, exc: BaseException) -> None:
     """Report a callback that raised as the stock ``Handle._run`` does. (The handles here run
     their callbacks themselves, as it does: a Python call less for every step.)"""
-    callback = format_helpers._format_callback_source(handle._callback, handle._args)  # type: ignore[attr-defined]
+    loop: TracingLoop = handle._loop  # type: ignore[attr-defined]
+    debug = {"debug": loop.get_debug()} if _FORMAT_TAKES_DEBUG else {}  # 3.13+
+    callback = format_helpers._format_callback_source(handle._callback, handle._args, **debug)  # type: ignore[attr-defined]
     context = {"message": f"Exception in callback {callback}", "exception": exc, "handle": handle}
     if handle._source_traceback:  # type: ignore[attr-defined]
         context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
-    handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
-
-
-class _Entered:
-    """Stands for the context already entered: ``run`` just calls."""
-
-    @staticmethod
-    def run(callback: Callable[..., Any], *args: Any) -> Any:
-        return callback(*args)
-
-
-_ENTERED = _Entered()
+    loop.call_exception_handler(context)
 
 
 def _handle_init(
@@ -879,8 +888,9 @@ def _handle_init(
     loop: TracingLoop,
     context: contextvars.Context | None = None,
 ) -> None:
-    """The stock ``Handle.__init__`` less its debug check: the handles below are made only
-    while the loop is not in debug mode (fields checked on 3.11.7, 3.12.1 and 3.13.0)."""
+    """The stock ``Handle.__init__`` less its debug check, which costs a call per handle: the
+    loop's methods take the source traceback themselves in debug mode (fields checked on
+    3.11.7, 3.12.1 and 3.13.0)."""
     self._context = contextvars.copy_context() if context is None else context  # type: ignore[attr-defined]
     self._loop = loop  # type: ignore[attr-defined]
     self._callback = callback  # type: ignore[attr-defined]
@@ -971,6 +981,28 @@ class _Callback(_TimedRun, asyncio.Handle):
 
     __slots__ = ("_cause", "_ref")  # set by whoever makes one
     __init__ = _handle_init
+
+
+class _IOCallback(_Callback):
+    """A timed copy of the selector's handle for an I/O callback, queued in its place. A
+    callback run before it may still cancel the original (``remove_reader()``): the copy's
+    ``_cancelled`` is the original's, so the loop skips it as it would have the original."""
+
+    __slots__ = ("_original",)
+
+    def __init__(self, original: asyncio.Handle, loop: TracingLoop) -> None:
+        self._original = original
+        _handle_init(self, original._callback, original._args, loop, original._context)  # type: ignore[attr-defined]
+        self._source_traceback = original._source_traceback  # type: ignore[attr-defined]
+        self._cause, self._ref = _CAUSE_IO, 0
+
+    @property  # type: ignore[override]
+    def _cancelled(self) -> bool:
+        return self._original._cancelled  # type: ignore[attr-defined]
+
+    @_cancelled.setter
+    def _cancelled(self, value: bool) -> None:
+        self._original._cancelled = value  # type: ignore[attr-defined]
 
 
 class _Timer(_TimedRun, asyncio.TimerHandle):

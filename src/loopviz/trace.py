@@ -20,7 +20,7 @@ from pathlib import Path
 import msgspec
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: default task names as -N (docs/trace-format.md lists the changes)
 
 
 class TraceError(Exception):
