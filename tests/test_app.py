@@ -16,6 +16,7 @@ from trace_builder import MS, TraceBuilder
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
 from loopviz.app.palette import WAIT_GROUPS, legend
+from loopviz.app.panes import position
 from loopviz.app.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
 from loopviz.app.timeline_view import HEADER_ROWS, TimelineView, shorten
@@ -445,3 +446,16 @@ async def test_picker_empty_folder_title_only_bold_and_enter_in_footer(tmp_path:
         bold = [s for s in description.spans if "bold" in str(s.style)]
         assert [description.plain[s.start : s.end].strip() for s in bold] == [title]
         assert "enter" in {key.key for key in app.screen.query(FooterKey) if key.region.width}
+
+
+def test_a_late_woken_task_is_placed_where_it_was_suspended(tmp_path: Path) -> None:
+    b = TraceBuilder()
+    b.task(0, 1, "late", line=2)
+    b.add(
+        Waited(0, 1, 10 * MS, Wait.SLEEP, 0, b.site(7), timeout=100 * MS),
+        Ready(600 * MS, 1, Cause.TIMER),  # overdue from 110 ms, then woken
+        Ran(650 * MS, 1, MS),
+    )
+    timeline = Timeline.from_file(b.write(tmp_path / "t.jsonl"))
+    for t in (50 * MS, 300 * MS, 620 * MS):  # waiting, overdue, woken
+        assert position(timeline, 1, t)[1] == 7

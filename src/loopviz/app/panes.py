@@ -44,12 +44,14 @@ def position(timeline: Timeline, task_id: int, t: int) -> tuple[str, int] | None
     interval = timeline.state_at(task_id, t)
     if interval is None or interval.state is State.DONE:
         return None
+    # Ready intervals (overdue, then woken) have no line: it is where the task was suspended.
+    while interval.state is State.READY and not interval.line and interval.start > 0:
+        before = timeline.state_at(task_id, interval.start - 1)
+        if before is None or before.state is State.DONE:
+            break
+        interval = before
     if interval.line:
         return interval.file, interval.line
-    if interval.state is State.READY and interval.start > 0:
-        before = timeline.state_at(task_id, interval.start - 1)
-        if before is not None and before.line:
-            return before.file, before.line
     info = timeline.task(task_id)
     return (info.coro_file, info.coro_line) if info.coro_line else None
 
