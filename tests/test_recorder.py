@@ -491,6 +491,9 @@ def test_executor_jobs_submitted_started_finished_on_a_worker() -> None:
     jobs = rec.of(Job)
     assert [j.phase for j in jobs] == [JobPhase.SUBMITTED, JobPhase.STARTED, JobPhase.FINISHED]
     assert rec.text[jobs[1].worker] == worker
+    assert {rec.text[j.fn] for j in jobs} == {
+        "test_executor_jobs_submitted_started_finished_on_a_worker.<locals>.work"
+    }
     assert jobs[0].task == rec.ids["offload"]
     assert jobs[2].t - jobs[1].t >= 20e6
     wait = rec.of(Waited, "offload")[0]

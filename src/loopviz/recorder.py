@@ -28,6 +28,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import datetime
+import functools
 import heapq
 import inspect
 import os
@@ -196,7 +197,11 @@ _step_type: type | None = None
 
 def _callable_name(func: Any) -> str:
     """A stable, readable name for a callback or job (never a repr with an address)."""
-    func = getattr(func, "func", func)  # functools.partial
+    while isinstance(func, functools.partial):
+        if isinstance(getattr(func.func, "__self__", None), contextvars.Context) and func.args:
+            func = func.args[0]  # asyncio.to_thread's partial(context.run, func, ...)
+        else:
+            func = func.func
     return getattr(func, "__qualname__", None) or type(func).__qualname__
 
 
