@@ -223,5 +223,9 @@ async def test_a_live_runs_summary_keeps_up_with_the_run(tmp_path: Path) -> None
             assert screen.timeline.end / 1e9 - wall < 0.45  # never more than a redraw behind
             shown.append(wall)
         assert shown == sorted(shown) and shown[-1] > shown[0] + 0.6
+        assert text_of(screen, "#title").lstrip().startswith("● live, following")
+        await pilot.press("left")  # a step back: no longer following
+        title = text_of(screen, "#title").lstrip()
+        assert title.startswith("‖ paused 1×") and "● live" in title
         await pilot.press("x")
         await wait_ended(pilot, screen)

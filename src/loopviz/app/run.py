@@ -261,10 +261,14 @@ class RunScreen(Screen):
     def _update_title(self) -> None:
         """Play state, speed and time first: a narrow screen cuts the scenario's title."""
         end = self.timeline.end if self.timeline else 0
-        state = "▶ playing" if self.playing else "‖ paused"
-        live = " ● live" if self.recording is not None and self.recording.running else ""
+        live = self.recording is not None and self.recording.running
+        if live and self.following:
+            state, live_mark = "● live, following", ""
+        else:
+            state = f"{'▶ playing' if self.playing else '‖ paused'} {self.speed:g}×"
+            live_mark = " ● live" if live else ""
         self.query_one("#title", Static).update(
-            f" {state} {self.speed:g}×  {_clock(self.playhead)} / {_clock(end)}{live}"
+            f" {state}  {_clock(self.playhead)} / {_clock(end)}{live_mark}"
             f"  · {self.run_title} · loopviz"
         )
 
