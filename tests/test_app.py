@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import colorsys
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -288,6 +290,16 @@ def test_run_app_rejects_missing_and_non_trace_files(tmp_path: Path, capsys) -> 
     assert err == [
         f"loopviz: {tmp_path / 'missing.trace.jsonl'}: no such file or folder",
         f"loopviz: {tmp_path / 'notes.txt'}:1: not a loopviz trace",
+    ]
+
+
+def test_the_app_without_a_terminal_says_so() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loopviz"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        "loopviz: the app needs a terminal; without one, see loopviz --help"
     ]
 
 

@@ -121,6 +121,15 @@ def test_export_of_a_bad_trace_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.splitlines() == [f"loopviz: {path}:1: not a loopviz trace"]
 
 
+def test_export_to_dash_writes_standard_output(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    trace = small_trace().write(tmp_path / "t.jsonl")
+    code, out, err = export(capsys, str(trace), "--format", "csv", "-o", "-")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].startswith("task_id,task,state,")
+    assert not (tmp_path / "-").exists()
+
+
 def test_export_to_an_unwritable_place_is_exit_2(tmp_path, capsys):
     trace = small_trace().write(tmp_path / "t.jsonl")
     code, _, err = export(capsys, str(trace), "-o", str(tmp_path / "missing" / "t.json"))

@@ -456,3 +456,8 @@ def test_a_program_without_an_event_loop_is_pointed_out(tmp_path: Path) -> None:
     assert done.stdout == "no asyncio here\n"
     assert done.stderr.strip().endswith("never started an asyncio event loop")
     assert isinstance(read_trace(trace).records[-1], End)
+    summarised = subprocess.run(
+        [sys.executable, "-m", "loopviz", "summary", str(trace)], capture_output=True, text=True
+    )
+    assert summarised.returncode == 0
+    assert summarised.stderr == "loopviz: prog.py never started an asyncio event loop\n"

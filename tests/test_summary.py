@@ -112,7 +112,8 @@ def test_max_block_exit_code_names_each_offender(blocking_trace, capsys):
     code, _, err = summary(capsys, str(trace), "--max-block", "100")
     assert code == cli.EXIT_BLOCKED
     [offender] = err.splitlines()
-    assert offender.startswith("blocked the loop ") and f"at prog.py:{line} (task " in offender
+    assert offender.startswith("loopviz: over --max-block 100 ms: blocked the loop ")
+    assert f"at prog.py:{line} (task " in offender
     code, _, err = summary(capsys, str(trace), "--max-block", "1000")
     assert code == 0 and err == ""
 

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="chrome",
         help="chrome: Trace Event JSON for Perfetto / chrome://tracing; csv: one row per interval",
     )
-    exp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    exp.add_argument("-o", "--output", help="file to write (default, or -: standard output)")
     return parser
 
 

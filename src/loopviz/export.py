@@ -158,7 +158,7 @@ def export_command(args: argparse.Namespace) -> int:
     write = write_chrome if args.format == "chrome" else write_csv
     with ExitStack() as stack:
         out = sys.stdout
-        if args.output:
+        if args.output and args.output != "-":
             try:
                 out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
             except OSError as exc:

@@ -328,6 +328,9 @@ def summary_command(args: argparse.Namespace) -> int:
         return fail(f"cannot record {args.target}: {exc.strerror or exc}", EXIT_USAGE)
     for warning in timeline.warnings:
         print(f"loopviz: {warning}", file=sys.stderr)
+    if timeline.finished and not timeline.loops_opened and not timeline.exit.status:
+        program = Path(timeline.header.program).name if timeline.header else args.target
+        print(f"loopviz: {program} never started an asyncio event loop", file=sys.stderr)
     if args.json:
         json.dump(to_json(timeline), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -337,8 +340,9 @@ def summary_command(args: argparse.Namespace) -> int:
     if args.max_block is not None:
         limit = args.max_block * 1e6
         offenders = [step for step in timeline.blocking if step.duration > limit]
+        over = f"over --max-block {args.max_block:g} ms"
         for step in offenders:
-            print(blocked_text(timeline, step), file=sys.stderr)
+            print(f"loopviz: {over}: {blocked_text(timeline, step)}", file=sys.stderr)
         if offenders and code == EXIT_OK:
             code = EXIT_BLOCKED
     return code

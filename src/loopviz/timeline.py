@@ -299,6 +299,7 @@ class Timeline:
         self.exit = ExitInfo(None, None)
         self.end = 0
         self.finished = False
+        self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
@@ -564,6 +565,7 @@ class Timeline:
         self.end = max(self.end, r.t)
 
     def _on_loop_mark(self, r: LoopMark) -> None:
+        self.loops_opened += r.phase == LoopPhase.OPENED
         self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
 
     def _on_program_error(self, r: ProgramError) -> None:

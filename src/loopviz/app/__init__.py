@@ -16,6 +16,9 @@ def run_app(path: str | None = None) -> int:
     except TargetError as exc:
         print(f"loopviz: {exc}", file=sys.stderr)
         return 2
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("loopviz: the app needs a terminal; without one, see loopviz --help", file=sys.stderr)
+        return 2
     from loopviz.app.app import LoopvizApp
 
     LoopvizApp(target).run()
