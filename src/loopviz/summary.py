@@ -220,7 +220,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         if info.parent:
             parent = timeline.task(info.parent).name
         else:  # asyncio.run() makes the main task, and its own tasks to shut down
-            parent = "asyncio" if info.internal else "-"
+            parent = "(asyncio)" if info.internal else "-"
         rows.append(
             (
                 _cut(info.name, NAME_WIDTH),

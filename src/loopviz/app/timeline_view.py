@@ -100,7 +100,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._row_of_task = {
             row.key: index for index, row in enumerate(self._rows) if row.kind == "task"
         }
-        self._longest = max((len(row.label) for row in self._rows), default=0)
+        # asyncio's own tasks, shut down last, do not widen the labels (the lanes would jump).
+        labels = (row.label for row in self._rows if not (row.kind == "task" and row.dim))
+        self._longest = max(map(len, labels), default=0)
         self.virtual_size = Size(0, HEADER_ROWS + max(0, len(self._rows) - 1))
 
     @property
@@ -197,7 +199,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         selected = row.kind == "task" and row.key == self.selected
         style = Style(reverse=True, bold=True) if selected else Style(dim=row.dim)
         width = self.label_width
-        text = ("▶" if selected else " ") + shorten(row.label, width - 2)
+        label = row.label
+        if row.kind == "task" and row.dim and len(label) > width - 2:  # "asyncio: shu…"
+            label = label[: width - 3] + "…"
+        text = ("▶" if selected else " ") + shorten(label, width - 2)
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
 
     def _cells(self, row: Row) -> list[Cell]:
@@ -293,6 +298,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def zoom(self, factor: float, around: int) -> None:
         """Scale the window by ``factor`` keeping ``around`` at the same column."""
         span = max(MIN_SPAN, int(self.span * factor))
+        if factor > 1 and span >= self._whole_span():  # no further out than the whole run
+            self.fit()
+            return
         fraction = (around - self.t0) / self.span if self.span else 0
         self.set_window(around - int(span * fraction), span)
 
@@ -300,8 +308,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.set_window(self.t0 + int(self.span * fraction), self.span)
 
     def fit(self) -> None:
+        self.set_window(0, self._whole_span())
+
+    def _whole_span(self) -> int:
         end = self.timeline.end if self.timeline is not None else 0
-        self.set_window(0, max(MIN_SPAN, end + end // 50))
+        return max(MIN_SPAN, end + end // 50)
 
 
 def shorten(name: str, width: int) -> str:
