@@ -473,3 +473,14 @@ def test_a_late_woken_task_is_placed_where_it_was_suspended(tmp_path: Path) -> N
     timeline = Timeline.from_file(b.write(tmp_path / "t.jsonl"))
     for t in (50 * MS, 300 * MS, 620 * MS):  # waiting, overdue, woken
         assert position(timeline, 1, t)[1] == 7
+
+
+@pytest.mark.parametrize("size", [(160, 48), (100, 30)])
+async def test_the_legend_fits_the_timeline_border(tmp_path: Path, size: tuple[int, int]) -> None:
+    app = LoopvizApp(resolve(kinds_trace(tmp_path)))
+    async with app.run_test(size=size) as pilot:
+        screen = await open_run(app, pilot)
+        shown = Content.from_markup(screen.view.border_subtitle).plain
+        assert len(shown) <= screen.view.outer_size.width - 4
+        assert "✗raise" in shown and "⊘cancel" in shown  # the end marks, last but the loop's
+        assert ("waiting: " in shown) == (size[0] >= 160)

@@ -68,14 +68,34 @@ LEGEND_ENTRIES: tuple[tuple[Cell, str], ...] = (
 )
 
 
-def legend() -> Text:
+# Shorter names, for a legend that would not fit with the full ones.
+_SHORT_NAMES = {
+    "running": "run",
+    "blocking": "block",
+    "executor": "exec",
+    "short step": "step",
+    "cancelled": "cancel",
+    "loop busy": "busy",
+}
+
+
+def legend(width: int | None = None) -> Text:
     """Swatch and name of every look a lane can have (the swatches are the lanes' own cells);
-    the waiting kinds follow "waiting:"."""
+    the waiting kinds follow "waiting:". Where that exceeds ``width``: shorter names, then
+    without the loop lane's two looks (the one lane labelled "loop")."""
+    full = _legend({}, "waiting: ")
+    if width is None or len(full) <= width:
+        return full
+    short = _legend(_SHORT_NAMES, "wait: ")
+    return short if len(short) <= width else _legend(_SHORT_NAMES, "wait: ", loop=False)
+
+
+def _legend(names: dict[str, str], waiting: str, loop: bool = True) -> Text:
     text = Text()
-    for (char, style), name in LEGEND_ENTRIES:
+    for (char, style), name in LEGEND_ENTRIES if loop else LEGEND_ENTRIES[:-2]:
         if name == "sleep":
-            text.append("waiting: ")
+            text.append(waiting)
         text.append(char, style)
-        text.append(f"{name} ")
+        text.append(f"{names.get(name, name)} ")
     text.rstrip()
     return text

@@ -24,7 +24,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from loopviz.app.dialogs import PathPrompt
-from loopviz.app.palette import legend
 from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
 from loopviz.app.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
@@ -93,7 +92,6 @@ class RunScreen(Screen):
         yield Static(id="title")
         view = TimelineView(id="timeline")
         view.border_title = "timeline"
-        view.border_subtitle = legend()
         yield view
         with Horizontal(id="panes"):
             with Vertical(id="left"):

@@ -31,6 +31,7 @@ from loopviz.app.palette import (
     RUNNING,
     WAITING,
     Cell,
+    legend,
     ran_tick,
 )
 from loopviz.timeline import Column, State, TaskInfo, Timeline
@@ -199,10 +200,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         selected = row.kind == "task" and row.key == self.selected
         style = Style(reverse=True, bold=True) if selected else Style(dim=row.dim)
         width = self.label_width
-        label = row.label
-        if row.kind == "task" and row.dim and len(label) > width - 2:  # "asyncio: shu…"
-            label = label[: width - 3] + "…"
-        text = ("▶" if selected else " ") + shorten(label, width - 2)
+        text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
 
     def _cells(self, row: Row) -> list[Cell]:
@@ -268,6 +266,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip([Segment(" " * self.label_width), axis]).adjust_cell_length(width)
 
     # --- mouse ------------------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        self.border_subtitle = legend(self.outer_size.width - 4)  # inside the border's corners
+
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         task_id = self.task_at_y(offset.y) if offset is not None else None
