@@ -439,6 +439,9 @@ async def test_footer_keys_fit_and_inspector_shows_every_line(trace: Path, size)
         lines = str(inspector.content).splitlines()
         assert "prog.py:11" in lines[2] and lines[3].startswith("children: A, B, C")
         assert inspector.content_region.height == len(lines)
+        await pilot.press("home")  # before they were created: no children yet
+        assert "children" not in str(inspector.content)
+        await pilot.press("right", "right", "right")
         assert inspector.region.bottom <= screen.query_one("#summary").region.y
         events = screen.query_one("#events", Static)
         rows = [events.render_line(y).text for y in range(events.size.height)]
@@ -484,3 +487,13 @@ async def test_the_legend_fits_the_timeline_border(tmp_path: Path, size: tuple[i
         assert len(shown) <= screen.view.outer_size.width - 4
         assert "✗raise" in shown and "⊘cancel" in shown  # the end marks, last but the loop's
         assert ("waiting: " in shown) == (size[0] >= 160)
+
+
+async def test_help_explains_the_states_and_the_gain(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_run(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        text = str(app.screen.query_one("#widget-help").source)
+        assert "**ready**" in text and "Concurrency gain" in text

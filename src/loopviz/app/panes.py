@@ -93,9 +93,10 @@ class Inspector(Static):
             family.append(f"parent: {timeline.task(info.parent).name}")
         if family:
             text.append(" · ".join(family) + "\n")
-        if info.children:
-            names = ", ".join(timeline.task(c).name for c in info.children[:6])
-            more = f" +{len(info.children) - 6}" if len(info.children) > 6 else ""
+        children = [c for c in info.children if timeline.task(c).created <= t]  # so far
+        if children:
+            names = ", ".join(timeline.task(c).name for c in children[:6])
+            more = f" +{len(children) - 6}" if len(children) > 6 else ""
             text.append(f"children: {names}{more}\n")
         totals = timeline.totals(task_id, until=t)
         steps = f"{totals.steps} step{'s' if totals.steps != 1 else ''}"

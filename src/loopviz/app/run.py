@@ -39,6 +39,16 @@ DRAIN = 0.1  # how often live records are folded into the model, seconds
 class RunScreen(Screen):
     """Owns the playback state (playhead, selection, speed) and the live recording."""
 
+    # Shown above the keys by the help panel (``?``).
+    HELP = """
+    One lane per task: **running** (a step runs), **ready** (scheduled, awaiting its turn;
+    starved while a step **blocks** the loop, in red), **waiting** (suspended in an `await`,
+    coloured by what on; lock also stands for semaphore, event and condition).
+
+    **Concurrency gain**: task lifetimes per second of run: about 2 when two tasks' waits
+    overlap, 1 when they ran one after another.
+    """
+
     # The footer shows the keys a user needs first; the rest are in the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "play_pause", "Play", tooltip="Play/Pause"),
