@@ -455,6 +455,11 @@ async def test_picker_empty_folder_title_only_bold_and_enter_in_footer(tmp_path:
         options = app.screen.query_one(OptionList)
         assert options.option_count == 1
         assert "no scenarios in this folder" in str(options.get_option_at_index(0).prompt)
+    (tmp_path / "plain.py").write_text("import asyncio\n")  # no docstring: no title to repeat
+    app = LoopvizApp(resolve(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert str(app.screen.query_one(OptionList).get_option_at_index(0).prompt) == "plain"
     app = LoopvizApp(resolve(bundled_folder()))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()

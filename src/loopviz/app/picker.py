@@ -56,7 +56,10 @@ class PickerScreen(Screen):
         options = self.query_one(OptionList)
         options.border_title = "scenarios"
         self.query_one("#code").border_title = "source"
-        options.add_options(Option(f"{s.name}\n[dim]{s.title}[/]") for s in self.scenarios)
+        options.add_options(
+            Option(s.name if s.title == s.name else f"{s.name}\n[dim]{s.title}[/]")
+            for s in self.scenarios
+        )
         if not self.scenarios:
             options.add_option(Option("[dim]no scenarios in this folder[/]", disabled=True))
             self.query_one("#description", Static).update(
@@ -92,7 +95,12 @@ class PickerScreen(Screen):
             self._run(self.scenarios[index])
 
     def _run(self, scenario: Scenario) -> None:
-        self.app.open_target_path(scenario.path, title=f"{scenario.name} · {scenario.title}")
+        title = (
+            scenario.name
+            if scenario.title == scenario.name
+            else f"{scenario.name} · {scenario.title}"
+        )
+        self.app.open_target_path(scenario.path, title=title)
 
     def action_open(self) -> None:
         self.app.push_screen(PathPrompt("Open a program, a trace or a folder"), self._open)
