@@ -316,6 +316,16 @@ async def test_save_copies_the_trace(trace: Path, tmp_path: Path) -> None:
         prompt.value = str(target)
         await pilot.press("enter")
         await pilot.pause()
+        assert target.read_bytes() == trace.read_bytes()
+        target.write_text("mine\n")
+        await pilot.press("s")
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == "mine\n"  # not yet: it asks first
+        assert str(app.screen.query_one(Input).value) == str(target)
+        await pilot.press("enter")  # confirmed
+        await pilot.pause()
     assert target.read_bytes() == trace.read_bytes()
 
 
@@ -502,3 +512,29 @@ async def test_help_explains_the_states_and_the_gain(trace: Path) -> None:
         await pilot.pause(0.2)
         text = str(app.screen.query_one("#widget-help").source)
         assert "**ready**" in text and "Concurrency gain" in text
+
+
+async def test_q_goes_back_to_the_picker_or_quits_and_the_footer_says_which(
+    trace: Path,
+) -> None:
+    def footer_q(app: LoopvizApp) -> str:
+        keys = [k for k in app.screen.query(FooterKey) if k.key == "q" and k.region.width]
+        return keys[0].description
+
+    app = LoopvizApp(resolve(bundled_folder()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        picker = app.screen
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, RunScreen) and footer_q(app) == "Back"
+        await pilot.press("x", "q")
+        await pilot.pause(0.3)
+        assert app.screen is picker
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_run(app, pilot)
+        assert footer_q(app) == "Quit"
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running

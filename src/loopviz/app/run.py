@@ -56,7 +56,8 @@ class RunScreen(Screen):
         Binding("x", "stop", "Stop"),
         Binding("r", "rerun", "Re-run"),
         Binding("s", "save", "Save"),
-        Binding("q,escape", "back", "Back"),
+        Binding("q,escape", "back", "Back"),  # to the picker; one of the two is shown
+        Binding("q,escape", "quit_app", "Quit"),  # opened on one program or trace
         Binding("z", "zoom(0.5)", "Zoom", tooltip="Zoom in"),
         Binding("f", "fit", "Fit"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -414,23 +415,38 @@ class RunScreen(Screen):
         default = f"{self.path.name.removesuffix('.py').removesuffix('.trace.jsonl')}.trace.jsonl"
         self.app.push_screen(PathPrompt("Save the trace as", default), self._save_to)
 
-    def _save_to(self, name: str | None) -> None:
+    def _save_to(self, name: str | None, replace: Path | None = None) -> None:
+        """Copy the trace to ``name``; an existing other file only once the user confirms."""
         if not name or self.trace_path is None:
             return
         target = Path(name).expanduser()
+        same = target.exists() and target.resolve() == self.trace_path.resolve()
+        if target.exists() and not same and target != replace:
+            prompt = PathPrompt(f"{target.name} exists: enter replaces it", name)
+            self.app.push_screen(prompt, lambda again: self._save_to(again, replace=target))
+            return
         try:
-            if target.resolve() != self.trace_path.resolve():
+            if not same:
                 shutil.copyfile(self.trace_path, target)
         except OSError as exc:
             self.notify(f"could not save {target}: {exc.strerror or exc}", severity="error")
             return
         self.notify(f"saved {target}")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("back", "quit_app"):
+            return (action == "back") == self._from_picker
+        return True
+
+    @property
+    def _from_picker(self) -> bool:
+        return len(self.app.screen_stack) > 2
+
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
-            self.app.exit()
+        self.app.pop_screen()
+
+    def action_quit_app(self) -> None:
+        self.app.exit()
 
 
 def _clock(ns: int) -> str:
