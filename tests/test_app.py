@@ -538,3 +538,19 @@ async def test_q_goes_back_to_the_picker_or_quits_and_the_footer_says_which(
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0 and not app.is_running
+
+
+async def test_what_lies_after_the_playhead_is_dimmed(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot)
+        view = screen.view
+        screen.playhead = screen.timeline.end // 2
+        await pilot.pause()
+        column = view.column_of(screen.playhead)
+        y = HEADER_ROWS - 1 + next(i for i, r in enumerate(view._rows) if r.label == "B")
+        line, at = view.render_line(y), view.label_width + column
+        past, future = line.crop(view.label_width, at), line.crop(at + 1, line.cell_length)
+        assert not any(s.style and s.style.dim for s in past if s.text.strip())
+        assert all(s.style and s.style.dim for s in future if s.text.strip())
+        assert any(s.text.strip() for s in future)  # B still sleeps after the playhead

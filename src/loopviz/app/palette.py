@@ -45,6 +45,7 @@ RAISED: Cell = ("✗", Style(color="#ff5f5f", bold=True))
 CANCELLED: Cell = ("⊘", Style(color="#8a8a8a"))
 
 PLAYHEAD = Style(bgcolor="#b2b2b2", color="black")
+FUTURE = Style(dim=True)  # what lies after the playhead
 
 
 @lru_cache(maxsize=64)  # one Style per look, so equal cells merge into one segment

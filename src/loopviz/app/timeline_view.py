@@ -24,6 +24,7 @@ from loopviz.app.palette import (
     BLOCKING,
     BUSY,
     CANCELLED,
+    FUTURE,
     IDLE,
     PLAYHEAD,
     RAISED,
@@ -193,7 +194,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if column is not None and column < len(cells):
             char, style = cells[column]
             mark = Strip([Segment("│" if char == " " else char, style + PLAYHEAD)], 1)
-            strip = Strip.join([strip.crop(0, column), mark, strip.crop(column + 1)])
+            future = strip.crop(column + 1).apply_style(FUTURE)  # not happened yet: dimmed
+            strip = Strip.join([strip.crop(0, column), mark, future])
         return Strip.join([label, strip]).adjust_cell_length(width)
 
     def _label(self, row: Row) -> Strip:
