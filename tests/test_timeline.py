@@ -370,6 +370,37 @@ def test_a_live_run_advanced_by_the_clock_keeps_a_blocking_step_growing():
     assert tl.loop_totals() == (2 * S, 0)  # busy all along: it never got back to select()
 
 
+def test_a_deadline_missed_while_a_step_blocks_shows_overdue_before_the_wake_up_arrives():
+    b = TraceBuilder()
+    b.add(LoopMark(0, 1, LoopPhase.OPENED))
+    b.task(0, 1, "beat")
+    b.task(0, 2, "blocker")
+    b.add(
+        Ready(0, 1, Cause.START),
+        Ready(0, 2, Cause.START),
+        Waited(0, 1, 1 * MS, Wait.SLEEP, b.s("sleep"), b.site(3), 50 * MS),  # due at 51 ms
+    )
+    so_far = len(b.records)
+    b.add(Blocking(150 * MS, 2 * MS, 2, b.site(9)))  # blocking since 2 ms, still at 150 ms
+    live = Timeline(b.header)
+    live.add(b.records[:so_far])
+    live.advance_to(40 * MS)
+    assert live.state_at(1, 39 * MS).state == State.WAITING
+    live.add(b.records[so_far:])
+    live.advance_to(400 * MS)  # still blocked: the beat is due but cannot run
+    now = live.state_at(1, 399 * MS)
+    assert (now.state, now.overdue, now.start) == (State.READY, True, 51 * MS)
+    b.add(
+        Ran(2 * MS, 2, 998 * MS),  # the block ends at 1 s
+        Ready(1000 * MS + 20_000, 1, Cause.TIMER),
+        Finished(1001 * MS, 1, 10_000, Outcome.RESULT, 0),
+    )
+    live.add(b.records[so_far + 1 :])
+    whole = Timeline.from_trace(_trace(b))  # the same story as when read at once
+    assert list(live.intervals(1)) == list(whole.intervals(1))
+    assert whole.state_at(1, 399 * MS).overdue
+
+
 def test_the_loop_counts_as_idle_after_its_last_step_when_the_run_is_cut_off():
     b = TraceBuilder()
     b.add(LoopMark(0, 1, LoopPhase.OPENED))

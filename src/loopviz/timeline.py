@@ -609,9 +609,18 @@ class Timeline:
 
     def advance_to(self, t: int) -> None:
         """A live run has reached t with nothing new to say: open intervals and a step that
-        is still blocking reach t too (the viewer calls this with the clock while it runs)."""
-        if not self.finished:
-            self.end = max(self.end, t)
+        is still blocking reach t too (the viewer calls this with the clock while it runs).
+        While a step blocks, timed waits whose deadline has passed turn ready (overdue) now."""
+        if self.finished:
+            return
+        self.end = max(self.end, t)
+        if self._pending:  # a step still blocks the loop: deadlines passing now are missed
+            for lane in self._lanes.values():  # rare, and at most a few times a second
+                if not lane.timeouts or not lane.timeouts[-1]:
+                    continue  # not in a timed wait
+                due = self._due_from(lane.starts[-1] + lane.timeouts[-1])
+                if t - due > OVERDUE_SLACK:  # as its Ready record will say, once it comes
+                    self._push(lane, due, lane.codes[-1] & ~_STATE_MASK | State.READY | _OVERDUE)
 
     def _idle_since(self) -> int | None:
         """Where the open end of the loop's record really turns idle: after its last step or
