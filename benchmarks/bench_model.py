@@ -16,7 +16,7 @@ from pathlib import Path
 
 from synthetic import synthetic_trace
 
-from loopviz.timeline import Timeline
+from loopviz.model.timeline import Timeline
 from loopviz.trace import read_trace
 
 

@@ -23,7 +23,7 @@ from loopviz.app.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
 from loopviz.app.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
-from loopviz.timeline import State, Timeline
+from loopviz.model.timeline import State, Timeline
 from loopviz.trace import (
     Cause,
     End,

@@ -12,7 +12,7 @@ from loopviz.app.app import LoopvizApp
 from loopviz.app.run import RunScreen
 from loopviz.app.target import resolve
 from loopviz.app.timeline_view import TimelineView
-from loopviz.timeline import Timeline
+from loopviz.model.timeline import Timeline
 
 SHORT = """\
 import asyncio

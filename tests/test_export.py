@@ -8,7 +8,7 @@ import json
 
 from trace_builder import MS, S, TraceBuilder
 
-from loopviz import cli
+from loopviz import cli, exits
 from loopviz.trace import (
     Cause,
     End,
@@ -117,7 +117,7 @@ def test_export_of_a_bad_trace_is_one_line_and_exit_2(tmp_path, capsys):
     path = tmp_path / "not.jsonl"
     path.write_text("[1, 2, 3]\n")
     code, out, err = export(capsys, str(path))
-    assert code == cli.EXIT_USAGE and out == ""
+    assert code == exits.USAGE and out == ""
     assert err.splitlines() == [f"loopviz: {path}:1: not a loopviz trace"]
 
 
@@ -133,6 +133,6 @@ def test_export_to_dash_writes_standard_output(tmp_path, capsys, monkeypatch):
 def test_export_to_an_unwritable_place_is_exit_2(tmp_path, capsys):
     trace = small_trace().write(tmp_path / "t.jsonl")
     code, _, err = export(capsys, str(trace), "-o", str(tmp_path / "missing" / "t.json"))
-    assert code == cli.EXIT_USAGE
+    assert code == exits.USAGE
     [line] = err.splitlines()
     assert line.startswith("loopviz: cannot write ")

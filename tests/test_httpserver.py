@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from loopviz.httpserver import ENV_VAR, MAX_BYTES, LocalServer, http_base
+from loopviz.httpserver import MAX_BYTES, LocalServer, http_base
+from loopviz.protocol import HTTP_BASE
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ async def test_stops_cleanly_and_frees_its_thread() -> None:
 
 
 def test_http_base_uses_the_url_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENV_VAR, "http://127.0.0.1:9/")
+    monkeypatch.setenv(HTTP_BASE, "http://127.0.0.1:9/")
     with http_base() as base:
         assert base == "http://127.0.0.1:9"
 
@@ -130,7 +131,7 @@ def test_http_base_uses_the_url_it_is_given(monkeypatch: pytest.MonkeyPatch) -> 
 async def test_http_base_starts_a_server_when_none_is_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv(HTTP_BASE, raising=False)
     with http_base() as base:
         status, _, _ = await fetch(f"{base}/get")
     assert status == 200

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from loopviz.process import STOP_GRACE, Recording
-from loopviz.timeline import State, Timeline
+from loopviz.model.timeline import State, Timeline
+from loopviz.record.process import STOP_GRACE, Recording
 from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
 
 S = 1_000_000_000

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from loopviz.recorder import Recorder, TracingLoop
+from loopviz.record.recorder import Recorder, TracingLoop
 from loopviz.trace import (
     Blocking,
     Callback,

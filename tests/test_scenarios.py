@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from loopviz import catalog
-from loopviz.httpserver import ENV_VAR
-from loopviz.timeline import Interval, State, TaskInfo, Timeline
+from loopviz.model.timeline import Interval, State, TaskInfo, Timeline
+from loopviz.protocol import HTTP_BASE
 from loopviz.trace import Cause, Outcome, Wait
 
 SCENARIOS = catalog.discover(catalog.bundled_folder())
@@ -41,7 +41,7 @@ def lesson(name: str) -> Callable[[Lesson], Lesson]:
 
 def own_env() -> dict[str, str]:
     """The environment without a server handed over, so a scenario starts its own."""
-    return {k: v for k, v in os.environ.items() if k != ENV_VAR}
+    return {k: v for k, v in os.environ.items() if k != HTTP_BASE}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

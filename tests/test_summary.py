@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from trace_builder import MS, TraceBuilder
 
-from loopviz import cli
-from loopviz.process import record_program
-from loopviz.summary import render_table
-from loopviz.timeline import Timeline
+from loopviz import cli, exits
+from loopviz.model.timeline import Timeline
+from loopviz.record.process import record_program
+from loopviz.report.summary import render_table
 from loopviz.trace import Cause, End, EndReason, Finished, Ready, Wait, Waited
 
 
@@ -110,7 +110,7 @@ def test_blocking_step_is_warned_at_its_line(blocking_trace, capsys):
 def test_max_block_exit_code_names_each_offender(blocking_trace, capsys):
     trace, line = blocking_trace
     code, _, err = summary(capsys, str(trace), "--max-block", "100")
-    assert code == cli.EXIT_BLOCKED
+    assert code == exits.BLOCKED
     [offender] = err.splitlines()
     assert offender.startswith("loopviz: over --max-block 100 ms: blocked the loop ")
     assert f"at prog.py:{line} (task " in offender
@@ -143,7 +143,7 @@ def test_failed_program_still_summarised(tmp_path, capsys):
         """,
     )
     code, out, err = summary(capsys, str(prog), "--json")
-    assert code == cli.EXIT_PROGRAM_FAILED, err
+    assert code == exits.PROGRAM_FAILED, err
     report = json.loads(out)
     assert report["exit"]["status"] == 1
     assert report["exit"]["error"] == "ValueError: boom"
@@ -160,14 +160,14 @@ def test_failed_program_still_summarised(tmp_path, capsys):
 def test_timed_out_program_exits_3(tmp_path, capsys):
     prog = program(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(60))\n")
     code, out, _ = summary(capsys, str(prog), "--timeout", "0.5")
-    assert code == cli.EXIT_TIMEOUT
+    assert code == exits.TIMEOUT
     assert "killed after the timeout" in out
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read"),
+        (None, "no such file"),
         (b"", "empty file"),
         (b"hello\n", "not a loopviz trace"),
         (b'{"format": "loopviz-trace", "version": 1}\n', "bad trace header"),
@@ -178,7 +178,7 @@ def test_bad_trace_is_one_line_and_exit_2(tmp_path, capsys, content, message):
     if content is not None:
         path.write_bytes(content)
     code, out, err = summary(capsys, str(path))
-    assert code == cli.EXIT_USAGE and out == ""
+    assert code == exits.USAGE and out == ""
     [line] = err.splitlines()
     assert line.startswith("loopviz: ") and message in line
 
@@ -189,14 +189,14 @@ def test_corrupt_event_line_names_the_line(tmp_path, capsys):
     lines[3] = b"[4, 1, oops]"
     path.write_bytes(b"\n".join(lines))
     code, _, err = summary(capsys, str(path))
-    assert code == cli.EXIT_USAGE
+    assert code == exits.USAGE
     [line] = err.splitlines()
     assert f"{path}:4: malformed event" in line
 
 
 def test_missing_program_is_exit_2(tmp_path, capsys):
     code, _, err = summary(capsys, str(tmp_path / "nothing.py"))
-    assert code == cli.EXIT_USAGE and "no such program" in err
+    assert code == exits.USAGE and "no such file" in err
 
 
 def test_truncated_trace_warns_on_stderr(tmp_path, capsys):

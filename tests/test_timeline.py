@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from trace_builder import MS, S, TraceBuilder
 
-from loopviz.timeline import State, Timeline
+from loopviz.model.timeline import State, Timeline
 from loopviz.trace import (
     Blocking,
     Cause,

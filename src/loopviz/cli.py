@@ -1,24 +1,27 @@
 """The ``loopviz`` command: the app with no subcommand; ``record``, ``summary``, ``export``.
 
-Each subcommand lives in the module of its idea; this file only parses arguments and maps
-errors to exit codes with a one-line message (never a traceback).
+This is the one place that parses arguments, prints what a command found and maps errors to
+exit codes (``exits``): library modules raise ``LoopvizError`` or return results, and every
+error reaches the user as one line starting with ``loopviz:``, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from typing import NoReturn
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from loopviz import __version__
+from loopviz import __version__, exits
+from loopviz.exits import LoopvizError
 
-# Exit codes, documented in the README.
-EXIT_OK = 0
-EXIT_PROGRAM_FAILED = 1  # the recorded program raised or exited non-zero
-EXIT_USAGE = 2  # bad arguments, a file that is missing or not a trace
-EXIT_TIMEOUT = 3  # the program was killed after --timeout
-EXIT_BLOCKED = 4  # summary --max-block: a step blocked the loop for longer
-EXIT_INTERRUPTED = 130
+if TYPE_CHECKING:
+    from loopviz.model.timeline import Timeline
 
 COMMANDS = ("record", "summary", "export")
 
@@ -29,12 +32,19 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+def say(message: str) -> None:
+    """A note for the user on stderr (standard output is the command's result)."""
+    print(f"loopviz: {message}", file=sys.stderr)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line like every other loopviz error."""
 
     def error(self, message: str) -> NoReturn:
         where = self.prog.removeprefix("loopviz").strip()
-        raise SystemExit(fail(f"{where + ': ' if where else ''}{message} (see --help)", EXIT_USAGE))
+        raise SystemExit(
+            fail(f"{where + ': ' if where else ''}{message} (see --help)", exits.USAGE)
+        )
 
 
 def _positive(text: str) -> float:
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         from loopviz.app import run_app
 
         if len(argv) > 1:
-            return fail(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])}", EXIT_USAGE)
+            return fail(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])}", exits.USAGE)
         return run_app(argv[0] if argv else None)
     # Everything after "--" belongs to the recorded program, options included.
     own, program_args = (
@@ -116,20 +126,125 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = build_parser().parse_args(own)
     args.args = program_args
-    if args.command == "record":
-        from loopviz.process import record_command
-
-        return record_command(args)
-    if args.command == "summary":
-        from loopviz.summary import summary_command
-
-        return summary_command(args)
-    if args.command == "export":
-        from loopviz.export import export_command
-
-        return export_command(args)
-    raise AssertionError(f"unhandled command {args.command}")
+    command: Callable[[argparse.Namespace], int] = {
+        "record": record_command,
+        "summary": summary_command,
+        "export": export_command,
+    }[args.command]
+    try:
+        return command(args)
+    except LoopvizError as exc:
+        return fail(str(exc), exc.code)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def record_command(args: argparse.Namespace) -> int:
+    """``loopviz record``: run a program, save its trace, say where and how it ended."""
+    from loopviz.record.process import record_program
+    from loopviz.trace import EndReason, is_trace
+
+    program = Path(args.program)
+    if not program.is_file():
+        raise LoopvizError(f"no such program: {program}")
+    if is_trace(program):
+        raise LoopvizError(f"{program} is a trace, not a program: open it with 'loopviz {program}'")
+    output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
+    if not output.parent.is_dir():
+        raise LoopvizError(f"cannot write the trace: no such folder: {output.parent}")
+    try:
+        result = record_program(
+            program,
+            output,
+            args=args.args,
+            timeout=args.timeout,
+            block_threshold_ms=args.block_threshold,
+            echo=True,
+        )
+    except OSError as exc:
+        raise LoopvizError(f"cannot record {program}: {exc.strerror or exc}") from None
+    say(f"trace written to {output} ({result.events:,} events)")
+    if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
+        say(f"{program} never started an asyncio event loop")
+    if result.reason == EndReason.TIMEOUT:
+        return fail(f"{program} timed out after {args.timeout:g} s and was killed", exits.TIMEOUT)
+    if result.reason == EndReason.INTERRUPTED:
+        return fail(f"{program} was interrupted", exits.INTERRUPTED)
+    if result.status != 0:
+        why = result.error or f"exit status {result.status}"
+        return fail(f"{program} failed: {why}", exits.PROGRAM_FAILED)
+    return exits.OK
+
+
+def summary_command(args: argparse.Namespace) -> int:
+    """``loopviz summary``: the table or JSON; exit 4 past ``--max-block``."""
+    from loopviz.report.summary import blocked_text, exit_code, render_table, to_json
+
+    timeline = _load(args.target, args.timeout)
+    for warning in timeline.warnings:
+        say(warning)
+    if timeline.finished and not timeline.loops_opened and not timeline.exit.status:
+        program = Path(timeline.header.program).name if timeline.header else args.target
+        say(f"{program} never started an asyncio event loop")
+    if args.json:
+        json.dump(to_json(timeline), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(timeline))
+    code = exit_code(timeline)
+    if args.max_block is not None:
+        limit = args.max_block * 1e6
+        offenders = [step for step in timeline.blocking if step.duration > limit]
+        for step in offenders:
+            say(f"over --max-block {args.max_block:g} ms: {blocked_text(timeline, step)}")
+        if offenders and code == exits.OK:
+            code = exits.BLOCKED
+    return code
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """``loopviz export``: a trace as Chrome trace events or CSV, to a file or stdout."""
+    from loopviz.model.timeline import Timeline
+    from loopviz.report.export import write_chrome, write_csv
+
+    timeline = Timeline.from_file(args.trace)
+    for warning in timeline.warnings:
+        say(warning)
+    write: Callable[[Timeline, TextIO], None] = (
+        write_chrome if args.format == "chrome" else write_csv
+    )
+    with ExitStack() as stack:
+        out: TextIO = sys.stdout
+        if args.output and args.output != "-":
+            try:
+                out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+            except OSError as exc:
+                raise LoopvizError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        try:
+            write(timeline, out)
+            out.flush()
+        except BrokenPipeError:  # piped into head: stop quietly, and keep exit from retrying
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return exits.OK
+
+
+def _load(target: str, timeout: float | None) -> Timeline:
+    """The timeline of a trace, or of a program recorded first into a temporary trace. A
+    file is known by its content: a trace starts with its header, whatever its name.
+    Raises ``LoopvizError``."""
+    from loopviz.model.timeline import Timeline
+    from loopviz.record.process import record_program
+    from loopviz.trace import is_trace
+
+    path = Path(target)
+    if not path.is_file():
+        raise LoopvizError(f"no such file: {target}")
+    if is_trace(path) or path.suffix != ".py":
+        return Timeline.from_file(path)
+
+    with tempfile.TemporaryDirectory(prefix="loopviz-") as folder:
+        try:
+            result = record_program(
+                path, Path(folder) / f"{path.stem}.trace.jsonl", timeout=timeout
+            )
+        except OSError as exc:
+            raise LoopvizError(f"cannot record {target}: {exc.strerror or exc}") from None
+        return Timeline.from_file(result.trace_path)

@@ -4,8 +4,9 @@ It offers the few endpoints of a public delay service that the scenarios use:
 ``/delay/{seconds}``, ``/get``, ``/bytes/{n}`` and ``/status/{code}``. :class:`LocalServer`
 runs it in a daemon thread on its own plain asyncio loop (never the recorder's instrumented
 one), bound to 127.0.0.1 on a port the system picks. The recorder starts one in its own
-process and hands the base URL to the program in :data:`ENV_VAR`; :func:`http_base` lets a
-scenario use that URL, or start a server of its own when run with plain ``python``.
+process and hands the base URL to the program in :data:`loopviz.protocol.HTTP_BASE`;
+:func:`http_base` lets a scenario use that URL, or start a server of its own when run with
+plain ``python``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from types import TracebackType
 
 from aiohttp import web
 
-ENV_VAR = "LOOPVIZ_HTTP_BASE"
+from loopviz.protocol import HTTP_BASE
+
 MAX_DELAY = 30.0  # seconds; longer would only hang a scenario
 MAX_BYTES = 10 * 1024 * 1024
 HOST = "127.0.0.1"
@@ -142,7 +144,7 @@ class LocalServer:
 @contextmanager
 def http_base() -> Iterator[str]:
     """The base URL a scenario fetches from: the recorder's server, or one started here."""
-    given = os.environ.get(ENV_VAR)
+    given = os.environ.get(HTTP_BASE)
     if given:
         yield given.rstrip("/")
         return

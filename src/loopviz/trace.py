@@ -19,11 +19,13 @@ from pathlib import Path
 
 import msgspec
 
+from loopviz.exits import LoopvizError
+
 FORMAT = "loopviz-trace"
 FORMAT_VERSION = 2  # 2: default task names as -N (docs/trace-format.md lists the changes)
 
 
-class TraceError(Exception):
+class TraceError(LoopvizError):
     """A file that cannot be read as a trace; the message is one line naming file and line."""
 
 
@@ -377,3 +379,13 @@ def read_trace(path: str | Path) -> Trace:
                 f"loaded the {len(trace.records)} events before it"
             )
     return trace
+
+
+def is_trace(path: str | Path) -> bool:
+    """Whether the file starts with a trace header (files are known by content, not name)."""
+    try:
+        with Path(path).open("rb") as file:
+            parse_header(file.readline(4096), str(path))
+    except (OSError, TraceError):
+        return False
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from loopviz import exits
 from loopviz.app.target import TargetError, resolve
 
 
@@ -15,14 +16,14 @@ def run_app(path: str | None = None) -> int:
         target = resolve(path if path is not None else bundled_folder())
     except TargetError as exc:
         print(f"loopviz: {exc}", file=sys.stderr)
-        return 2
+        return exits.USAGE
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("loopviz: the app needs a terminal; without one, see loopviz --help", file=sys.stderr)
-        return 2
+        return exits.USAGE
     from loopviz.app.app import LoopvizApp
 
     LoopvizApp(target).run()
-    return 0
+    return exits.OK
 
 
 __all__ = ["run_app"]

@@ -16,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from loopviz.app.palette import BLOCKING, READY, RUNNING, WAITING
-from loopviz.summary import concurrency_gain, findings, outcome_text
-from loopviz.timeline import Interval, State, Timeline
+from loopviz.model.timeline import Interval, State, Timeline
+from loopviz.report.summary import concurrency_gain, findings, outcome_text
 from loopviz.trace import Cause, EndReason, Stream, Wait
 from loopviz.units import format_time
 

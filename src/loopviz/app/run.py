@@ -27,7 +27,7 @@ from loopviz.app.dialogs import PathPrompt
 from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
 from loopviz.app.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
-from loopviz.timeline import Timeline
+from loopviz.model.timeline import Timeline
 from loopviz.trace import EndReason, Record, TraceError
 from loopviz.units import format_time
 
@@ -164,7 +164,7 @@ class RunScreen(Screen):
         self._show_summary()
 
     def _start_recording(self) -> None:
-        from loopviz.process import Recording
+        from loopviz.record.process import Recording
 
         if self.recording is not None and self.recording.running:
             self.recording.stop()

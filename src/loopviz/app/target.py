@@ -26,13 +26,23 @@ def resolve(path: str | Path) -> Target:
         return Target("folder", target)
     if not target.exists():
         raise TargetError(f"{path}: no such file or folder")
+    try:
+        with target.open("rb") as file:
+            first = file.readline(4096)
+    except OSError as exc:
+        raise TargetError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if first.startswith(b"{"):  # known by content: a trace starts with its header
+        try:
+            parse_header(first, str(path))
+        except TraceError as exc:
+            if target.suffix != ".py":
+                raise TargetError(str(exc)) from None
+        else:
+            return Target("trace", target)
     if target.suffix == ".py":
         return Target("program", target)
     try:
-        with target.open("rb") as file:
-            parse_header(file.readline(), str(path))
-    except OSError as exc:
-        raise TargetError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        parse_header(first, str(path))
     except TraceError as exc:
         raise TargetError(str(exc)) from None
     return Target("trace", target)

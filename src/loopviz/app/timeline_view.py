@@ -35,7 +35,7 @@ from loopviz.app.palette import (
     legend,
     ran_tick,
 )
-from loopviz.timeline import Column, State, TaskInfo, Timeline
+from loopviz.model.timeline import Column, State, TaskInfo, Timeline
 from loopviz.trace import Outcome, Wait
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space

@@ -124,8 +124,8 @@ _FORMAT_TAKES_DEBUG = (
     "debug" in inspect.signature(format_helpers._format_callback_source).parameters
 )
 
-_PACKAGE_DIR = str(Path(__file__).parent) + os.sep
-_SCENARIO_DIR = str(Path(__file__).parent / "scenarios") + os.sep
+_PACKAGE_DIR = str(Path(__file__).parent.parent) + os.sep
+_SCENARIO_DIR = str(Path(__file__).parent.parent / "scenarios") + os.sep
 
 # Library functions a task can be suspended in, by qualified name, and what they mean.
 _ASYNCIO_WAITS = {

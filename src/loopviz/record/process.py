@@ -1,6 +1,6 @@
 """Recording a program in a child process, and the ``loopviz record`` command.
 
-The program runs in its own process (``sys.executable -m loopviz.child``) so that nothing it
+The program runs in its own process (``sys.executable -m loopviz.record.child``) so that nothing it
 does (block, crash, flood its output, never end) can take the recorder or the viewer with it.
 Records stream back over a pipe of their own; the program's stdout and stderr are captured
 separately and recorded as ``Output`` lines. This process is the trace file's only writer:
@@ -10,7 +10,6 @@ keeps everything that reached this process.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -25,7 +24,15 @@ from pathlib import Path
 from typing import IO
 
 from loopviz import __version__
-from loopviz.child import BLOCK_NS, MAX_OUTPUT_LINES, TEXT_FDS, TRACE_FD
+from loopviz.protocol import (
+    BLOCK_NS,
+    CHILD_MODULE,
+    HTTP_BASE,
+    MAX_OUTPUT_LINES,
+    OUTPUT_CUT_NOTE,
+    TEXT_FDS,
+    TRACE_FD,
+)
 from loopviz.trace import (
     End,
     EndReason,
@@ -113,7 +120,7 @@ class Recording:
         if _needs_http_server(self.program):
             from loopviz.httpserver import LocalServer
 
-            env["LOOPVIZ_HTTP_BASE"] = self._server.enter_context(LocalServer())
+            env[HTTP_BASE] = self._server.enter_context(LocalServer())
         self._file = open(self.trace_path, "wb")  # noqa: SIM115 - closed when the run ends
         # Three pipes of our own: records, and the text the program prints through
         # sys.stdout / sys.stderr (the child records those lines itself, when written).
@@ -122,7 +129,7 @@ class Recording:
         try:
             self._started_ns = time.monotonic_ns()
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "loopviz.child", str(self.program), *self.args],
+                [sys.executable, "-m", CHILD_MODULE, str(self.program), *self.args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -316,23 +323,13 @@ class Recording:
                 if self._output_lines > MAX_OUTPUT_LINES + 1:
                     continue
                 if self._output_lines > MAX_OUTPUT_LINES:
-                    text = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
+                    text = OUTPUT_CUT_NOTE
                 else:
                     text = line.decode("utf-8", "replace").rstrip("\r\n")
                 if not self._header_seen.is_set():
                     self._header_seen.wait(1.0)
                 record = Output(now - self._origin(), stream, text)
                 self._write(encode_records([record]), [record])
-
-
-def _is_trace(path: Path) -> bool:
-    with path.open("rb") as file:
-        first = file.readline(4096)
-    try:
-        parse_header(first, str(path))
-    except TraceError:
-        return False
-    return True
 
 
 def _needs_http_server(program: Path) -> bool:
@@ -354,41 +351,3 @@ def record_program(
     except KeyboardInterrupt:
         recording.stop()
         return recording.wait()
-
-
-def record_command(args: argparse.Namespace) -> int:
-    """``loopviz record``: run a program, save its trace, say where and how it ended."""
-    from loopviz.cli import EXIT_INTERRUPTED, EXIT_PROGRAM_FAILED, EXIT_TIMEOUT, EXIT_USAGE, fail
-
-    program = Path(args.program)
-    if not program.is_file():
-        return fail(f"no such program: {program}", EXIT_USAGE)
-    if _is_trace(program):
-        return fail(
-            f"{program} is a trace, not a program: open it with 'loopviz {program}'", EXIT_USAGE
-        )
-    output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
-    if not output.parent.is_dir():
-        return fail(f"cannot write the trace: no such folder: {output.parent}", EXIT_USAGE)
-    try:
-        result = record_program(
-            program,
-            output,
-            args=args.args,
-            timeout=args.timeout,
-            block_threshold_ms=args.block_threshold,
-            echo=True,
-        )
-    except OSError as exc:
-        return fail(f"cannot record {program}: {exc.strerror or exc}", EXIT_USAGE)
-    print(f"loopviz: trace written to {output} ({result.events:,} events)", file=sys.stderr)
-    if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
-        print(f"loopviz: {program} never started an asyncio event loop", file=sys.stderr)
-    if result.reason == EndReason.TIMEOUT:
-        return fail(f"{program} timed out after {args.timeout:g} s and was killed", EXIT_TIMEOUT)
-    if result.reason == EndReason.INTERRUPTED:
-        return fail(f"{program} was interrupted", EXIT_INTERRUPTED)
-    if result.status != 0:
-        why = result.error or f"exit status {result.status}"
-        return fail(f"{program} failed: {why}", EXIT_PROGRAM_FAILED)
-    return 0

@@ -7,16 +7,13 @@ describes the JSON keys.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from loopviz.timeline import BlockingStep, Timeline
-from loopviz.trace import EndReason, Outcome, TraceError, Wait
+from loopviz import exits
+from loopviz.model.timeline import BlockingStep, Timeline
+from loopviz.trace import EndReason, Outcome, Wait
 from loopviz.units import format_time, seconds
 
 MAX_ROWS = 50  # tasks (and warnings) listed in the table; the JSON keeps all
@@ -288,61 +285,13 @@ def _ending(timeline: Timeline) -> str:
     return f"exited with status {exit.status}{error} after {took}"
 
 
-def load(target: str, timeout: float | None) -> Timeline:
-    """The timeline of a trace file, or of a ``.py`` program recorded first into a temporary
-    trace. Raises ``TraceError`` (and ``OSError`` if the program cannot start)."""
-    path = Path(target)
-    if path.suffix != ".py":
-        return Timeline.from_file(path)
-    if not path.is_file():
-        raise TraceError(f"no such program: {target}")
-    from loopviz.process import record_program
-
-    with tempfile.TemporaryDirectory(prefix="loopviz-") as folder:
-        result = record_program(path, Path(folder) / f"{path.stem}.trace.jsonl", timeout=timeout)
-        return Timeline.from_file(result.trace_path)
-
-
 def exit_code(timeline: Timeline) -> int:
     """The run's own verdict, the same for a program recorded now and a saved trace."""
-    from loopviz.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_TIMEOUT
-
     reason, status = timeline.exit.reason, timeline.exit.status
     if reason == EndReason.TIMEOUT:
-        return EXIT_TIMEOUT
+        return exits.TIMEOUT
     if reason == EndReason.INTERRUPTED:
-        return EXIT_INTERRUPTED
+        return exits.INTERRUPTED
     if status:
-        return EXIT_PROGRAM_FAILED
-    return EXIT_OK
-
-
-def summary_command(args: argparse.Namespace) -> int:
-    from loopviz.cli import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
-
-    try:
-        timeline = load(args.target, args.timeout)
-    except TraceError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    except OSError as exc:
-        return fail(f"cannot record {args.target}: {exc.strerror or exc}", EXIT_USAGE)
-    for warning in timeline.warnings:
-        print(f"loopviz: {warning}", file=sys.stderr)
-    if timeline.finished and not timeline.loops_opened and not timeline.exit.status:
-        program = Path(timeline.header.program).name if timeline.header else args.target
-        print(f"loopviz: {program} never started an asyncio event loop", file=sys.stderr)
-    if args.json:
-        json.dump(to_json(timeline), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_table(timeline))
-    code = exit_code(timeline)
-    if args.max_block is not None:
-        limit = args.max_block * 1e6
-        offenders = [step for step in timeline.blocking if step.duration > limit]
-        over = f"over --max-block {args.max_block:g} ms"
-        for step in offenders:
-            print(f"loopviz: {over}: {blocked_text(timeline, step)}", file=sys.stderr)
-        if offenders and code == EXIT_OK:
-            code = EXIT_BLOCKED
-    return code
+        return exits.PROGRAM_FAILED
+    return exits.OK

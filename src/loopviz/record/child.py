@@ -1,7 +1,7 @@
-"""The recorded program's own process: ``python -m loopviz.child PROGRAM [ARGS...]``.
+"""The recorded program's own process: ``python -m loopviz.record.child PROGRAM [ARGS...]``.
 
-Started by :mod:`loopviz.process`, never by hand. It installs an event loop policy whose loops
-are traced, then runs the program as ``__main__`` exactly as ``python PROGRAM`` would (its
+Started by :mod:`loopviz.record.process`, never by hand. It installs an event loop policy whose
+loops are traced, then runs the program as ``__main__`` exactly as ``python PROGRAM`` would (its
 directory first on ``sys.path``, its own ``sys.argv``). Records stream to the parent over the
 pipe named by ``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own.
 """
@@ -18,13 +18,9 @@ import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from loopviz.recorder import Recorder
+from loopviz.protocol import BLOCK_NS, MAX_OUTPUT_LINES, OUTPUT_CUT_NOTE, TEXT_FDS, TRACE_FD
+from loopviz.record.recorder import Recorder
 from loopviz.trace import Output, Stream
-
-TRACE_FD = "LOOPVIZ_TRACE_FD"
-BLOCK_NS = "LOOPVIZ_BLOCK_NS"
-TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": where sys.stdout and sys.stderr write
-MAX_OUTPUT_LINES = 100_000  # output past this is passed on but not recorded
 
 
 class TimedLines(io.TextIOWrapper):
@@ -62,7 +58,7 @@ class TimedLines(io.TextIOWrapper):
         if self._counter[0] > MAX_OUTPUT_LINES:
             if self._counter[0] > MAX_OUTPUT_LINES + 1:
                 return
-            line = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
+            line = OUTPUT_CUT_NOTE
         rec = self._recorder
         if rec.enabled:
             rec.emit(Output(rec.now(), self._stream, line.rstrip("\r")))

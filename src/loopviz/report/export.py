@@ -10,19 +10,14 @@ whole export in memory.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import os
-import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
 import msgspec
 
-from loopviz.timeline import Interval, State, Timeline
-from loopviz.trace import TraceError
+from loopviz.model.timeline import Interval, State, Timeline
 from loopviz.units import seconds
 
 CSV_COLUMNS = ("task_id", "task", "state", "start_s", "end_s", "detail", "file", "line")
@@ -144,28 +139,3 @@ def write_csv(timeline: Timeline, out: TextIO) -> None:
             )
             for interval, stop in task_intervals(timeline, info.id)
         )
-
-
-def export_command(args: argparse.Namespace) -> int:
-    from loopviz.cli import EXIT_OK, EXIT_USAGE, fail
-
-    try:
-        timeline = Timeline.from_file(args.trace)
-    except TraceError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    for warning in timeline.warnings:
-        print(f"loopviz: {warning}", file=sys.stderr)
-    write = write_chrome if args.format == "chrome" else write_csv
-    with ExitStack() as stack:
-        out = sys.stdout
-        if args.output and args.output != "-":
-            try:
-                out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
-            except OSError as exc:
-                return fail(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
-        try:
-            write(timeline, out)
-            out.flush()
-        except BrokenPipeError:  # piped into head: stop quietly, and keep exit from retrying
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return EXIT_OK
