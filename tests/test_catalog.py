@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from loopviz import catalog
 
 
@@ -84,10 +86,21 @@ def test_bundled_scenarios_are_numbered_and_titled() -> None:
     assert "03_gather" not in network
 
 
-def test_top_level_scenarios_folder_is_the_bundled_one() -> None:
-    top = Path(__file__).resolve().parent.parent / "scenarios"
+def test_top_level_scenarios_folder_is_the_package_one() -> None:
+    """``scenarios/`` at the top of the repository is where the README sends people; it must
+    be the package's own folder, not a copy that could drift."""
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "scenarios").resolve() == (root / "src" / "loopviz" / "scenarios").resolve()
+
+
+def test_installed_package_ships_every_scenario() -> None:
+    """The installed package (CI installs it as the README says) has every scenario of the
+    source tree, byte for byte."""
+    source = Path(__file__).resolve().parent.parent / "src" / "loopviz" / "scenarios"
     bundled = catalog.bundled_folder()
-    for path in top.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts:
-            copy = bundled / path.relative_to(top)
-            assert copy.read_bytes() == path.read_bytes(), f"{copy} differs from {path}"
+    if bundled.resolve() == source.resolve():
+        pytest.skip("an editable install: the package's scenarios are the source tree")
+    names = sorted(p.name for p in source.glob("*.py"))
+    assert names == sorted(p.name for p in bundled.glob("*.py"))
+    for name in names:
+        assert (bundled / name).read_bytes() == (source / name).read_bytes(), name
