@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -38,7 +39,12 @@ def _echo(request: web.Request) -> dict[str, object]:
     }
 
 
-def _parameter(request: web.Request, name: str, kind: type, low: float, high: float, what: str):
+_N = TypeVar("_N", int, float)
+
+
+def _parameter(
+    request: web.Request, name: str, kind: type[_N], low: float, high: float, what: str
+) -> _N:
     """The path parameter ``name`` as a ``kind`` within [low, high], or a 400 saying why."""
     raw = request.match_info[name]
     try:

@@ -13,9 +13,10 @@ Bump :data:`FORMAT_VERSION` whenever a record changes shape; readers refuse newe
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -103,7 +104,7 @@ class Header(msgspec.Struct, kw_only=True):
     clock_origin_ns: int = 0  # CLOCK_MONOTONIC at t = 0, to align other clocks of the machine
 
 
-def _record(tag: int):
+def _record(tag: int) -> dict[str, Any]:
     """Class options shared by every event record: a compact array led by ``tag``."""
     return {"array_like": True, "tag": tag, "tag_field": "tag", "gc": False, "frozen": True}
 
@@ -301,7 +302,7 @@ def encode_header(header: Header) -> bytes:
     return _encoder.encode(header) + b"\n"
 
 
-def encode_records(records: list) -> bytes:
+def encode_records(records: Sequence[Record]) -> bytes:
     """Encode records as JSON lines (one per record, each ending in a newline)."""
     return _encoder.encode_lines(records)
 
