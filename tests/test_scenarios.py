@@ -118,6 +118,12 @@ def output(timeline: Timeline) -> list[tuple[int, str]]:
     return [(t, text) for t, _, text in timeline.output_until(timeline.end)]
 
 
+def printed_before(timeline: Timeline, line: str, prefix: str) -> bool:
+    """Whether ``line`` was printed before the first line starting with ``prefix``."""
+    texts = [text for _, text in output(timeline)]
+    return texts.index(line) < next(i for i, text in enumerate(texts) if text.startswith(prefix))
+
+
 def lines_with(timeline: Timeline, word: str) -> list[tuple[int, str]]:
     return [(t, text) for t, text in output(timeline) if word in text]
 
@@ -174,10 +180,7 @@ def _(tl: Timeline) -> None:
         assert started.start < first_own_work  # running while main still does its own work
         assert 1.0 <= life(task) < 1.5
     assert 1.0 <= life(main) < 2.0  # about one second, not 2.45 in turn
-    order = [text for _, text in output(tl)]
-    assert order.index("main: step 1 of its own work done") < next(
-        i for i, text in enumerate(order) if text.startswith("results")
-    )
+    assert printed_before(tl, "main: step 1 of its own work done", "results")
 
 
 @lesson("05_aiohttp_gather")
@@ -334,10 +337,7 @@ def _(tl: Timeline) -> None:
     assert 0.5 <= at < 1.0  # cut mid-sleep, long before its five seconds
     assert backup.outcome == Outcome.CANCELLED
     assert (backup.ended - cancelled[0].start) / S >= 0.1  # the finally block awaited
-    texts = [text for _, text in output(tl)]
-    assert texts.index("backup: tidy again") < next(
-        i for i, text in enumerate(texts) if text.startswith("main: the backup was cancelled")
-    )
+    assert printed_before(tl, "backup: tidy again", "main: the backup was cancelled")
 
 
 @lesson("17_thousand_tasks")
