@@ -22,7 +22,6 @@ from loopviz.trace import (
     Callback,
     Cause,
     End,
-    EndReason,
     Finished,
     Header,
     Idle,
@@ -47,7 +46,6 @@ from loopviz.trace import (
     read_trace,
     task_name,
 )
-from loopviz.units import format_short, format_time
 
 
 class State(enum.IntEnum):
@@ -63,10 +61,16 @@ class State(enum.IntEnum):
 class Interval:
     """One segment of a task's life. ``end`` is None while it is still open (the run goes on).
 
-    For WAITING: ``kind`` is a ``trace.Wait``, ``detail`` a readable text ("sleep 1.0 s",
-    "Lock.acquire", "task B"), ``file``/``line`` where the task's own code is suspended and
-    ``deadline`` the wait's deadline (or None). For READY: ``kind`` is a ``trace.Cause``
-    (what made it ready) and ``overdue`` says the ready time began at a missed deadline.
+    Plain facts, no prose (``words`` says them). For WAITING: ``kind`` is a ``trace.Wait``,
+    ``ref`` the awaited task (``Wait.TASK``) or executor job (``Wait.EXECUTOR``), ``detail``
+    the library function awaited as recorded ("Lock.acquire", "gather of 3"),
+    ``file``/``line`` where the task's own code is suspended and ``deadline`` the wait's
+    deadline (or None). For READY: ``kind`` is a ``trace.Cause`` (what made it ready), ``ref``
+    the task or job behind it; when ``overdue`` the ready time began at a missed deadline and
+    ``kind`` is the ``trace.Wait`` that missed it. A ``Cause.TIMER`` wake-up names the wait
+    whose timer fired (``timer``, a ``trace.Wait``, or None) and how late it fired (``late``,
+    0 unless at least the block threshold). For DONE: ``kind`` is a ``trace.Outcome`` and
+    ``detail`` the result's repr or "Type: message".
     """
 
     start: int
@@ -78,6 +82,9 @@ class Interval:
     line: int = 0
     deadline: int | None = None
     overdue: bool = False
+    ref: int = 0
+    timer: int | None = None
+    late: int = 0
 
 
 @dataclass(slots=True)
@@ -106,19 +113,6 @@ class Totals:
     ready: int = 0
     waiting: int = 0
     steps: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """One event on the timeline, for stepping and for the event log.
-
-    ``task`` is 0 for events of the loop or the program (idle, callbacks, output, end).
-    ``text`` is plain words: "task B ready: its sleep(1) timer fired".
-    """
-
-    t: int
-    task: int
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +152,57 @@ class ExitInfo:
     status: int | None  # None while the program still runs
     reason: int | None  # trace.EndReason
     error: str = ""  # "Type: message" of an uncaught exception
-    traceback: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A task entered a new interval (``first``: it was created)."""
+
+    task: int
+    interval: Interval
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLine:
+    stream: int  # trace.Stream
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """Something the loop reported, such as a task exception that was never retrieved."""
+
+    t: int
+    task: int  # 0: not about a task
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopChange:
+    opened: bool  # an event loop started (else: it closed)
+
+
+@dataclass(frozen=True, slots=True)
+class JobChange:
+    """An executor job was submitted, started or finished on a worker."""
+
+    job: int
+    phase: int  # trace.JobPhase
+    worker: str  # "" until it started
+
+
+Event = Segment | BlockingStep | OutputLine | Reported | LoopChange | JobChange | ExitInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """One event on the timeline, for stepping and for the event log: ``words.moment`` says
+    it. ``task`` is 0 for events of the loop or the program (idle, callbacks, output, end)."""
+
+    t: int
+    task: int
+    event: Event
 
 
 # A segment's state, its kind (Wait, Cause or Outcome) and the overdue flag, packed in one int
@@ -177,13 +221,6 @@ _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
 # A timer that runs this much after it could have is late because the loop was busy, not
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
 OVERDUE_SLACK = 1_000_000
-
-_CAUSE_TEXT = {
-    Cause.START: "its first step is scheduled",
-    Cause.YIELD: "it yielded",
-    Cause.IO: "its socket or pipe is ready",
-    Cause.CANCEL: "it was cancelled",
-}
 
 
 class _Lane:
@@ -285,7 +322,7 @@ class Timeline:
     warnings: list[str]  # reading problems (a truncated last line)
     tasks: list[TaskInfo]  # in creation order
     workers: list[str]  # executor worker names, in order of first use
-    problems: list[Moment]  # what the loop reported (exception never retrieved...)
+    problems: list[Reported]  # what the loop reported (exception never retrieved...)
     exit: ExitInfo
     end: int  # the last time seen (the End record's time once the run is over)
     finished: bool  # True once the End record arrived
@@ -558,10 +595,8 @@ class Timeline:
         self.end = max(self.end, r.t)
 
     def _on_problem(self, r: Problem) -> None:
-        message = self._strs.get(r.message, "")
-        text = f"{self._task_name(r.task)}: {message}" if r.task else message
         self._moment(r.t, r.task, len(self.problems) << 3 | _M_PROBLEM)
-        self.problems.append(Moment(r.t, r.task, text))
+        self.problems.append(Reported(r.t, r.task, self._strs.get(r.message, "")))
         self.end = max(self.end, r.t)
 
     def _on_loop_mark(self, r: LoopMark) -> None:
@@ -574,12 +609,7 @@ class Timeline:
 
     def _on_end(self, r: End) -> None:
         error = self._error
-        self.exit = ExitInfo(
-            r.status,
-            r.reason,
-            f"{error.type}: {error.message}" if error else "",
-            error.traceback if error else "",
-        )
+        self.exit = ExitInfo(r.status, r.reason, f"{error.type}: {error.message}" if error else "")
         self.finished = True
         self.end = max(self.end, r.t)
         if self._loop_state and self._loop_state[-1] != _NO_LOOP:  # killed, its loop open
@@ -701,80 +731,42 @@ class Timeline:
         code = lane.codes[i]
         state = _STATES[code & _STATE_MASK]
         kind = code >> _KIND_SHIFT & _KIND_MASK
-        start = lane.starts[i]
-        end = lane.starts[i + 1] if i + 1 < len(lane.starts) else None
+        starts = lane.starts
+        start = starts[i]
+        end = starts[i + 1] if i + 1 < len(starts) else None
         file, line = self._sites.get(lane.sites[i], ("", 0))
-        deadline = None
-        if state == State.WAITING and lane.timeouts[i]:
-            deadline = start + lane.timeouts[i]
-        return Interval(
-            start, end, state, kind, self._segment_detail(lane, i), file, line, deadline,
-            bool(code & _OVERDUE),
-        )  # fmt: skip
-
-    def _segment_detail(self, lane: _Lane, i: int) -> str:
-        code = lane.codes[i]
-        state = code & _STATE_MASK
-        kind = code >> _KIND_SHIFT & _KIND_MASK
         ref = lane.refs[i]
+        detail = ""
+        deadline = None
+        timer = None
+        late = 0
         if state == State.WAITING:
-            return self._wait_text(kind, ref, lane.timeouts[i])
-        if state == State.READY:
-            if code & _OVERDUE:
-                return f"its {Wait(kind).name.lower()} deadline passed while the loop was busy"
-            return self._cause_text(lane, i, kind, ref)
-        if state == State.DONE:
+            if lane.timeouts[i]:
+                deadline = start + lane.timeouts[i]
+            if kind != Wait.TASK and kind != Wait.EXECUTOR:
+                detail = self._strs.get(ref, "")
+                ref = 0
+        elif state == State.DONE:
             detail = self._strs.get(ref, "")
-            if kind == Outcome.RESULT:
-                return f"returned {detail}" if detail else "returned"
-            if kind == Outcome.ERROR:
-                return f"raised {detail}"
-            return "cancelled"
-        return ""
-
-    def _wait_text(self, kind: int, ref: int, timeout: int) -> str:
-        if kind == Wait.SLEEP:
-            return f"sleep {format_short(timeout)}"
-        if kind == Wait.TASK:
-            text = self._task_name(ref)
-        elif kind == Wait.EXECUTOR:
-            text = self._job_text(ref)
-        else:
-            text = self._strs.get(ref, "") or Wait(kind).name.lower().replace("_", " ")
-        if timeout:
-            text += f" (timeout {format_short(timeout)})"
-        return text
-
-    def _cause_text(self, lane: _Lane, i: int, cause: int, ref: int) -> str:
-        if cause == Cause.TIMER:
-            j = i - 1
+            ref = 0
+        elif state == State.READY and kind == Cause.TIMER and not code & _OVERDUE:
+            j = i - 1  # the wait whose timer fired, before any overdue part of it
             while j > 0 and lane.codes[j] & _OVERDUE:
                 j -= 1
-            code = lane.codes[j]
-            if j >= 0 and code & _STATE_MASK == State.WAITING:
-                kind = code >> _KIND_SHIFT & _KIND_MASK
-                what = "sleep timer" if kind == Wait.SLEEP else "timeout"
-                late = lane.starts[i] - lane.starts[j] - lane.timeouts[j]
-                if lane.timeouts[j] and late >= self.block_threshold:
-                    return f"its {what} fired {format_time(late)} late"
-                return f"its {what} fired"
-            return "its timer fired"
-        if cause == Cause.TASK:
-            return f"{self._task_name(ref)} finished"
-        if cause == Cause.FUTURE:
-            by = f" by {self._task_name(ref)}" if ref else ""
-            return f"a future it awaited was resolved{by}"
-        if cause == Cause.EXECUTOR:
-            return f"{self._job_text(ref)} finished"
-        return _CAUSE_TEXT.get(cause, "")
+            if j >= 0 and lane.codes[j] & _STATE_MASK == State.WAITING:
+                timer = lane.codes[j] >> _KIND_SHIFT & _KIND_MASK
+                if lane.timeouts[j]:
+                    overshoot = start - starts[j] - lane.timeouts[j]
+                    late = overshoot if overshoot >= self.block_threshold else 0
+        return Interval(
+            start, end, state, kind, detail, file, line, deadline, bool(code & _OVERDUE), ref,
+            timer, late,
+        )  # fmt: skip
 
-    def _task_name(self, task: int) -> str:
-        lane = self._lanes.get(task)
-        return f"task {lane.info.name}" if lane else f"task #{task}"
-
-    def _job_text(self, job: int) -> str:
+    def job_function(self, job: int) -> str:
+        """The name of the function an executor job ran ("" if unknown)."""
         info = self._jobs.get(job)
-        return f"job {job}: {info[0]}" if info and info[0] else f"job {job}"
+        return info[0] if info else ""
 
     def state_at(self, task_id: int, t: int) -> Interval | None:
         """The task's interval containing t (None before it was created). The last interval
@@ -935,64 +927,26 @@ class Timeline:
         code, i = ref & 7, ref >> 3
         if code == _M_SEGMENT:
             return self._segment_moment(self._lanes[task], i)
+        event: Event
         if code == _M_BLOCK:
-            step = self._blocks[i]
-            who = self._task_name(step.task) if step.task else "a callback"
-            where = f" at {_where(step.file, step.line)}" if step.file else ""
-            return Moment(t, task, f"loop blocked {format_time(step.duration)} by {who}{where}")
-        if code == _M_OUTPUT:
+            event = self._blocks[i]
+        elif code == _M_OUTPUT:
             _, stream, text = self._out[i]
-            return Moment(t, 0, f"{'stderr' if stream == 2 else 'stdout'}: {text}")
-        if code == _M_PROBLEM:
-            return self.problems[i]
-        if code == _M_LOOP:
-            closed = self._loop_state[i] == _NO_LOOP
-            return Moment(t, 0, "event loop closed" if closed else "event loop started")
-        if code == _M_JOB:
+            event = OutputLine(stream, text)
+        elif code == _M_PROBLEM:
+            event = self.problems[i]
+        elif code == _M_LOOP:
+            event = LoopChange(self._loop_state[i] != _NO_LOOP)
+        elif code == _M_JOB:
             job, phase = self._job_events[i]
-            worker = self._jobs[job][2]
-            if phase == JobPhase.SUBMITTED:
-                text = f"{self._task_name(task) if task else 'the program'} submitted "
-                return Moment(t, task, text + self._job_text(job))
-            verb = "started on" if phase == JobPhase.STARTED else "finished on"
-            return Moment(t, task, f"{self._job_text(job)} {verb} {worker}")
-        return Moment(t, 0, self._exit_text())
+            event = JobChange(job, phase, self._jobs[job][2])
+        else:
+            event = self.exit
+        return Moment(t, task, event)
 
     def _segment_moment(self, lane: _Lane, i: int) -> Moment:
-        info = lane.info
-        name = f"task {info.name}"
-        t = lane.starts[i]
-        if i == 0:
-            parent = self._lanes.get(info.parent)
-            by = f" by {parent.info.name}" if parent else ""
-            site = _where(info.created_file, info.created_line)
-            where = f" at {site}" if info.created_file else ""
-            return Moment(t, info.id, f"{name} created{by}{where}")
-        code = lane.codes[i]
-        state = code & _STATE_MASK
-        detail = self._segment_detail(lane, i)
-        if state == State.RUNNING:
-            return Moment(t, info.id, f"{name} running")
-        if state == State.WAITING:
-            file, line = self._sites.get(lane.sites[i], ("", 0))
-            where = f" at {_where(file, line)}" if file else ""
-            return Moment(t, info.id, f"{name} waiting: {detail}{where}")
-        if state == State.DONE:
-            return Moment(t, info.id, f"{name} done: {detail}")
-        label = "overdue" if code & _OVERDUE else "ready"
-        return Moment(t, info.id, f"{name} {label}: {detail}")
-
-    def _exit_text(self) -> str:
-        status, reason = self.exit.status, self.exit.reason
-        if reason == EndReason.TIMEOUT:
-            return "program killed after the timeout"
-        if reason == EndReason.INTERRUPTED:
-            return "program stopped by the user"
-        if reason == EndReason.SIGNAL:
-            return f"program killed by signal {-(status or 0)}"
-        if self.exit.error:
-            return f"program raised {self.exit.error} (status {status})"
-        return f"program exited with status {status}"
+        task = lane.info.id
+        return Moment(lane.starts[i], task, Segment(task, self._interval(lane, i), i == 0))
 
     def next_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The first event strictly after t (of one task, or any)."""
@@ -1025,8 +979,3 @@ class Timeline:
             self._out_sorted = sorted(self._out, key=lambda line: line[0])
             self._out_t = [line[0] for line in self._out_sorted]
         return self._out_sorted[: bisect_right(self._out_t, t)]
-
-
-def _where(file: str, line: int) -> str:
-    """A site as people say it, "prog.py:12"; the full path stays in ``Interval.file``."""
-    return f"{Path(file).name}:{line}"

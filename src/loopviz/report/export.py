@@ -17,6 +17,7 @@ from typing import TextIO
 
 import msgspec
 
+from loopviz.model import words
 from loopviz.model.timeline import Interval, State, Timeline
 from loopviz.units import seconds
 
@@ -92,18 +93,18 @@ def chrome_events(timeline: Timeline) -> Iterator[dict]:
             yield _event(span.label, "job", tid, span.start, end if span.end is None else span.end)
     for info in timeline.tasks:
         tid += 1
-        yield from _thread(tid, f"task {info.name}")
+        yield from _thread(tid, words.task(timeline, info.id))
         for interval, stop in task_intervals(timeline, info.id):
-            state = _STATE_NAMES[interval.state]
             args = {}
-            if interval.detail:
-                args["detail"] = interval.detail
+            detail = words.detail(timeline, interval)
+            if detail:
+                args["detail"] = detail
             if interval.file:
                 args["site"] = f"{interval.file}:{interval.line}"
             if interval.overdue:
                 args["overdue"] = True
-            name = f"{state}: {interval.detail}" if interval.detail else state
-            yield _event(name, state, tid, interval.start, stop, args)
+            name = words.state(timeline, interval)
+            yield _event(name, _STATE_NAMES[interval.state], tid, interval.start, stop, args)
 
 
 def write_chrome(timeline: Timeline, out: TextIO) -> None:
@@ -133,7 +134,7 @@ def write_csv(timeline: Timeline, out: TextIO) -> None:
                 _STATE_NAMES[interval.state],
                 seconds(interval.start),
                 seconds(stop),
-                interval.detail,
+                words.detail(timeline, interval),
                 interval.file,
                 interval.line or "",
             )

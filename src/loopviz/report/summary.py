@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loopviz import exits
+from loopviz.model import words
 from loopviz.model.timeline import BlockingStep, Timeline
-from loopviz.trace import EndReason, Outcome, Wait
+from loopviz.trace import EndReason, Wait
 from loopviz.units import format_time, seconds
 
 MAX_ROWS = 50  # tasks (and warnings) listed in the table; the JSON keeps all
@@ -29,7 +30,6 @@ _DELEGATING = {Wait.TASK, Wait.GATHER}
 class Finding:
     lint: str  # the lint's name
     t: int
-    task: int
     text: str
 
     def format(self) -> str:
@@ -43,7 +43,7 @@ class BlockingLint:
 
     def check(self, timeline: Timeline) -> Iterator[Finding]:
         for step in timeline.blocking:
-            yield Finding(self.name, step.start, step.task, blocked_text(timeline, step))
+            yield Finding(self.name, step.start, words.blocked(timeline, step))
 
 
 class NeverFinishedLint:
@@ -56,13 +56,7 @@ class NeverFinishedLint:
             return  # a run still going (or cut short): its tasks may yet finish
         for info in timeline.tasks:
             if info.ended is None:
-                state = timeline.state_at(info.id, timeline.end)
-                doing = f", {state.state.name.lower()}" if state else ""
-                if state and state.detail:
-                    doing += f": {state.detail}"
-                yield Finding(
-                    self.name, info.created, info.id, f"task {info.name} never finished{doing}"
-                )
+                yield Finding(self.name, info.created, words.never_finished(timeline, info.id))
 
 
 class ProblemLint:
@@ -72,8 +66,8 @@ class ProblemLint:
 
     def check(self, timeline: Timeline) -> Iterator[Finding]:
         for problem in timeline.problems:
-            lint = "never-retrieved" if "never retrieved" in problem.text else self.name
-            yield Finding(lint, problem.t, problem.task, problem.text)
+            lint = "never-retrieved" if "never retrieved" in problem.message else self.name
+            yield Finding(lint, problem.t, words.problem(timeline, problem))
 
 
 LINTS = (BlockingLint(), NeverFinishedLint(), ProblemLint())
@@ -81,25 +75,6 @@ LINTS = (BlockingLint(), NeverFinishedLint(), ProblemLint())
 
 def findings(timeline: Timeline) -> list[Finding]:
     return [finding for lint in LINTS for finding in lint.check(timeline)]
-
-
-def blocked_text(timeline: Timeline, step: BlockingStep) -> str:
-    """ "blocked the loop 1.002 s at prog.py:12 (task main)"."""
-    where = f" at {Path(step.file).name}:{step.line}" if step.file else ""
-    who = f"task {timeline.task(step.task).name}" if step.task else "a callback"
-    still = ", still blocking" if step.ongoing else ""
-    return f"blocked the loop {format_time(step.duration)}{where} ({who}{still})"
-
-
-def outcome_text(timeline: Timeline, task_id: int) -> str:
-    info = timeline.task(task_id)
-    if info.outcome is None:
-        return "never finished" if timeline.finished else "running"
-    if info.outcome == Outcome.RESULT:
-        return f"returned {info.outcome_detail}"
-    if info.outcome == Outcome.ERROR:
-        return f"raised {info.outcome_detail}"
-    return "cancelled"
 
 
 def concurrency_gain(timeline: Timeline) -> float:
@@ -145,7 +120,7 @@ def to_json(timeline: Timeline) -> dict:
                 "parent": info.parent,
                 "created_s": seconds(info.created),
                 "ended_s": None if info.ended is None else seconds(info.ended),
-                "outcome": outcome_text(timeline, info.id),
+                "outcome": words.task_outcome(timeline, info.id),
                 "running_s": seconds(totals.running),
                 "ready_s": seconds(totals.ready),
                 "waiting_s": seconds(totals.waiting),
@@ -207,7 +182,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     """The summary as aligned plain text."""
     lines: list[str] = []
     program = Path(timeline.header.program).name if timeline.header else "the program"
-    lines.append(f"{program}: {_ending(timeline)}")
+    lines.append(f"{program}: {words.program_end(timeline)}")
     lines.append("")
     lines.append(f"Tasks ({len(timeline.tasks):,})")
     header = ("name", "coroutine", "created by", "outcome", "running", "ready", "waiting", "steps")
@@ -223,7 +198,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
                 _cut(info.name, NAME_WIDTH),
                 _cut(info.coro, NAME_WIDTH),
                 _cut(parent, NAME_WIDTH),
-                _cut(outcome_text(timeline, info.id), OUTCOME_WIDTH),
+                _cut(words.task_outcome(timeline, info.id), OUTCOME_WIDTH),
                 f"{totals.running / 1e9:.3f}",
                 f"{totals.ready / 1e9:.3f}",
                 f"{totals.waiting / 1e9:.3f}",
@@ -252,9 +227,9 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         ("loop idle", f"{format_time(idle)} ({_percent(idle, timeline.end)})"),
     ]
     if longest is not None:
-        where = f" at {Path(longest.file).name}:{longest.line}" if longest.file else ""
-        name = timeline.task(longest.task).name
-        facts.append(("longest step", f"{format_time(longest.duration)} (task {name}{where})"))
+        at = f" at {words.where(longest.file, longest.line)}" if longest.file else ""
+        who = words.task(timeline, longest.task)
+        facts.append(("longest step", f"{format_time(longest.duration)} ({who}{at})"))
     tasks = "task" if peak == 1 else "tasks"
     facts.append(("peak waiting", f"{peak:,} {tasks} at once (at {format_time(peak_t)})"))
     facts.append(("concurrency gain", f"{concurrency_gain(timeline):.2f}"))
@@ -268,21 +243,6 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     if len(found) > max_rows:
         lines.append(f"  … and {len(found) - max_rows:,} more (--json lists them all)")
     return "\n".join(lines) + "\n"
-
-
-def _ending(timeline: Timeline) -> str:
-    exit = timeline.exit
-    took = format_time(timeline.end)
-    if not timeline.finished:
-        return f"trace ends after {took} (the run did not finish)"
-    if exit.reason == EndReason.TIMEOUT:
-        return f"killed after the timeout, {took}"
-    if exit.reason == EndReason.INTERRUPTED:
-        return f"interrupted after {took}"
-    if exit.reason == EndReason.SIGNAL:
-        return f"killed by signal {-(exit.status or 0)} after {took}"
-    error = f" ({exit.error})" if exit.error else ""
-    return f"exited with status {exit.status}{error} after {took}"
 
 
 def exit_code(timeline: Timeline) -> int:
