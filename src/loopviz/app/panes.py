@@ -17,8 +17,8 @@ from textual.widgets import Static
 
 from loopviz.app.palette import BLOCKING, READY, RUNNING, WAITING
 from loopviz.model import words
+from loopviz.model.analysis import concurrency_gain, findings
 from loopviz.model.timeline import Interval, State, Timeline
-from loopviz.report.summary import concurrency_gain, findings
 from loopviz.trace import Stream, Wait
 from loopviz.units import format_time
 
@@ -233,7 +233,7 @@ class SummaryPane(VerticalScroll, can_focus=False):
         found = findings(timeline)
         for finding in found[: self.MAX_FINDINGS]:
             style = BLOCKING[1] if finding.lint == "blocking" else "yellow"
-            text.append(f"⚠ {finding.format()}\n", style=style)
+            text.append(f"⚠ {finding.text}\n", style=style)
         if len(found) > self.MAX_FINDINGS:
             text.append(f"⚠ … {len(found) - self.MAX_FINDINGS} more warnings\n", style="yellow")
         wall = timeline.end

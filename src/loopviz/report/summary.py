@@ -1,113 +1,28 @@
 """``loopviz summary``: what a run did, as a table or one JSON object, and what looks wrong.
 
-The warnings are small lint objects in the spirit of tokio-console's: each checks the
-timeline and returns findings that format themselves as one line. ``docs/summary-json.md``
-describes the JSON keys.
+It only lays out what ``model.analysis`` finds, in the words of ``model.words``.
+``docs/summary-json.md`` describes the JSON keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from loopviz import exits
 from loopviz.model import words
-from loopviz.model.timeline import BlockingStep, Timeline
-from loopviz.trace import EndReason, Wait
+from loopviz.model.analysis import concurrency_gain, findings, longest_step, peak_waiting
+from loopviz.model.timeline import Timeline
+from loopviz.trace import EndReason
 from loopviz.units import format_time, seconds
 
 MAX_ROWS = 50  # tasks (and warnings) listed in the table; the JSON keeps all
 NAME_WIDTH = 28
 OUTCOME_WIDTH = 32
 
-# Waiting on other tasks is not a task's own work: a parent awaiting a gather of its
-# children would otherwise count the children's time twice in the concurrency gain.
-_DELEGATING = {Wait.TASK, Wait.GATHER}
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    lint: str  # the lint's name
-    t: int
-    text: str
-
-    def format(self) -> str:
-        return self.text
-
-
-class BlockingLint:
-    """A step or callback held the loop for longer than the trace's threshold."""
-
-    name = "blocking"
-
-    def check(self, timeline: Timeline) -> Iterator[Finding]:
-        for step in timeline.blocking:
-            yield Finding(self.name, step.start, words.blocked(timeline, step))
-
-
-class NeverFinishedLint:
-    """A task was still pending when the program ended: it was never awaited or cancelled."""
-
-    name = "never-finished"
-
-    def check(self, timeline: Timeline) -> Iterator[Finding]:
-        if not timeline.finished:
-            return  # a run still going (or cut short): its tasks may yet finish
-        for info in timeline.tasks:
-            if info.ended is None:
-                yield Finding(self.name, info.created, words.never_finished(timeline, info.id))
-
-
-class ProblemLint:
-    """What the loop itself reported, such as a task exception that was never retrieved."""
-
-    name = "problem"
-
-    def check(self, timeline: Timeline) -> Iterator[Finding]:
-        for problem in timeline.problems:
-            lint = "never-retrieved" if "never retrieved" in problem.message else self.name
-            yield Finding(lint, problem.t, words.problem(timeline, problem))
-
-
-LINTS = (BlockingLint(), NeverFinishedLint(), ProblemLint())
-
-
-def findings(timeline: Timeline) -> list[Finding]:
-    return [finding for lint in LINTS for finding in lint.check(timeline)]
-
-
-def concurrency_gain(timeline: Timeline) -> float:
-    """Task time (lifetimes, less time spent awaiting other tasks) per second of loop time:
-    about 2 when two tasks' sleeps overlap, 1 when everything ran one after another."""
-    busy, idle = timeline.loop_totals()
-    loop_time = busy + idle or timeline.end
-    if not loop_time:
-        return 0.0
-    own = 0
-    for info in timeline.tasks:
-        end = timeline.end if info.ended is None else info.ended
-        own += end - info.created - timeline.wait_time(info.id, _DELEGATING)
-    return own / loop_time
-
-
-def longest_step(timeline: Timeline) -> BlockingStep | None:
-    """The longest task step, placed where it blocked if the watchdog saw it, else where
-    it resumed."""
-    found = timeline.longest_step()
-    if found is None:
-        return None
-    task, step = found
-    for blocked in timeline.blocking:
-        if blocked.task == task and blocked.start == step.start:
-            return blocked
-    duration = (step.end or timeline.end) - step.start
-    return BlockingStep(task, step.start, duration, step.file, step.line)
-
 
 def to_json(timeline: Timeline) -> dict:
     busy, idle = timeline.loop_totals()
-    peak, peak_t = timeline.peak_waiting()
+    peak, peak_t = peak_waiting(timeline)
     longest = longest_step(timeline)
     tasks = []
     for info in timeline.tasks:
@@ -164,7 +79,7 @@ def to_json(timeline: Timeline) -> dict:
             for step in timeline.blocking
         ],
         "warnings": [
-            {"lint": f.lint, "t_s": seconds(f.t), "text": f.format()} for f in findings(timeline)
+            {"lint": f.lint, "t_s": seconds(f.t), "text": f.text} for f in findings(timeline)
         ],
         "reading_warnings": timeline.warnings,
     }
@@ -219,7 +134,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     lines.append("")
     lines.append("Run")
     busy, idle = timeline.loop_totals()
-    peak, peak_t = timeline.peak_waiting()
+    peak, peak_t = peak_waiting(timeline)
     longest = longest_step(timeline)
     facts = [
         ("wall time", format_time(timeline.end)),
@@ -239,7 +154,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     found = findings(timeline)
     lines.append("")
     lines.append(f"Warnings ({len(found):,})" if found else "No warnings")
-    lines += [f"  {finding.format()}" for finding in found[:max_rows]]
+    lines += [f"  {finding.text}" for finding in found[:max_rows]]
     if len(found) > max_rows:
         lines.append(f"  … and {len(found) - max_rows:,} more (--json lists them all)")
     return "\n".join(lines) + "\n"
