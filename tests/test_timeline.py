@@ -277,7 +277,8 @@ def test_blocking_without_report_uses_the_step_site_then_the_coroutine():
     assert [(s.start, s.line) for s in tl.blocking] == [(0, 7), (2 * S, 1)]
 
 
-def test_jobs_problems_and_program_error():
+def executor_job() -> TraceBuilder:
+    """main awaits job 3 (fetch) on a thread; then the loop reports a lost exception."""
     b = TraceBuilder()
     b.task(0, 1, "main")
     fetch, worker = b.s("fetch"), b.s("ThreadPoolExecutor-0_0")
@@ -289,7 +290,11 @@ def test_jobs_problems_and_program_error():
         Ready(51 * MS, 1, Cause.EXECUTOR, 3),
         Problem(60 * MS, 1, b.s("Task exception was never retrieved")),
     )
-    tl = Timeline.from_trace(_trace(b))
+    return b
+
+
+def test_jobs_problems_and_program_error():
+    tl = Timeline.from_trace(_trace(executor_job()))
     assert (tl.state_at(1, 10 * MS).ref, tl.job_function(3)) == (3, "fetch")
     assert tl.state_at(1, 51 * MS).ref == 3
     assert tl.workers == ["ThreadPoolExecutor-0_0"]

@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+from test_timeline import executor_job, sleeper
 from textual.widgets import Static
 from trace_builder import MS, S, TraceBuilder
 
@@ -25,14 +26,10 @@ from loopviz.trace import (
     End,
     EndReason,
     Finished,
-    Idle,
-    Job,
-    JobPhase,
     LoopMark,
     LoopPhase,
     Outcome,
     Output,
-    Problem,
     Ready,
     Stream,
     Trace,
@@ -43,28 +40,6 @@ from loopviz.trace import (
 
 def timeline_of(b: TraceBuilder) -> Timeline:
     return Timeline.from_trace(Trace(b.header, list(b.records)))
-
-
-def sleeper() -> TraceBuilder:
-    """main awaits B, which sleeps 1 s at line 6 and returns 'x'; main then raises."""
-    b = TraceBuilder()
-    b.add(LoopMark(0, 1, LoopPhase.OPENED))
-    b.task(0, 1, "main")
-    b.add(Ready(0, 1, Cause.START))
-    b.task(1 * MS, 2, "B", parent=1, line=12)
-    b.add(
-        Ready(1 * MS, 2, Cause.START),
-        Waited(0, 1, 2 * MS, Wait.TASK, 2, b.site(13)),
-        Waited(2 * MS, 2, 1 * MS, Wait.SLEEP, 0, b.site(6), timeout=S),
-        Idle(3 * MS, 1000 * MS, 1000 * MS),
-        Ready(1003 * MS, 2, Cause.TIMER),
-        Finished(1004 * MS, 2, 1 * MS, Outcome.RESULT, b.s("'x'")),
-        Ready(1005 * MS, 1, Cause.TASK, 2),
-        Finished(1006 * MS, 1, 1 * MS, Outcome.ERROR, b.s("ValueError: boom")),
-        LoopMark(1008 * MS, 1, LoopPhase.CLOSED),
-        End(1010 * MS, 1, EndReason.EXITED),
-    )
-    return b
 
 
 def late_sleeper(end: End | None = None) -> TraceBuilder:
@@ -147,18 +122,8 @@ def test_a_timer_late_by_less_than_the_block_threshold_is_not_called_late():
 
 
 def test_executor_jobs_problems_and_output_lines():
-    b = TraceBuilder()
-    b.task(0, 1, "main")
-    fetch, worker = b.s("fetch"), b.s("ThreadPoolExecutor-0_0")
-    b.add(
-        Job(1 * MS, 3, JobPhase.SUBMITTED, 0, fetch, 1),
-        Waited(0, 1, 1 * MS, Wait.EXECUTOR, 3, b.site(4)),
-        Job(2 * MS, 3, JobPhase.STARTED, worker, fetch, 1),
-        Job(50 * MS, 3, JobPhase.FINISHED, worker, fetch, 1),
-        Ready(51 * MS, 1, Cause.EXECUTOR, 3),
-        Problem(60 * MS, 1, b.s("Task exception was never retrieved")),
-        Output(70 * MS, Stream.STDERR, "oops"),
-    )
+    b = executor_job()
+    b.add(Output(70 * MS, Stream.STDERR, "oops"))
     tl = timeline_of(b)
     assert words.state(tl, tl.state_at(1, 10 * MS)) == "waiting: job 3: fetch"
     assert words.state(tl, tl.state_at(1, 51 * MS)) == "ready: job 3: fetch finished"

@@ -60,7 +60,9 @@ class Lane:
         if done == n:
             return
         if done == 0:
-            ready.append(0), running.append(0), nrun.append(0)
+            ready.append(0)
+            running.append(0)
+            nrun.append(0)
             done = 1
         r, x, k = ready[-1], running[-1], nrun[-1]
         prev = starts[done - 1]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loopviz.model.facts import (
     BlockingStep,
@@ -101,6 +103,13 @@ _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
 OVERDUE_SLACK = 1_000_000
 
 
+@dataclass(slots=True)
+class _Job:
+    fn: str  # the function it runs
+    worker: str = ""  # where it ran, once it started
+    index: int = -1  # its span in the worker's ``Jobs``
+
+
 class Timeline:
     """Everything a viewer asks of a trace. Queries cost O(log n) in the number of events."""
 
@@ -141,13 +150,13 @@ class Timeline:
         self._loop_state: list[int] = []
         self._loop_cum: tuple[list[int], list[int]] = ([], [])  # idle, busy before span i
         self._worker_spans: dict[str, Jobs] = {}
-        self._jobs: dict[int, list] = {}  # job -> [fn, task, worker, span index]
+        self._jobs: dict[int, _Job] = {}
         self._job_events: list[tuple[int, int]] = []  # (job, phase) for moments
         self._out: list[tuple[int, int, str]] = []  # arrival order
         self._out_sorted: list[tuple[int, int, str]] = []
         self._out_t: list[int] = []
         self._error: ProgramError | None = None
-        self._handlers = {
+        self._handlers: dict[type, Callable[[Any], None]] = {
             Str: self._on_str,
             Site: self._on_site,
             TaskCreated: self._on_created,
@@ -206,7 +215,9 @@ class Timeline:
             lane.info.name = f"#{task}"
         return lane
 
-    def _push(self, lane: Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0):
+    def _push(
+        self, lane: Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0
+    ) -> None:
         """Start a segment at t (never before the previous one: records of a task arrive in
         its order, but clamp rather than break bisect if a clock disagrees)."""
         starts = lane.starts
@@ -358,19 +369,19 @@ class Timeline:
     def _on_job(self, r: Job) -> None:
         job = self._jobs.get(r.job)
         if job is None:
-            job = self._jobs[r.job] = [self._strs.get(r.fn, ""), r.task, "", -1]
+            job = self._jobs[r.job] = _Job(self._strs.get(r.fn, ""))
         if r.phase == JobPhase.STARTED:
             worker = self._strs.get(r.worker, "") or "worker"
             spans = self._worker_spans.get(worker)
             if spans is None:
                 spans = self._worker_spans[worker] = Jobs()
                 self.workers.append(worker)
-            job[2], job[3] = worker, len(spans.starts)
+            job.worker, job.index = worker, len(spans.starts)
             spans.starts.append(r.t)
             spans.ends.append(None)
-            spans.labels.append(job[0])
-        elif r.phase == JobPhase.FINISHED and job[3] >= 0:
-            self._worker_spans[job[2]].ends[job[3]] = r.t
+            spans.labels.append(job.fn)
+        elif r.phase == JobPhase.FINISHED and job.index >= 0:
+            self._worker_spans[job.worker].ends[job.index] = r.t
         self._moment(r.t, r.task, len(self._job_events) << 3 | _M_JOB)
         self._job_events.append((r.job, r.phase))
         self.end = max(self.end, r.t)
@@ -534,7 +545,7 @@ class Timeline:
     def job_function(self, job: int) -> str:
         """The name of the function an executor job ran ("" if unknown)."""
         info = self._jobs.get(job)
-        return info[0] if info else ""
+        return info.fn if info else ""
 
     def state_at(self, task_id: int, t: int) -> Interval | None:
         """The task's interval containing t (None before it was created). The last interval
@@ -639,10 +650,11 @@ class Timeline:
         flat = self._worker_spans.get(worker)
         if flat is None:
             return []
+        ends = flat.ends
         return [
-            Span(flat.starts[i], flat.ends[i], flat.labels[i])
+            Span(flat.starts[i], end, flat.labels[i])
             for i in flat.overlapping(t0, t1)
-            if flat.ends[i] is None or flat.ends[i] > t0
+            if (end := ends[i]) is None or end > t0
         ]
 
     # --- events ----------------------------------------------------------------------------
@@ -678,7 +690,7 @@ class Timeline:
             event = LoopChange(self._loop_state[i] != _NO_LOOP)
         elif code == _M_JOB:
             job, phase = self._job_events[i]
-            event = JobChange(job, phase, self._jobs[job][2])
+            event = JobChange(job, phase, self._jobs[job].worker)
         else:
             event = self.exit
         return Moment(t, task, event)

@@ -26,7 +26,7 @@ from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
 from loopviz.units import format_short, format_time
 
 # Why a task became ready, for the causes whose sentence needs no other fact.
-_BECAUSE = {
+_BECAUSE: dict[int, str] = {
     Cause.START: "its first step is due",
     Cause.YIELD: "it yielded and is due again",
     Cause.IO: "its socket or pipe is ready",
@@ -34,7 +34,7 @@ _BECAUSE = {
 }
 
 # What a task waits on when the trace recorded no function name for it.
-_WAITING_ON = {
+_WAITING_ON: dict[int, str] = {
     Wait.FUTURE: "a future",
     Wait.SLEEP: "sleep",
     Wait.TASK: "a task",

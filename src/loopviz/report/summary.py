@@ -7,6 +7,7 @@ It only lays out what ``model.analysis`` finds, in the words of ``model.words``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from loopviz import exits
 from loopviz.model import words
@@ -20,7 +21,7 @@ NAME_WIDTH = 28
 OUTCOME_WIDTH = 32
 
 
-def to_json(timeline: Timeline) -> dict:
+def to_json(timeline: Timeline) -> dict[str, Any]:
     busy, idle = timeline.loop_totals()
     peak, peak_t = peak_waiting(timeline)
     longest = longest_step(timeline)
