@@ -7,6 +7,13 @@ arrived so far. Times are integer nanoseconds since the start of the run.
 A task's life is a run of contiguous segments (ready, running, waiting), ending when it is
 done. A wait with a deadline (sleep, timeout) that ends after its deadline counts as *ready*
 from the deadline on: the task was due but the loop did not get to it (starvation).
+
+The model is five modules: ``facts`` (the data queries answer with), ``store`` (the packed
+lanes), this one (folding records in, and the queries), ``analysis`` (the run as a whole) and
+``words`` (every sentence about them); ``columns`` buckets lanes for the screen. This module
+is longer than most (~730 lines) because folding and the queries share the lanes' invariants
+(clamped starts, the overdue part of a wait, a step the watchdog reports before its record):
+each record handler sits beside the queries that read what it wrote.
 """
 
 from __future__ import annotations
