@@ -23,6 +23,7 @@ from loopviz.app.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
 from loopviz.app.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
+from loopviz.model import words
 from loopviz.model.timeline import State, Timeline
 from loopviz.trace import (
     Cause,
@@ -130,7 +131,8 @@ async def test_step_next_and_previous_event(trace: Path) -> None:
         assert seen == expected
         await pilot.press("left")
         assert screen.playhead == expected[2]
-        assert model.events_around(screen.playhead, 1, 0)[-1].text in text_of(app, "#events")
+        last = model.events_around(screen.playhead, 1, 0)[-1]
+        assert words.moment(model, last) in text_of(app, "#events")
 
 
 async def test_task_step_inspector_and_source(trace: Path) -> None:
@@ -155,7 +157,7 @@ async def test_task_step_inspector_and_source(trace: Path) -> None:
         # B's next own event is its timer firing at 203.5 ms, past A's and C's events.
         await pilot.press("right_square_bracket")
         assert screen.playhead == model.next_event(t, b).t == 203_500_000
-        assert "ready: its timer fired" in text_of(app, "#inspector")
+        assert "ready: its sleep timer fired" in text_of(app, "#inspector")
 
 
 async def test_jump_speed_zoom_fit(trace: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from trace_builder import MS, S, TraceBuilder
 
-from loopviz.model.timeline import State, Timeline
+from loopviz.model.analysis import peak_waiting
+from loopviz.model.columns import loop_columns, task_columns
+from loopviz.model.timeline import Moment, OutputLine, Segment, State, Timeline
 from loopviz.trace import (
     Blocking,
     Cause,
@@ -61,11 +63,7 @@ def test_states_details_and_sites_of_a_sleeping_task():
     ready = tl.state_at(2, 1 * MS)
     assert ready.state == State.READY and ready.kind == Cause.START
     waiting = tl.state_at(2, 500 * MS)
-    assert (waiting.state, waiting.kind, waiting.detail) == (
-        State.WAITING,
-        Wait.SLEEP,
-        "sleep 1.0 s",
-    )
+    assert (waiting.state, waiting.kind, waiting.detail) == (State.WAITING, Wait.SLEEP, "")
     assert (waiting.file, waiting.line, waiting.deadline) == (b.program, 6, 3 * MS + S)
     assert not waiting.overdue
     # The step after the wait resumes where the task was suspended.
@@ -73,36 +71,15 @@ def test_states_details_and_sites_of_a_sleeping_task():
     assert (running.state, running.file, running.line) == (State.RUNNING, b.program, 6)
     done = tl.state_at(2, 2 * S)
     assert (done.state, done.kind, done.detail, done.end) == (
-        State.DONE, Outcome.RESULT, "returned 'x'", None,
+        State.DONE, Outcome.RESULT, "'x'", None,
     )  # fmt: skip
-    assert tl.state_at(1, 500 * MS).detail == "task B"
+    awaiting = tl.state_at(1, 500 * MS)
+    assert (awaiting.kind, awaiting.ref, awaiting.detail) == (Wait.TASK, 2, "")
     info = tl.task(2)
     assert (info.name, info.parent, info.created_line, info.ended) == ("B", 1, 12, 1005 * MS)
     assert tl.task(1).children == [2]
     assert tl.task(1).outcome_detail == "ValueError: boom"
     assert tl.finished and tl.end == 1010 * MS and tl.exit.status == 1
-
-
-def test_moments_read_as_plain_words():
-    tl = Timeline.from_trace(_trace(sleeper()))
-    texts = [m.text for m in tl.events_around(-1, 0, 100)]
-    assert texts == [
-        "event loop started",
-        "task main created",  # created before any task: no "by"
-        "task main running",
-        "task B created by main at prog.py:12",
-        "task main waiting: task B at prog.py:13",  # at 2 ms, as B starts running
-        "task B running",
-        "task B waiting: sleep 1.0 s at prog.py:6",
-        "task B ready: its sleep timer fired",
-        "task B running",
-        "task B done: returned 'x'",
-        "task main ready: task B finished",
-        "task main running",
-        "task main done: raised ValueError: boom",
-        "event loop closed",
-        "program exited with status 1",
-    ]
 
 
 def test_overdue_part_of_a_wait_counts_as_ready():
@@ -126,13 +103,20 @@ def test_overdue_part_of_a_wait_counts_as_ready():
     )  # fmt: skip
     after = tl.state_at(1, 600 * MS)
     assert after.state == State.READY and not after.overdue
-    assert after.detail == f"its sleep timer fired {format_time(490 * MS)} late"
+    assert (after.kind, after.timer, after.late) == (Cause.TIMER, Wait.SLEEP, 490 * MS)
     assert tl.totals(1, until=700 * MS).ready == 590 * MS
     assert tl.totals(1, until=700 * MS).waiting == 100 * MS
     # A wait ended by its event before the deadline has no overdue part.
     assert not any(i.overdue for i in tl.intervals(2))
-    assert tl.state_at(2, 30 * MS).detail == "Event.wait (timeout 0.1 s)"
-    assert tl.state_at(2, 60 * MS).detail == "a future it awaited was resolved by task late"
+    event_wait = tl.state_at(2, 30 * MS)
+    assert (event_wait.detail, event_wait.deadline) == ("Event.wait", 110 * MS)
+    resolved = tl.state_at(2, 60 * MS)
+    assert (resolved.kind, resolved.ref, resolved.timer, resolved.late) == (
+        Cause.FUTURE,
+        1,
+        None,
+        0,
+    )
 
 
 def test_timer_run_late_only_because_select_overslept_is_not_overdue():
@@ -165,13 +149,13 @@ def test_eager_child_step_nested_in_parent_step():
     assert tl.state_at(1, 5 * MS).state == State.RUNNING
     moments = tl.events_around(-1, 0, 10)
     assert [m.t for m in moments] == sorted(m.t for m in moments)
-    assert [m.text for m in moments][:3] == [
-        "task parent created",
-        "task parent running",
-        "task child created by parent",
+    assert [what(m) for m in moments][:3] == [
+        (1, "created"),
+        (1, State.RUNNING),
+        (2, "created"),
     ]
-    assert tl.next_event(0).text == "task child created by parent"
-    assert tl.prev_event(10 * MS).text == "task child waiting: sleep 1.0 s at prog.py:3"
+    assert what(tl.next_event(0)) == (2, "created")
+    assert what(tl.prev_event(10 * MS)) == (2, State.WAITING)
 
 
 def test_output_lines_arriving_out_of_order_are_sorted_by_time():
@@ -185,10 +169,10 @@ def test_output_lines_arriving_out_of_order_are_sorted_by_time():
     assert [text for _, _, text in tl.output_until(6 * MS)] == ["first", "second"]
     assert len(tl.output_until(9 * MS)) == 3
     assert tl.output_until(1 * MS) == []
-    assert [m.text for m in tl.events_around(-1, 0, 3)] == [
-        "stdout: first",
-        "stdout: second",
-        "stderr: third",
+    assert [m.event for m in tl.events_around(-1, 0, 3)] == [
+        OutputLine(Stream.STDOUT, "first"),
+        OutputLine(Stream.STDOUT, "second"),
+        OutputLine(Stream.STDERR, "third"),
     ]
 
 
@@ -205,17 +189,20 @@ def test_live_add_shows_open_intervals_then_closes_them():
     assert tl.next_event(3 * MS) is None
     tl.add(records[cut:])
     assert tl.state_at(2, 500 * MS).end == 1003 * MS
-    assert tl.next_event(3 * MS).text == "task B ready: its sleep timer fired"
+    assert what(tl.next_event(3 * MS)) == (2, State.READY)
     assert tl.alive_at(1005 * MS) == [1]
     assert tl.alive_at(2 * S) == []
 
 
 def test_next_and_prev_event_per_task_and_global():
     tl = Timeline.from_trace(_trace(sleeper()))
-    assert tl.next_event(3 * MS, task_id=1).text == "task main ready: task B finished"
-    assert tl.next_event(3 * MS).text == "task B ready: its sleep timer fired"
-    assert tl.prev_event(1003 * MS, task_id=2).text == "task B waiting: sleep 1.0 s at prog.py:6"
-    assert tl.prev_event(1003 * MS, task_id=1).text == "task main waiting: task B at prog.py:13"
+    assert what(tl.next_event(3 * MS, task_id=1)) == (1, State.READY)
+    assert tl.next_event(3 * MS, task_id=1).t == 1005 * MS
+    assert what(tl.next_event(3 * MS)) == (2, State.READY)
+    assert tl.next_event(3 * MS).t == 1003 * MS
+    assert what(tl.prev_event(1003 * MS, task_id=2)) == (2, State.WAITING)
+    assert tl.prev_event(1003 * MS, task_id=2).t == 3 * MS
+    assert what(tl.prev_event(1003 * MS, task_id=1)) == (1, State.WAITING)
     assert tl.prev_event(0) is None
     assert tl.next_event(1010 * MS) is None
     assert tl.next_event(2 * S, task_id=2) is None
@@ -232,7 +219,7 @@ def test_lane_marks_a_short_step_without_calling_the_column_running():
         End(S, 0, EndReason.EXITED),
     )
     tl = Timeline.from_trace(_trace(b))
-    columns = tl.lane(1, 0, S, 10)
+    columns = task_columns(tl, 1, 0, S, 10)
     assert columns[0].state is None
     assert [c.state for c in columns[1:]] == [State.WAITING] * 9  # it mostly waited
     assert [c.ran for c in columns] == [False] * 5 + [True] + [False] * 4  # but a step ran
@@ -254,7 +241,7 @@ def test_totals_per_task_and_for_all():
     assert both.running == main.running + b_totals.running
     assert both.steps == 4
     assert tl.loop_totals() == (1008 * MS - 1000 * MS, 1000 * MS)
-    assert tl.peak_waiting() == (2, 3 * MS)
+    assert peak_waiting(tl) == (2, 3 * MS)
 
 
 def test_blocking_report_before_the_step_record():
@@ -268,15 +255,13 @@ def test_blocking_report_before_the_step_record():
     assert live.duration == 150 * MS
     now = tl.state_at(1, 200 * MS)
     assert (now.state, now.start, now.end, now.line) == (State.RUNNING, 100 * MS, None, 9)
-    assert [c.state for c in tl.lane(1, 0, 250 * MS, 5)] == [State.READY] * 2 + [State.RUNNING] * 3
+    states = [c.state for c in task_columns(tl, 1, 0, 250 * MS, 5)]
+    assert states == [State.READY] * 2 + [State.RUNNING] * 3
     tl.add([Ran(100 * MS, 1, 300 * MS)])
     [step] = tl.blocking
     assert not step.ongoing and (step.duration, step.file, step.line) == (300 * MS, b.program, 9)
-    assert tl.lane(1, 0, 400 * MS, 4)[2].blocking
-    assert any(
-        m.text == "loop blocked 300 ms by task main at prog.py:9"
-        for m in tl.events_around(0, 0, 20)
-    )
+    assert task_columns(tl, 1, 0, 400 * MS, 4)[2].blocking
+    assert step in [m.event for m in tl.events_around(0, 0, 20)]
 
 
 def test_blocking_without_report_uses_the_step_site_then_the_coroutine():
@@ -292,7 +277,8 @@ def test_blocking_without_report_uses_the_step_site_then_the_coroutine():
     assert [(s.start, s.line) for s in tl.blocking] == [(0, 7), (2 * S, 1)]
 
 
-def test_jobs_problems_and_program_error():
+def executor_job() -> TraceBuilder:
+    """main awaits job 3 (fetch) on a thread; then the loop reports a lost exception."""
     b = TraceBuilder()
     b.task(0, 1, "main")
     fetch, worker = b.s("fetch"), b.s("ThreadPoolExecutor-0_0")
@@ -304,14 +290,18 @@ def test_jobs_problems_and_program_error():
         Ready(51 * MS, 1, Cause.EXECUTOR, 3),
         Problem(60 * MS, 1, b.s("Task exception was never retrieved")),
     )
-    tl = Timeline.from_trace(_trace(b))
-    assert tl.state_at(1, 10 * MS).detail == "job 3: fetch"
-    assert tl.state_at(1, 51 * MS).detail == "job 3: fetch finished"
+    return b
+
+
+def test_jobs_problems_and_program_error():
+    tl = Timeline.from_trace(_trace(executor_job()))
+    assert (tl.state_at(1, 10 * MS).ref, tl.job_function(3)) == (3, "fetch")
+    assert tl.state_at(1, 51 * MS).ref == 3
     assert tl.workers == ["ThreadPoolExecutor-0_0"]
     [span] = tl.job_spans("ThreadPoolExecutor-0_0")
     assert (span.start, span.end, span.label) == (2 * MS, 50 * MS, "fetch")
     assert tl.job_spans("ThreadPoolExecutor-0_0", 60 * MS) == []
-    assert [p.text for p in tl.problems] == ["task main: Task exception was never retrieved"]
+    assert [(p.task, p.message) for p in tl.problems] == [(1, "Task exception was never retrieved")]
 
 
 def test_loop_spans_and_lane():
@@ -322,9 +312,9 @@ def test_loop_spans_and_lane():
         ("idle", 3 * MS, 1003 * MS),
         ("busy", 1003 * MS, 1008 * MS),
     ]
-    lane = tl.loop_lane(0, 2 * S, 4)
+    lane = loop_columns(tl, 0, 2 * S, 4)
     assert lane == [False, False, True, None]
-    assert tl.loop_lane(0, 6 * MS, 2) == [True, False]
+    assert loop_columns(tl, 0, 6 * MS, 2) == [True, False]
 
 
 def test_truncated_trace_loads_what_is_complete(tmp_path):
@@ -350,6 +340,12 @@ def test_format_time():
     assert format_short(49_998_000) == "50 ms"
 
 
+def what(moment: Moment) -> tuple[int, State | str]:
+    """A task's moment as (task, the state it entered, or "created")."""
+    assert isinstance(moment.event, Segment)
+    return moment.task, "created" if moment.event.first else moment.event.interval.state
+
+
 def _trace(b: TraceBuilder):
     from loopviz.trace import Trace
 
@@ -366,7 +362,7 @@ def test_a_live_run_advanced_by_the_clock_keeps_a_blocking_step_growing():
     assert step.ongoing and step.duration == 140 * MS
     tl.advance_to(2 * S)  # nothing new arrived, but the program is still blocked at 2 s
     assert tl.blocking[0].duration == 2 * S - 10 * MS
-    assert tl.lane(1, 0, 2 * S, 4)[-1].blocking
+    assert task_columns(tl, 1, 0, 2 * S, 4)[-1].blocking
     assert tl.loop_totals() == (2 * S, 0)  # busy all along: it never got back to select()
 
 
@@ -421,4 +417,4 @@ def test_the_loop_counts_as_idle_after_its_last_step_when_the_run_is_cut_off():
     b.add(End(3 * S, -9, EndReason.TIMEOUT))  # then killed there
     killed = Timeline.from_trace(_trace(b))
     assert killed.loop_totals() == (4 * MS, 3 * S - 4 * MS)
-    assert killed.loop_lane(0, 3 * S, 3) == [False, False, False]
+    assert loop_columns(killed, 0, 3 * S, 3) == [False, False, False]

@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def record_command(args: argparse.Namespace) -> int:
     """``loopviz record``: run a program, save its trace, say where and how it ended."""
+    from loopviz.model import words
     from loopviz.record.process import record_program
     from loopviz.trace import EndReason, is_trace
 
@@ -163,27 +164,29 @@ def record_command(args: argparse.Namespace) -> int:
         raise LoopvizError(f"cannot record {program}: {exc.strerror or exc}") from None
     say(f"trace written to {output} ({result.events:,} events)")
     if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
-        say(f"{program} never started an asyncio event loop")
+        say(words.no_event_loop(str(program)))
+    how = words.ending(result.reason, result.status, result.error, timeout=args.timeout)
+    ended = f"{program} {how}"
     if result.reason == EndReason.TIMEOUT:
-        return fail(f"{program} timed out after {args.timeout:g} s and was killed", exits.TIMEOUT)
+        return fail(ended, exits.TIMEOUT)
     if result.reason == EndReason.INTERRUPTED:
-        return fail(f"{program} was interrupted", exits.INTERRUPTED)
+        return fail(ended, exits.INTERRUPTED)
     if result.status != 0:
-        why = result.error or f"exit status {result.status}"
-        return fail(f"{program} failed: {why}", exits.PROGRAM_FAILED)
+        return fail(ended, exits.PROGRAM_FAILED)
     return exits.OK
 
 
 def summary_command(args: argparse.Namespace) -> int:
     """``loopviz summary``: the table or JSON; exit 4 past ``--max-block``."""
-    from loopviz.report.summary import blocked_text, exit_code, render_table, to_json
+    from loopviz.model import words
+    from loopviz.report.summary import exit_code, render_table, to_json
 
     timeline = _load(args.target, args.timeout)
     for warning in timeline.warnings:
         say(warning)
     if timeline.finished and not timeline.loops_opened and not timeline.exit.status:
         program = Path(timeline.header.program).name if timeline.header else args.target
-        say(f"{program} never started an asyncio event loop")
+        say(words.no_event_loop(program))
     if args.json:
         json.dump(to_json(timeline), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -194,7 +197,7 @@ def summary_command(args: argparse.Namespace) -> int:
         limit = args.max_block * 1e6
         offenders = [step for step in timeline.blocking if step.duration > limit]
         for step in offenders:
-            say(f"over --max-block {args.max_block:g} ms: {blocked_text(timeline, step)}")
+            say(f"over --max-block {args.max_block:g} ms: {words.blocked(timeline, step)}")
         if offenders and code == exits.OK:
             code = exits.BLOCKED
     return code

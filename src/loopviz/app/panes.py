@@ -16,27 +16,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from loopviz.app.palette import BLOCKING, READY, RUNNING, WAITING
+from loopviz.model import words
+from loopviz.model.analysis import concurrency_gain, findings
 from loopviz.model.timeline import Interval, State, Timeline
-from loopviz.report.summary import concurrency_gain, findings, outcome_text
-from loopviz.trace import Cause, EndReason, Stream, Wait
+from loopviz.trace import Stream, Wait
 from loopviz.units import format_time
-
-READY_BECAUSE = {
-    Cause.START: "new task, first step due",
-    Cause.YIELD: "it yielded and is due again",
-    Cause.TIMER: "its timer fired",
-    Cause.FUTURE: "a future it awaited was resolved",
-    Cause.TASK: "the task it awaited finished",
-    Cause.IO: "its socket is ready",
-    Cause.CANCEL: "it was cancelled",
-    Cause.EXECUTOR: "its executor job finished",
-}
-END_REASON = {
-    EndReason.EXITED: "exited",
-    EndReason.TIMEOUT: "killed after the timeout",
-    EndReason.INTERRUPTED: "stopped",
-    EndReason.SIGNAL: "killed by a signal",
-}
 
 
 def position(timeline: Timeline, task_id: int, t: int) -> tuple[str, int] | None:
@@ -56,18 +40,6 @@ def position(timeline: Timeline, task_id: int, t: int) -> tuple[str, int] | None
     return (info.coro_file, info.coro_line) if info.coro_line else None
 
 
-def describe(interval: Interval) -> str:
-    """The state in plain words: "waiting: sleep 1.0 s", "ready: its timer fired"."""
-    if interval.state is State.WAITING:
-        return f"waiting: {interval.detail}" if interval.detail else "waiting"
-    if interval.state is State.READY:
-        why = READY_BECAUSE.get(interval.kind, "")
-        if interval.overdue:
-            why = "overdue: its deadline passed while the loop was busy"
-        return f"ready: {why}" if why else "ready"
-    return interval.state.name.lower()
-
-
 class Inspector(Static):
     """The selected task at the playhead: state, place, family, totals so far. One short
     line per fact (the pane cuts long ones) so that all of them fit a small screen."""
@@ -84,11 +56,11 @@ class Inspector(Static):
         if interval is None:
             text.append(f"not created yet (at {format_time(info.created)})\n")
         elif interval.state is State.DONE:
-            text.append(f"done: {outcome_text(timeline, task_id)}\n")
+            text.append(words.state(timeline, interval) + "\n")
         else:
-            text.append(describe(interval) + "\n", style=_state_style(interval))
+            text.append(words.state(timeline, interval) + "\n", style=_state_style(interval))
         where = position(timeline, task_id, t)
-        family = [f"at {Path(where[0]).name}:{where[1]}"] if where is not None else []
+        family = [f"at {words.where(*where)}"] if where is not None else []
         if info.parent:
             family.append(f"parent: {timeline.task(info.parent).name}")
         if family:
@@ -223,7 +195,8 @@ class EventLog(Static):
         current = max((m.t for m in moments if m.t <= t), default=None)
         for moment in moments:
             style = "bold reverse" if moment.t == current else "dim" if moment.t > t else ""
-            text.append(f"{format_time(moment.t):>10}  {moment.text}", style=style)
+            said = words.moment(timeline, moment)
+            text.append(f"{format_time(moment.t):>10}  {said}", style=style)
             text.append("\n")
         text.rstrip()
         self.update(text if moments else Text("no events yet", style="dim"))
@@ -252,19 +225,15 @@ class SummaryPane(VerticalScroll, can_focus=False):
             return
         exit = timeline.exit
         if not timeline.finished:
-            if live:
-                text.append("running…\n", style="yellow")
-            else:
-                text.append("the trace ends early (the run did not finish)\n", style="yellow")
+            said = "running…" if live else words.UNFINISHED
+            text.append(said + "\n", style="yellow")
         elif exit.status is not None:
-            how = END_REASON.get(exit.reason, "ended")
             ok = exit.status == 0 and not exit.error
-            text.append(f"program {how}, status {exit.status}", style="green" if ok else "red")
-            text.append(f": {exit.error}\n" if exit.error else "\n", style="bold red")
+            text.append(f"program {words.program_end(timeline)}\n", style="green" if ok else "red")
         found = findings(timeline)
         for finding in found[: self.MAX_FINDINGS]:
             style = BLOCKING[1] if finding.lint == "blocking" else "yellow"
-            text.append(f"⚠ {finding.format()}\n", style=style)
+            text.append(f"⚠ {finding.text}\n", style=style)
         if len(found) > self.MAX_FINDINGS:
             text.append(f"⚠ … {len(found) - self.MAX_FINDINGS} more warnings\n", style="yellow")
         wall = timeline.end

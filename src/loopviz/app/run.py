@@ -27,6 +27,7 @@ from loopviz.app.dialogs import PathPrompt
 from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
 from loopviz.app.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
+from loopviz.model import words
 from loopviz.model.timeline import Timeline
 from loopviz.trace import EndReason, Record, TraceError
 from loopviz.units import format_time
@@ -237,12 +238,9 @@ class RunScreen(Screen):
             return  # a run replaced by a re-run
         self._drain()
         error = (self.timeline.exit.error if self.timeline else "") or result.error
-        if result.reason == EndReason.TIMEOUT:
-            self.message = f"{self.path.name} was killed after the timeout"
-        elif result.reason == EndReason.INTERRUPTED:
-            self.message = f"{self.path.name} was stopped"
-        elif error or result.status != 0:
-            self.message = f"{self.path.name} failed: {error or f'exit status {result.status}'}"
+        if result.reason != EndReason.EXITED or error or result.status != 0:
+            ended = words.ending(result.reason, result.status, error)
+            self.message = f"{self.path.name} {ended}"
         if self.message:
             self.notify(self.message, severity="error" if error else "warning", timeout=6)
         self._show_summary()

@@ -1,7 +1,7 @@
 """The timeline widget: one lane per task, drawn with the Line API.
 
-Each frame asks the model only for the rows on screen (``Timeline.lane`` / ``loop_lane`` at
-one value per column), so its cost follows the screen size, not the trace size. Rendered
+Each frame asks the model only for the rows on screen (``model.columns``: one value per
+column), so its cost follows the screen size, not the trace size. Rendered
 lanes are cached per row under a generation key that changes when the data, the time window
 or the width changes; moving the playhead or the selection only repaints what it touches.
 """
@@ -35,7 +35,8 @@ from loopviz.app.palette import (
     legend,
     ran_tick,
 )
-from loopviz.model.timeline import Column, State, TaskInfo, Timeline
+from loopviz.model.columns import Column, loop_columns, task_columns
+from loopviz.model.timeline import State, TaskInfo, Timeline
 from loopviz.trace import Outcome, Wait
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
@@ -213,7 +214,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if row.kind == "loop":
             return [
                 BLANK if busy is None else BUSY if busy else IDLE
-                for busy in timeline.loop_lane(self.t0, t1, columns)
+                for busy in loop_columns(timeline, self.t0, t1, columns)
             ]
         if row.kind == "worker":
             # Column arithmetic inline: a worker can have thousands of jobs in the window,
@@ -226,7 +227,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 cells[first : last + 1] = [RUNNING] * (last + 1 - first)
             return cells
         task_id = int(row.key)
-        cells = [_task_cell(col) for col in timeline.lane(task_id, self.t0, t1, columns)]
+        cells = [_task_cell(col) for col in task_columns(timeline, task_id, self.t0, t1, columns)]
         mark = _END_MARK.get(timeline.task(task_id).outcome)
         end = timeline.task(task_id).ended
         column = self.column_of(end) if mark is not None and end is not None else None

@@ -7,22 +7,55 @@ arrived so far. Times are integer nanoseconds since the start of the run.
 A task's life is a run of contiguous segments (ready, running, waiting), ending when it is
 done. A wait with a deadline (sleep, timeout) that ends after its deadline counts as *ready*
 from the deadline on: the task was due but the loop did not get to it (starvation).
+
+The model is five modules: ``facts`` (the data queries answer with), ``store`` (the packed
+lanes), this one (folding records in, and the queries), ``analysis`` (the run as a whole) and
+``words`` (every sentence about them); ``columns`` buckets lanes for the screen. This module
+is longer than most (~730 lines) because folding and the queries share the lanes' invariants
+(clamped starts, the overdue part of a wait, a step the watchdog reports before its record):
+each record handler sits beside the queries that read what it wrote.
 """
 
 from __future__ import annotations
 
-import enum
 import os
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from loopviz.model.facts import (
+    BlockingStep,
+    Event,
+    ExitInfo,
+    Interval,
+    JobChange,
+    LoopChange,
+    Moment,
+    OutputLine,
+    Reported,
+    Segment,
+    Span,
+    State,
+    TaskInfo,
+    Totals,
+)
+from loopviz.model.store import (
+    KIND_MASK,
+    KIND_SHIFT,
+    OVERDUE,
+    STATE_MASK,
+    STATES,
+    Jobs,
+    Lane,
+    Series,
+)
 from loopviz.trace import (
     Blocking,
     Callback,
     Cause,
     End,
-    EndReason,
     Finished,
     Header,
     Idle,
@@ -47,127 +80,25 @@ from loopviz.trace import (
     read_trace,
     task_name,
 )
-from loopviz.units import format_short, format_time
 
+__all__ = [  # the facts, for callers that import them with the timeline
+    "BlockingStep",
+    "Event",
+    "ExitInfo",
+    "Interval",
+    "JobChange",
+    "LoopChange",
+    "Moment",
+    "OutputLine",
+    "Reported",
+    "Segment",
+    "Span",
+    "State",
+    "TaskInfo",
+    "Timeline",
+    "Totals",
+]
 
-class State(enum.IntEnum):
-    """A task's state over an interval; the order is the drawing priority (higher wins)."""
-
-    WAITING = 0
-    READY = 1
-    RUNNING = 2
-    DONE = 3
-
-
-@dataclass(slots=True)  # not frozen: made by the million in exports, and frozen costs 4x
-class Interval:
-    """One segment of a task's life. ``end`` is None while it is still open (the run goes on).
-
-    For WAITING: ``kind`` is a ``trace.Wait``, ``detail`` a readable text ("sleep 1.0 s",
-    "Lock.acquire", "task B"), ``file``/``line`` where the task's own code is suspended and
-    ``deadline`` the wait's deadline (or None). For READY: ``kind`` is a ``trace.Cause``
-    (what made it ready) and ``overdue`` says the ready time began at a missed deadline.
-    """
-
-    start: int
-    end: int | None
-    state: State
-    kind: int = 0
-    detail: str = ""
-    file: str = ""
-    line: int = 0
-    deadline: int | None = None
-    overdue: bool = False
-
-
-@dataclass(slots=True)
-class TaskInfo:
-    id: int
-    name: str
-    coro: str  # qualified name of the coroutine
-    coro_file: str
-    coro_line: int
-    parent: int  # 0: created outside any task
-    created: int
-    created_file: str = ""
-    created_line: int = 0
-    ended: int | None = None
-    outcome: Outcome | None = None
-    outcome_detail: str = ""  # result repr or "Type: message"
-    children: list[int] = field(default_factory=list)
-    internal: bool = False  # asyncio's own task (asyncio.run's shutdown steps), not the program's
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Time a task (or all tasks) spent in each state, in ns, and how many steps it ran."""
-
-    running: int = 0
-    ready: int = 0
-    waiting: int = 0
-    steps: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """One event on the timeline, for stepping and for the event log.
-
-    ``task`` is 0 for events of the loop or the program (idle, callbacks, output, end).
-    ``text`` is plain words: "task B ready: its sleep(1) timer fired".
-    """
-
-    t: int
-    task: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class BlockingStep:
-    """A step or callback that held the loop longer than the trace's threshold."""
-
-    task: int  # 0: a plain callback
-    start: int
-    duration: int
-    file: str
-    line: int
-    ongoing: bool = False  # still running: ``duration`` is up to the last time seen
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A plain interval with a label: loop busy/idle, an executor job on a worker."""
-
-    start: int
-    end: int | None
-    label: str
-    busy: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """What a lane shows in one screen column covering [t0, t1)."""
-
-    state: State | None  # None: the task did not exist then
-    kind: int = 0  # the Wait kind when state is WAITING
-    blocking: bool = False  # a blocking step overlaps this column
-    ran: bool = False  # some step ran in this column, even if another state took longer
-
-
-@dataclass(frozen=True, slots=True)
-class ExitInfo:
-    status: int | None  # None while the program still runs
-    reason: int | None  # trace.EndReason
-    error: str = ""  # "Type: message" of an uncaught exception
-    traceback: str = ""
-
-
-# A segment's state, its kind (Wait, Cause or Outcome) and the overdue flag, packed in one int
-# so a lane is a handful of flat parallel lists rather than an object per event.
-_KIND_SHIFT = 2
-_OVERDUE = 1 << 7
-_STATE_MASK = 3
-_STATES = tuple(State)  # by value: indexing is ten times quicker than calling State()
-_KIND_MASK = 31
 
 # What a global moment refers to: ``ref = index << 3 | code``.
 _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
@@ -178,104 +109,12 @@ _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
 OVERDUE_SLACK = 1_000_000
 
-_CAUSE_TEXT = {
-    Cause.START: "its first step is scheduled",
-    Cause.YIELD: "it yielded",
-    Cause.IO: "its socket or pipe is ready",
-    Cause.CANCEL: "it was cancelled",
-}
 
-
-class _Lane:
-    """One task's segments as parallel lists; ``starts`` is sorted, each segment ends where
-    the next begins. Prefix sums (time per state, steps) are extended lazily by queries."""
-
-    __slots__ = (
-        "blocks",
-        "codes",
-        "info",
-        "nrun",
-        "ready",
-        "refs",
-        "resume_site",
-        "running",
-        "sites",
-        "starts",
-        "timeouts",
-    )
-
-    def __init__(self, info: TaskInfo) -> None:
-        self.info = info
-        self.starts: list[int] = []
-        self.codes: list[int] = []
-        self.refs: list[int] = []  # WAITING: detail; READY: cause ref; DONE: detail Str id
-        self.sites: list[int] = []  # WAITING: where suspended; RUNNING: where it resumed
-        self.timeouts: list[int] = []  # WAITING: time to the deadline (0: none)
-        self.ready: list[int] = []  # time ready before segment i
-        self.running: list[int] = []  # time running before segment i
-        self.nrun: list[int] = []  # steps before segment i
-        self.resume_site = 0
-        self.blocks: list[tuple[int, int]] = []  # (start, end) of its blocking steps
-
-    def ensure_sums(self) -> None:
-        """Extend the prefix sums to every segment (one pass over the new ones only)."""
-        starts, codes, ready, running, nrun = (
-            self.starts, self.codes, self.ready, self.running, self.nrun,
-        )  # fmt: skip
-        done, n = len(nrun), len(starts)
-        if done == n:
-            return
-        if done == 0:
-            ready.append(0), running.append(0), nrun.append(0)
-            done = 1
-        r, x, k = ready[-1], running[-1], nrun[-1]
-        prev = starts[done - 1]
-        state = codes[done - 1] & _STATE_MASK
-        for i in range(done, n):
-            t = starts[i]
-            if state == State.READY:
-                r += t - prev
-            elif state == State.RUNNING:
-                x += t - prev
-                k += 1
-            ready.append(r)
-            running.append(x)
-            nrun.append(k)
-            prev = t
-            state = codes[i] & _STATE_MASK
-
-    def sums_at(self, x: int) -> tuple[int, int, int, int]:
-        """(waiting, ready, running) time up to x and steps begun at or before x; the task's
-        segments are contiguous, so waiting is what remains of its life before it was done."""
-        i = bisect_right(self.starts, x) - 1
-        if i < 0:
-            return 0, 0, 0, 0
-        ready, running, steps = self.ready[i], self.running[i], self.nrun[i]
-        state = self.codes[i] & _STATE_MASK
-        if state == State.READY:
-            ready += x - self.starts[i]
-        elif state == State.RUNNING:
-            running += x - self.starts[i]
-            steps += 1
-        ended = self.info.ended
-        life = (x if ended is None else min(x, ended)) - self.starts[0]
-        return life - ready - running, ready, running, steps
-
-
-class _Flat:
-    """A sorted-by-start series of spans (the loop's busy/idle, one worker's jobs)."""
-
-    __slots__ = ("ends", "labels", "starts")
-
-    def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int | None] = []
-        self.labels: list[str] = []
-
-    def overlapping(self, t0: int, t1: int | None) -> range:
-        i0 = max(bisect_right(self.starts, t0) - 1, 0)
-        i1 = len(self.starts) if t1 is None else bisect_left(self.starts, t1)
-        return range(i0, i1)
+@dataclass(slots=True)
+class _Job:
+    fn: str  # the function it runs
+    worker: str = ""  # where it ran, once it started
+    index: int = -1  # its span in the worker's ``Jobs``
 
 
 class Timeline:
@@ -285,7 +124,7 @@ class Timeline:
     warnings: list[str]  # reading problems (a truncated last line)
     tasks: list[TaskInfo]  # in creation order
     workers: list[str]  # executor worker names, in order of first use
-    problems: list[Moment]  # what the loop reported (exception never retrieved...)
+    problems: list[Reported]  # what the loop reported (exception never retrieved...)
     exit: ExitInfo
     end: int  # the last time seen (the End record's time once the run is over)
     finished: bool  # True once the End record arrived
@@ -303,7 +142,7 @@ class Timeline:
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
-        self._lanes: dict[int, _Lane] = {}
+        self._lanes: dict[int, Lane] = {}
         self._created: list[int] = []  # creation time of self.tasks[i], for alive_at
         self._created_sorted = True
         # Global moments, in arrival order, and their time order built lazily.
@@ -314,17 +153,17 @@ class Timeline:
         self._order_t: list[int] = []
         self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
         self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
-        self._loop = _Flat()  # ends unused: each span ends where the next starts
+        self._loop = Series()
         self._loop_state: list[int] = []
         self._loop_cum: tuple[list[int], list[int]] = ([], [])  # idle, busy before span i
-        self._worker_spans: dict[str, _Flat] = {}
-        self._jobs: dict[int, list] = {}  # job -> [fn, task, worker, span index]
+        self._worker_spans: dict[str, Jobs] = {}
+        self._jobs: dict[int, _Job] = {}
         self._job_events: list[tuple[int, int]] = []  # (job, phase) for moments
         self._out: list[tuple[int, int, str]] = []  # arrival order
         self._out_sorted: list[tuple[int, int, str]] = []
         self._out_t: list[int] = []
         self._error: ProgramError | None = None
-        self._handlers = {
+        self._handlers: dict[type, Callable[[Any], None]] = {
             Str: self._on_str,
             Site: self._on_site,
             TaskCreated: self._on_created,
@@ -373,7 +212,7 @@ class Timeline:
         self._ev_task.append(task)
         self._ev_ref.append(ref)
 
-    def _lane(self, task: int) -> _Lane:
+    def _lane(self, task: int) -> Lane:
         """The task's lane; a task never announced (a trace cut at the start) gets one."""
         lane = self._lanes.get(task)
         if lane is None:
@@ -383,7 +222,9 @@ class Timeline:
             lane.info.name = f"#{task}"
         return lane
 
-    def _push(self, lane: _Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0):
+    def _push(
+        self, lane: Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0
+    ) -> None:
         """Start a segment at t (never before the previous one: records of a task arrive in
         its order, but clamp rather than break bisect if a clock disagrees)."""
         starts = lane.starts
@@ -414,7 +255,7 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
-        lane = _Lane(info)
+        lane = Lane(info)
         self._lanes[r.task] = lane
         self.tasks.append(info)
         if self._created and r.t < self._created[-1]:
@@ -423,7 +264,7 @@ class Timeline:
         parent = self._lanes.get(r.parent)
         if parent is not None:
             parent.info.children.append(r.task)
-        self._push(lane, r.t, State.READY | Cause.START << _KIND_SHIFT)
+        self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
 
     def _on_renamed(self, r: Renamed) -> None:
         self._lane(r.task).info.name = task_name(r.name, self._strs)
@@ -431,9 +272,9 @@ class Timeline:
     def _on_ready(self, r: Ready) -> None:
         lane = self._lane(r.task)
         code = lane.codes[-1]
-        state = code & _STATE_MASK
-        new = State.READY | r.cause << _KIND_SHIFT
-        if state == State.READY and not code & _OVERDUE:
+        state = code & STATE_MASK
+        new = State.READY | r.cause << KIND_SHIFT
+        if state == State.READY and not code & OVERDUE:
             # Already ready (created, or yielded): the record names the cause.
             lane.codes[-1] = new
             lane.refs[-1] = r.ref
@@ -443,7 +284,7 @@ class Timeline:
         if state == State.WAITING and lane.timeouts[-1]:
             due = self._due_from(lane.starts[-1] + lane.timeouts[-1])
             if r.t - due > OVERDUE_SLACK:
-                self._push(lane, due, code & ~_STATE_MASK | State.READY | _OVERDUE)
+                self._push(lane, due, code & ~STATE_MASK | State.READY | OVERDUE)
         self._push(lane, r.t, new, r.ref)
 
     def _due_from(self, deadline: int) -> int:
@@ -455,7 +296,7 @@ class Timeline:
             return starts[i + 1]
         return deadline
 
-    def _step(self, lane: _Lane, t: int, dur: int, site: int) -> None:
+    def _step(self, lane: Lane, t: int, dur: int, site: int) -> None:
         """The RUNNING part of a step record, and its blocking check."""
         self._push(lane, t, State.RUNNING, 0, lane.resume_site)
         self._active_until = max(self._active_until, t + dur)
@@ -482,12 +323,12 @@ class Timeline:
     def _on_ran(self, r: Ran) -> None:
         lane = self._lane(r.task)
         self._step(lane, r.t, r.dur, 0)
-        self._push(lane, r.t + r.dur, State.READY | Cause.YIELD << _KIND_SHIFT)
+        self._push(lane, r.t + r.dur, State.READY | Cause.YIELD << KIND_SHIFT)
 
     def _on_waited(self, r: Waited) -> None:
         lane = self._lane(r.task)
         self._step(lane, r.t, r.dur, r.site)
-        code = State.WAITING | r.kind << _KIND_SHIFT
+        code = State.WAITING | r.kind << KIND_SHIFT
         self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
         lane.resume_site = r.site
 
@@ -495,7 +336,7 @@ class Timeline:
         lane = self._lane(r.task)
         self._step(lane, r.t, r.dur, 0)
         end = r.t + r.dur
-        self._push(lane, end, State.DONE | r.outcome << _KIND_SHIFT, r.detail)
+        self._push(lane, end, State.DONE | r.outcome << KIND_SHIFT, r.detail)
         info = lane.info
         info.ended = end
         info.outcome = Outcome(r.outcome)
@@ -535,19 +376,19 @@ class Timeline:
     def _on_job(self, r: Job) -> None:
         job = self._jobs.get(r.job)
         if job is None:
-            job = self._jobs[r.job] = [self._strs.get(r.fn, ""), r.task, "", -1]
+            job = self._jobs[r.job] = _Job(self._strs.get(r.fn, ""))
         if r.phase == JobPhase.STARTED:
             worker = self._strs.get(r.worker, "") or "worker"
             spans = self._worker_spans.get(worker)
             if spans is None:
-                spans = self._worker_spans[worker] = _Flat()
+                spans = self._worker_spans[worker] = Jobs()
                 self.workers.append(worker)
-            job[2], job[3] = worker, len(spans.starts)
+            job.worker, job.index = worker, len(spans.starts)
             spans.starts.append(r.t)
             spans.ends.append(None)
-            spans.labels.append(job[0])
-        elif r.phase == JobPhase.FINISHED and job[3] >= 0:
-            self._worker_spans[job[2]].ends[job[3]] = r.t
+            spans.labels.append(job.fn)
+        elif r.phase == JobPhase.FINISHED and job.index >= 0:
+            self._worker_spans[job.worker].ends[job.index] = r.t
         self._moment(r.t, r.task, len(self._job_events) << 3 | _M_JOB)
         self._job_events.append((r.job, r.phase))
         self.end = max(self.end, r.t)
@@ -558,10 +399,8 @@ class Timeline:
         self.end = max(self.end, r.t)
 
     def _on_problem(self, r: Problem) -> None:
-        message = self._strs.get(r.message, "")
-        text = f"{self._task_name(r.task)}: {message}" if r.task else message
         self._moment(r.t, r.task, len(self.problems) << 3 | _M_PROBLEM)
-        self.problems.append(Moment(r.t, r.task, text))
+        self.problems.append(Reported(r.t, r.task, self._strs.get(r.message, "")))
         self.end = max(self.end, r.t)
 
     def _on_loop_mark(self, r: LoopMark) -> None:
@@ -574,12 +413,7 @@ class Timeline:
 
     def _on_end(self, r: End) -> None:
         error = self._error
-        self.exit = ExitInfo(
-            r.status,
-            r.reason,
-            f"{error.type}: {error.message}" if error else "",
-            error.traceback if error else "",
-        )
+        self.exit = ExitInfo(r.status, r.reason, f"{error.type}: {error.message}" if error else "")
         self.finished = True
         self.end = max(self.end, r.t)
         if self._loop_state and self._loop_state[-1] != _NO_LOOP:  # killed, its loop open
@@ -620,7 +454,7 @@ class Timeline:
                     continue  # not in a timed wait
                 due = self._due_from(lane.starts[-1] + lane.timeouts[-1])
                 if t - due > OVERDUE_SLACK:  # as its Ready record will say, once it comes
-                    self._push(lane, due, lane.codes[-1] & ~_STATE_MASK | State.READY | _OVERDUE)
+                    self._push(lane, due, lane.codes[-1] & ~STATE_MASK | State.READY | OVERDUE)
 
     def _idle_since(self) -> int | None:
         """Where the open end of the loop's record really turns idle: after its last step or
@@ -652,36 +486,18 @@ class Timeline:
             idle[i] + (extra if states[i] == _IDLE else quiet),
         )
 
-    def peak_waiting(self) -> tuple[int, int]:
-        """(most tasks waiting at once, when it first happened)."""
-        changes: list[tuple[int, int]] = []
-        for lane in self._lanes.values():
-            starts, codes = lane.starts, lane.codes
-            for i, code in enumerate(codes):
-                if code & _STATE_MASK == State.WAITING:
-                    changes.append((starts[i], 1))
-                    if i + 1 < len(starts):
-                        changes.append((starts[i + 1], -1))
-        changes.sort()  # at equal times, ends (-1) come before starts
-        peak = count = 0
-        when = 0
-        for t, delta in changes:
-            count += delta
-            if count > peak:
-                peak, when = count, t
-        return peak, when
+    def runs(self, task_id: int, state: State) -> Iterator[tuple[int, int, int | None]]:
+        """(index, start, end) of the task's segments in ``state``; end None: still open."""
+        lane = self._lanes[task_id]
+        starts, codes = lane.starts, lane.codes
+        last = len(starts) - 1
+        for i, code in enumerate(codes):
+            if code & STATE_MASK == state:
+                yield i, starts[i], starts[i + 1] if i < last else None
 
-    def longest_step(self) -> tuple[int, Interval] | None:
-        """(task, interval) of the longest task step; None if no step ran."""
-        best: tuple[int, int, int] | None = None  # (duration, task, segment)
-        for task, lane in self._lanes.items():
-            starts, codes = lane.starts, lane.codes
-            for i in range(len(starts) - 1):
-                if codes[i] & _STATE_MASK == State.RUNNING:
-                    duration = starts[i + 1] - starts[i]
-                    if best is None or duration > best[0]:
-                        best = (duration, task, i)
-        return None if best is None else (best[1], self._interval(self._lanes[best[1]], best[2]))
+    def segment(self, task_id: int, index: int) -> Interval:
+        """The task's ``index``-th interval (as ``runs`` numbers them)."""
+        return self._interval(self._lanes[task_id], index)
 
     def wait_time(self, task_id: int, kinds: set[int], until: int | None = None) -> int:
         """Time the task spent waiting on one of ``kinds`` (``trace.Wait``) up to ``until``."""
@@ -691,90 +507,52 @@ class Timeline:
         total = 0
         for i in range(bisect_right(starts, x)):
             code = codes[i]
-            if code & _STATE_MASK == State.WAITING and code >> _KIND_SHIFT & _KIND_MASK in kinds:
+            if code & STATE_MASK == State.WAITING and code >> KIND_SHIFT & KIND_MASK in kinds:
                 end = starts[i + 1] if i + 1 < len(starts) else x
                 total += min(end, x) - starts[i]
         return total
 
     # --- per task ------------------------------------------------------------------------
-    def _interval(self, lane: _Lane, i: int) -> Interval:
+    def _interval(self, lane: Lane, i: int) -> Interval:
         code = lane.codes[i]
-        state = _STATES[code & _STATE_MASK]
-        kind = code >> _KIND_SHIFT & _KIND_MASK
-        start = lane.starts[i]
-        end = lane.starts[i + 1] if i + 1 < len(lane.starts) else None
+        state = STATES[code & STATE_MASK]
+        kind = code >> KIND_SHIFT & KIND_MASK
+        starts = lane.starts
+        start = starts[i]
+        end = starts[i + 1] if i + 1 < len(starts) else None
         file, line = self._sites.get(lane.sites[i], ("", 0))
+        ref = lane.refs[i]
+        detail = ""
         deadline = None
-        if state == State.WAITING and lane.timeouts[i]:
-            deadline = start + lane.timeouts[i]
+        timer = None
+        late = 0
+        if state == State.WAITING:
+            if lane.timeouts[i]:
+                deadline = start + lane.timeouts[i]
+            if kind != Wait.TASK and kind != Wait.EXECUTOR:
+                detail = self._strs.get(ref, "")
+                ref = 0
+        elif state == State.DONE:
+            detail = self._strs.get(ref, "")
+            ref = 0
+        elif state == State.READY and kind == Cause.TIMER and not code & OVERDUE:
+            j = i - 1  # the wait whose timer fired, before any overdue part of it
+            while j > 0 and lane.codes[j] & OVERDUE:
+                j -= 1
+            if j >= 0 and lane.codes[j] & STATE_MASK == State.WAITING:
+                timer = lane.codes[j] >> KIND_SHIFT & KIND_MASK
+                if lane.timeouts[j]:
+                    overshoot = start - starts[j] - lane.timeouts[j]
+                    late = overshoot if overshoot >= self.block_threshold else 0
         return Interval(
-            start, end, state, kind, self._segment_detail(lane, i), file, line, deadline,
-            bool(code & _OVERDUE),
+            start, end, state, kind, detail, file, line, deadline, bool(code & OVERDUE), ref,
+            timer, late,
         )  # fmt: skip
 
-    def _segment_detail(self, lane: _Lane, i: int) -> str:
-        code = lane.codes[i]
-        state = code & _STATE_MASK
-        kind = code >> _KIND_SHIFT & _KIND_MASK
-        ref = lane.refs[i]
-        if state == State.WAITING:
-            return self._wait_text(kind, ref, lane.timeouts[i])
-        if state == State.READY:
-            if code & _OVERDUE:
-                return f"its {Wait(kind).name.lower()} deadline passed while the loop was busy"
-            return self._cause_text(lane, i, kind, ref)
-        if state == State.DONE:
-            detail = self._strs.get(ref, "")
-            if kind == Outcome.RESULT:
-                return f"returned {detail}" if detail else "returned"
-            if kind == Outcome.ERROR:
-                return f"raised {detail}"
-            return "cancelled"
-        return ""
-
-    def _wait_text(self, kind: int, ref: int, timeout: int) -> str:
-        if kind == Wait.SLEEP:
-            return f"sleep {format_short(timeout)}"
-        if kind == Wait.TASK:
-            text = self._task_name(ref)
-        elif kind == Wait.EXECUTOR:
-            text = self._job_text(ref)
-        else:
-            text = self._strs.get(ref, "") or Wait(kind).name.lower().replace("_", " ")
-        if timeout:
-            text += f" (timeout {format_short(timeout)})"
-        return text
-
-    def _cause_text(self, lane: _Lane, i: int, cause: int, ref: int) -> str:
-        if cause == Cause.TIMER:
-            j = i - 1
-            while j > 0 and lane.codes[j] & _OVERDUE:
-                j -= 1
-            code = lane.codes[j]
-            if j >= 0 and code & _STATE_MASK == State.WAITING:
-                kind = code >> _KIND_SHIFT & _KIND_MASK
-                what = "sleep timer" if kind == Wait.SLEEP else "timeout"
-                late = lane.starts[i] - lane.starts[j] - lane.timeouts[j]
-                if lane.timeouts[j] and late >= self.block_threshold:
-                    return f"its {what} fired {format_time(late)} late"
-                return f"its {what} fired"
-            return "its timer fired"
-        if cause == Cause.TASK:
-            return f"{self._task_name(ref)} finished"
-        if cause == Cause.FUTURE:
-            by = f" by {self._task_name(ref)}" if ref else ""
-            return f"a future it awaited was resolved{by}"
-        if cause == Cause.EXECUTOR:
-            return f"{self._job_text(ref)} finished"
-        return _CAUSE_TEXT.get(cause, "")
-
-    def _task_name(self, task: int) -> str:
-        lane = self._lanes.get(task)
-        return f"task {lane.info.name}" if lane else f"task #{task}"
-
-    def _job_text(self, job: int) -> str:
+    def job_function(self, job: int) -> str:
+        """The name of the function an executor job ran ("" if unknown)."""
         info = self._jobs.get(job)
-        return f"job {job}: {info[0]}" if info and info[0] else f"job {job}"
+        return info.fn if info else ""
 
     def state_at(self, task_id: int, t: int) -> Interval | None:
         """The task's interval containing t (None before it was created). The last interval
@@ -804,49 +582,31 @@ class Timeline:
             if i == last or starts[i + 1] > max(starts[i], t0)
         ]
 
-    def lane(self, task_id: int, t0: int, t1: int, columns: int) -> list[Column]:
-        """The task's look in ``columns`` equal slices of [t0, t1): each column shows the
-        state it spent most time in (a blocking step wins), and ``ran`` marks columns where
-        a step ran at all, so a short step stays visible when zoomed out without making a
-        task that mostly waits look busy. O(columns x log n)."""
+    def sums(self, task_id: int, times: list[int]) -> list[tuple[int, int, int, int]]:
+        """(waiting, ready, running) time up to each of ``times`` and steps begun by then:
+        ``totals`` for many moments at once, as bucketing for the screen needs them."""
         lane = self._lanes[task_id]
         lane.ensure_sums()
-        info = lane.info
-        width = (t1 - t0) / columns
-        edges = [t0 + round(width * c) for c in range(columns + 1)]
-        sums = [lane.sums_at(x) for x in edges]
-        blocks = lane.blocks
-        block_starts = [start for start, _ in blocks]
-        report = self._pending.get(task_id)  # still blocking: running since then, as state_at
-        result: list[Column] = []
-        for c in range(columns):
-            a, b = edges[c], edges[c + 1]
-            if b <= info.created or b <= a:
-                result.append(Column(None))
-                continue
-            if report is not None and b > report.since and a <= self.end:
-                result.append(Column(State.RUNNING, 0, True, True))
-                continue
-            (w0, r0, x0, n0), (w1, r1, x1, n1) = sums[c], sums[c + 1]
-            k = bisect_left(block_starts, b) - 1
-            if k >= 0 and blocks[k][1] > a:
-                result.append(Column(State.RUNNING, 0, True, True))
-                continue
-            done = max(b - max(a, info.ended), 0) if info.ended is not None else 0
-            best = max(
-                (x1 - x0, State.RUNNING), (done, State.DONE), (r1 - r0, State.READY),
-                (w1 - w0, State.WAITING),
-                key=lambda pair: pair[0],
-            )  # fmt: skip
-            state = best[1]
-            kind = 0
-            if state == State.WAITING:
-                i = bisect_right(lane.starts, (a + b) // 2) - 1
-                if lane.codes[i] & _STATE_MASK != State.WAITING:
-                    i = bisect_left(lane.starts, b) - 1
-                kind = lane.codes[i] >> _KIND_SHIFT & _KIND_MASK
-            result.append(Column(state, kind, False, x1 > x0 or n1 > n0))
-        return result
+        sums_at = lane.sums_at
+        return [sums_at(x) for x in times]
+
+    def blocks_of(self, task_id: int) -> list[tuple[int, int]]:
+        """(start, end) of the task's finished blocking steps, by start."""
+        return self._lanes[task_id].blocks
+
+    def blocking_since(self, task_id: int) -> int | None:
+        """When the task's step that still blocks the loop began (None: none does)."""
+        report = self._pending.get(task_id)
+        return None if report is None else report.since
+
+    def wait_kind_in(self, task_id: int, t0: int, t1: int) -> int:
+        """The ``trace.Wait`` kind the task waits on in [t0, t1): that of the wait at its
+        middle, else of the last segment begun before t1."""
+        lane = self._lanes[task_id]
+        i = bisect_right(lane.starts, (t0 + t1) // 2) - 1
+        if lane.codes[i] & STATE_MASK != State.WAITING:
+            i = bisect_left(lane.starts, t1) - 1
+        return lane.codes[i] >> KIND_SHIFT & KIND_MASK
 
     def totals(self, task_id: int | None = None, until: int | None = None) -> Totals:
         """Time in each state up to ``until`` (default: the end), one task or all."""
@@ -892,26 +652,16 @@ class Timeline:
             spans.append(Span(starts[i], end, "busy" if busy else "idle", busy))
         return spans
 
-    def loop_lane(self, t0: int, t1: int, columns: int) -> list[bool | None]:
-        """Per column: True busy, False idle (whichever took more of it), None no loop."""
-        width = (t1 - t0) / columns
-        sums = [self.loop_totals(t0 + round(width * c)) for c in range(columns + 1)]
-        result: list[bool | None] = []
-        for c in range(columns):
-            busy = sums[c + 1][0] - sums[c][0]
-            idle = sums[c + 1][1] - sums[c][1]
-            result.append(None if busy == idle == 0 else busy >= idle)
-        return result
-
     def job_spans(self, worker: str, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Jobs that ran on ``worker``, labelled with the function's name."""
         flat = self._worker_spans.get(worker)
         if flat is None:
             return []
+        ends = flat.ends
         return [
-            Span(flat.starts[i], flat.ends[i], flat.labels[i])
+            Span(flat.starts[i], end, flat.labels[i])
             for i in flat.overlapping(t0, t1)
-            if flat.ends[i] is None or flat.ends[i] > t0
+            if (end := ends[i]) is None or end > t0
         ]
 
     # --- events ----------------------------------------------------------------------------
@@ -935,64 +685,26 @@ class Timeline:
         code, i = ref & 7, ref >> 3
         if code == _M_SEGMENT:
             return self._segment_moment(self._lanes[task], i)
+        event: Event
         if code == _M_BLOCK:
-            step = self._blocks[i]
-            who = self._task_name(step.task) if step.task else "a callback"
-            where = f" at {_where(step.file, step.line)}" if step.file else ""
-            return Moment(t, task, f"loop blocked {format_time(step.duration)} by {who}{where}")
-        if code == _M_OUTPUT:
+            event = self._blocks[i]
+        elif code == _M_OUTPUT:
             _, stream, text = self._out[i]
-            return Moment(t, 0, f"{'stderr' if stream == 2 else 'stdout'}: {text}")
-        if code == _M_PROBLEM:
-            return self.problems[i]
-        if code == _M_LOOP:
-            closed = self._loop_state[i] == _NO_LOOP
-            return Moment(t, 0, "event loop closed" if closed else "event loop started")
-        if code == _M_JOB:
+            event = OutputLine(stream, text)
+        elif code == _M_PROBLEM:
+            event = self.problems[i]
+        elif code == _M_LOOP:
+            event = LoopChange(self._loop_state[i] != _NO_LOOP)
+        elif code == _M_JOB:
             job, phase = self._job_events[i]
-            worker = self._jobs[job][2]
-            if phase == JobPhase.SUBMITTED:
-                text = f"{self._task_name(task) if task else 'the program'} submitted "
-                return Moment(t, task, text + self._job_text(job))
-            verb = "started on" if phase == JobPhase.STARTED else "finished on"
-            return Moment(t, task, f"{self._job_text(job)} {verb} {worker}")
-        return Moment(t, 0, self._exit_text())
+            event = JobChange(job, phase, self._jobs[job].worker)
+        else:
+            event = self.exit
+        return Moment(t, task, event)
 
-    def _segment_moment(self, lane: _Lane, i: int) -> Moment:
-        info = lane.info
-        name = f"task {info.name}"
-        t = lane.starts[i]
-        if i == 0:
-            parent = self._lanes.get(info.parent)
-            by = f" by {parent.info.name}" if parent else ""
-            site = _where(info.created_file, info.created_line)
-            where = f" at {site}" if info.created_file else ""
-            return Moment(t, info.id, f"{name} created{by}{where}")
-        code = lane.codes[i]
-        state = code & _STATE_MASK
-        detail = self._segment_detail(lane, i)
-        if state == State.RUNNING:
-            return Moment(t, info.id, f"{name} running")
-        if state == State.WAITING:
-            file, line = self._sites.get(lane.sites[i], ("", 0))
-            where = f" at {_where(file, line)}" if file else ""
-            return Moment(t, info.id, f"{name} waiting: {detail}{where}")
-        if state == State.DONE:
-            return Moment(t, info.id, f"{name} done: {detail}")
-        label = "overdue" if code & _OVERDUE else "ready"
-        return Moment(t, info.id, f"{name} {label}: {detail}")
-
-    def _exit_text(self) -> str:
-        status, reason = self.exit.status, self.exit.reason
-        if reason == EndReason.TIMEOUT:
-            return "program killed after the timeout"
-        if reason == EndReason.INTERRUPTED:
-            return "program stopped by the user"
-        if reason == EndReason.SIGNAL:
-            return f"program killed by signal {-(status or 0)}"
-        if self.exit.error:
-            return f"program raised {self.exit.error} (status {status})"
-        return f"program exited with status {status}"
+    def _segment_moment(self, lane: Lane, i: int) -> Moment:
+        task = lane.info.id
+        return Moment(lane.starts[i], task, Segment(task, self._interval(lane, i), i == 0))
 
     def next_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The first event strictly after t (of one task, or any)."""
@@ -1025,8 +737,3 @@ class Timeline:
             self._out_sorted = sorted(self._out, key=lambda line: line[0])
             self._out_t = [line[0] for line in self._out_sorted]
         return self._out_sorted[: bisect_right(self._out_t, t)]
-
-
-def _where(file: str, line: int) -> str:
-    """A site as people say it, "prog.py:12"; the full path stays in ``Interval.file``."""
-    return f"{Path(file).name}:{line}"

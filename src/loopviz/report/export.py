@@ -17,6 +17,7 @@ from typing import TextIO
 
 import msgspec
 
+from loopviz.model import words
 from loopviz.model.timeline import Interval, State, Timeline
 from loopviz.units import seconds
 
@@ -39,7 +40,13 @@ def _us(ns: int) -> float:
     return ns / 1000
 
 
-def _event(name: str, cat: str, tid: int, start: int, end: int, args: dict | None = None) -> dict:
+# One Trace Event Format event, as msgspec encodes it.
+TraceEvent = dict[str, object]
+
+
+def _event(
+    name: str, cat: str, tid: int, start: int, end: int, args: TraceEvent | None = None
+) -> TraceEvent:
     event = {
         "name": name, "cat": cat, "ph": "X", "ts": _us(start), "dur": _us(end - start),
         "pid": _PID, "tid": tid,
@@ -49,7 +56,7 @@ def _event(name: str, cat: str, tid: int, start: int, end: int, args: dict | Non
     return event
 
 
-def _thread(tid: int, name: str) -> Iterator[dict]:
+def _thread(tid: int, name: str) -> Iterator[TraceEvent]:
     yield {"name": "thread_name", "ph": "M", "pid": _PID, "tid": tid, "args": {"name": name}}
     yield {
         "name": "thread_sort_index",
@@ -60,7 +67,7 @@ def _thread(tid: int, name: str) -> Iterator[dict]:
     }
 
 
-def chrome_events(timeline: Timeline) -> Iterator[dict]:
+def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
     """Trace Event Format events, thread by thread."""
     program = Path(timeline.header.program).name if timeline.header else "program"
     yield {"name": "process_name", "ph": "M", "pid": _PID, "args": {"name": program}}
@@ -72,7 +79,7 @@ def chrome_events(timeline: Timeline) -> Iterator[dict]:
         )
     for step in timeline.blocking:
         who = timeline.task(step.task).name if step.task else "callback"
-        args = {"task": who, "site": f"{step.file}:{step.line}" if step.file else ""}
+        args: TraceEvent = {"task": who, "site": f"{step.file}:{step.line}" if step.file else ""}
         yield _event("blocked", "blocking", _LOOP_TID, step.start, step.start + step.duration, args)
     for t, stream, text in timeline.output_until(end):
         yield {
@@ -92,18 +99,18 @@ def chrome_events(timeline: Timeline) -> Iterator[dict]:
             yield _event(span.label, "job", tid, span.start, end if span.end is None else span.end)
     for info in timeline.tasks:
         tid += 1
-        yield from _thread(tid, f"task {info.name}")
+        yield from _thread(tid, words.task(timeline, info.id))
         for interval, stop in task_intervals(timeline, info.id):
-            state = _STATE_NAMES[interval.state]
-            args = {}
-            if interval.detail:
-                args["detail"] = interval.detail
+            fields: TraceEvent = {}
+            detail = words.detail(timeline, interval)
+            if detail:
+                fields["detail"] = detail
             if interval.file:
-                args["site"] = f"{interval.file}:{interval.line}"
+                fields["site"] = f"{interval.file}:{interval.line}"
             if interval.overdue:
-                args["overdue"] = True
-            name = f"{state}: {interval.detail}" if interval.detail else state
-            yield _event(name, state, tid, interval.start, stop, args)
+                fields["overdue"] = True
+            name = words.state(timeline, interval)
+            yield _event(name, _STATE_NAMES[interval.state], tid, interval.start, stop, fields)
 
 
 def write_chrome(timeline: Timeline, out: TextIO) -> None:
@@ -133,7 +140,7 @@ def write_csv(timeline: Timeline, out: TextIO) -> None:
                 _STATE_NAMES[interval.state],
                 seconds(interval.start),
                 seconds(stop),
-                interval.detail,
+                words.detail(timeline, interval),
                 interval.file,
                 interval.line or "",
             )

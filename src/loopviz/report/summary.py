@@ -1,138 +1,29 @@
 """``loopviz summary``: what a run did, as a table or one JSON object, and what looks wrong.
 
-The warnings are small lint objects in the spirit of tokio-console's: each checks the
-timeline and returns findings that format themselves as one line. ``docs/summary-json.md``
-describes the JSON keys.
+It only lays out what ``model.analysis`` finds, in the words of ``model.words``.
+``docs/summary-json.md`` describes the JSON keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loopviz import exits
-from loopviz.model.timeline import BlockingStep, Timeline
-from loopviz.trace import EndReason, Outcome, Wait
+from loopviz.model import words
+from loopviz.model.analysis import concurrency_gain, findings, longest_step, peak_waiting
+from loopviz.model.timeline import Timeline
+from loopviz.trace import EndReason
 from loopviz.units import format_time, seconds
 
 MAX_ROWS = 50  # tasks (and warnings) listed in the table; the JSON keeps all
 NAME_WIDTH = 28
 OUTCOME_WIDTH = 32
 
-# Waiting on other tasks is not a task's own work: a parent awaiting a gather of its
-# children would otherwise count the children's time twice in the concurrency gain.
-_DELEGATING = {Wait.TASK, Wait.GATHER}
 
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    lint: str  # the lint's name
-    t: int
-    task: int
-    text: str
-
-    def format(self) -> str:
-        return self.text
-
-
-class BlockingLint:
-    """A step or callback held the loop for longer than the trace's threshold."""
-
-    name = "blocking"
-
-    def check(self, timeline: Timeline) -> Iterator[Finding]:
-        for step in timeline.blocking:
-            yield Finding(self.name, step.start, step.task, blocked_text(timeline, step))
-
-
-class NeverFinishedLint:
-    """A task was still pending when the program ended: it was never awaited or cancelled."""
-
-    name = "never-finished"
-
-    def check(self, timeline: Timeline) -> Iterator[Finding]:
-        if not timeline.finished:
-            return  # a run still going (or cut short): its tasks may yet finish
-        for info in timeline.tasks:
-            if info.ended is None:
-                state = timeline.state_at(info.id, timeline.end)
-                doing = f", {state.state.name.lower()}" if state else ""
-                if state and state.detail:
-                    doing += f": {state.detail}"
-                yield Finding(
-                    self.name, info.created, info.id, f"task {info.name} never finished{doing}"
-                )
-
-
-class ProblemLint:
-    """What the loop itself reported, such as a task exception that was never retrieved."""
-
-    name = "problem"
-
-    def check(self, timeline: Timeline) -> Iterator[Finding]:
-        for problem in timeline.problems:
-            lint = "never-retrieved" if "never retrieved" in problem.text else self.name
-            yield Finding(lint, problem.t, problem.task, problem.text)
-
-
-LINTS = (BlockingLint(), NeverFinishedLint(), ProblemLint())
-
-
-def findings(timeline: Timeline) -> list[Finding]:
-    return [finding for lint in LINTS for finding in lint.check(timeline)]
-
-
-def blocked_text(timeline: Timeline, step: BlockingStep) -> str:
-    """ "blocked the loop 1.002 s at prog.py:12 (task main)"."""
-    where = f" at {Path(step.file).name}:{step.line}" if step.file else ""
-    who = f"task {timeline.task(step.task).name}" if step.task else "a callback"
-    still = ", still blocking" if step.ongoing else ""
-    return f"blocked the loop {format_time(step.duration)}{where} ({who}{still})"
-
-
-def outcome_text(timeline: Timeline, task_id: int) -> str:
-    info = timeline.task(task_id)
-    if info.outcome is None:
-        return "never finished" if timeline.finished else "running"
-    if info.outcome == Outcome.RESULT:
-        return f"returned {info.outcome_detail}"
-    if info.outcome == Outcome.ERROR:
-        return f"raised {info.outcome_detail}"
-    return "cancelled"
-
-
-def concurrency_gain(timeline: Timeline) -> float:
-    """Task time (lifetimes, less time spent awaiting other tasks) per second of loop time:
-    about 2 when two tasks' sleeps overlap, 1 when everything ran one after another."""
+def to_json(timeline: Timeline) -> dict[str, Any]:
     busy, idle = timeline.loop_totals()
-    loop_time = busy + idle or timeline.end
-    if not loop_time:
-        return 0.0
-    own = 0
-    for info in timeline.tasks:
-        end = timeline.end if info.ended is None else info.ended
-        own += end - info.created - timeline.wait_time(info.id, _DELEGATING)
-    return own / loop_time
-
-
-def longest_step(timeline: Timeline) -> BlockingStep | None:
-    """The longest task step, placed where it blocked if the watchdog saw it, else where
-    it resumed."""
-    found = timeline.longest_step()
-    if found is None:
-        return None
-    task, step = found
-    for blocked in timeline.blocking:
-        if blocked.task == task and blocked.start == step.start:
-            return blocked
-    duration = (step.end or timeline.end) - step.start
-    return BlockingStep(task, step.start, duration, step.file, step.line)
-
-
-def to_json(timeline: Timeline) -> dict:
-    busy, idle = timeline.loop_totals()
-    peak, peak_t = timeline.peak_waiting()
+    peak, peak_t = peak_waiting(timeline)
     longest = longest_step(timeline)
     tasks = []
     for info in timeline.tasks:
@@ -145,7 +36,7 @@ def to_json(timeline: Timeline) -> dict:
                 "parent": info.parent,
                 "created_s": seconds(info.created),
                 "ended_s": None if info.ended is None else seconds(info.ended),
-                "outcome": outcome_text(timeline, info.id),
+                "outcome": words.task_outcome(timeline, info.id),
                 "running_s": seconds(totals.running),
                 "ready_s": seconds(totals.ready),
                 "waiting_s": seconds(totals.waiting),
@@ -189,7 +80,7 @@ def to_json(timeline: Timeline) -> dict:
             for step in timeline.blocking
         ],
         "warnings": [
-            {"lint": f.lint, "t_s": seconds(f.t), "text": f.format()} for f in findings(timeline)
+            {"lint": f.lint, "t_s": seconds(f.t), "text": f.text} for f in findings(timeline)
         ],
         "reading_warnings": timeline.warnings,
     }
@@ -207,7 +98,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     """The summary as aligned plain text."""
     lines: list[str] = []
     program = Path(timeline.header.program).name if timeline.header else "the program"
-    lines.append(f"{program}: {_ending(timeline)}")
+    lines.append(f"{program}: {words.program_end(timeline)}")
     lines.append("")
     lines.append(f"Tasks ({len(timeline.tasks):,})")
     header = ("name", "coroutine", "created by", "outcome", "running", "ready", "waiting", "steps")
@@ -223,7 +114,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
                 _cut(info.name, NAME_WIDTH),
                 _cut(info.coro, NAME_WIDTH),
                 _cut(parent, NAME_WIDTH),
-                _cut(outcome_text(timeline, info.id), OUTCOME_WIDTH),
+                _cut(words.task_outcome(timeline, info.id), OUTCOME_WIDTH),
                 f"{totals.running / 1e9:.3f}",
                 f"{totals.ready / 1e9:.3f}",
                 f"{totals.waiting / 1e9:.3f}",
@@ -244,7 +135,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     lines.append("")
     lines.append("Run")
     busy, idle = timeline.loop_totals()
-    peak, peak_t = timeline.peak_waiting()
+    peak, peak_t = peak_waiting(timeline)
     longest = longest_step(timeline)
     facts = [
         ("wall time", format_time(timeline.end)),
@@ -252,9 +143,9 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         ("loop idle", f"{format_time(idle)} ({_percent(idle, timeline.end)})"),
     ]
     if longest is not None:
-        where = f" at {Path(longest.file).name}:{longest.line}" if longest.file else ""
-        name = timeline.task(longest.task).name
-        facts.append(("longest step", f"{format_time(longest.duration)} (task {name}{where})"))
+        at = f" at {words.where(longest.file, longest.line)}" if longest.file else ""
+        who = words.task(timeline, longest.task)
+        facts.append(("longest step", f"{format_time(longest.duration)} ({who}{at})"))
     tasks = "task" if peak == 1 else "tasks"
     facts.append(("peak waiting", f"{peak:,} {tasks} at once (at {format_time(peak_t)})"))
     facts.append(("concurrency gain", f"{concurrency_gain(timeline):.2f}"))
@@ -264,25 +155,10 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     found = findings(timeline)
     lines.append("")
     lines.append(f"Warnings ({len(found):,})" if found else "No warnings")
-    lines += [f"  {finding.format()}" for finding in found[:max_rows]]
+    lines += [f"  {finding.text}" for finding in found[:max_rows]]
     if len(found) > max_rows:
         lines.append(f"  … and {len(found) - max_rows:,} more (--json lists them all)")
     return "\n".join(lines) + "\n"
-
-
-def _ending(timeline: Timeline) -> str:
-    exit = timeline.exit
-    took = format_time(timeline.end)
-    if not timeline.finished:
-        return f"trace ends after {took} (the run did not finish)"
-    if exit.reason == EndReason.TIMEOUT:
-        return f"killed after the timeout, {took}"
-    if exit.reason == EndReason.INTERRUPTED:
-        return f"interrupted after {took}"
-    if exit.reason == EndReason.SIGNAL:
-        return f"killed by signal {-(exit.status or 0)} after {took}"
-    error = f" ({exit.error})" if exit.error else ""
-    return f"exited with status {exit.status}{error} after {took}"
 
 
 def exit_code(timeline: Timeline) -> int:

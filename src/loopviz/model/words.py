@@ -1,0 +1,250 @@
+"""Every sentence a user reads about a run, in one place so that they agree.
+
+The model answers in facts (intervals, moments, blocking steps, the exit); this module says
+them in plain words for a learner who reads every one: the inspector, the event log, the
+summary table, the JSON ``text`` fields, the exports and the command line all call it. A new
+wait kind or cause is one entry in a table here (plus its record in ``trace``).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from loopviz.model.timeline import (
+    BlockingStep,
+    Interval,
+    JobChange,
+    LoopChange,
+    Moment,
+    OutputLine,
+    Reported,
+    Segment,
+    State,
+    Timeline,
+)
+from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
+from loopviz.units import format_short, format_time
+
+# Why a task became ready, for the causes whose sentence needs no other fact.
+_BECAUSE: dict[int, str] = {
+    Cause.START: "its first step is due",
+    Cause.YIELD: "it yielded and is due again",
+    Cause.IO: "its socket or pipe is ready",
+    Cause.CANCEL: "it was cancelled",
+}
+
+# What a task waits on when the trace recorded no function name for it.
+_WAITING_ON: dict[int, str] = {
+    Wait.FUTURE: "a future",
+    Wait.SLEEP: "sleep",
+    Wait.TASK: "a task",
+    Wait.GATHER: "gather",
+    Wait.LOCK: "a lock",
+    Wait.SEMAPHORE: "a semaphore",
+    Wait.EVENT: "an event",
+    Wait.CONDITION: "a condition",
+    Wait.QUEUE_GET: "a queue, to get an item",
+    Wait.QUEUE_PUT: "a queue, to put an item",
+    Wait.IO: "a socket or pipe",
+    Wait.EXECUTOR: "an executor job",
+    Wait.TIMEOUT: "a timeout",
+}
+
+UNFINISHED = "the trace ends early (the run did not finish)"
+
+
+def where(file: str, line: int) -> str:
+    """A site as people say it, "prog.py:12"; the full path stays in the model."""
+    return f"{PurePath(file).name}:{line}"
+
+
+def task(timeline: Timeline, task_id: int) -> str:
+    """ "task B" (or "task #7" for a task the trace never announced)."""
+    try:
+        return f"task {timeline.task(task_id).name}"
+    except KeyError:
+        return f"task #{task_id}"
+
+
+def job(timeline: Timeline, job_id: int) -> str:
+    """ "job 3: fetch", an executor job and the function it runs."""
+    function = timeline.job_function(job_id)
+    return f"job {job_id}: {function}" if function else f"job {job_id}"
+
+
+def wait(timeline: Timeline, interval: Interval) -> str:
+    """What a waiting task awaits: "sleep 1.0 s", "Lock.acquire (timeout 0.1 s)", "task B"."""
+    kind, timeout = interval.kind, _timeout(interval)
+    if kind == Wait.SLEEP:
+        return f"sleep {format_short(timeout)}" if timeout else "sleep"
+    if kind == Wait.TASK:
+        text = task(timeline, interval.ref)
+    elif kind == Wait.EXECUTOR:
+        text = job(timeline, interval.ref)
+    else:
+        text = interval.detail or _WAITING_ON.get(kind, "something")
+    return f"{text} (timeout {format_short(timeout)})" if timeout else text
+
+
+def cause(timeline: Timeline, interval: Interval) -> str:
+    """Why a ready task is ready: "its sleep timer fired 300 ms late", "task B finished"."""
+    kind = interval.kind
+    if interval.overdue:  # ``kind`` is the wait whose deadline passed
+        return f"its {_timer(kind)} was due but the loop was busy"
+    if kind == Cause.TIMER:
+        fired = f"its {_timer(interval.timer)} fired"
+        return f"{fired} {format_time(interval.late)} late" if interval.late else fired
+    if kind == Cause.TASK:
+        return f"{task(timeline, interval.ref)} finished"
+    if kind == Cause.FUTURE:
+        by = f" by {task(timeline, interval.ref)}" if interval.ref else ""
+        return f"a future it awaited was resolved{by}"
+    if kind == Cause.EXECUTOR:
+        return f"{job(timeline, interval.ref)} finished"
+    return _BECAUSE.get(kind, "")
+
+
+def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
+    """How a task ended: "returned 'x'", "raised ValueError: boom", "cancelled"; for a task
+    that did not end, "never finished" (the run ended first) or "running"."""
+    if kind is None:
+        return "never finished" if finished else "running"
+    if kind == Outcome.RESULT:
+        return f"returned {detail}" if detail else "returned"
+    if kind == Outcome.ERROR:
+        return f"raised {detail}"
+    return "cancelled"
+
+
+def task_outcome(timeline: Timeline, task_id: int) -> str:
+    info = timeline.task(task_id)
+    return outcome(info.outcome, info.outcome_detail, timeline.finished)
+
+
+def detail(timeline: Timeline, interval: Interval) -> str:
+    """The words after a state's name: what it waits on, why it is ready, how it ended."""
+    state = interval.state
+    if state is State.WAITING:
+        return wait(timeline, interval)
+    if state is State.READY:
+        return cause(timeline, interval)
+    if state is State.DONE:
+        return outcome(interval.kind, interval.detail)
+    return ""
+
+
+def state_name(interval: Interval) -> str:
+    """ "running", "ready", "overdue" (ready since a missed deadline), "waiting", "done"."""
+    return "overdue" if interval.overdue else interval.state.name.lower()
+
+
+def state(timeline: Timeline, interval: Interval) -> str:
+    """A task's state in plain words: "waiting: sleep 1.0 s", "ready: its timer fired"."""
+    said = detail(timeline, interval)
+    return f"{state_name(interval)}: {said}" if said else state_name(interval)
+
+
+def blocked(timeline: Timeline, step: BlockingStep) -> str:
+    """ "task main blocked the loop 1.002 s at prog.py:12"."""
+    who = task(timeline, step.task) if step.task else "a callback"
+    at = f" at {where(step.file, step.line)}" if step.file else ""
+    if step.ongoing:
+        return f"{who} is still blocking the loop, {format_time(step.duration)} so far{at}"
+    return f"{who} blocked the loop {format_time(step.duration)}{at}"
+
+
+def problem(timeline: Timeline, reported: Reported) -> str:
+    """What the loop reported, about a task if it named one."""
+    if reported.task:
+        return f"{task(timeline, reported.task)}: {reported.message}"
+    return reported.message
+
+
+def ending(
+    reason: int | None, status: int | None, error: str = "", *, timeout: float | None = None
+) -> str:
+    """How a program ended, said after its name: "exited, status 0", "failed: ValueError:
+    boom", "timed out after 60 s and was killed" (``timeout`` in seconds, if known)."""
+    if reason == EndReason.TIMEOUT:
+        after = f" after {timeout:g} s" if timeout is not None else ""
+        return f"timed out{after} and was killed"
+    if reason == EndReason.INTERRUPTED:
+        return "was interrupted (stopped by the user)"
+    if reason == EndReason.SIGNAL:
+        return f"was killed by signal {-(status or 0)}"
+    if error:
+        return f"failed: {error}"
+    if status:
+        return f"failed: exit status {status}"
+    return f"exited, status {status}"
+
+
+def program_end(timeline: Timeline) -> str:
+    """How the recorded program ended (said after its name), or ``UNFINISHED``."""
+    if not timeline.finished:
+        return UNFINISHED
+    exit = timeline.exit
+    return ending(exit.reason, exit.status, exit.error)
+
+
+def no_event_loop(program: str) -> str:
+    return f"{program} never started an asyncio event loop"
+
+
+def never_finished(timeline: Timeline, task_id: int) -> str:
+    """ "task B never finished, waiting: sleep 10 s", for a task pending at the end."""
+    interval = timeline.state_at(task_id, timeline.end)
+    doing = f", {state(timeline, interval)}" if interval is not None else ""
+    return f"{task(timeline, task_id)} never finished{doing}"
+
+
+def moment(timeline: Timeline, moment: Moment) -> str:
+    """One line of the event log: "task B ready: its sleep timer fired"."""
+    event = moment.event
+    if isinstance(event, Segment):
+        return _segment(timeline, event)
+    if isinstance(event, BlockingStep):
+        return blocked(timeline, event)
+    if isinstance(event, OutputLine):
+        return f"{'stderr' if event.stream == Stream.STDERR else 'stdout'}: {event.text}"
+    if isinstance(event, Reported):
+        return problem(timeline, event)
+    if isinstance(event, LoopChange):
+        return "event loop started" if event.opened else "event loop closed"
+    if isinstance(event, JobChange):
+        return _job_change(timeline, moment.task, event)
+    return f"program {ending(event.reason, event.status, event.error)}"
+
+
+def _segment(timeline: Timeline, segment: Segment) -> str:
+    info = timeline.task(segment.task)
+    name = f"task {info.name}"
+    interval = segment.interval
+    if segment.first:
+        by = f" by {timeline.task(info.parent).name}" if info.parent else ""
+        at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
+        return f"{name} created{by}{at}"
+    at = ""
+    if interval.state is State.WAITING and interval.file:
+        at = f" at {where(interval.file, interval.line)}"
+    return f"{name} {state(timeline, interval)}{at}"
+
+
+def _job_change(timeline: Timeline, task_id: int, change: JobChange) -> str:
+    what = job(timeline, change.job)
+    if change.phase == JobPhase.SUBMITTED:
+        who = task(timeline, task_id) if task_id else "the program"
+        return f"{who} submitted {what}"
+    verb = "started" if change.phase == JobPhase.STARTED else "finished"
+    return f"{what} {verb} on {change.worker}"
+
+
+def _timeout(interval: Interval) -> int:
+    return interval.deadline - interval.start if interval.deadline is not None else 0
+
+
+def _timer(wait: int | None) -> str:
+    """The timer of a wait: a sleep's own, or the deadline of anything else."""
+    if wait is None:
+        return "timer"
+    return "sleep timer" if wait == Wait.SLEEP else "timeout"
