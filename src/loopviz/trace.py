@@ -324,9 +324,11 @@ def encode_records(records: list) -> bytes:
     return _encoder.encode_lines(records)
 
 
-def _line_start(record: type) -> bytes:
+def _line_start(record: type[msgspec.Struct]) -> bytes:
     """How an event line of this record type starts: its tag, as encoded."""
-    return b"[%d," % record.__struct_config__.tag
+    tag = record.__struct_config__.tag
+    assert isinstance(tag, int)
+    return b"[%d," % tag
 
 
 _LOOP_MARK = _line_start(LoopMark)

@@ -34,7 +34,7 @@ import contextvars
 import inspect
 import sys
 from asyncio import format_helpers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
 LOCKED_THREADSAFE_HANDLES = hasattr(asyncio.events, "_ThreadSafeHandle")
 # 3.13 formats a failed callback's arguments only in debug mode.
 _FORMAT_TAKES_DEBUG = (
-    "debug" in inspect.signature(format_helpers._format_callback_source).parameters  # type: ignore[attr-defined]
+    "debug" in inspect.signature(format_helpers._format_callback_source).parameters
 )
 
 
@@ -117,7 +117,7 @@ def is_step(callback: Any) -> bool:
 def handle_init(
     self: asyncio.Handle,
     callback: Callable[..., Any],
-    args: tuple[Any, ...],
+    args: Sequence[Any],
     loop: TracingLoop,
     context: contextvars.Context | None = None,
 ) -> None:
@@ -126,8 +126,8 @@ def handle_init(
     self._context = contextvars.copy_context() if context is None else context  # type: ignore[attr-defined]
     self._loop = loop  # type: ignore[attr-defined]
     self._callback = callback  # type: ignore[attr-defined]
-    self._args = args  # type: ignore[attr-defined]
-    self._cancelled = False  # type: ignore[attr-defined]
+    self._args = args
+    self._cancelled = False
     self._repr = None  # type: ignore[attr-defined]
     self._source_traceback = None  # type: ignore[attr-defined]
 

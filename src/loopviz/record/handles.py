@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loopviz.record.cpython import handle_init, report_error
@@ -66,7 +66,7 @@ class _TimedRun:
     _ref: Any
     _loop: TracingLoop
     _callback: Callable[..., Any]
-    _args: tuple[Any, ...]
+    _args: Sequence[Any]
     _context: contextvars.Context
 
     def _run(self) -> None:
@@ -111,13 +111,13 @@ class IOCallback(Callback):
         self._source_traceback = original._source_traceback  # type: ignore[attr-defined]
         self._cause, self._ref = _CAUSE_IO, 0
 
-    @property  # type: ignore[override]
+    @property
     def _cancelled(self) -> bool:
-        return self._original._cancelled  # type: ignore[attr-defined,no-any-return]
+        return self._original._cancelled
 
     @_cancelled.setter
     def _cancelled(self, value: bool) -> None:
-        self._original._cancelled = value  # type: ignore[attr-defined]
+        self._original._cancelled = value
 
 
 class Timer(_TimedRun, asyncio.TimerHandle):

@@ -18,16 +18,18 @@ code in the same order, with the stock fields filled in (``cpython.py`` lists th
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import contextvars
 import heapq
 import selectors
 import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loopviz.record.cpython import (
     C_STEP,
@@ -42,6 +44,7 @@ from loopviz.record.hooks import LoopHooks
 from loopviz.trace import Cause
 
 _now = time.monotonic_ns
+_T = TypeVar("_T")
 _CAUSE_FUTURE = int(Cause.FUTURE)
 _CAUSE_IO = int(Cause.IO)
 _CAUSE_TASK = int(Cause.TASK)
@@ -51,7 +54,7 @@ _CAUSE_TASK = int(Cause.TASK)
 _step_type: type | None = None
 
 
-class _TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _TimedSelector(selectors.DefaultSelector):
     """Reports the loop's waits in ``select()`` and marks I/O callbacks as such."""
 
     loop: TracingLoop
@@ -59,7 +62,7 @@ class _TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self.loop
         if not loop.recording:
-            return super().select(timeout)  # type: ignore[no-any-return]
+            return super().select(timeout)
         hooks = loop.hooks
         hooks.before_io_wait(loop, timeout)
         t0 = _now()
@@ -67,7 +70,7 @@ class _TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type
         hooks.after_io_wait(loop, timeout, t0, _now())
         if ready:
             ready = [(key._replace(data=self._timed(key.data)), mask) for key, mask in ready]
-        return ready  # type: ignore[no-any-return]
+        return ready
 
     def _timed(self, data: tuple[Any, Any]) -> tuple[Any, Any]:
         """The selector's ready (reader, writer) handles as timed I/O callbacks (a cancelled
@@ -93,13 +96,23 @@ class _Job:
             self.hooks.job_finished(self.job, worker)
 
 
-class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+class TracingLoop(asyncio.SelectorEventLoop):
     """An asyncio selector event loop that reports every task's state changes to ``hooks``.
 
     Usually made by :meth:`Recorder.loop <loopviz.record.Recorder.loop>`; ``TracingLoop()``
     alone records to memory (``loop.hooks.records``). Its public attributes are the ones
     :class:`~loopviz.record.hooks.LoopState` documents.
     """
+
+    if TYPE_CHECKING:  # the stock loop's private parts it uses (cpython.py), for the checker
+        _ready: collections.deque[asyncio.Handle]
+        _scheduled: list[asyncio.TimerHandle]
+        _debug: bool
+
+        def _check_closed(self) -> None: ...
+        def _check_thread(self) -> None: ...
+        def _check_callback(self, callback: Callable[..., Any], method: str) -> None: ...
+        def _write_to_self(self) -> None: ...
 
     def __init__(self, hooks: LoopHooks | None = None) -> None:
         if hooks is None:
@@ -151,7 +164,7 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_soon")
-        task = getattr(callback, "__self__", None)
+        task: Any = getattr(callback, "__self__", None)
         if type(callback) is _step_type:
             # A yield's own next step needs no report: after_step says it yielded.
             if task is self.running_task:
@@ -210,7 +223,13 @@ class TracingLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         heapq.heappush(self._scheduled, timer)
         return timer
 
-    def create_task(self, coro, *, name=None, context=None):  # type: ignore[no-untyped-def,override]
+    def create_task(
+        self,
+        coro: Generator[Any, None, _T] | Coroutine[Any, Any, _T],
+        *,
+        name: object = None,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[_T]:
         if not self.recording:
             return super().create_task(coro, name=name, context=context)
         # An eager first step (3.12+) runs in here, nested in the running step: give it its

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from loopviz.catalog import needs_http_server
 from loopviz.protocol import BLOCK_NS, CHILD_MODULE, HTTP_BASE, TEXT_FDS, TRACE_FD, OutputCap
@@ -314,7 +314,7 @@ class Recording:
 
 
 def record_program(
-    program: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, **kwargs
+    program: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, **kwargs: Any
 ) -> RunResult:
     """Run ``program`` to its end under the recorder (``Recording`` arguments)."""
     recording = Recording(program, output, **kwargs)

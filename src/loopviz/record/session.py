@@ -132,7 +132,12 @@ class Recorder(LoopHooks):
         self.records: list[Record] = self._sink.records
         self.emit: Callable[[Record], None] = self.records.append
         me = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (r := me()) is not None and r._forked())
+
+        def forked() -> None:
+            if (recorder := me()) is not None:
+                recorder._forked()
+
+        os.register_at_fork(after_in_child=forked)
 
     # --- the session's shared state --------------------------------------------------------
     def now(self) -> int:
@@ -466,7 +471,7 @@ class Recorder(LoopHooks):
             if task.cancelled():
                 self.emit(Finished(start, tid, dur, _OUTCOME_CANCELLED, 0))
                 return
-            exc = task._exception  # type: ignore[attr-defined]  # not exception(): see above
+            exc = task._exception  # not exception(): see above
             if exc is not None:
                 text = f"{type(exc).__name__}: {exc}"[:200]
                 self.emit(Finished(start, tid, dur, _OUTCOME_ERROR, self.intern(text)))
@@ -522,7 +527,7 @@ class Recorder(LoopHooks):
         if user_info is None:
             site = 0
         else:
-            frame = user.cr_frame if type(user) is CoroutineType else user.gi_frame
+            frame: Any = user.cr_frame if type(user) is CoroutineType else user.gi_frame
             site = user_info.sites.get(frame.f_lasti) or self.frame_site(frame, user_info)
         if isinstance(waiter, Task):
             return Waited(t, tid, dur, _WAIT_TASK, self.task_id(waiter), site, timeout)
