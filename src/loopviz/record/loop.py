@@ -44,6 +44,8 @@ from loopviz.record.hooks import LoopHooks
 from loopviz.trace import Cause
 
 _now = time.monotonic_ns
+_new_handle = object.__new__
+_copy_context = contextvars.copy_context
 _T = TypeVar("_T")
 _CAUSE_FUTURE = int(Cause.FUTURE)
 _CAUSE_IO = int(Cause.IO)
@@ -171,8 +173,14 @@ class TracingLoop(asyncio.SelectorEventLoop):
                 tid = self.running_tid
             else:
                 tid = self.hooks.task_scheduled(self, task, None)
-            handle: asyncio.Handle = Step(callback, args, self, context)
-            handle._task, handle._tid = task, tid  # type: ignore[attr-defined]
+            # The most frequent handle of all: its fields (cpython.handle_init's) set here, as
+            # a call to __init__ would cost as much as the after_step hook the step then calls.
+            step = _new_handle(Step)
+            step._context = _copy_context() if context is None else context
+            step._loop, step._callback, step._args = self, callback, args
+            step._cancelled, step._repr, step._source_traceback = False, None, None
+            step._task, step._tid = task, tid
+            handle: asyncio.Handle = step
         elif isinstance(task, Task) and (
             getattr(callback, "__name__", None) in WAKEUPS or _is_step(callback)
         ):

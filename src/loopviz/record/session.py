@@ -5,6 +5,10 @@ Tasks are referred to by id only (never kept alive), and a finished task's excep
 from ``Task._exception`` rather than ``exception()``, which would mark it retrieved and
 silence asyncio's "exception was never retrieved" report. An error inside the recording turns
 it off with one warning; it never breaks the program.
+
+Over 500 lines on purpose: the records of a task's life (the second half) read the session's
+task ids and interned strings on every step; split off into an object of their own they would
+pay an attribute hop per lookup, and as a mixin they would only hide that they share them.
 """
 
 from __future__ import annotations
