@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loopviz.record.recorder import Recorder
+from loopviz.record import Recorder
 
 MODES = ("memory", "file")
 MAX_BYTES_PER_EVENT = 30

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from loopviz.record.recorder import Recorder, TracingLoop
+from loopviz.record import Recorder, TracingLoop
 from loopviz.trace import (
     Blocking,
     Callback,
@@ -592,7 +592,8 @@ def test_a_traced_loop_alone_records_to_memory() -> None:
         loop.run_until_complete(asyncio.sleep(0.001))
     finally:
         loop.close()
-    assert any(isinstance(r, Waited) for r in loop._rec.records)
+    assert isinstance(loop.hooks, Recorder)
+    assert any(isinstance(r, Waited) for r in loop.hooks.records)
 
 
 def test_a_future_resolved_from_another_thread_wakes_its_task_as_a_future() -> None:

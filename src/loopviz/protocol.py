@@ -16,3 +16,20 @@ HTTP_BASE = "LOOPVIZ_HTTP_BASE"  # the local HTTP server's URL, for scenarios th
 
 MAX_OUTPUT_LINES = 100_000  # output past this many lines is passed on but not recorded
 OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
+
+
+class OutputCap:
+    """The output cap, counted over all of a run's recorded lines: past
+    :data:`MAX_OUTPUT_LINES`, one note that the rest was not recorded, then nothing. The
+    child counts what the program writes through ``sys.stdout`` / ``sys.stderr``, the parent
+    what reaches the file descriptors directly."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def admit(self, text: str) -> str | None:
+        """What to record for the next line, ``text``: itself, the note, or nothing (None)."""
+        self.lines += 1
+        if self.lines <= MAX_OUTPUT_LINES:
+            return text
+        return OUTPUT_CUT_NOTE if self.lines == MAX_OUTPUT_LINES + 1 else None

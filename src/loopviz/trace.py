@@ -12,14 +12,17 @@ Bump :data:`FORMAT_VERSION` whenever a record changes shape; readers refuse newe
 
 from __future__ import annotations
 
+import datetime
 import enum
-from collections.abc import Iterator, Sequence
+import platform
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
@@ -102,6 +105,21 @@ class Header(msgspec.Struct, kw_only=True):
     started: str  # ISO 8601 wall-clock time of t = 0
     block_threshold_ns: int = 100_000_000
     clock_origin_ns: int = 0  # CLOCK_MONOTONIC at t = 0, to align other clocks of the machine
+
+
+def new_header(
+    program: str, argv: Iterable[str], block_threshold_ns: int, clock_origin_ns: int
+) -> Header:
+    """The header of a trace of ``program`` recorded now by this loopviz and this Python."""
+    return Header(
+        loopviz=__version__,
+        python=platform.python_version(),
+        program=program,
+        argv=list(argv),
+        started=datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+        block_threshold_ns=block_threshold_ns,
+        clock_origin_ns=clock_origin_ns,
+    )
 
 
 def _record(tag: int) -> dict[str, Any]:
@@ -305,6 +323,38 @@ def encode_header(header: Header) -> bytes:
 def encode_records(records: Sequence[Record]) -> bytes:
     """Encode records as JSON lines (one per record, each ending in a newline)."""
     return _encoder.encode_lines(records)
+
+
+def _line_start(record: type[msgspec.Struct]) -> bytes:
+    """How an event line of this record type starts: its tag, as encoded."""
+    tag = record.__struct_config__.tag
+    assert isinstance(tag, int)
+    return b"[%d," % tag
+
+
+_LOOP_MARK = _line_start(LoopMark)
+_OPENED = b",%d]" % LoopPhase.OPENED  # how a LoopMark OPENED line ends (phase is its last field)
+_PROGRAM_ERROR = _line_start(ProgramError)
+
+
+def loops_opened(lines: Iterable[bytes]) -> int:
+    """How many of these event lines are ``LoopMark`` OPENED records, found without decoding
+    them (a recording process counts loops of a run it does not otherwise read)."""
+    return sum(line.startswith(_LOOP_MARK) and line.endswith(_OPENED) for line in lines)
+
+
+def decode_lines(lines: Iterable[bytes], *, only_program_errors: bool = False) -> list[Record]:
+    """The records of event lines, skipping lines that do not decode. ``only_program_errors``:
+    just the ``ProgramError`` records, the other lines left undecoded."""
+    start = _PROGRAM_ERROR if only_program_errors else b""
+    records: list[Record] = []
+    for line in lines:
+        if line.startswith(start):
+            try:
+                records.append(_record_decoder.decode(line))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+    return records
 
 
 def decode_record(line: bytes) -> Record:

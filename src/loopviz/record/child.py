@@ -18,8 +18,8 @@ import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from loopviz.protocol import BLOCK_NS, MAX_OUTPUT_LINES, OUTPUT_CUT_NOTE, TEXT_FDS, TRACE_FD
-from loopviz.record.recorder import Recorder
+from loopviz.protocol import BLOCK_NS, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.record.session import Recorder
 from loopviz.trace import Output, Stream
 
 
@@ -28,7 +28,7 @@ class TimedLines(io.TextIOWrapper):
     so output sits in step with the timeline (the parent reading a pipe would see it late
     whenever it is busy), then passes it on to the recording process."""
 
-    def __init__(self, fd: int, stream: Stream, recorder: Recorder, counter: list[int]) -> None:
+    def __init__(self, fd: int, stream: Stream, recorder: Recorder, cap: OutputCap) -> None:
         super().__init__(
             open(fd, "wb", buffering=0),  # noqa: SIM115 - closed with the wrapper
             encoding="utf-8",
@@ -38,7 +38,7 @@ class TimedLines(io.TextIOWrapper):
         self._stream = stream
         self._recorder = recorder
         self._partial = ""
-        self._counter = counter  # lines recorded, shared by stdout and stderr
+        self._cap = cap  # shared by stdout and stderr
 
     def write(self, text: str) -> int:
         written = super().write(text)
@@ -54,14 +54,10 @@ class TimedLines(io.TextIOWrapper):
             self._partial = ""
 
     def _record(self, line: str) -> None:
-        self._counter[0] += 1
-        if self._counter[0] > MAX_OUTPUT_LINES:
-            if self._counter[0] > MAX_OUTPUT_LINES + 1:
-                return
-            line = OUTPUT_CUT_NOTE
+        text = self._cap.admit(line.rstrip("\r"))
         rec = self._recorder
-        if rec.enabled:
-            rec.emit(Output(rec.now(), self._stream, line.rstrip("\r")))
+        if text is not None and rec.enabled:
+            rec.emit(Output(rec.now(), self._stream, text))
             rec.flush()  # a batch once enough has gathered, even with no event loop running
 
 
@@ -97,10 +93,10 @@ def main() -> int:
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    counter = [0]
+    cap = OutputCap()
     out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
-    sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, counter)
-    sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, counter)
+    sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)
+    sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, cap)
     asyncio.set_event_loop_policy(recorder.policy())
     sys.argv = [program, *args]
     sys.path[0] = str(path.parent)

@@ -21,18 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from loopviz import __version__
-from loopviz.protocol import (
-    BLOCK_NS,
-    CHILD_MODULE,
-    HTTP_BASE,
-    MAX_OUTPUT_LINES,
-    OUTPUT_CUT_NOTE,
-    TEXT_FDS,
-    TRACE_FD,
-)
+from loopviz.catalog import needs_http_server
+from loopviz.protocol import BLOCK_NS, CHILD_MODULE, HTTP_BASE, TEXT_FDS, TRACE_FD, OutputCap
 from loopviz.trace import (
     End,
     EndReason,
@@ -42,9 +34,11 @@ from loopviz.trace import (
     Record,
     Stream,
     TraceError,
-    decode_record,
+    decode_lines,
     encode_header,
     encode_records,
+    loops_opened,
+    new_header,
     parse_header,
 )
 
@@ -103,7 +97,7 @@ class Recording:
         self._error = ""
         self._events = 0
         self._loops = 0
-        self._output_lines = 0
+        self._output_cap = OutputCap()  # for what reaches the descriptors directly
         self._server: contextlib.ExitStack | None = None
         self._result: RunResult | None = None
         self._started_ns = 0
@@ -117,7 +111,7 @@ class Recording:
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
         self._server = contextlib.ExitStack()
-        if _needs_http_server(self.program):
+        if needs_http_server(self.program):
             from loopviz.httpserver import LocalServer
 
             env[HTTP_BASE] = self._server.enter_context(LocalServer())
@@ -226,14 +220,11 @@ class Recording:
         """Write the header if the child never sent one (it died before its first line)."""
         with self._lock:
             if self.header is None:
-                self.header = Header(
-                    loopviz=__version__,
-                    python=".".join(map(str, sys.version_info[:3])),
-                    program=str(self.program.resolve()),
-                    argv=self.args,
-                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    block_threshold_ns=int(self.block_threshold_ms * 1e6),
-                    clock_origin_ns=self._started_ns,
+                self.header = new_header(
+                    str(self.program.resolve()),
+                    self.args,
+                    int(self.block_threshold_ms * 1e6),
+                    self._started_ns,
                 )
                 self._start_file(encode_header(self.header))
 
@@ -288,17 +279,11 @@ class Recording:
     def _deliver(self, data: bytes) -> None:
         lines = data.splitlines()
         need_records = self.on_records is not None
-        records: list[Record] = []
-        self._loops += sum(line.startswith(b"[13,") and line.endswith(b",0]") for line in lines)
-        for line in lines:
-            if need_records or line.startswith(b"[14,"):
-                try:
-                    record = decode_record(line)
-                except ValueError:  # msgspec's errors are ValueErrors: not ours, skip it
-                    continue
-                records.append(record)
-                if isinstance(record, ProgramError):
-                    self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
+        self._loops += loops_opened(lines)
+        records = decode_lines(lines, only_program_errors=not need_records)
+        for record in records:
+            if isinstance(record, ProgramError):
+                self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
         with self._lock:
             assert self._file is not None
             self._file.write(data)
@@ -319,29 +304,17 @@ class Recording:
                     echo.flush()
                 if not record:
                     continue
-                self._output_lines += 1
-                if self._output_lines > MAX_OUTPUT_LINES + 1:
+                text = self._output_cap.admit(line.decode("utf-8", "replace").rstrip("\r\n"))
+                if text is None:
                     continue
-                if self._output_lines > MAX_OUTPUT_LINES:
-                    text = OUTPUT_CUT_NOTE
-                else:
-                    text = line.decode("utf-8", "replace").rstrip("\r\n")
                 if not self._header_seen.is_set():
                     self._header_seen.wait(1.0)
-                record = Output(now - self._origin(), stream, text)
-                self._write(encode_records([record]), [record])
-
-
-def _needs_http_server(program: Path) -> bool:
-    try:
-        from loopviz.catalog import needs_http_server
-    except ImportError:
-        return False
-    return needs_http_server(program)
+                output = Output(now - self._origin(), stream, text)
+                self._write(encode_records([output]), [output])
 
 
 def record_program(
-    program: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, **kwargs
+    program: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, **kwargs: Any
 ) -> RunResult:
     """Run ``program`` to its end under the recorder (``Recording`` arguments)."""
     recording = Recording(program, output, **kwargs)

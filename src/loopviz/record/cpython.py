@@ -1,0 +1,149 @@
+"""Every private part of CPython's asyncio that the recording loop relies on, in one place.
+
+Checked on CPython 3.11.7, 3.12.1 and 3.13.0. Porting loopviz to a new CPython starts here:
+read :data:`PRIVATE`, run ``tests/test_cpython.py`` (it checks that each is still where it
+was), then read the uses named below. The hot paths (``handles.py``, ``loop.py``) read the
+fields directly, as an accessor function would cost a Python call per step; each such read
+carries a comment naming this module.
+
+Fields and functions the loop uses, and where:
+
+- ``Handle._callback / _args / _context / _loop / _cancelled / _repr / _source_traceback``:
+  the timed handles fill them in as ``Handle.__init__`` does (:func:`handle_init`), run them
+  as ``Handle._run`` does, and report a failure as it does (:func:`report_error`).
+- ``TimerHandle._when / _scheduled``: ``TracingLoop.call_at`` sets them as the stock one does.
+- ``BaseEventLoop._ready / _scheduled / _debug / _check_closed / _check_thread /
+  _check_callback / _write_to_self``: the loop's own ``call_soon``, ``call_soon_threadsafe``
+  and ``call_at`` queue timed handles there, as the stock ones do.
+- ``Task._fut_waiter`` (what a suspended task awaits), ``Task._must_cancel`` (a step that will
+  raise ``CancelledError``), ``Task._exception`` (read instead of ``exception()``, which would
+  mark it retrieved and silence "exception was never retrieved"): the session's records.
+- The C Task's callbacks: each step is a ``TaskStepMethWrapper`` and each wake-up the bound
+  builtin ``task_wakeup``, both with the task as ``__self__`` (the pure-Python Task's are its
+  ``__step`` / ``__wakeup`` methods): :data:`STEPS`, :data:`WAKEUPS`, :func:`is_step`.
+- ``asyncio.tasks._GatheringFuture`` and its ``_children``: a task waiting on ``gather()``.
+- ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
+  ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
+  ``call_soon_threadsafe`` stays stock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import sys
+from asyncio import format_helpers
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loopviz.record.loop import TracingLoop
+
+CHECKED_ON = ("3.11.7", "3.12.1", "3.13.0")
+
+# (owner, attribute) of every private name above; ``missing()`` says which are gone.
+PRIVATE: tuple[tuple[str, str], ...] = (
+    *(
+        ("Handle", name)
+        for name in (
+            "_callback",
+            "_args",
+            "_context",
+            "_loop",
+            "_cancelled",
+            "_repr",
+            "_source_traceback",
+        )
+    ),
+    ("TimerHandle", "_when"),
+    ("TimerHandle", "_scheduled"),
+    *(
+        ("loop", name)
+        for name in (
+            "_ready",
+            "_scheduled",
+            "_debug",
+            "_check_closed",
+            "_check_thread",
+            "_check_callback",
+            "_write_to_self",
+        )
+    ),
+    ("Task", "_fut_waiter"),
+    ("Task", "_must_cancel"),
+    ("Task", "_exception"),
+    ("asyncio.tasks", "_GatheringFuture"),
+    ("asyncio.format_helpers", "_format_callback_source"),
+)
+
+Task = asyncio.Task  # the C Task on 3.11-3.13
+GatheringFuture: type[asyncio.Future[Any]] = asyncio.tasks._GatheringFuture  # type: ignore[attr-defined]
+# How a Task's own callbacks look (C Task on 3.11-3.13; then the pure-Python Task's methods).
+C_STEP = "TaskStepMethWrapper"  # the C Task's step: no ``__name__``, known by its type's
+STEPS = frozenset({C_STEP, "__step", "_Task__step"})
+WAKEUPS = frozenset({"task_wakeup", "__wakeup", "_Task__wakeup"})
+
+# Patch releases from 3.12.8 and 3.13.1 on make call_soon_threadsafe's handles locked ones.
+LOCKED_THREADSAFE_HANDLES = hasattr(asyncio.events, "_ThreadSafeHandle")
+# 3.13 formats a failed callback's arguments only in debug mode.
+_FORMAT_TAKES_DEBUG = (
+    "debug" in inspect.signature(format_helpers._format_callback_source).parameters
+)
+
+
+def missing() -> list[str]:
+    """The private names of :data:`PRIVATE` this Python does not have (a port's to-do list)."""
+    loop = asyncio.SelectorEventLoop()
+    try:
+        owners: dict[str, object] = {
+            "Handle": asyncio.Handle,
+            "TimerHandle": asyncio.TimerHandle,
+            "loop": loop,
+            "Task": Task,
+            "asyncio.tasks": asyncio.tasks,
+            "asyncio.format_helpers": format_helpers,
+        }
+        return [f"{o}.{a}" for o, a in PRIVATE if not hasattr(owners[o], a)]
+    finally:
+        loop.close()
+
+
+def is_step(callback: Any) -> bool:
+    """Whether a callback a task scheduled is its next step (else: its wake-up)."""
+    return (getattr(callback, "__name__", None) or type(callback).__name__) in STEPS
+
+
+def handle_init(
+    self: asyncio.Handle,
+    callback: Callable[..., Any],
+    args: Sequence[Any],
+    loop: TracingLoop,
+    context: contextvars.Context | None = None,
+) -> None:
+    """The stock ``Handle.__init__`` less its debug check, which costs a call per handle: the
+    loop's methods take the source traceback themselves in debug mode."""
+    self._context = contextvars.copy_context() if context is None else context  # type: ignore[attr-defined]
+    self._loop = loop  # type: ignore[attr-defined]
+    self._callback = callback  # type: ignore[attr-defined]
+    self._args = args
+    self._cancelled = False
+    self._repr = None  # type: ignore[attr-defined]
+    self._source_traceback = None  # type: ignore[attr-defined]
+
+
+def report_error(handle: asyncio.Handle, exc: BaseException) -> None:
+    """Report a callback that raised as the stock ``Handle._run`` does. (The timed handles run
+    their callbacks themselves, as it does: a Python call less for every step.)"""
+    loop: asyncio.AbstractEventLoop = handle._loop  # type: ignore[attr-defined]
+    debug = {"debug": loop.get_debug()} if _FORMAT_TAKES_DEBUG else {}  # 3.13+
+    callback = format_helpers._format_callback_source(handle._callback, handle._args, **debug)  # type: ignore[attr-defined]
+    context = {"message": f"Exception in callback {callback}", "exception": exc, "handle": handle}
+    if handle._source_traceback:  # type: ignore[attr-defined]
+        context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
+    loop.call_exception_handler(context)
+
+
+def source_traceback(depth: int) -> Any:
+    """The stack as a handle made in debug mode keeps it (``depth``: frames to skip)."""
+    return format_helpers.extract_stack(sys._getframe(depth + 1))

@@ -1,0 +1,284 @@
+"""The instrumented event loop: a stock selector loop that reports what every task does.
+
+:class:`TracingLoop` keeps the stock, C-accelerated ``asyncio.Task`` and watches it through the
+points a loop subclass may override, reporting to its hooks (``hooks.py``):
+
+- ``call_soon``: the C Task schedules each step and each wake-up through it (method lookup), so
+  every step is seen; its callback's ``__self__`` is the Task. Steps are queued as timed handles.
+- ``call_at`` (also reached by ``call_later``): timers, to learn each wait's deadline.
+- ``create_task``: the creating task, and (3.12+) eager first steps, which run inside it.
+- ``run_in_executor``: executor jobs (``asyncio.to_thread`` and aiofiles come through here).
+- the selector handed to the constructor: idle time in ``select()`` and I/O callbacks.
+- ``call_exception_handler``: what the loop reports (an exception never retrieved...).
+
+It must not change what the program does: callbacks are scheduled through the stock methods'
+code in the same order, with the stock fields filled in (``cpython.py`` lists them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextvars
+import heapq
+import selectors
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable, Coroutine, Generator
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from loopviz.record.cpython import (
+    C_STEP,
+    LOCKED_THREADSAFE_HANDLES,
+    WAKEUPS,
+    Task,
+    is_step,
+    source_traceback,
+)
+from loopviz.record.handles import Callback, IOCallback, Step, Timer
+from loopviz.record.hooks import LoopHooks
+from loopviz.trace import Cause
+
+_now = time.monotonic_ns
+_new_handle = object.__new__
+_copy_context = contextvars.copy_context
+_T = TypeVar("_T")
+_CAUSE_FUTURE = int(Cause.FUTURE)
+_CAUSE_IO = int(Cause.IO)
+_CAUSE_TASK = int(Cause.TASK)
+
+# The C Task's step callback type (cpython.C_STEP), known from its first step on: then a step
+# is recognised by its type alone.
+_step_type: type | None = None
+
+
+class _TimedSelector(selectors.DefaultSelector):
+    """Reports the loop's waits in ``select()`` and marks I/O callbacks as such."""
+
+    loop: TracingLoop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        loop = self.loop
+        if not loop.recording:
+            return super().select(timeout)
+        hooks = loop.hooks
+        hooks.before_io_wait(loop, timeout)
+        t0 = _now()
+        ready = super().select(timeout)
+        hooks.after_io_wait(loop, timeout, t0, _now())
+        if ready:
+            ready = [(key._replace(data=self._timed(key.data)), mask) for key, mask in ready]
+        return ready
+
+    def _timed(self, data: tuple[Any, Any]) -> tuple[Any, Any]:
+        """The selector's ready (reader, writer) handles as timed I/O callbacks (a cancelled
+        one as it is: ``Handle._cancelled``, cpython.py)."""
+        loop = self.loop
+        return tuple(h if h is None or h._cancelled else IOCallback(h, loop) for h in data)  # type: ignore[return-value]
+
+
+class _Job:
+    """Runs an executor job in its worker thread, reporting when it starts and ends."""
+
+    __slots__ = ("func", "hooks", "job")
+
+    def __init__(self, hooks: LoopHooks, job: int, func: Callable[..., Any]) -> None:
+        self.hooks, self.job, self.func = hooks, job, func
+
+    def __call__(self, *args: Any) -> Any:
+        worker = threading.current_thread().name
+        self.hooks.job_started(self.job, worker)
+        try:
+            return self.func(*args)
+        finally:
+            self.hooks.job_finished(self.job, worker)
+
+
+class TracingLoop(asyncio.SelectorEventLoop):
+    """An asyncio selector event loop that reports every task's state changes to ``hooks``.
+
+    Usually made by :meth:`Recorder.loop <loopviz.record.Recorder.loop>`; ``TracingLoop()``
+    alone records to memory (``loop.hooks.records``). Its public attributes are the ones
+    :class:`~loopviz.record.hooks.LoopState` documents.
+    """
+
+    if TYPE_CHECKING:  # the stock loop's private parts it uses (cpython.py), for the checker
+        _ready: collections.deque[asyncio.Handle]
+        _scheduled: list[asyncio.TimerHandle]
+        _debug: bool
+
+        def _check_closed(self) -> None: ...
+        def _check_thread(self) -> None: ...
+        def _check_callback(self, callback: Callable[..., Any], method: str) -> None: ...
+        def _write_to_self(self) -> None: ...
+
+    def __init__(self, hooks: LoopHooks | None = None) -> None:
+        if hooks is None:
+            from loopviz.record.session import Recorder  # the session makes loops: import late
+
+            hooks = Recorder()
+        self.hooks = hooks
+        self.recording = True
+        self.running_task: asyncio.Task[Any] | None = None
+        self.running_tid = 0
+        self.wake_cause = _CAUSE_IO  # set by whatever callback runs; outside one, the selector's
+        self.wake_ref: Any = 0  # a task id, or the finished task itself (resolved if used)
+        self.step_deadline = 0.0
+        self.creating: tuple[Any, int, FrameType] | None = None
+        self.executor_jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] | None = None
+        self.busy_since = 0
+        self.thread_id = 0
+        selector = _TimedSelector()
+        selector.loop = self
+        super().__init__(selector)
+        hooks.loop_opened(self)
+
+    def stop_recording(self) -> None:
+        self.recording = False
+
+    def run_forever(self) -> None:
+        self.thread_id = threading.get_ident()
+        try:
+            super().run_forever()
+        finally:
+            self.thread_id = 0
+
+    def close(self) -> None:
+        hooks = self.hooks
+        if hooks.wants_boundary:
+            hooks.boundary()
+        if not self.is_closed() and self.recording:
+            hooks.loop_closed(self)
+        super().close()
+
+    # --- scheduling ----------------------------------------------------------------------------
+    # The stock call_soon, call_soon_threadsafe and call_at, with timed handles of our own in
+    # the loop's queues (private fields: cpython.py): a call layer and a wrapping tuple less
+    # per step and timer than wrapping each callback.
+    def call_soon(self, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
+        if not self.recording:
+            return super().call_soon(callback, *args, context=context)
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+        task: Any = getattr(callback, "__self__", None)
+        if type(callback) is _step_type:
+            # A yield's own next step needs no report: after_step says it yielded.
+            if task is self.running_task:
+                tid = self.running_tid
+            else:
+                tid = self.hooks.task_scheduled(self, task, None)
+            # The most frequent handle of all: its fields (cpython.handle_init's) set here, as
+            # a call to __init__ would cost as much as the after_step hook the step then calls.
+            step = _new_handle(Step)
+            step._context = _copy_context() if context is None else context
+            step._loop, step._callback, step._args = self, callback, args
+            step._cancelled, step._repr, step._source_traceback = False, None, None
+            step._task, step._tid = task, tid
+            handle: asyncio.Handle = step
+        elif isinstance(task, Task) and (
+            getattr(callback, "__name__", None) in WAKEUPS or _is_step(callback)
+        ):
+            handle = Step(callback, args, self, context)
+            handle._task = task  # type: ignore[attr-defined]
+            handle._tid = self.hooks.task_scheduled(self, task, args[0] if args else None)  # type: ignore[attr-defined]
+        else:
+            # A done-callback of a task (gather's, TaskGroup's) wakes others as it finished.
+            first = args[0] if args else None
+            handle = Callback(callback, args, self, context)
+            if isinstance(first, Task):
+                handle._cause, handle._ref = _CAUSE_TASK, first  # type: ignore[attr-defined]
+            else:
+                handle._cause, handle._ref = _CAUSE_FUTURE, 0  # type: ignore[attr-defined]
+        if self._debug:
+            handle._source_traceback = source_traceback(1)  # type: ignore[attr-defined]
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
+        # Later patch releases (3.12.8, 3.13.1) lock their thread-safe handles: there, stock.
+        if not self.recording or LOCKED_THREADSAFE_HANDLES:
+            return super().call_soon_threadsafe(callback, *args, context=context)
+        self._check_closed()
+        if self._debug:
+            self._check_callback(callback, "call_soon_threadsafe")
+        handle = Callback(callback, args, self, context)
+        handle._cause, handle._ref = _CAUSE_FUTURE, 0
+        if self._debug:
+            handle._source_traceback = source_traceback(1)
+        self._ready.append(handle)
+        self._write_to_self()
+        return handle
+
+    def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def,override]
+        if not self.recording or when is None:
+            return super().call_at(when, callback, *args, context=context)
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        if self.running_task is not None and (not self.step_deadline or when < self.step_deadline):
+            self.step_deadline = when
+        timer = Timer(callback, args, self, context)
+        timer._when, timer._scheduled = when, True
+        if self._debug:
+            timer._source_traceback = source_traceback(1)
+        heapq.heappush(self._scheduled, timer)
+        return timer
+
+    def create_task(
+        self,
+        coro: Generator[Any, None, _T] | Coroutine[Any, Any, _T],
+        *,
+        name: object = None,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[_T]:
+        if not self.recording:
+            return super().create_task(coro, name=name, context=context)
+        # An eager first step (3.12+) runs in here, nested in the running step: give it its
+        # own creation context and timer deadline, and leave the outer step's as they were.
+        outer, outer_deadline, t0 = self.creating, self.step_deadline, _now()
+        self.creating, self.step_deadline = (coro, t0, sys._getframe(1)), 0.0
+        try:
+            task = super().create_task(coro, name=name, context=context)
+        finally:
+            self.creating = outer
+        self.hooks.task_created(self, task, coro, t0)
+        self.step_deadline = outer_deadline
+        return task
+
+    def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def,override]
+        if not self.recording:
+            return super().run_in_executor(executor, func, *args)
+        hooks = self.hooks
+        job = hooks.job_submitted(self, func)
+        if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+            # A process pool pickles ``func``: it cannot be wrapped, nor seen starting.
+            future = super().run_in_executor(executor, func, *args)
+            hooks.job_started(job, "process pool")
+            future.add_done_callback(lambda _: hooks.job_finished(job, "process pool"))
+        else:
+            future = super().run_in_executor(executor, _Job(hooks, job, func), *args)
+        if self.executor_jobs is None:
+            self.executor_jobs = weakref.WeakKeyDictionary()
+        self.executor_jobs[future] = job
+        return future
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        if self.recording:
+            self.hooks.problem(self, context)
+        super().call_exception_handler(context)
+
+
+def _is_step(callback: Any) -> bool:
+    """Whether a task's callback (not a wake-up) is its step; learns the C Task's step type."""
+    global _step_type
+    if getattr(callback, "__name__", None) is None and type(callback).__name__ == C_STEP:
+        _step_type = type(callback)
+        return True
+    return is_step(callback)

@@ -1,0 +1,549 @@
+"""One recording session: the ids and interned strings its records share, its clock origin,
+and the records themselves, made from what its loops report (it implements ``hooks.py``).
+
+Tasks are referred to by id only (never kept alive), and a finished task's exception is read
+from ``Task._exception`` rather than ``exception()``, which would mark it retrieved and
+silence asyncio's "exception was never retrieved" report. An error inside the recording turns
+it off with one warning; it never breaks the program.
+
+Over 500 lines on purpose: the records of a task's life (the second half) read the session's
+task ids and interned strings on every step; split off into an object of their own they would
+pay an attribute hop per lookup, and as a mixin they would only hide that they share them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Iterable
+from types import CodeType, CoroutineType, FrameType, GeneratorType
+from typing import IO, Any
+
+from loopviz.record.code import CodeBook, CodeInfo, callable_name, short_text
+from loopviz.record.cpython import GatheringFuture, Task
+from loopviz.record.hooks import LoopHooks, LoopState
+from loopviz.record.loop import TracingLoop
+from loopviz.record.sink import FLUSH_IDLE_S, Sink
+from loopviz.record.watchdog import Watchdog
+from loopviz.trace import (
+    Blocking,
+    Callback,
+    Cause,
+    Finished,
+    Idle,
+    Job,
+    JobPhase,
+    LoopMark,
+    LoopPhase,
+    Outcome,
+    Problem,
+    ProgramError,
+    Ran,
+    Ready,
+    Record,
+    Renamed,
+    Site,
+    Str,
+    TaskCreated,
+    Wait,
+    Waited,
+    encode_header,
+    new_header,
+)
+
+_now = time.monotonic_ns
+
+# Enum members the hot paths use, as module constants: reading ``Cause.IO`` takes ~70 ns
+# on 3.11, and a task's life reads about ten of them.
+_CAUSE_CANCEL = int(Cause.CANCEL)
+_CAUSE_EXECUTOR = int(Cause.EXECUTOR)
+_CAUSE_FUTURE = int(Cause.FUTURE)
+_CAUSE_START = int(Cause.START)
+_CAUSE_TASK = int(Cause.TASK)
+_CAUSE_YIELD = int(Cause.YIELD)
+_OUTCOME_CANCELLED = int(Outcome.CANCELLED)
+_OUTCOME_ERROR = int(Outcome.ERROR)
+_OUTCOME_RESULT = int(Outcome.RESULT)
+_WAIT_EXECUTOR = int(Wait.EXECUTOR)
+_WAIT_FUTURE = int(Wait.FUTURE)
+_WAIT_GATHER = int(Wait.GATHER)
+_WAIT_TASK = int(Wait.TASK)
+_NONE = repr(None)
+
+
+class Recorder(LoopHooks):
+    """One recording session: where records go, and the ids they share.
+
+    ``Recorder()`` keeps records in memory (``records``); ``Recorder("run.trace.jsonl")`` or
+    ``Recorder(stream=f)`` streams them as a trace through a writer thread. Use ``loop`` as a
+    loop factory::
+
+        with Recorder("run.trace.jsonl") as rec:
+            asyncio.run(main(), loop_factory=rec.loop)        # 3.12+
+            # 3.11: with asyncio.Runner(loop_factory=rec.loop) as r: r.run(main())
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        stream: IO[bytes] | None = None,
+        block_threshold: float = 0.1,
+        program: str = "",
+        argv: Iterable[str] = (),
+        user_files: Iterable[str] = (),
+    ) -> None:
+        self.origin = _now()
+        self.block_threshold_ns = int(block_threshold * 1e9)
+        self.header = new_header(program, argv, self.block_threshold_ns, self.origin)
+        self._code_book = CodeBook(user_files)
+        self._codes = self._code_book.codes  # by id(code): hashing a code object is slow
+        self._strings: dict[str, int] = {}
+        self._sites: dict[tuple[str, int], int] = {}
+        self._intern_lock = threading.Lock()
+        self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
+        # Tasks registered during the running step or callback, their ids and names then:
+        # ``create_task(coro, name=...)`` names a task only after creating it (3.11-3.13).
+        # Parallel lists, not tuples: no new objects for the garbage collector to track.
+        self._fresh: list[asyncio.Task[Any]] = []
+        self._fresh_ids: list[int] = []
+        self._fresh_names: list[str] = []
+        self.wants_boundary = self._fresh  # names to check at the next step or callback's end
+        # Tasks that finished in the last two loop iterations: their done-callbacks, which
+        # run next iteration, still name them. Older ids are dropped, as addresses get reused.
+        self._finished: dict[int, int] = {}
+        self._finished_before: dict[int, int] = {}
+        self._next_task = 0
+        self._next_job = 0
+        self._next_loop = 0
+        self._jobs: dict[int, tuple[int, int]] = {}  # job -> (Str of its function, task)
+        self._loops: weakref.WeakKeyDictionary[LoopState, int] = weakref.WeakKeyDictionary()
+        self.enabled = True
+        self._watchdog: Watchdog | None = None
+        self._closed = threading.Event()
+
+        if path is not None:
+            stream = open(path, "wb")  # noqa: SIM115 - closed by close()
+        if stream is not None:
+            stream.write(encode_header(self.header))
+            stream.flush()
+        self._sink = Sink(stream, owned=path is not None, lost=self._lost)
+        self.records: list[Record] = self._sink.records
+        self.emit: Callable[[Record], None] = self.records.append
+        me = weakref.ref(self)
+
+        def forked() -> None:
+            if (recorder := me()) is not None:
+                recorder._forked()
+
+        os.register_at_fork(after_in_child=forked)
+
+    # --- the session's shared state --------------------------------------------------------
+    def now(self) -> int:
+        return _now() - self.origin
+
+    def intern(self, text: str) -> int:
+        sid = self._strings.get(text)
+        if sid is None:
+            with self._intern_lock:  # worker threads intern too
+                sid = self._strings.get(text)
+                if sid is None:  # written before other threads can use it
+                    sid = len(self._strings) + 1
+                    self.emit(Str(sid, text))
+                    self._strings[text] = sid
+        return sid
+
+    def name_ref(self, name: str) -> int:
+        """A task name as the trace writes it: -N for asyncio's default ``Task-N``."""
+        if name.startswith("Task-"):
+            digits = name[5:]
+            if digits.isascii() and digits.isdigit() and digits[0] != "0" and len(digits) < 19:
+                return -int(digits)
+        return self.intern(name)
+
+    def site(self, filename: str, line: int) -> int:
+        key = (filename, line)
+        sid = self._sites.get(key)
+        if sid is None:
+            file = self.intern(filename)
+            with self._intern_lock:
+                sid = self._sites.get(key)
+                if sid is None:  # written before other threads can use it
+                    sid = len(self._sites) + 1
+                    self.emit(Site(sid, file, line))
+                    self._sites[key] = sid
+        return sid
+
+    def code(self, code: CodeType) -> CodeInfo:
+        return self._code_book.info(code)
+
+    def code_name(self, info: CodeInfo) -> int:
+        """The Str id of a code object's qualified name."""
+        if not info.name:
+            info.name = self.intern(info.code.co_qualname)
+        return info.name
+
+    def user_site(self, frame: FrameType | None) -> int:
+        """The Site where the innermost frame at or above ``frame`` that is the program's own
+        code is now (0: none)."""
+        codes = self._codes
+        while frame is not None:
+            code = frame.f_code
+            info = codes.get(id(code)) or self.code(code)
+            if not info.library:
+                return info.sites.get(frame.f_lasti) or self.frame_site(frame, info)
+            frame = frame.f_back
+        return 0
+
+    def frame_site(self, frame: FrameType, info: CodeInfo) -> int:
+        """The Site of where ``frame``, running ``info``'s code, is now."""
+        lasti = frame.f_lasti
+        sid = self.site(info.code.co_filename, frame.f_lineno)
+        if frame.f_lasti == lasti:  # the watchdog reads a running frame: cache a steady one
+            info.sites[lasti] = sid
+        return sid
+
+    def task_id(self, task: Any) -> int:
+        """The id of a task that is pending or finished just now (0: not a known task)."""
+        key = id(task)
+        return (
+            self._task_ids.get(key) or self._finished.get(key) or self._finished_before.get(key, 0)
+        )
+
+    def boundary(self) -> None:
+        """Record the new names of tasks renamed since they were registered."""
+        fresh, ids, names = self._fresh, self._fresh_ids, self._fresh_names
+        self._fresh, self._fresh_ids, self._fresh_names = [], [], []
+        self.wants_boundary = self._fresh
+        try:
+            for task, tid, name in zip(fresh, ids, names, strict=True):
+                now = task.get_name()
+                if now != name:
+                    self.emit(Renamed(self.now(), tid, self.name_ref(now)))
+        except Exception as exc:
+            self.fail(exc)
+
+    # --- loops ------------------------------------------------------------------------------
+    def loop(self) -> TracingLoop:
+        """A new traced event loop: pass this method as ``loop_factory``."""
+        loop = TracingLoop(self)
+        if self._watchdog is None:
+            loops: Callable[[], Iterable[LoopState]] = lambda: list(self._loops)  # noqa: E731
+            self._watchdog = Watchdog(
+                self.block_threshold_ns, loops, self._report_blocking, self._sink, self._closed
+            )
+        return loop
+
+    def policy(self) -> asyncio.AbstractEventLoopPolicy:
+        """An event loop policy whose new loops are traced: unmodified ``asyncio.run()``."""
+        recorder = self
+
+        class TracingPolicy(asyncio.DefaultEventLoopPolicy):
+            def new_event_loop(self) -> asyncio.AbstractEventLoop:
+                return recorder.loop()
+
+        return TracingPolicy()
+
+    def loop_opened(self, loop: LoopState) -> None:
+        self._next_loop += 1
+        self._loops[loop] = self._next_loop
+        if not self.enabled:
+            loop.stop_recording()
+        self.emit(LoopMark(self.now(), self._next_loop, LoopPhase.OPENED))
+
+    def loop_closed(self, loop: LoopState) -> None:
+        self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.CLOSED))
+        self._sink.flush(force=True)
+
+    def fail(self, exc: BaseException) -> None:
+        """The instrumentation itself went wrong: stop recording, say so once, carry on."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        for loop in list(self._loops):
+            loop.stop_recording()
+        message = f"loopviz: recording stopped after an internal error: {exc!r}"
+        try:
+            self.emit(Problem(self.now(), 0, self.intern(message)))
+        finally:
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    # --- the program's end -------------------------------------------------------------------
+    def program_error(self, exc: BaseException, traceback_text: str) -> None:
+        self.emit(ProgramError(self.now(), type(exc).__name__, str(exc), traceback_text))
+
+    # --- output --------------------------------------------------------------------------------
+    def flush(self, force: bool = False) -> None:
+        """Hand buffered records to the writer thread (if streaming)."""
+        self._sink.flush(force)
+
+    def close(self) -> None:
+        """Write out everything recorded and stop the helper threads. Idempotent."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for loop in list(self._loops):
+            loop.stop_recording()
+        self._sink.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _lost(self) -> None:
+        """The trace's reader went away: nothing to tell it any more."""
+        self.enabled = False
+
+    def _forked(self) -> None:
+        """In a child made by fork (a process pool worker): record nothing, write nothing."""
+        self.enabled = False
+        self._sink.forget()
+        self._closed.set()
+        for loop in list(self._loops):
+            loop.stop_recording()
+
+    def _report_blocking(self, loop: LoopState, since: int, thread: int) -> None:
+        """From the watchdog: ``loop``'s step running since ``since`` blocks it."""
+        try:
+            site = self.user_site(sys._current_frames().get(thread))
+            self.emit(Blocking(self.now(), since - self.origin, loop.running_tid, site))
+            self._sink.flush(force=True)
+        except Exception as exc:  # never let the watchdog die loudly in the program
+            self.fail(exc)
+
+    # --- what the loops report -----------------------------------------------------------------
+    def before_io_wait(self, loop: LoopState, timeout: float | None) -> None:
+        # A new loop iteration: ids of tasks finished two iterations ago go.
+        self._finished_before, self._finished = self._finished, {}
+        # About to sleep a while: let the writer catch up meanwhile. (Not for short sleeps: a
+        # batch per millisecond timer would hand the GIL back and forth for nothing.)
+        self._sink.flush(force=timeout is None or timeout >= FLUSH_IDLE_S)
+
+    def after_io_wait(self, loop: LoopState, timeout: float | None, start: int, end: int) -> None:
+        if timeout != 0:
+            wait = -1 if timeout is None else int(timeout * 1e9)
+            self.emit(Idle(start - self.origin, end - start, wait))
+
+    def callback_ran(self, callback: Callable[..., Any], start: int, end: int) -> None:
+        try:
+            name = self.intern(callable_name(callback))
+            self.emit(Callback(start - self.origin, end - start, name))
+        except Exception as exc:
+            self.fail(exc)
+
+    def problem(self, loop: LoopState, context: dict[str, Any]) -> None:
+        try:
+            task = context.get("task") or context.get("future")
+            exc = context.get("exception")
+            message = context.get("message", "")
+            if exc is not None:
+                message = f"{message}: {type(exc).__name__}: {exc}"
+            tid = self.task_id(task) if isinstance(task, Task) else 0
+            self.emit(Problem(self.now(), tid, self.intern(message)))
+        except Exception as exc:
+            self.fail(exc)
+
+    def job_submitted(self, loop: LoopState, func: Callable[..., Any]) -> int:
+        self._next_job = job = self._next_job + 1
+        fn = self.intern(callable_name(func))
+        task = loop.running_tid if loop.running_task is not None else 0
+        self._jobs[job] = (fn, task)
+        self.emit(Job(self.now(), job, JobPhase.SUBMITTED, 0, fn, task))
+        return job
+
+    def job_started(self, job: int, worker: str) -> None:
+        fn, task = self._jobs[job]
+        self.emit(Job(self.now(), job, JobPhase.STARTED, self.intern(worker), fn, task))
+
+    def job_finished(self, job: int, worker: str) -> None:
+        fn, task = self._jobs.pop(job)
+        self.emit(Job(self.now(), job, JobPhase.FINISHED, self.intern(worker), fn, task))
+
+    def task_scheduled(
+        self, loop: LoopState, task: asyncio.Task[Any], future: asyncio.Future[Any] | None
+    ) -> int:
+        """A task's step or wake-up was scheduled: it is ready (and maybe new). Its id."""
+        try:
+            tid = self._task_ids.get(id(task))
+            if future is not None:  # a wake-up: the future it awaited is done
+                if tid is None:
+                    tid = self._register(loop, task, None, _now())
+                self.emit(self._woken(loop, _now() - self.origin, tid, future))
+                return tid
+            if tid is None:
+                creating = loop.creating
+                if creating is not None and getattr(creating[0], "cr_suspended", False):
+                    # 3.12+ eager start: the first step ran inside create_task and yielded.
+                    tid = self._register(loop, task, creating[0], creating[1])
+                    self.emit(Ran(creating[1] - self.origin, tid, _now() - creating[1]))
+                    return tid
+                t = _now()
+                tid = self._register(loop, task, None, t)
+                self.emit(Ready(t - self.origin, tid, _CAUSE_START, 0))
+                return tid
+            cause = _CAUSE_CANCEL if task._must_cancel else _CAUSE_YIELD  # type: ignore[attr-defined]
+            self.emit(Ready(_now() - self.origin, tid, cause, 0))
+            return tid
+        except Exception as exc:
+            self.fail(exc)
+            return 0
+
+    def task_created(
+        self, loop: LoopState, task: asyncio.Task[Any], coro: Any, started: int
+    ) -> None:
+        if id(task) not in self._task_ids:  # never scheduled: its first step ran eagerly
+            try:
+                tid = self._register(loop, task, coro, started)
+                self._step_ended(loop, task, tid, started, _now())
+            except Exception as exc:
+                self.fail(exc)
+
+    def after_step(
+        self, loop: LoopState, task: asyncio.Task[Any], tid: int, start: int, end: int
+    ) -> None:
+        if self._fresh:
+            self.boundary()
+        if task._fut_waiter is None and not task.done():  # type: ignore[attr-defined]
+            self.emit(Ran(start - self.origin, tid, end - start))  # yielded: ready again
+        else:
+            try:
+                self._step_ended(loop, task, tid, start, end)
+            except Exception as exc:
+                self.fail(exc)
+
+    # --- the records of a task's life -------------------------------------------------------------
+    def _woken(self, loop: LoopState, t: int, tid: int, future: asyncio.Future[Any]) -> Ready:
+        """The Ready record of a task woken because ``future`` is done: by what?"""
+        if future.cancelled():
+            return Ready(t, tid, _CAUSE_CANCEL)
+        if isinstance(future, Task):
+            return Ready(t, tid, _CAUSE_TASK, self.task_id(future))
+        jobs = loop.executor_jobs
+        job = jobs.get(future) if jobs is not None else None
+        if job is not None:
+            return Ready(t, tid, _CAUSE_EXECUTOR, job)
+        current = loop.running_task
+        if current is not None:  # resolved by the running step: woken by that task
+            return Ready(t, tid, _CAUSE_FUTURE, self._task_ids.get(id(current), 0))
+        ref = loop.wake_ref
+        return Ready(t, tid, loop.wake_cause, ref if type(ref) is int else self.task_id(ref))
+
+    def _register(self, loop: LoopState, task: asyncio.Task[Any], coro: Any, t: int) -> int:
+        self._next_task = tid = self._next_task + 1
+        self._task_ids[id(task)] = tid
+        name = task.get_name()
+        self._fresh.append(task)
+        self._fresh_ids.append(tid)
+        self._fresh_names.append(name)
+        creating = loop.creating
+        if coro is None:
+            coro = creating[0] if creating else task.get_coro()
+        code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+        if code is None:
+            what = (self.intern(type(coro).__qualname__), 0)
+        else:
+            info = self._codes.get(id(code)) or self.code(code)
+            if info.coro is None:
+                info.coro = (self.code_name(info), self.site(code.co_filename, code.co_firstlineno))
+            what = info.coro
+        # The creator is the task whose step is running (not asyncio.current_task(): in
+        # Python on 3.11, and during an eager first step it is the new task itself).
+        parent = loop.running_tid if loop.running_task is not None else 0
+        caller = creating[2] if creating else sys._getframe(1)
+        site = self.user_site(caller)
+        coro_name, coro_site = what
+        self.emit(
+            TaskCreated(
+                t - self.origin, tid, self.name_ref(name), coro_name, coro_site, parent, site
+            )
+        )
+        return tid
+
+    def _step_ended(
+        self, loop: LoopState, task: asyncio.Task[Any], tid: int, t0: int, t1: int
+    ) -> None:
+        start, dur = t0 - self.origin, t1 - t0
+        if task.done():
+            self._finished[id(task)] = self._task_ids.pop(id(task))
+            if task.cancelled():
+                self.emit(Finished(start, tid, dur, _OUTCOME_CANCELLED, 0))
+                return
+            exc = task._exception  # not exception(): see above
+            if exc is not None:
+                text = f"{type(exc).__name__}: {exc}"[:200]
+                self.emit(Finished(start, tid, dur, _OUTCOME_ERROR, self.intern(text)))
+            else:
+                result = task.result()
+                text = _NONE if result is None else short_text(result)  # None: most tasks
+                self.emit(Finished(start, tid, dur, _OUTCOME_RESULT, self.intern(text)))
+            return
+        waiter = task._fut_waiter  # type: ignore[attr-defined]
+        if waiter is None:  # yielded: ready again at once
+            self.emit(Ran(start, tid, dur))
+            return
+        deadline = int(loop.step_deadline * 1e9) - t1 if loop.step_deadline else 0
+        self.emit(
+            self._waited(loop, task, waiter, start, tid, dur, max(deadline, 1) if deadline else 0)
+        )
+
+    def _waited(
+        self,
+        loop: LoopState,
+        task: asyncio.Task[Any],
+        waiter: Any,
+        t: int,
+        tid: int,
+        dur: int,
+        timeout: int,
+    ) -> Waited:
+        """The Waited record of a suspended task: on what, from its chain of awaits."""
+        user: Any = None  # the innermost coroutine (or generator) of the program's own code
+        user_info: CodeInfo | None = None
+        found: CodeInfo | None = None  # the library function it waits in
+        first_library: CodeInfo | None = None
+        codes = self._codes
+        obj: Any = task.get_coro()
+        while obj is not None:
+            kind = type(obj)
+            if kind is CoroutineType:
+                code, nxt = obj.cr_code, obj.cr_await
+            elif kind is GeneratorType:
+                code, nxt = obj.gi_code, obj.gi_yieldfrom
+            else:
+                break
+            info = codes.get(id(code)) or self.code(code)
+            if not info.library:
+                user, user_info, found, first_library = obj, info, None, None
+            else:
+                if first_library is None:
+                    first_library = info
+                if found is None and info.kind is not None:
+                    found = info
+            obj = nxt
+        # Only the program's frame is asked for: each frame asked for is made into an object.
+        if user_info is None:
+            site = 0
+        else:
+            frame: Any = user.cr_frame if type(user) is CoroutineType else user.gi_frame
+            site = user_info.sites.get(frame.f_lasti) or self.frame_site(frame, user_info)
+        if isinstance(waiter, Task):
+            return Waited(t, tid, dur, _WAIT_TASK, self.task_id(waiter), site, timeout)
+        jobs = loop.executor_jobs
+        job = jobs.get(waiter) if jobs is not None else None
+        if job is not None:
+            return Waited(t, tid, dur, _WAIT_EXECUTOR, job, site, timeout)
+        if isinstance(waiter, GatheringFuture):
+            detail = self.intern(f"gather of {len(waiter._children)}")  # type: ignore[attr-defined]
+            return Waited(t, tid, dur, _WAIT_GATHER, detail, site, timeout)
+        if found is not None:
+            detail = found.name or self.code_name(found)
+            return Waited(t, tid, dur, found.kind, detail, site, timeout)  # type: ignore[arg-type]
+        detail = self.code_name(first_library) if first_library else 0
+        return Waited(t, tid, dur, _WAIT_FUTURE, detail, site, timeout)
