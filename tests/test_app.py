@@ -18,10 +18,10 @@ from trace_builder import MS, TraceBuilder
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
 from loopviz.app.palette import WAIT_GROUPS, legend
-from loopviz.app.panes import position
-from loopviz.app.run import SPEEDS, RunScreen
+from loopviz.app.screens.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
-from loopviz.app.timeline_view import HEADER_ROWS, TimelineView, shorten
+from loopviz.app.widgets.panes import position
+from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.model.timeline import State, Timeline
 from loopviz.trace import (

@@ -9,9 +9,9 @@ import pytest
 from textual.widgets import Static
 
 from loopviz.app.app import LoopvizApp
-from loopviz.app.run import RunScreen
+from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import resolve
-from loopviz.app.timeline_view import TimelineView
+from loopviz.app.widgets.timeline_view import TimelineView
 from loopviz.model.timeline import Timeline
 
 SHORT = """\

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from loopviz.app.app import LoopvizApp
-from loopviz.app.run import RunScreen
+from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import resolve
 
 FIXTURES = Path(__file__).parent / "fixtures"

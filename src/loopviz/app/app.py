@@ -8,8 +8,8 @@ from typing import ClassVar
 from textual.app import App
 
 from loopviz.app.commands import ControlsProvider
-from loopviz.app.picker import PickerScreen
-from loopviz.app.run import RunScreen
+from loopviz.app.screens.picker import PickerScreen
+from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import Target, TargetError, resolve
 
 

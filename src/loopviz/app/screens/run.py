@@ -23,9 +23,9 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from loopviz.app.dialogs import PathPrompt
-from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
-from loopviz.app.timeline_view import TimelineView
+from loopviz.app.screens.path_prompt import PathPrompt
+from loopviz.app.widgets.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
+from loopviz.app.widgets.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model.timeline import Timeline
 from loopviz.trace import EndReason, Record, TraceError

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from loopviz.app.dialogs import PathPrompt
+from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.catalog import Scenario, bundled_folder, discover
 
 
