@@ -20,7 +20,7 @@ from loopviz.app.app import LoopvizApp
 from loopviz.app.palette import WAIT_GROUPS, legend
 from loopviz.app.screens.run import SPEEDS, RunScreen
 from loopviz.app.target import resolve
-from loopviz.app.widgets.panes import position
+from loopviz.app.widgets.source import position
 from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.model.timeline import State, Timeline

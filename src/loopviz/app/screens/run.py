@@ -24,7 +24,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from loopviz.app.screens.path_prompt import PathPrompt
-from loopviz.app.widgets.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
+from loopviz.app.widgets.event_log import EventLog
+from loopviz.app.widgets.inspector import Inspector
+from loopviz.app.widgets.output import OutputPane
+from loopviz.app.widgets.source import SourcePane
+from loopviz.app.widgets.summary import SummaryPane
 from loopviz.app.widgets.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model.timeline import Timeline

@@ -1,0 +1,27 @@
+"""The event log: the events around the playhead, in plain words."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from loopviz.model.timeline import Timeline
+from loopviz.units import format_time
+
+
+class EventLog(Static):
+    """The events around the playhead in plain words; the current one stands out."""
+
+    def show(self, timeline: Timeline | None, t: int) -> None:
+        if timeline is None:
+            self.update("")
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        moments = timeline.events_around(t, 2, 1)
+        current = max((m.t for m in moments if m.t <= t), default=None)
+        for moment in moments:
+            style = "bold reverse" if moment.t == current else "dim" if moment.t > t else ""
+            text.append(f"{format_time(moment.t):>10}  {moment.text}", style=style)
+            text.append("\n")
+        text.rstrip()
+        self.update(text if moments else Text("no events yet", style="dim"))

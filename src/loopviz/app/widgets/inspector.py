@@ -1,0 +1,88 @@
+"""The inspector: the selected task at the playhead, one short line per fact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from loopviz.app.palette import READY, RUNNING, WAITING
+from loopviz.app.widgets.source import position
+from loopviz.model.timeline import Interval, State, Timeline
+from loopviz.report.summary import outcome_text
+from loopviz.trace import Cause, Wait
+from loopviz.units import format_time
+
+READY_BECAUSE = {
+    Cause.START: "new task, first step due",
+    Cause.YIELD: "it yielded and is due again",
+    Cause.TIMER: "its timer fired",
+    Cause.FUTURE: "a future it awaited was resolved",
+    Cause.TASK: "the task it awaited finished",
+    Cause.IO: "its socket is ready",
+    Cause.CANCEL: "it was cancelled",
+    Cause.EXECUTOR: "its executor job finished",
+}
+
+
+def describe(interval: Interval) -> str:
+    """The state in plain words: "waiting: sleep 1.0 s", "ready: its timer fired"."""
+    if interval.state is State.WAITING:
+        return f"waiting: {interval.detail}" if interval.detail else "waiting"
+    if interval.state is State.READY:
+        why = READY_BECAUSE.get(interval.kind, "")
+        if interval.overdue:
+            why = "overdue: its deadline passed while the loop was busy"
+        return f"ready: {why}" if why else "ready"
+    return interval.state.name.lower()
+
+
+class Inspector(Static):
+    """The selected task at the playhead: state, place, family, totals so far. One short
+    line per fact (the pane cuts long ones) so that all of them fit a small screen."""
+
+    def show(self, timeline: Timeline | None, t: int, task_id: int) -> None:
+        if timeline is None or not task_id:
+            self.update("no task selected")
+            return
+        info = timeline.task(task_id)
+        text = Text()
+        text.append(f"{info.name}", style="bold")
+        text.append(f"  {info.coro}\n", style="dim")
+        interval = timeline.state_at(task_id, t)
+        if interval is None:
+            text.append(f"not created yet (at {format_time(info.created)})\n")
+        elif interval.state is State.DONE:
+            text.append(f"done: {outcome_text(timeline, task_id)}\n")
+        else:
+            text.append(describe(interval) + "\n", style=_state_style(interval))
+        where = position(timeline, task_id, t)
+        family = [f"at {Path(where[0]).name}:{where[1]}"] if where is not None else []
+        if info.parent:
+            family.append(f"parent: {timeline.task(info.parent).name}")
+        if family:
+            text.append(" · ".join(family) + "\n")
+        children = [c for c in info.children if timeline.task(c).created <= t]  # so far
+        if children:
+            names = ", ".join(timeline.task(c).name for c in children[:6])
+            more = f" +{len(children) - 6}" if len(children) > 6 else ""
+            text.append(f"children: {names}{more}\n")
+        totals = timeline.totals(task_id, until=t)
+        steps = f"{totals.steps} step{'s' if totals.steps != 1 else ''}"
+        text.append(
+            f"ran {format_time(totals.running)} · {steps}\n"
+            f"ready {format_time(totals.ready)} · waited {format_time(totals.waiting)}",
+            style="dim",
+        )
+        self.update(text)
+
+
+def _state_style(interval: Interval) -> Style:
+    """The inspector's state line in its lane colour."""
+    if interval.state is State.RUNNING:
+        return RUNNING[1]
+    if interval.state is State.READY:
+        return READY[1]
+    return WAITING.get(interval.kind, WAITING[Wait.FUTURE])[1]
