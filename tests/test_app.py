@@ -18,7 +18,8 @@ from trace_builder import MS, TraceBuilder
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
 from loopviz.app.palette import WAIT_GROUPS, legend
-from loopviz.app.screens.run import SPEEDS, RunScreen
+from loopviz.app.screens.run import RunScreen
+from loopviz.app.state import SPEEDS
 from loopviz.app.target import resolve
 from loopviz.app.widgets.source import position
 from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
@@ -169,10 +170,10 @@ async def test_jump_speed_zoom_fit(trace: Path) -> None:
         assert screen.playhead == 0
         for _ in range(len(SPEEDS) + 2):
             await pilot.press("plus")
-        assert screen.speed == 10.0
+        assert screen.playback.speed == 10.0
         for _ in range(len(SPEEDS) + 2):
             await pilot.press("minus")
-        assert screen.speed == 0.1
+        assert screen.playback.speed == 0.1
         view = screen.query_one(TimelineView)
         fitted = view.span
         assert fitted >= end
@@ -199,7 +200,7 @@ async def test_play_pause_advances_playhead(trace: Path) -> None:
         assert screen.playhead == stopped
         await pilot.press("plus", "plus", "plus", "space")  # plays on to the end, stops there
         await pilot.pause(0.4)
-        assert screen.playhead == screen.timeline.end and not screen.playing
+        assert screen.playhead == screen.timeline.end and not screen.playback.playing
 
 
 async def test_output_pane_follows_playhead(trace: Path) -> None:
