@@ -100,7 +100,7 @@ class RunScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
-        view = TimelineView(id="timeline")
+        view = TimelineView(id="timeline").data_bind(RunScreen.playhead, RunScreen.selected)
         view.border_title = "timeline"
         yield view
         with Horizontal(id="panes"):
@@ -271,13 +271,11 @@ class RunScreen(Screen):
 
     def watch_playhead(self, t: int) -> None:
         view = self.view
-        view.set_playhead(t)
         if not view.t0 <= t < view.t0 + view.span:  # keep the playhead on screen
             view.set_window(t - view.span // 2, view.span)
         self._refresh_panes()
 
-    def watch_selected(self, task_id: int) -> None:
-        self.view.set_selected(task_id)
+    def watch_selected(self) -> None:
         self._refresh_panes()
 
     def _move(self, t: int | None = None) -> None:

@@ -4,6 +4,9 @@ Each frame asks the model only for the rows on screen (``Timeline.lane`` / ``loo
 one value per column), so its cost follows the screen size, not the trace size. Rendered
 lanes are cached per row under a generation key that changes when the data, the time window
 or the width changes; moving the playhead or the selection only repaints what it touches.
+
+The playhead and the selected task are the screen's: the view is bound to them
+(``data_bind``) and reports clicks up (``TaskClicked``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from rich.style import Style
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -52,7 +56,8 @@ class Row:
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
-    """Lanes over a time window ``[t0, t0 + span)``; the screen owns the controls."""
+    """Lanes over a time window ``[t0, t0 + span)``; the screen owns the controls, the
+    playhead and the selection."""
 
     DEFAULT_CSS = """
     TimelineView { scrollbar-size-horizontal: 0; }
@@ -63,13 +68,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.task_id = task_id
 
+    playhead: var[int] = var(0, init=False)  # bound to the screen's
+    selected: var[int] = var(0, init=False)  # bound to the screen's
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.timeline: Timeline | None = None
         self.t0 = 0
         self.span = 1_000_000_000
-        self.playhead = 0
-        self.selected = 0
         self._rows: list[Row] = []
         self._longest = 0
         self._row_of_task: dict[int, int] = {}
@@ -139,16 +145,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return None
         return (t - self.t0) * columns // self.span
 
-    def set_playhead(self, t: int) -> None:
-        old, self.playhead = self.column_of(self.playhead), t
-        new = self.column_of(t)
+    def watch_playhead(self, before: int, t: int) -> None:
+        old, new = self.column_of(before), self.column_of(t)
         if old != new:
             height, left = self.size.height, self.label_width
             self.refresh(*(Region(left + c, 0, 1, height) for c in (old, new) if c is not None))
 
-    def set_selected(self, task_id: int) -> None:
-        old, self.selected = self._row_of_task.get(self.selected), task_id
-        for index in (old, self._row_of_task.get(task_id)):
+    def watch_selected(self, before: int, task_id: int) -> None:
+        for index in (self._row_of_task.get(before), self._row_of_task.get(task_id)):
             if index is not None:
                 self.refresh_line(HEADER_ROWS - 1 + index)
         self.scroll_to_task(task_id)
