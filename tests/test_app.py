@@ -17,7 +17,7 @@ from trace_builder import MS, TraceBuilder
 
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
-from loopviz.app.palette import WAIT_GROUPS, legend
+from loopviz.app.palette import WAIT_GROUPS
 from loopviz.app.screens.run import RunScreen
 from loopviz.app.state import SPEEDS
 from loopviz.app.target import resolve
@@ -336,7 +336,7 @@ def kinds_trace(folder: Path) -> Path:
     b = TraceBuilder(program=str(folder / "prog.py"))
     b.add(LoopMark(0, 1, 0))
     task = 1
-    for name, _, kinds in WAIT_GROUPS:  # each waits 100 ms, with a short step halfway
+    for name, kinds in WAIT_GROUPS:  # each waits 100 ms, with a short step halfway
         b.task(0, task, f"waits-on-{name}")
         b.add(Waited(MS, task, MS // 2, kinds[0], b.s(name), b.site(5)))
         b.add(Ready(52 * MS - MS // 10, task, Cause.FUTURE))
@@ -361,9 +361,9 @@ def kinds_trace(folder: Path) -> Path:
     return b.write(folder / "kinds.trace.jsonl")
 
 
-def swatches() -> dict[str, tuple[str, Style]]:
+def swatches(view: TimelineView) -> dict[str, tuple[str, Style]]:
     """The legend's swatch for each name, read back from the legend text."""
-    text = legend()
+    text = view.looks.legend()
     found = {}
     for span in text.spans:
         name = text.plain[span.end :].split(" ", 1)[0]
@@ -381,9 +381,11 @@ async def test_legend_swatches_are_the_lanes_own_cells(tmp_path: Path) -> None:
     app = LoopvizApp(resolve(kinds_trace(tmp_path)))
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_run(app, pilot)
-        legend_of = swatches()
-        assert screen.view.border_subtitle == Content.from_rich_text(legend()).markup
-        expected = {f"waits-on-{name}": name for name, _, _ in WAIT_GROUPS}
+        legend_of = swatches(screen.view)
+        assert (
+            screen.view.border_subtitle == Content.from_rich_text(screen.view.looks.legend()).markup
+        )
+        expected = {f"waits-on-{name}": name for name, _ in WAIT_GROUPS}
         expected |= {"readies": "ready", "runs": "blocking"}
         for task, look in expected.items():
             cells = [cell for cell in lane_cells(screen, task) if cell[0] != " "]
@@ -397,8 +399,10 @@ async def test_legend_swatches_are_the_lanes_own_cells(tmp_path: Path) -> None:
         assert legend_of["raised"] not in returned and legend_of["cancelled"] not in returned
 
 
-def test_lane_colours_are_distinct_and_only_blocking_is_red() -> None:
-    legend_of = swatches()
+async def test_lane_colours_are_distinct_and_only_blocking_is_red(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(160, 48)) as pilot:
+        legend_of = swatches((await open_run(app, pilot)).view)
     fills = {name: cell for name, cell in legend_of.items() if cell[0] in "█▓▒"}
     colours = [cell[1].color.triplet.hex for cell in fills.values()]
     assert len(set(colours)) == len(colours)

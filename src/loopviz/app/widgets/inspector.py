@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from loopviz.app.palette import READY, RUNNING, WAITING
+from loopviz.app.palette import STATE_LOOKS, component_style, state_look
 from loopviz.app.widgets.source import position
 from loopviz.model.timeline import Interval, State, Timeline
 from loopviz.report.summary import outcome_text
-from loopviz.trace import Cause, Wait
+from loopviz.trace import Cause
 from loopviz.units import format_time
 
 READY_BECAUSE = {
@@ -43,21 +43,32 @@ class Inspector(Static):
     """The selected task at the playhead: state, place, family, totals so far. One short
     line per fact (the pane cuts long ones) so that all of them fit a small screen."""
 
+    # The state line takes its lane's colour (``palette``); the colours are in loopviz.tcss.
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "inspector--name",
+        "inspector--muted",
+        *(f"inspector--{look}" for look in STATE_LOOKS),
+    }
+
     def show(self, timeline: Timeline | None, t: int, task_id: int) -> None:
         if timeline is None or not task_id:
             self.update("no task selected")
             return
         info = timeline.task(task_id)
+        muted = component_style(self, "inspector--muted")
         text = Text()
-        text.append(f"{info.name}", style="bold")
-        text.append(f"  {info.coro}\n", style="dim")
+        text.append(f"{info.name}", style=component_style(self, "inspector--name"))
+        text.append(f"  {info.coro}\n", style=muted)
         interval = timeline.state_at(task_id, t)
         if interval is None:
             text.append(f"not created yet (at {format_time(info.created)})\n")
         elif interval.state is State.DONE:
             text.append(f"done: {outcome_text(timeline, task_id)}\n")
         else:
-            text.append(describe(interval) + "\n", style=_state_style(interval))
+            look = state_look(interval.state, interval.kind)
+            text.append(
+                describe(interval) + "\n", style=component_style(self, f"inspector--{look}")
+            )
         where = position(timeline, task_id, t)
         family = [f"at {Path(where[0]).name}:{where[1]}"] if where is not None else []
         if info.parent:
@@ -74,15 +85,6 @@ class Inspector(Static):
         text.append(
             f"ran {format_time(totals.running)} · {steps}\n"
             f"ready {format_time(totals.ready)} · waited {format_time(totals.waiting)}",
-            style="dim",
+            style=muted,
         )
         self.update(text)
-
-
-def _state_style(interval: Interval) -> Style:
-    """The inspector's state line in its lane colour."""
-    if interval.state is State.RUNNING:
-        return RUNNING[1]
-    if interval.state is State.READY:
-        return READY[1]
-    return WAITING.get(interval.kind, WAITING[Wait.FUTURE])[1]

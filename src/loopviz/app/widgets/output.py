@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from loopviz.app.palette import component_style
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Stream
 
@@ -14,6 +17,7 @@ class OutputPane(VerticalScroll, can_focus=False):
     """What the program printed up to the playhead (stderr in red)."""
 
     TAIL = 300
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"output--stderr", "output--earlier"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -30,8 +34,12 @@ class OutputPane(VerticalScroll, can_focus=False):
         self._count = len(lines)
         text = Text()
         if len(lines) > self.TAIL:
-            text.append(f"… {len(lines) - self.TAIL} earlier lines\n", style="dim")
+            text.append(
+                f"… {len(lines) - self.TAIL} earlier lines\n",
+                style=component_style(self, "output--earlier"),
+            )
+        stderr = component_style(self, "output--stderr")
         for _, stream, line in lines[-self.TAIL :]:
-            text.append(line + "\n", style="red" if stream == Stream.STDERR else "")
+            text.append(line + "\n", style=stderr if stream == Stream.STDERR else "")
         self._body.update(text)
         self.scroll_end(animate=False)

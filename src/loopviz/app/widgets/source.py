@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from loopviz.app.palette import component_style
 from loopviz.model.timeline import State, Timeline
 
 
@@ -51,6 +53,8 @@ def _highlighted(path: str, search: tuple[Path, ...]) -> list[Text] | None:
 class SourcePane(VerticalScroll, can_focus=False):
     """The program's source: ▶ where the selected task is, • where the others are."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"source--mark", "source--number", "source--current"}
+
     def __init__(self, *, search: tuple[Path, ...] = (), id: str | None = None) -> None:
         super().__init__(id=id)
         self.search = search
@@ -84,12 +88,13 @@ class SourcePane(VerticalScroll, can_focus=False):
         width = len(str(len(lines)))
         text = Text()
         current = here[1] if here else 0
+        marked, plain = (component_style(self, f"source--{n}") for n in ("mark", "number"))
         for number, line in enumerate(lines, 1):
             mark = "▶" if number == current else "•" if number in others else " "
-            text.append(f"{mark}{number:>{width}} ", style="bold yellow" if mark != " " else "dim")
+            text.append(f"{mark}{number:>{width}} ", style=marked if mark != " " else plain)
             row = line.copy()
             if number == current:
-                row.stylize("on grey23")
+                row.stylize(component_style(self, "source--current"))
             text.append_text(row)
             text.append("\n")
         self._body.update(text)

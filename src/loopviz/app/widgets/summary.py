@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from loopviz.app.palette import BLOCKING
+from loopviz.app.palette import component_style
 from loopviz.model.timeline import Timeline
 from loopviz.report.summary import concurrency_gain, findings
 from loopviz.trace import EndReason
@@ -26,6 +28,9 @@ class SummaryPane(VerticalScroll, can_focus=False):
     rest scrolls."""
 
     MAX_FINDINGS = 5
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"summary--{name}" for name in ("error", "failed", "ok", "warning", "blocking")
+    }
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -35,29 +40,33 @@ class SummaryPane(VerticalScroll, can_focus=False):
         yield self._body
 
     def show(self, timeline: Timeline | None, message: str = "", *, live: bool = False) -> None:
+        error, failed, ok, warning, blocking = (
+            component_style(self, f"summary--{name}")
+            for name in ("error", "failed", "ok", "warning", "blocking")
+        )
         text = Text()
         if message:
-            text.append(message + "\n", style="bold red")
+            text.append(message + "\n", style=error)
         if timeline is None:
             self._body.update(text)
             return
         exit = timeline.exit
         if not timeline.finished:
             if live:
-                text.append("running…\n", style="yellow")
+                text.append("running…\n", style=warning)
             else:
-                text.append("the trace ends early (the run did not finish)\n", style="yellow")
+                text.append("the trace ends early (the run did not finish)\n", style=warning)
         elif exit.status is not None:
             how = END_REASON.get(exit.reason, "ended")
-            ok = exit.status == 0 and not exit.error
-            text.append(f"program {how}, status {exit.status}", style="green" if ok else "red")
-            text.append(f": {exit.error}\n" if exit.error else "\n", style="bold red")
+            fine = exit.status == 0 and not exit.error
+            text.append(f"program {how}, status {exit.status}", style=ok if fine else failed)
+            text.append(f": {exit.error}\n" if exit.error else "\n", style=error)
         found = findings(timeline)
         for finding in found[: self.MAX_FINDINGS]:
-            style = BLOCKING[1] if finding.lint == "blocking" else "yellow"
+            style = blocking if finding.lint == "blocking" else warning
             text.append(f"⚠ {finding.format()}\n", style=style)
         if len(found) > self.MAX_FINDINGS:
-            text.append(f"⚠ … {len(found) - self.MAX_FINDINGS} more warnings\n", style="yellow")
+            text.append(f"⚠ … {len(found) - self.MAX_FINDINGS} more warnings\n", style=warning)
         wall = timeline.end
         busy, _ = timeline.loop_totals()
         text.append(f"wall {format_time(wall)}")
@@ -68,7 +77,7 @@ class SummaryPane(VerticalScroll, can_focus=False):
         internal = len(timeline.tasks) - own
         text.append(f" · {own} task{'s' if own != 1 else ''}")
         text.append(f" (+{internal} of asyncio)\n" if internal else "\n")
-        for warning in timeline.warnings:
-            text.append(f"⚠ {warning}\n", style="yellow")
+        for problem in timeline.warnings:
+            text.append(f"⚠ {problem}\n", style=warning)
         text.rstrip()
         self._body.update(text)

@@ -12,6 +12,7 @@ The playhead and the selected task are the screen's: the view is bound to them
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,24 +24,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from loopviz.app.axis import tick_label, tick_step
-from loopviz.app.palette import (
-    BLANK,
-    BLOCKING,
-    BUSY,
-    CANCELLED,
-    FUTURE,
-    IDLE,
-    PLAYHEAD,
-    RAISED,
-    READY,
-    RUNNING,
-    WAITING,
-    Cell,
-    legend,
-    ran_tick,
-)
-from loopviz.model.timeline import Column, State, TaskInfo, Timeline
-from loopviz.trace import Outcome, Wait
+from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, component_style
+from loopviz.model.timeline import TaskInfo, Timeline
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
@@ -62,6 +47,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     DEFAULT_CSS = """
     TimelineView { scrollbar-size-horizontal: 0; }
     """
+    # Every look of a lane (``palette``); their colours are in loopviz.tcss.
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"timeline--{name}" for name in (*CHARS, *MARKS)}
 
     class TaskClicked(Message):
         def __init__(self, task_id: int) -> None:
@@ -80,7 +67,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._longest = 0
         self._row_of_task: dict[int, int] = {}
         self._generation = 0
-        self._cache: dict[int, tuple[tuple, list[Cell], Strip]] = {}
+        self._cache: dict[int, tuple[tuple[int, int, int, int], list[Cell], Strip]] = {}
+        self._looks: Looks | None = None
+
+    # --- styles -------------------------------------------------------------------------
+    @property
+    def looks(self) -> Looks:
+        """The lane cells in this widget's component styles, read once per style change."""
+        if self._looks is None:
+            self._looks = Looks(self._component_style)
+        return self._looks
+
+    def _component_style(self, name: str) -> Style:
+        return component_style(self, f"timeline--{name}")
+
+    def notify_style_update(self) -> None:
+        """The stylesheet changed (a theme, a focus): the looks are read again when the
+        component styles are, and cached lanes drawn with other ones are dropped."""
+        super().notify_style_update()
+        if self._looks is not None:
+            self.call_later(self._restyle, self._looks)
+            self._looks = None
+
+    def _restyle(self, before: Looks) -> None:
+        if self.looks != before:
+            self._cache.clear()
+            self.border_subtitle = self.looks.legend(self.outer_size.width - 4)
+            self.refresh()
 
     # --- data ---------------------------------------------------------------------------
     def set_timeline(self, timeline: Timeline | None) -> None:
@@ -186,6 +199,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.timeline is None or index >= len(self._rows):
             return Strip.blank(width)
         row = self._rows[index]
+        looks = self.looks
         key = (self._generation, self.t0, self.span, width)
         cached = self._cache.get(index)
         if cached is None or cached[0] != key:
@@ -193,18 +207,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             strip = Strip(self._segments(cells), len(cells))
             cached = self._cache[index] = (key, cells, strip)
         _, cells, strip = cached
-        label = self._label(row)
+        label = self._label(row, looks)
         column = self.column_of(self.playhead)
         if column is not None and column < len(cells):
             char, style = cells[column]
-            mark = Strip([Segment("│" if char == " " else char, style + PLAYHEAD)], 1)
-            future = strip.crop(column + 1).apply_style(FUTURE)  # not happened yet: dimmed
+            marks = looks.marks
+            mark = Strip([Segment("│" if char == " " else char, style + marks["playhead"])], 1)
+            future = strip.crop(column + 1).apply_style(marks["future"])  # not happened yet
             strip = Strip.join([strip.crop(0, column), mark, future])
         return Strip.join([label, strip]).adjust_cell_length(width)
 
-    def _label(self, row: Row) -> Strip:
+    def _label(self, row: Row, looks: Looks) -> Strip:
         selected = row.kind == "task" and row.key == self.selected
-        style = Style(reverse=True, bold=True) if selected else Style(dim=row.dim)
+        style = looks.marks["selected" if selected else "muted"] if selected or row.dim else Style()
         width = self.label_width
         text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
@@ -214,24 +229,28 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if timeline is None or columns == 0:
             return []
         t1 = self.t0 + self.span
+        looks = self.looks
         if row.kind == "loop":
+            busy_cell, idle = looks.busy, looks.idle
             return [
-                BLANK if busy is None else BUSY if busy else IDLE
+                BLANK if busy is None else busy_cell if busy else idle
                 for busy in timeline.loop_lane(self.t0, t1, columns)
             ]
         if row.kind == "worker":
             # Column arithmetic inline: a worker can have thousands of jobs in the window,
             # and asking the widget its size per job cost more than the rest of the frame.
             cells = [BLANK] * columns
+            running = looks.running
             t0, span, end = self.t0, self.span, timeline.end
             for job in timeline.job_spans(str(row.key), t0, t1):
                 first = max(0, (job.start - t0) * columns // span)
                 last = min(columns - 1, ((job.end or end) - t0) * columns // span)
-                cells[first : last + 1] = [RUNNING] * (last + 1 - first)
+                cells[first : last + 1] = [running] * (last + 1 - first)
             return cells
         task_id = int(row.key)
-        cells = [_task_cell(col) for col in timeline.lane(task_id, self.t0, t1, columns)]
-        mark = _END_MARK.get(timeline.task(task_id).outcome)
+        task_cell = looks.task_cell
+        cells = [task_cell(col) for col in timeline.lane(task_id, self.t0, t1, columns)]
+        mark = looks.end_mark(timeline.task(task_id).outcome)
         end = timeline.task(task_id).ended
         column = self.column_of(end) if mark is not None and end is not None else None
         if column is not None:
@@ -268,12 +287,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             label = "╵" + tick_label(tick, step)
             if column + len(label) <= columns:
                 chars[column : column + len(label)] = label
-        axis = Segment("".join(chars), Style(dim=True))
+        axis = Segment("".join(chars), self.looks.marks["axis"])
         return Strip([Segment(" " * self.label_width), axis]).adjust_cell_length(width)
 
     # --- mouse ------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
-        self.border_subtitle = legend(self.outer_size.width - 4)  # inside the border's corners
+        self.border_subtitle = self.looks.legend(self.outer_size.width - 4)  # inside the corners
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -337,19 +356,3 @@ def _task_row(info: TaskInfo) -> Row:
     if info.internal:  # asyncio.run's own steps: named by what they do, not "Task-3"
         return Row("task", info.id, f"asyncio: {info.coro.rsplit('.', 1)[-1]}", True)
     return Row("task", info.id, info.name)
-
-
-_END_MARK = {Outcome.ERROR: RAISED, Outcome.CANCELLED: CANCELLED}
-
-
-def _task_cell(column: Column) -> Cell:
-    state = column.state
-    if state is None or state is State.DONE:
-        cell = BLANK
-    elif state is State.RUNNING:
-        return BLOCKING if column.blocking else RUNNING
-    elif state is State.READY:
-        cell = READY
-    else:
-        cell = WAITING.get(column.kind, WAITING[Wait.FUTURE])
-    return ran_tick(cell) if column.ran and state is not None else cell
