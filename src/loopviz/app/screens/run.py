@@ -13,7 +13,7 @@ import gc
 import shutil
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.app.state import LiveFeed, Pacer, Playback
@@ -36,11 +37,14 @@ from loopviz.model.timeline import Timeline
 from loopviz.trace import EndReason, TraceError
 from loopviz.units import format_time
 
+if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at startup
+    from loopviz.record.process import Recording, RunResult
+
 FRAME = 1 / 30  # playback tick, seconds
 DRAIN = 0.1  # how often live records are folded into the model, seconds
 
 
-class RunScreen(Screen):
+class RunScreen(Screen[None]):
     """Owns the playhead and the selected task, the playback clock and the live recording."""
 
     # Shown above the keys by the help panel (``?``).
@@ -91,7 +95,8 @@ class RunScreen(Screen):
         self.live = live
         self.run_title = title or path.name
         self.timeline: Timeline | None = None
-        self.recording = None
+        self.recording: Recording | None = None
+        self.recorder_worker: Worker[None] | None = None  # done once its end is shown
         self.trace_path: Path | None = None if live else path
         self.playback = Playback(following=live)
         self.feed = LiveFeed()
@@ -174,11 +179,11 @@ class RunScreen(Screen):
         self.playback.following = True
         self.recording = Recording(self.path, on_records=on_records)
         self.trace_path = self.recording.trace_path
-        self._run_recording(self.recording)
+        self.recorder_worker = self._run_recording(self.recording)
         self._show_summary()
 
     @work(thread=True, group="run")
-    def _run_recording(self, recording) -> None:
+    def _run_recording(self, recording: Recording) -> None:
         try:
             recording.start()
             result = recording.wait()
@@ -219,7 +224,7 @@ class RunScreen(Screen):
                 self._show_summary()
                 self._summary_pace.ran(now, time.monotonic())
 
-    def _run_ended(self, recording, result) -> None:
+    def _run_ended(self, recording: Recording, result: RunResult) -> None:
         if recording is not self.recording:
             return  # a run replaced by a re-run
         self._drain()
