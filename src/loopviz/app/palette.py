@@ -30,7 +30,7 @@ WAIT_GROUPS: tuple[tuple[str, tuple[Wait, ...]], ...] = (
     ("executor", (Wait.EXECUTOR,)),
     ("future", (Wait.FUTURE,)),
 )
-_WAIT_LOOK = {kind: f"wait-{name}" for name, kinds in WAIT_GROUPS for kind in kinds}
+_WAIT_LOOK: dict[int, str] = {kind: f"wait-{name}" for name, kinds in WAIT_GROUPS for kind in kinds}
 
 # The character of each look a lane cell can have.
 CHARS = {
@@ -84,7 +84,10 @@ class Looks:
             cells["blocking"],
         )
         self.busy, self.idle = cells["busy"], cells["idle"]
-        self._end = {Outcome.ERROR: cells["raised"], Outcome.CANCELLED: cells["cancelled"]}
+        self._end: dict[int, Cell] = {
+            Outcome.ERROR: cells["raised"],
+            Outcome.CANCELLED: cells["cancelled"],
+        }
         self._ticks: dict[Cell, Cell] = {}
 
     def __eq__(self, other: object) -> bool:

@@ -15,7 +15,7 @@ from loopviz.report.summary import outcome_text
 from loopviz.trace import Cause
 from loopviz.units import format_time
 
-READY_BECAUSE = {
+READY_BECAUSE: dict[int, str] = {
     Cause.START: "new task, first step due",
     Cause.YIELD: "it yielded and is due again",
     Cause.TIMER: "its timer fired",

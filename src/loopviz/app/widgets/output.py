@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -24,7 +25,7 @@ class OutputPane(VerticalScroll, can_focus=False):
         self._count = -1
         self._body = Static()
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield self._body
 
     def show(self, timeline: Timeline | None, t: int) -> None:

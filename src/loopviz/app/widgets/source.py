@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -47,7 +48,7 @@ def _highlighted(path: str, search: tuple[Path, ...]) -> list[Text] | None:
         code = found.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return Syntax(code, "python", theme="ansi_dark").highlight(code).split("\n")
+    return list(Syntax(code, "python", theme="ansi_dark").highlight(code).split("\n"))
 
 
 class SourcePane(VerticalScroll, can_focus=False):
@@ -58,10 +59,10 @@ class SourcePane(VerticalScroll, can_focus=False):
     def __init__(self, *, search: tuple[Path, ...] = (), id: str | None = None) -> None:
         super().__init__(id=id)
         self.search = search
-        self._shown: tuple | None = None
+        self._shown: tuple[str, int, frozenset[int]] | None = None
         self._body = Static(classes="code")
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield self._body
 
     def show(self, timeline: Timeline | None, t: int, task_id: int) -> None:

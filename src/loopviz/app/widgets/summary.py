@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -14,7 +15,7 @@ from loopviz.report.summary import concurrency_gain, findings
 from loopviz.trace import EndReason
 from loopviz.units import format_time
 
-END_REASON = {
+END_REASON: dict[int | None, str] = {
     EndReason.EXITED: "exited",
     EndReason.TIMEOUT: "killed after the timeout",
     EndReason.INTERRUPTED: "stopped",
@@ -36,7 +37,7 @@ class SummaryPane(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self._body = Static()
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield self._body
 
     def show(self, timeline: Timeline | None, message: str = "", *, live: bool = False) -> None:

@@ -119,7 +119,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._rows.extend(_task_row(info) for info in tasks if not info.internal)
             self._rows.extend(_task_row(info) for info in tasks if info.internal)
         self._row_of_task = {
-            row.key: index for index, row in enumerate(self._rows) if row.kind == "task"
+            int(row.key): index for index, row in enumerate(self._rows) if row.kind == "task"
         }
         # asyncio's own tasks, shut down last, do not widen the labels (the lanes would jump).
         labels = (row.label for row in self._rows if not (row.kind == "task" and row.dim))
@@ -250,10 +250,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         task_id = int(row.key)
         task_cell = looks.task_cell
         cells = [task_cell(col) for col in timeline.lane(task_id, self.t0, t1, columns)]
-        mark = looks.end_mark(timeline.task(task_id).outcome)
-        end = timeline.task(task_id).ended
-        column = self.column_of(end) if mark is not None and end is not None else None
-        if column is not None:
+        info = timeline.task(task_id)
+        mark = looks.end_mark(info.outcome)
+        column = self.column_of(info.ended) if info.ended is not None else None
+        if mark is not None and column is not None:
             cells[column] = mark
         return cells
 
