@@ -88,15 +88,14 @@ class Looks:
             Outcome.ERROR: cells["raised"],
             Outcome.CANCELLED: cells["cancelled"],
         }
+        self._waiting: dict[int, Cell] = {kind: cells[look] for kind, look in _WAIT_LOOK.items()}
+        self._waiting_else = cells["wait-future"]
         self._ticks: dict[Cell, Cell] = {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Looks) and (self.cells, self.marks) == (other.cells, other.marks)
 
     __hash__ = None  # type: ignore[assignment]
-
-    def waiting(self, kind: int) -> Cell:
-        return self.cells[wait_look(kind)]
 
     def end_mark(self, outcome: int | None) -> Cell | None:
         """The mark where a task's lane stops: raised, cancelled, none for a return."""
@@ -121,7 +120,7 @@ class Looks:
         elif state is State.READY:
             cell = self.ready
         else:
-            cell = self.waiting(column.kind)
+            cell = self._waiting.get(column.kind, self._waiting_else)
         return self.ran_tick(cell) if column.ran and state is not None else cell
 
     def legend(self, width: int | None = None) -> Text:
