@@ -23,7 +23,7 @@ from synthetic import synthetic_trace
 from textual.geometry import Region
 
 from loopviz.app.app import LoopvizApp
-from loopviz.app.run import RunScreen
+from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import resolve
 
 

@@ -9,19 +9,23 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import open_run, text_of, wait_for
 from rich.style import Style
+from textual.command import CommandList
 from textual.content import Content
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 from textual.widgets._footer import FooterKey
 from trace_builder import MS, TraceBuilder
 
 from loopviz.app import run_app
 from loopviz.app.app import LoopvizApp
-from loopviz.app.palette import WAIT_GROUPS, legend
-from loopviz.app.panes import position
-from loopviz.app.run import SPEEDS, RunScreen
+from loopviz.app.palette import WAIT_GROUPS
+from loopviz.app.screens.run import RunScreen
+from loopviz.app.state import SPEEDS
 from loopviz.app.target import resolve
-from loopviz.app.timeline_view import HEADER_ROWS, TimelineView, shorten
+from loopviz.app.widgets.source import position
+from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.model import words
 from loopviz.model.timeline import State, Timeline
@@ -92,32 +96,22 @@ def trace(tmp_path: Path) -> Path:
     return gather_trace(tmp_path)
 
 
-async def open_run(app: LoopvizApp, pilot) -> RunScreen:
-    screen = app.screen
-    assert isinstance(screen, RunScreen)
-    while screen.timeline is None:
-        await pilot.pause(0.02)
-    await pilot.pause()
-    return screen
-
-
-def text_of(app: LoopvizApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).content)
-
-
 def task_id(screen: RunScreen, name: str) -> int:
     return next(info.id for info in screen.timeline.tasks if info.name == name)
 
 
-async def select(pilot, screen: RunScreen, name: str) -> None:
-    while screen.timeline.task(screen.selected).name != name:
+async def select(pilot: Pilot[None], screen: RunScreen, name: str) -> None:
+    for _ in screen.timeline.tasks:
+        if screen.timeline.task(screen.selected).name == name:
+            return
         await pilot.press("down")
+    pytest.fail(f"no task {name} to select")
 
 
 async def test_step_next_and_previous_event(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         model = Timeline.from_file(trace)
         expected = []
         t = 0
@@ -138,12 +132,15 @@ async def test_step_next_and_previous_event(trace: Path) -> None:
 async def test_task_step_inspector_and_source(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         await select(pilot, screen, "B")
         b = task_id(screen, "B")
         model = Timeline.from_file(trace)
         t = 0
-        while (interval := model.state_at(b, t)) is None or interval.state is not State.WAITING:
+        for _ in range(10):  # B's own events up to its sleep
+            interval = model.state_at(b, t)
+            if interval is not None and interval.state is State.WAITING:
+                break
             await pilot.press("right_square_bracket")
             assert screen.playhead == model.next_event(t, b).t
             t = screen.playhead
@@ -163,7 +160,7 @@ async def test_task_step_inspector_and_source(trace: Path) -> None:
 async def test_jump_speed_zoom_fit(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         end = screen.timeline.end
         await pilot.press("end")
         assert screen.playhead == end
@@ -171,10 +168,10 @@ async def test_jump_speed_zoom_fit(trace: Path) -> None:
         assert screen.playhead == 0
         for _ in range(len(SPEEDS) + 2):
             await pilot.press("plus")
-        assert screen.speed == 10.0
+        assert screen.playback.speed == 10.0
         for _ in range(len(SPEEDS) + 2):
             await pilot.press("minus")
-        assert screen.speed == 0.1
+        assert screen.playback.speed == 0.1
         view = screen.query_one(TimelineView)
         fitted = view.span
         assert fitted >= end
@@ -190,25 +187,27 @@ async def test_jump_speed_zoom_fit(trace: Path) -> None:
 async def test_play_pause_advances_playhead(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         await pilot.press("minus", "minus", "minus")  # 0.1×: the 208 ms run lasts 2 s
         await pilot.press("space")
-        await pilot.pause(0.15)
+        await wait_for(pilot, lambda: screen.playhead > 0, "the playhead to move")
         await pilot.press("space")
         stopped = screen.playhead
         assert 0 < stopped < screen.timeline.end
-        await pilot.pause(0.1)
+        await pilot.pause(0.1)  # paused: time passes, the playhead stays
         assert screen.playhead == stopped
         await pilot.press("plus", "plus", "plus", "space")  # plays on to the end, stops there
-        await pilot.pause(0.4)
-        assert screen.playhead == screen.timeline.end and not screen.playing
+        await wait_for(pilot, lambda: not screen.playback.playing, "the playback to stop")
+        assert screen.playhead == screen.timeline.end
 
 
 async def test_output_pane_follows_playhead(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
-        while "C started" not in text_of(app, "#output Static"):
+        screen = await open_run(pilot)
+        for _ in range(20):
+            if "C started" in text_of(app, "#output Static"):
+                break
             await pilot.press("right")
         assert screen.playhead == 4 * MS + MS // 4
         assert "finished" not in text_of(app, "#output Static")
@@ -220,7 +219,7 @@ async def test_output_pane_follows_playhead(trace: Path) -> None:
 async def test_select_with_arrows_and_click(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         names = [info.name for info in screen.timeline.tasks]
         assert screen.timeline.task(screen.selected).name == names[0]
         await pilot.press("down", "down")
@@ -234,29 +233,36 @@ async def test_select_with_arrows_and_click(trace: Path) -> None:
         # +1 for the border around the lanes
         await pilot.click(TimelineView, offset=(view.label_width + 5, c_row + 1))
         assert screen.timeline.task(screen.selected).name == "C"
+        assert view.selected == screen.selected  # the view shows the screen's, bound
 
 
 async def test_command_palette_runs_controls(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"next event")
-        await pilot.pause(0.3)
+        found = app.screen.query_one(CommandList)
+        await wait_for(pilot, lambda: found.option_count > 0, "the palette to find the command")
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.screen is screen, "the palette to close")
         assert screen.playhead == screen.timeline.next_event(0).t
 
 
-async def test_tiny_sizes_and_resize_do_not_crash(trace: Path) -> None:
+async def test_tiny_sizes_and_resize_keep_the_controls_working(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_run(app, pilot)
+        screen = await open_run(pilot)
+        view = screen.view
         for size in ((40, 12), (12, 5), (1, 1), (200, 50), (80, 24)):
+            before = screen.playhead
             await pilot.resize_terminal(*size)
             await pilot.press("right", "z", "down")
             await pilot.pause()
-        assert app.is_running
+            assert app.screen is screen and screen.playhead == screen.timeline.next_event(before).t
+            width = view.size.width
+            assert all(view.render_line(y).cell_length == width for y in range(view.size.height))
+        assert len(screen.view.render_line(2).text.strip()) > 0  # lanes drawn again at 80x24
 
 
 async def test_picker_lists_scenarios_and_shows_the_highlighted_one() -> None:
@@ -311,7 +317,7 @@ async def test_save_copies_the_trace(trace: Path, tmp_path: Path) -> None:
     target.parent.mkdir()
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_run(app, pilot)
+        await open_run(pilot)
         await pilot.press("s")
         prompt = app.screen.query_one(Input)
         assert prompt.value == "gather.trace.jsonl"  # the default: the trace's own name
@@ -337,7 +343,7 @@ def kinds_trace(folder: Path) -> Path:
     b = TraceBuilder(program=str(folder / "prog.py"))
     b.add(LoopMark(0, 1, 0))
     task = 1
-    for name, _, kinds in WAIT_GROUPS:  # each waits 100 ms, with a short step halfway
+    for name, kinds in WAIT_GROUPS:  # each waits 100 ms, with a short step halfway
         b.task(0, task, f"waits-on-{name}")
         b.add(Waited(MS, task, MS // 2, kinds[0], b.s(name), b.site(5)))
         b.add(Ready(52 * MS - MS // 10, task, Cause.FUTURE))
@@ -362,9 +368,9 @@ def kinds_trace(folder: Path) -> Path:
     return b.write(folder / "kinds.trace.jsonl")
 
 
-def swatches() -> dict[str, tuple[str, Style]]:
+def swatches(view: TimelineView) -> dict[str, tuple[str, Style]]:
     """The legend's swatch for each name, read back from the legend text."""
-    text = legend()
+    text = view.looks.legend()
     found = {}
     for span in text.spans:
         name = text.plain[span.end :].split(" ", 1)[0]
@@ -381,10 +387,12 @@ def lane_cells(screen: RunScreen, name: str) -> list:
 async def test_legend_swatches_are_the_lanes_own_cells(tmp_path: Path) -> None:
     app = LoopvizApp(resolve(kinds_trace(tmp_path)))
     async with app.run_test(size=(160, 48)) as pilot:
-        screen = await open_run(app, pilot)
-        legend_of = swatches()
-        assert screen.view.border_subtitle == Content.from_rich_text(legend()).markup
-        expected = {f"waits-on-{name}": name for name, _, _ in WAIT_GROUPS}
+        screen = await open_run(pilot)
+        legend_of = swatches(screen.view)
+        assert (
+            screen.view.border_subtitle == Content.from_rich_text(screen.view.looks.legend()).markup
+        )
+        expected = {f"waits-on-{name}": name for name, _ in WAIT_GROUPS}
         expected |= {"readies": "ready", "runs": "blocking"}
         for task, look in expected.items():
             cells = [cell for cell in lane_cells(screen, task) if cell[0] != " "]
@@ -398,8 +406,10 @@ async def test_legend_swatches_are_the_lanes_own_cells(tmp_path: Path) -> None:
         assert legend_of["raised"] not in returned and legend_of["cancelled"] not in returned
 
 
-def test_lane_colours_are_distinct_and_only_blocking_is_red() -> None:
-    legend_of = swatches()
+async def test_lane_colours_are_distinct_and_only_blocking_is_red(trace: Path) -> None:
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(160, 48)) as pilot:
+        legend_of = swatches((await open_run(pilot)).view)
     fills = {name: cell for name, cell in legend_of.items() if cell[0] in "█▓▒"}
     colours = [cell[1].color.triplet.hex for cell in fills.values()]
     assert len(set(colours)) == len(colours)
@@ -414,7 +424,7 @@ def test_lane_colours_are_distinct_and_only_blocking_is_red() -> None:
 async def test_internal_tasks_early_end_and_title_at_80x24(tmp_path: Path) -> None:
     app = LoopvizApp(resolve(kinds_trace(tmp_path)))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         view = screen.view
         last = view._rows[-1]
         assert (last.label, last.dim) == ("asyncio: shutdown_asyncgens", True)
@@ -442,7 +452,7 @@ def test_labels_are_cut_in_the_middle() -> None:
 async def test_footer_keys_fit_and_inspector_shows_every_line(trace: Path, size) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=size) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         await pilot.press("right", "right", "right")  # main waits on the gather at prog.py:11
         shown = {key.key: key.region for key in screen.query(FooterKey) if key.region.width}
         for key in ("space", "right", "x", "r", "s", "q", "z", "f", "question_mark"):
@@ -499,7 +509,7 @@ def test_a_late_woken_task_is_placed_where_it_was_suspended(tmp_path: Path) -> N
 async def test_the_legend_fits_the_timeline_border(tmp_path: Path, size: tuple[int, int]) -> None:
     app = LoopvizApp(resolve(kinds_trace(tmp_path)))
     async with app.run_test(size=size) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         shown = Content.from_markup(screen.view.border_subtitle).plain
         assert len(shown) <= screen.view.outer_size.width - 4
         assert "✗raise" in shown and "⊘cancel" in shown  # the end marks, last but the loop's
@@ -509,9 +519,9 @@ async def test_the_legend_fits_the_timeline_border(tmp_path: Path, size: tuple[i
 async def test_help_explains_the_states_and_the_gain(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_run(app, pilot)
+        await open_run(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.screen.query("#widget-help"), "the help panel")
         text = str(app.screen.query_one("#widget-help").source)
         assert "**ready**" in text and "Concurrency gain" in text
 
@@ -528,14 +538,14 @@ async def test_q_goes_back_to_the_picker_or_quits_and_the_footer_says_which(
         await pilot.pause()
         picker = app.screen
         await pilot.press("enter")
-        await pilot.pause(0.5)
-        assert isinstance(app.screen, RunScreen) and footer_q(app) == "Back"
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), "the run view")
+        await pilot.pause()
+        assert footer_q(app) == "Back"
         await pilot.press("x", "q")
-        await pilot.pause(0.3)
-        assert app.screen is picker
+        await wait_for(pilot, lambda: app.screen is picker, "the picker again")
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_run(app, pilot)
+        await open_run(pilot)
         assert footer_q(app) == "Quit"
         await pilot.press("q")
         await pilot.pause()
@@ -545,7 +555,7 @@ async def test_q_goes_back_to_the_picker_or_quits_and_the_footer_says_which(
 async def test_what_lies_after_the_playhead_is_dimmed(trace: Path) -> None:
     app = LoopvizApp(resolve(trace))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(app, pilot)
+        screen = await open_run(pilot)
         view = screen.view
         screen.playhead = screen.timeline.end // 2
         await pilot.pause()

@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from conftest import text_of, wait_for
+from textual.pilot import Pilot
 
 from loopviz.app.app import LoopvizApp
-from loopviz.app.run import RunScreen
+from loopviz.app.screens.run import DRAIN, RunScreen
 from loopviz.app.target import resolve
-from loopviz.app.timeline_view import TimelineView
+from loopviz.app.widgets.timeline_view import TimelineView
 from loopviz.model.timeline import Timeline
 
 SHORT = """\
@@ -38,19 +39,16 @@ def live_app(tmp_path: Path, source: str) -> LoopvizApp:
     return LoopvizApp(resolve(program))
 
 
-async def wait_ended(pilot, screen: RunScreen, limit: float = 30) -> None:
-    waited = 0.0
-    while screen.recording is None or screen.recording.running or not screen.timeline:
-        await pilot.pause(0.1)
-        waited += 0.1
-        assert waited < limit, "the run did not end"
-    while not screen.timeline.finished:
-        await pilot.pause(0.1)
-    await pilot.pause(0.2)
+async def wait_ended(pilot: Pilot[None], screen: RunScreen, timeout: float = 30) -> None:
+    """Until the recording's worker is done: it finishes only once the screen has shown how
+    the run ended (``_run_ended`` runs on the UI thread while the worker waits)."""
 
+    def ended() -> bool:
+        worker = screen.recorder_worker
+        return worker is not None and worker.is_finished
 
-def text_of(screen: RunScreen, selector: str) -> str:
-    return str(screen.query_one(selector, Static).content)
+    await wait_for(pilot, ended, "the run to end", timeout)
+    await pilot.pause()
 
 
 async def test_live_run_ends_with_the_programs_lanes(tmp_path: Path) -> None:
@@ -94,8 +92,9 @@ async def test_failing_program_shows_its_error_and_the_app_stays_up(
         await wait_ended(pilot, screen)
         assert shown in text_of(screen, "#summary Static")
         assert any(shown in n.message for n in app._notifications)
-        await pilot.press("right", "space", "home")  # the controls still work
-        assert app.is_running and app.screen is screen
+        await pilot.press("home", "right")  # the controls still work
+        moment = screen.timeline.next_event(0) if screen.timeline else None
+        assert screen.playhead == (moment.t if moment else 0) and app.screen is screen
 
 
 async def test_stop_key_ends_a_hanging_run_and_keeps_what_was_recorded(tmp_path: Path) -> None:
@@ -108,8 +107,12 @@ async def test_stop_key_ends_a_hanging_run_and_keeps_what_was_recorded(tmp_path:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, RunScreen)
-        while not (screen.timeline and screen.timeline.tasks and screen.timeline.end > 100e6):
-            await pilot.pause(0.1)
+        await wait_for(
+            pilot,
+            lambda: screen.timeline and screen.timeline.tasks and screen.timeline.end > 100e6,
+            "100 ms of the run",
+            timeout=30,
+        )
         await pilot.press("x")
         await wait_ended(pilot, screen)
         assert "stopped" in text_of(screen, "#summary Static")
@@ -147,19 +150,19 @@ async def test_live_view_grows_while_the_program_blocks_its_loop(tmp_path: Path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, RunScreen)
-        while not (screen.timeline and any(s.ongoing for s in screen.timeline.blocking)):
-            await pilot.pause(0.05)
-        first = next(s for s in screen.timeline.blocking if s.ongoing).duration
-        title = text_of(screen, "#title")
-        await pilot.pause(0.4)  # no record arrives while the loop is blocked
-        later = next(s for s in screen.timeline.blocking if s.ongoing).duration
-        assert later >= first + 300_000_000
+
+        def blocking() -> int:
+            ongoing = [s for s in screen.timeline.blocking if s.ongoing] if screen.timeline else []
+            return ongoing[0].duration if ongoing else 0
+
+        await wait_for(pilot, blocking, "the blocking step to show", timeout=30)
+        first, title = blocking(), text_of(screen, "#title")
+        # No record arrives while the loop is blocked: the view grows with the clock alone.
+        await wait_for(pilot, lambda: blocking() >= first + 300_000_000, "the bar to grow")
         assert text_of(screen, "#title") != title
-        for _ in range(30):  # the summary is redrawn a few times a second
-            if "still blocking" in text_of(screen, "#summary Static"):
-                break
-            await pilot.pause(0.05)
-        assert "still blocking" in text_of(screen, "#summary Static")
+        await wait_for(  # the summary is redrawn a few times a second
+            pilot, lambda: "still blocking" in text_of(screen, "#summary Static"), "the summary"
+        )
         await wait_ended(pilot, screen)
 
 
@@ -185,14 +188,19 @@ async def test_rerun_during_a_live_run_shows_only_the_new_run(tmp_path: Path) ->
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, RunScreen)
-        while not (screen.timeline and len(screen.timeline.tasks) >= 4):
-            await pilot.pause(0.05)
+
+        def started() -> bool:
+            return screen.timeline is not None and len(screen.timeline.tasks) >= 4
+
+        await wait_for(pilot, started, "the run's tasks", timeout=30)
         old = screen.recording
+        old_worker = screen.recorder_worker
+        assert old_worker is not None
         await pilot.press("r")
         assert screen.recording is not old
-        while old.running or not (screen.timeline and len(screen.timeline.tasks) >= 4):
-            await pilot.pause(0.05)
-        await pilot.pause(0.5)  # the old run's last batches have had time to arrive
+        await wait_for(pilot, started, "the new run's tasks", timeout=30)
+        await wait_for(pilot, lambda: old_worker.is_finished, "the old run's end")
+        await pilot.pause(2 * DRAIN)  # a batch of the old run, had it been kept, is drawn now
         names = [info.name for info in screen.timeline.tasks if not info.internal]
         assert names == ["Task-1", "tick-0", "tick-1", "tick-2"]
         assert screen.timeline.header.clock_origin_ns == screen.recording.header.clock_origin_ns
@@ -218,7 +226,12 @@ async def test_a_live_runs_summary_keeps_up_with_the_run(tmp_path: Path) -> None
         assert isinstance(screen, RunScreen)
         shown = []
         for _ in range(3):
-            await pilot.pause(0.6)
+            later = (screen.timeline.end if screen.timeline else 0) + 600_000_000
+            await wait_for(
+                pilot,
+                lambda later=later: screen.timeline and screen.timeline.end > later,
+                "0.6 s more of the run",
+            )
             wall = shown_seconds(text_of(screen, "#summary Static"))
             assert screen.timeline.end / 1e9 - wall < 0.45  # never more than a redraw behind
             shown.append(wall)

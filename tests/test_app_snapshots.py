@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import open_run
+from textual.pilot import Pilot
 
 from loopviz.app.app import LoopvizApp
-from loopviz.app.run import RunScreen
 from loopviz.app.target import resolve
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -22,12 +23,9 @@ def no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
 
 
-async def loaded(pilot) -> None:
+async def loaded(pilot: Pilot[None]) -> None:
     """Wait for the trace to be read in its worker thread."""
-    screen = pilot.app.screen
-    while isinstance(screen, RunScreen) and screen.timeline is None:
-        await pilot.pause(0.02)
-    await pilot.pause()
+    await open_run(pilot)
 
 
 def test_picker(snap_compare) -> None:

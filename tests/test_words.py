@@ -9,12 +9,11 @@ import io
 import json
 from pathlib import Path
 
+from conftest import open_run, text_of
 from test_timeline import executor_job, sleeper
-from textual.widgets import Static
 from trace_builder import MS, S, TraceBuilder
 
 from loopviz.app.app import LoopvizApp
-from loopviz.app.run import RunScreen
 from loopviz.app.target import resolve
 from loopviz.model import words
 from loopviz.model.timeline import BlockingStep, Timeline
@@ -184,18 +183,14 @@ async def test_the_same_interval_in_the_same_words_on_every_surface(tmp_path: Pa
 
     app = LoopvizApp(resolve(path))
     async with app.run_test(size=(160, 48)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, RunScreen)
-        async with asyncio.timeout(10):
-            while screen.timeline is None:
-                await pilot.pause(0.02)
-            await pilot.pause()
+        screen = await open_run(pilot)
+        async with asyncio.timeout(10):  # a few steps to the wake-up
             while screen.playhead < 600 * MS:
                 await pilot.press("right")
         assert screen.playhead == 600 * MS
-        assert f"ready: {because}" in shown(app, "#inspector")
-        assert f"task late ready: {because}" in shown(app, "#events")
-        assert f"program {ended}" in shown(app, "#summary Static")
+        assert f"ready: {because}" in text_of(app, "#inspector")
+        assert f"task late ready: {because}" in text_of(app, "#events")
+        assert f"program {ended}" in text_of(app, "#summary Static")
 
     warning = f"task late never finished, ready: {because}"
     table = render_table(tl)
@@ -211,7 +206,3 @@ async def test_the_same_interval_in_the_same_words_on_every_surface(tmp_path: Pa
     names = [e["name"] for e in chrome_events(tl) if e.get("ph") == "X" and e["cat"] == "ready"]
     assert f"ready: {because}" in names
     assert "overdue: its sleep timer was due but the loop was busy" in names
-
-
-def shown(app: LoopvizApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).content)

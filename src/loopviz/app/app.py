@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 from textual.app import App
 
 from loopviz.app.commands import ControlsProvider
-from loopviz.app.picker import PickerScreen
-from loopviz.app.run import RunScreen
+from loopviz.app.screens.picker import PickerScreen
+from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import Target, TargetError, resolve
 
 
-class LoopvizApp(App):
+class LoopvizApp(App[None]):
     CSS_PATH = "loopviz.tcss"
     COMMANDS = App.COMMANDS | {ControlsProvider}
     TITLE = "loopviz"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (Textual's)
 
     def __init__(self, target: Target) -> None:
         super().__init__()

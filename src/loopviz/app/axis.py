@@ -10,7 +10,7 @@ _UNITS = ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs"), (1, "ns"))
 def tick_step(span: int, columns: int, min_gap: int) -> int:
     """The smallest 1-2-5 step (ns) that keeps axis labels ``min_gap`` columns apart."""
     raw = max(1, math.ceil(span * min_gap / max(1, columns)))
-    power = 10 ** int(math.log10(raw))
+    power: int = 10 ** int(math.log10(raw))
     for mult in (1, 2, 5, 10):
         if power * mult >= raw:
             return power * mult

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 
 from textual.binding import Binding
@@ -12,8 +13,8 @@ class ControlsProvider(Provider):
     """One command per binding of the screen the palette was opened from, including those
     the footer leaves out; a binding's tooltip is its full name where the footer's is short."""
 
-    def _controls(self):
-        seen = set()
+    def _controls(self) -> Iterator[tuple[Binding, Callable[[], Awaitable[bool]]]]:
+        seen: set[str] = set()
         for active in self.screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.action in seen or binding.system:

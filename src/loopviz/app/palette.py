@@ -1,72 +1,160 @@
 """The one table of how states look: the lanes draw from it and the legend is built from it,
 so the two cannot drift apart.
 
-Colours are explicit RGB rather than ANSI names, which Textual maps through the theme (ANSI
-red and magenta both came out as the same red). Hues are kept apart on purpose: blocking is
-the only red, ready (yellow, a denser shade) looks like no waiting kind, and each waiting kind
-has a hue of its own.
+Here are each look's character and name; its colour is the stylesheet's (``loopviz.tcss``,
+component class ``timeline--NAME`` of the timeline view), read back as a Rich style by
+``Looks``. The inspector colours a task's state with the same names and colours.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
+from textual.widget import Widget
 
-from loopviz.trace import Wait
+from loopviz.model.columns import Column
+from loopviz.model.timeline import State
+from loopviz.trace import Outcome, Wait
 
 Cell = tuple[str, Style]
-
-RUNNING_COLOUR = "#4fd04f"
-RUNNING: Cell = ("█", Style(color=RUNNING_COLOUR))
-READY: Cell = ("▓", Style(color="#f2e250"))
-BLOCKING: Cell = ("█", Style(color="#ff2d2d", bold=True))
-BUSY: Cell = ("█", Style(color="#e4e4e4"))
-IDLE: Cell = ("░", Style(color="#6c6c6c"))
 BLANK: Cell = (" ", Style())
 
-# Waiting kinds that look alike to a reader share a colour; the legend names each group once.
-WAIT_GROUPS: tuple[tuple[str, str, tuple[Wait, ...]], ...] = (
-    ("sleep", "#5f87ff", (Wait.SLEEP, Wait.TIMEOUT)),
-    ("io", "#00c8d7", (Wait.IO,)),
-    ("lock", "#d75fd7", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
-    ("queue", "#a987ff", (Wait.QUEUE_GET, Wait.QUEUE_PUT)),
-    ("task", "#c0c0c0", (Wait.TASK, Wait.GATHER)),
-    ("executor", "#ff8f1f", (Wait.EXECUTOR,)),
-    ("future", "#8a8aa8", (Wait.FUTURE,)),
+# Waiting kinds that look alike to a reader share a look; the legend names each group once.
+WAIT_GROUPS: tuple[tuple[str, tuple[Wait, ...]], ...] = (
+    ("sleep", (Wait.SLEEP, Wait.TIMEOUT)),
+    ("io", (Wait.IO,)),
+    ("lock", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
+    ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT)),
+    ("task", (Wait.TASK, Wait.GATHER)),
+    ("executor", (Wait.EXECUTOR,)),
+    ("future", (Wait.FUTURE,)),
 )
-WAITING: dict[int, Cell] = {
-    kind: ("▒", Style(color=colour)) for _, colour, kinds in WAIT_GROUPS for kind in kinds
+_WAIT_LOOK: dict[int, str] = {kind: f"wait-{name}" for name, kinds in WAIT_GROUPS for kind in kinds}
+
+# The character of each look a lane cell can have.
+CHARS = {
+    "running": "█",
+    "ready": "▓",
+    "blocking": "█",
+    "busy": "█",
+    "idle": "░",
+    "raised": "✗",  # how a task ended, marked where its lane stops; a normal return has none
+    "cancelled": "⊘",
+    **{f"wait-{name}": "▒" for name, _ in WAIT_GROUPS},
 }
-
-# How a task ended, marked where its lane stops; a normal return needs no mark.
-RAISED: Cell = ("✗", Style(color="#ff5f5f", bold=True))
-CANCELLED: Cell = ("⊘", Style(color="#8a8a8a"))
-
-PLAYHEAD = Style(bgcolor="#b2b2b2", color="black")
-FUTURE = Style(dim=True)  # what lies after the playhead
+# Styles without a cell of their own: the playhead's column, what lies after it (dimmed), the
+# selected task's label, the labels of the loop, workers and asyncio's tasks, the time axis.
+MARKS = ("playhead", "future", "selected", "muted", "axis")
+STATE_LOOKS = ("running", "ready", *(f"wait-{name}" for name, _ in WAIT_GROUPS))
 
 
-@lru_cache(maxsize=64)  # one Style per look, so equal cells merge into one segment
-def ran_tick(under: Cell) -> Cell:
-    """A column where a step ran but another state took most of it: a thin running-coloured
-    tick on the dominant state's colour, so a task that mostly waits does not look busy."""
-    char, style = under
-    return ("▏", Style(color=RUNNING_COLOUR, bgcolor=style.color if char != " " else None))
+def component_style(widget: Widget, name: str) -> Style:
+    """A component class of ``widget`` as a Rich style of its own: only what the stylesheet
+    sets for it (colours, text style), so it can be laid over any other."""
+    return widget.get_component_rich_style(name, partial=True)
 
 
-LEGEND_ENTRIES: tuple[tuple[Cell, str], ...] = (
-    (RUNNING, "running"),
-    (READY, "ready"),
-    (BLOCKING, "blocking"),
-    *((WAITING[kinds[0]], name) for name, _, kinds in WAIT_GROUPS),
-    (ran_tick(WAITING[Wait.SLEEP]), "short step"),
-    (RAISED, "raised"),
-    (CANCELLED, "cancelled"),
-    (BUSY, "loop busy"),
-    (IDLE, "idle"),
-)
+def wait_look(kind: int) -> str:
+    """The look of a task waiting on ``kind`` ("wait-sleep", ...)."""
+    return _WAIT_LOOK.get(kind, "wait-future")
+
+
+def state_look(state: State, kind: int) -> str:
+    """The look of a task's state (running, ready or waiting on ``kind``)."""
+    if state is State.RUNNING:
+        return "running"
+    if state is State.READY:
+        return "ready"
+    return wait_look(kind)
+
+
+class Looks:
+    """The cells and marks of the lanes, styled by ``style(name)`` (a widget's component
+    classes); built once per change of the stylesheet, so equal cells share one Style and
+    merge into one segment."""
+
+    def __init__(self, style: Callable[[str], Style]) -> None:
+        self.cells: dict[str, Cell] = {name: (char, style(name)) for name, char in CHARS.items()}
+        self.marks: dict[str, Style] = {name: style(name) for name in MARKS}
+        cells = self.cells
+        self.running, self.ready, self.blocking = (
+            cells["running"],
+            cells["ready"],
+            cells["blocking"],
+        )
+        self.busy, self.idle = cells["busy"], cells["idle"]
+        self._end: dict[int, Cell] = {
+            Outcome.ERROR: cells["raised"],
+            Outcome.CANCELLED: cells["cancelled"],
+        }
+        self._waiting: dict[int, Cell] = {kind: cells[look] for kind, look in _WAIT_LOOK.items()}
+        self._waiting_else = cells["wait-future"]
+        self._ticks: dict[Cell, Cell] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Looks) and (self.cells, self.marks) == (other.cells, other.marks)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def end_mark(self, outcome: int | None) -> Cell | None:
+        """The mark where a task's lane stops: raised, cancelled, none for a return."""
+        return self._end.get(outcome) if outcome is not None else None
+
+    def ran_tick(self, under: Cell) -> Cell:
+        """A column where a step ran but another state took most of it: a thin running-coloured
+        tick on the dominant state's colour, so a task that mostly waits does not look busy."""
+        tick = self._ticks.get(under)
+        if tick is None:
+            char, style = under
+            bgcolor = style.color if char != " " else None
+            tick = self._ticks[under] = ("▏", Style(color=self.running[1].color, bgcolor=bgcolor))
+        return tick
+
+    def task_cell(self, column: Column) -> Cell:
+        state = column.state
+        if state is None or state is State.DONE:
+            cell = BLANK
+        elif state is State.RUNNING:
+            return self.blocking if column.blocking else self.running
+        elif state is State.READY:
+            cell = self.ready
+        else:
+            cell = self._waiting.get(column.kind, self._waiting_else)
+        return self.ran_tick(cell) if column.ran and state is not None else cell
+
+    def legend(self, width: int | None = None) -> Text:
+        """Swatch and name of every look a lane can have (the swatches are the lanes' own
+        cells); the waiting kinds follow "waiting:". Where that exceeds ``width``: shorter
+        names, then without the loop lane's two looks (the one lane labelled "loop")."""
+        full = self._legend({}, "waiting: ")
+        if width is None or len(full) <= width:
+            return full
+        short = self._legend(_SHORT_NAMES, "wait: ")
+        return short if len(short) <= width else self._legend(_SHORT_NAMES, "wait: ", loop=False)
+
+    def _legend(self, names: dict[str, str], waiting: str, loop: bool = True) -> Text:
+        cells = self.cells
+        entries: list[tuple[Cell, str]] = [
+            (self.running, "running"),
+            (self.ready, "ready"),
+            (self.blocking, "blocking"),
+            *((cells[f"wait-{name}"], name) for name, _ in WAIT_GROUPS),
+            (self.ran_tick(cells["wait-sleep"]), "short step"),
+            (cells["raised"], "raised"),
+            (cells["cancelled"], "cancelled"),
+        ]
+        if loop:
+            entries += [(self.busy, "loop busy"), (self.idle, "idle")]
+        text = Text()
+        for (char, style), name in entries:
+            if name == "sleep":
+                text.append(waiting)
+            text.append(char, style)
+            text.append(f"{names.get(name, name)} ")
+        text.rstrip()
+        return text
 
 
 # Shorter names, for a legend that would not fit with the full ones.
@@ -78,25 +166,3 @@ _SHORT_NAMES = {
     "cancelled": "cancel",
     "loop busy": "busy",
 }
-
-
-def legend(width: int | None = None) -> Text:
-    """Swatch and name of every look a lane can have (the swatches are the lanes' own cells);
-    the waiting kinds follow "waiting:". Where that exceeds ``width``: shorter names, then
-    without the loop lane's two looks (the one lane labelled "loop")."""
-    full = _legend({}, "waiting: ")
-    if width is None or len(full) <= width:
-        return full
-    short = _legend(_SHORT_NAMES, "wait: ")
-    return short if len(short) <= width else _legend(_SHORT_NAMES, "wait: ", loop=False)
-
-
-def _legend(names: dict[str, str], waiting: str, loop: bool = True) -> Text:
-    text = Text()
-    for (char, style), name in LEGEND_ENTRIES if loop else LEGEND_ENTRIES[:-2]:
-        if name == "sleep":
-            text.append(waiting)
-        text.append(char, style)
-        text.append(f"{names.get(name, name)} ")
-    text.rstrip()
-    return text

@@ -4,40 +4,29 @@ Each frame asks the model only for the rows on screen (``model.columns``: one va
 column), so its cost follows the screen size, not the trace size. Rendered
 lanes are cached per row under a generation key that changes when the data, the time window
 or the width changes; moving the playhead or the selection only repaints what it touches.
+
+The playhead and the selected task are the screen's: the view is bound to them
+(``data_bind``) and reports clicks up (``TaskClicked``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from loopviz.app.axis import tick_label, tick_step
-from loopviz.app.palette import (
-    BLANK,
-    BLOCKING,
-    BUSY,
-    CANCELLED,
-    FUTURE,
-    IDLE,
-    PLAYHEAD,
-    RAISED,
-    READY,
-    RUNNING,
-    WAITING,
-    Cell,
-    legend,
-    ran_tick,
-)
-from loopviz.model.columns import Column, loop_columns, task_columns
-from loopviz.model.timeline import State, TaskInfo, Timeline
-from loopviz.trace import Outcome, Wait
+from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, component_style
+from loopviz.model.columns import loop_columns, task_columns
+from loopviz.model.timeline import TaskInfo, Timeline
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
@@ -53,29 +42,59 @@ class Row:
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
-    """Lanes over a time window ``[t0, t0 + span)``; the screen owns the controls."""
+    """Lanes over a time window ``[t0, t0 + span)``; the screen owns the controls, the
+    playhead and the selection."""
 
     DEFAULT_CSS = """
     TimelineView { scrollbar-size-horizontal: 0; }
     """
+    # Every look of a lane (``palette``); their colours are in loopviz.tcss.
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"timeline--{name}" for name in (*CHARS, *MARKS)}
 
     class TaskClicked(Message):
         def __init__(self, task_id: int) -> None:
             super().__init__()
             self.task_id = task_id
 
+    playhead: var[int] = var(0, init=False)  # bound to the screen's
+    selected: var[int] = var(0, init=False)  # bound to the screen's
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.timeline: Timeline | None = None
         self.t0 = 0
         self.span = 1_000_000_000
-        self.playhead = 0
-        self.selected = 0
         self._rows: list[Row] = []
         self._longest = 0
         self._row_of_task: dict[int, int] = {}
         self._generation = 0
-        self._cache: dict[int, tuple[tuple, list[Cell], Strip]] = {}
+        self._cache: dict[int, tuple[tuple[int, int, int, int], list[Cell], Strip]] = {}
+        self._looks: Looks | None = None
+
+    # --- styles -------------------------------------------------------------------------
+    @property
+    def looks(self) -> Looks:
+        """The lane cells in this widget's component styles, read once per style change."""
+        if self._looks is None:
+            self._looks = Looks(self._component_style)
+        return self._looks
+
+    def _component_style(self, name: str) -> Style:
+        return component_style(self, f"timeline--{name}")
+
+    def notify_style_update(self) -> None:
+        """The stylesheet changed (a theme, a focus): the looks are read again when the
+        component styles are, and cached lanes drawn with other ones are dropped."""
+        super().notify_style_update()
+        if self._looks is not None:
+            self.call_later(self._restyle, self._looks)
+            self._looks = None
+
+    def _restyle(self, before: Looks) -> None:
+        if self.looks != before:
+            self._cache.clear()
+            self.border_subtitle = self.looks.legend(self.outer_size.width - 4)
+            self.refresh()
 
     # --- data ---------------------------------------------------------------------------
     def set_timeline(self, timeline: Timeline | None) -> None:
@@ -101,7 +120,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._rows.extend(_task_row(info) for info in tasks if not info.internal)
             self._rows.extend(_task_row(info) for info in tasks if info.internal)
         self._row_of_task = {
-            row.key: index for index, row in enumerate(self._rows) if row.kind == "task"
+            int(row.key): index for index, row in enumerate(self._rows) if row.kind == "task"
         }
         # asyncio's own tasks, shut down last, do not widen the labels (the lanes would jump).
         labels = (row.label for row in self._rows if not (row.kind == "task" and row.dim))
@@ -140,16 +159,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return None
         return (t - self.t0) * columns // self.span
 
-    def set_playhead(self, t: int) -> None:
-        old, self.playhead = self.column_of(self.playhead), t
-        new = self.column_of(t)
+    def watch_playhead(self, before: int, t: int) -> None:
+        old, new = self.column_of(before), self.column_of(t)
         if old != new:
             height, left = self.size.height, self.label_width
             self.refresh(*(Region(left + c, 0, 1, height) for c in (old, new) if c is not None))
 
-    def set_selected(self, task_id: int) -> None:
-        old, self.selected = self._row_of_task.get(self.selected), task_id
-        for index in (old, self._row_of_task.get(task_id)):
+    def watch_selected(self, before: int, task_id: int) -> None:
+        for index in (self._row_of_task.get(before), self._row_of_task.get(task_id)):
             if index is not None:
                 self.refresh_line(HEADER_ROWS - 1 + index)
         self.scroll_to_task(task_id)
@@ -183,6 +200,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.timeline is None or index >= len(self._rows):
             return Strip.blank(width)
         row = self._rows[index]
+        looks = self.looks
         key = (self._generation, self.t0, self.span, width)
         cached = self._cache.get(index)
         if cached is None or cached[0] != key:
@@ -190,18 +208,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             strip = Strip(self._segments(cells), len(cells))
             cached = self._cache[index] = (key, cells, strip)
         _, cells, strip = cached
-        label = self._label(row)
+        label = self._label(row, looks)
         column = self.column_of(self.playhead)
         if column is not None and column < len(cells):
             char, style = cells[column]
-            mark = Strip([Segment("│" if char == " " else char, style + PLAYHEAD)], 1)
-            future = strip.crop(column + 1).apply_style(FUTURE)  # not happened yet: dimmed
+            marks = looks.marks
+            mark = Strip([Segment("│" if char == " " else char, style + marks["playhead"])], 1)
+            future = strip.crop(column + 1).apply_style(marks["future"])  # not happened yet
             strip = Strip.join([strip.crop(0, column), mark, future])
         return Strip.join([label, strip]).adjust_cell_length(width)
 
-    def _label(self, row: Row) -> Strip:
+    def _label(self, row: Row, looks: Looks) -> Strip:
         selected = row.kind == "task" and row.key == self.selected
-        style = Style(reverse=True, bold=True) if selected else Style(dim=row.dim)
+        style = looks.marks["selected" if selected else "muted"] if selected or row.dim else Style()
         width = self.label_width
         text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
@@ -211,27 +230,31 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if timeline is None or columns == 0:
             return []
         t1 = self.t0 + self.span
+        looks = self.looks
         if row.kind == "loop":
+            busy_cell, idle = looks.busy, looks.idle
             return [
-                BLANK if busy is None else BUSY if busy else IDLE
+                BLANK if busy is None else busy_cell if busy else idle
                 for busy in loop_columns(timeline, self.t0, t1, columns)
             ]
         if row.kind == "worker":
             # Column arithmetic inline: a worker can have thousands of jobs in the window,
             # and asking the widget its size per job cost more than the rest of the frame.
             cells = [BLANK] * columns
+            running = looks.running
             t0, span, end = self.t0, self.span, timeline.end
             for job in timeline.job_spans(str(row.key), t0, t1):
                 first = max(0, (job.start - t0) * columns // span)
                 last = min(columns - 1, ((job.end or end) - t0) * columns // span)
-                cells[first : last + 1] = [RUNNING] * (last + 1 - first)
+                cells[first : last + 1] = [running] * (last + 1 - first)
             return cells
         task_id = int(row.key)
-        cells = [_task_cell(col) for col in task_columns(timeline, task_id, self.t0, t1, columns)]
-        mark = _END_MARK.get(timeline.task(task_id).outcome)
-        end = timeline.task(task_id).ended
-        column = self.column_of(end) if mark is not None and end is not None else None
-        if column is not None:
+        task_cell = looks.task_cell
+        cells = [task_cell(col) for col in task_columns(timeline, task_id, self.t0, t1, columns)]
+        info = timeline.task(task_id)
+        mark = looks.end_mark(info.outcome)
+        column = self.column_of(info.ended) if info.ended is not None else None
+        if mark is not None and column is not None:
             cells[column] = mark
         return cells
 
@@ -265,12 +288,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             label = "╵" + tick_label(tick, step)
             if column + len(label) <= columns:
                 chars[column : column + len(label)] = label
-        axis = Segment("".join(chars), Style(dim=True))
+        axis = Segment("".join(chars), self.looks.marks["axis"])
         return Strip([Segment(" " * self.label_width), axis]).adjust_cell_length(width)
 
     # --- mouse ------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
-        self.border_subtitle = legend(self.outer_size.width - 4)  # inside the border's corners
+        self.border_subtitle = self.looks.legend(self.outer_size.width - 4)  # inside the corners
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -334,19 +357,3 @@ def _task_row(info: TaskInfo) -> Row:
     if info.internal:  # asyncio.run's own steps: named by what they do, not "Task-3"
         return Row("task", info.id, f"asyncio: {info.coro.rsplit('.', 1)[-1]}", True)
     return Row("task", info.id, info.name)
-
-
-_END_MARK = {Outcome.ERROR: RAISED, Outcome.CANCELLED: CANCELLED}
-
-
-def _task_cell(column: Column) -> Cell:
-    state = column.state
-    if state is None or state is State.DONE:
-        cell = BLANK
-    elif state is State.RUNNING:
-        return BLOCKING if column.blocking else RUNNING
-    elif state is State.READY:
-        cell = READY
-    else:
-        cell = WAITING.get(column.kind, WAITING[Wait.FUTURE])
-    return ran_tick(cell) if column.ran and state is not None else cell

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -14,11 +14,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from loopviz.app.dialogs import PathPrompt
+from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.catalog import Scenario, bundled_folder, discover
 
+if TYPE_CHECKING:
+    from loopviz.app.app import LoopvizApp
 
-class PickerScreen(Screen):
+
+class PickerScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: shown in the footer over the list's own (hidden) enter binding
         Binding("enter", "run", "Run", key_display="enter", priority=True),
@@ -78,6 +81,7 @@ class PickerScreen(Screen):
         description.append(scenario.title + "\n", style="bold")
         description.append("\n\n".join(paragraphs), style="")
         self.query_one("#description", Static).update(description)
+        source: Syntax | str
         try:
             source = Syntax(scenario.source, "python", line_numbers=True, theme="ansi_dark")
         except OSError as exc:
@@ -100,11 +104,15 @@ class PickerScreen(Screen):
             if scenario.title == scenario.name
             else f"{scenario.name} · {scenario.title}"
         )
-        self.app.open_target_path(scenario.path, title=title)
+        self._app.open_target_path(scenario.path, title=title)
 
     def action_open(self) -> None:
         self.app.push_screen(PathPrompt("Open a program, a trace or a folder"), self._open)
 
     def _open(self, path: str | None) -> None:
         if path:
-            self.app.open_target_path(Path(path))
+            self._app.open_target_path(Path(path))
+
+    @property
+    def _app(self) -> LoopvizApp:
+        return cast("LoopvizApp", self.app)

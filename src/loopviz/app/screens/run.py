@@ -1,19 +1,19 @@
 """The run view: a program recorded live, or a saved trace, on a timeline you can play.
 
-Live runs: the recorder calls back from its own thread; batches are queued and folded into
-the model at most ten times a second on the UI thread, so a flooding program cannot starve
-the screen. While the run goes on the playhead follows "now" until the user steps.
+The screen is the Textual glue: its reactives (the playhead and the selected task, which the
+widgets are bound to), keys, timers, workers and dialogs. The playback clock and the live
+feed are plain Python (``loopviz.app.state``). Live records are folded into the model at most
+ten times a second on the UI thread; while the run goes on the playhead follows "now" until
+the user moves it.
 """
 
 from __future__ import annotations
 
 import gc
 import shutil
-import threading
 import time
-from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,23 +22,31 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
-from loopviz.app.dialogs import PathPrompt
-from loopviz.app.panes import EventLog, Inspector, OutputPane, SourcePane, SummaryPane
-from loopviz.app.timeline_view import TimelineView
+from loopviz.app.screens.path_prompt import PathPrompt
+from loopviz.app.state import LiveFeed, Pacer, Playback
+from loopviz.app.widgets.event_log import EventLog
+from loopviz.app.widgets.inspector import Inspector
+from loopviz.app.widgets.output import OutputPane
+from loopviz.app.widgets.source import SourcePane
+from loopviz.app.widgets.summary import SummaryPane
+from loopviz.app.widgets.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model import words
 from loopviz.model.timeline import Timeline
-from loopviz.trace import EndReason, Record, TraceError
+from loopviz.trace import EndReason, TraceError
 from loopviz.units import format_time
 
-SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at startup
+    from loopviz.record.process import Recording, RunResult
+
 FRAME = 1 / 30  # playback tick, seconds
 DRAIN = 0.1  # how often live records are folded into the model, seconds
 
 
-class RunScreen(Screen):
-    """Owns the playback state (playhead, selection, speed) and the live recording."""
+class RunScreen(Screen[None]):
+    """Owns the playhead and the selected task, the playback clock and the live recording."""
 
     # Shown above the keys by the help panel (``?``).
     HELP = """
@@ -80,8 +88,6 @@ class RunScreen(Screen):
 
     playhead: reactive[int] = reactive(0, init=False)
     selected: reactive[int] = reactive(0, init=False)
-    speed: reactive[float] = reactive(1.0, init=False)
-    playing: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, path: Path, *, live: bool, title: str = "") -> None:
         """``path`` is a program to record (``live``) or a saved trace to open."""
@@ -90,19 +96,17 @@ class RunScreen(Screen):
         self.live = live
         self.run_title = title or path.name
         self.timeline: Timeline | None = None
-        self.recording = None
+        self.recording: Recording | None = None
+        self.recorder_worker: Worker[None] | None = None  # done once its end is shown
         self.trace_path: Path | None = None if live else path
-        self.following = live  # the playhead sticks to "now" while the run goes on
+        self.playback = Playback(following=live)
+        self.feed = LiveFeed()
         self.message = ""
-        self._pending: list[Record] = []
-        self._lock = threading.Lock()
-        self._run_id = 0  # which recording's batches are wanted (a re-run drops the old's)
-        self._last_frame = 0.0
-        self._next_summary = 0.0  # when a live run's summary is shown again
+        self._summary_pace = Pacer()  # a live run's summary is shown again when due
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
-        view = TimelineView(id="timeline")
+        view = TimelineView(id="timeline").data_bind(RunScreen.playhead, RunScreen.selected)
         view.border_title = "timeline"
         yield view
         with Horizontal(id="panes"):
@@ -169,27 +173,18 @@ class RunScreen(Screen):
 
         if self.recording is not None and self.recording.running:
             self.recording.stop()
-        with self._lock:
-            self._run_id += 1
-            self._pending = []
+        on_records = self.feed.new_run()
         self.timeline = None
         self.message = ""
         self.view.set_timeline(None)
-        self.following = True
-        self.recording = Recording(self.path, on_records=partial(self._on_records, self._run_id))
+        self.playback.following = True
+        self.recording = Recording(self.path, on_records=on_records)
         self.trace_path = self.recording.trace_path
-        self._run_recording(self.recording)
+        self.recorder_worker = self._run_recording(self.recording)
         self._show_summary()
 
-    def _on_records(self, run_id: int, records: list[Record]) -> None:
-        """Called on the recorder's thread: queue only; the UI folds them in at its pace.
-        Batches of a recording that a re-run replaced (still shutting down) are dropped."""
-        with self._lock:
-            if run_id == self._run_id:
-                self._pending.extend(records)
-
     @work(thread=True, group="run")
-    def _run_recording(self, recording) -> None:
+    def _run_recording(self, recording: Recording) -> None:
         try:
             recording.start()
             result = recording.wait()
@@ -202,8 +197,7 @@ class RunScreen(Screen):
     def _drain(self) -> None:
         """Fold in what arrived; while the run goes on, move the model to the clock's "now"
         even without records, so a program blocking its loop shows its red bar growing."""
-        with self._lock:
-            batch, self._pending = self._pending, []
+        batch = self.feed.take()
         recording = self.recording
         if recording is None or (self.timeline is None and not batch):
             return
@@ -221,19 +215,17 @@ class RunScreen(Screen):
             self.view.data_changed()
             if not self.selected and self.timeline.tasks:
                 self.selected = self.timeline.tasks[0].id
-            if self.following:
+            if self.playback.following:
                 self.view.fit()
                 self.playhead = self.timeline.end
             else:
                 self._update_title()
-            # The summary walks every task: shown again as often as it costs at most a tenth
-            # of the time, and at most five times a second.
             now = time.monotonic()
-            if now >= self._next_summary or self.timeline.finished:
+            if self._summary_pace.due(now) or self.timeline.finished:
                 self._show_summary()
-                self._next_summary = now + max(0.2, 10 * (time.monotonic() - now))
+                self._summary_pace.ran(now, time.monotonic())
 
-    def _run_ended(self, recording, result) -> None:
+    def _run_ended(self, recording: Recording, result: RunResult) -> None:
         if recording is not self.recording:
             return  # a run replaced by a re-run
         self._drain()
@@ -269,10 +261,11 @@ class RunScreen(Screen):
         """Play state, speed and time first: a narrow screen cuts the scenario's title."""
         end = self.timeline.end if self.timeline else 0
         live = self.recording is not None and self.recording.running
-        if live and self.following:
+        playback = self.playback
+        if live and playback.following:
             state, live_mark = "● live, following", ""
         else:
-            state = f"{'▶ playing' if self.playing else '‖ paused'} {self.speed:g}×"
+            state = f"{'▶ playing' if playback.playing else '‖ paused'} {playback.speed:g}×"
             live_mark = " ● live" if live else ""
         self.query_one("#title", Static).update(
             f" {state}  {_clock(self.playhead)} / {_clock(end)}{live_mark}"
@@ -281,51 +274,35 @@ class RunScreen(Screen):
 
     def watch_playhead(self, t: int) -> None:
         view = self.view
-        view.set_playhead(t)
         if not view.t0 <= t < view.t0 + view.span:  # keep the playhead on screen
             view.set_window(t - view.span // 2, view.span)
         self._refresh_panes()
 
-    def watch_selected(self, task_id: int) -> None:
-        self.view.set_selected(task_id)
+    def watch_selected(self) -> None:
         self._refresh_panes()
 
-    def watch_playing(self, playing: bool) -> None:
-        if playing:
-            self._last_frame = time.monotonic()
+    def _move(self, t: int | None = None) -> None:
+        """Show what the playback says: the playhead at ``t``, the play timer, the title."""
+        if self.playback.playing:
             self._player.resume()
         else:
             self._player.pause()
-        self._update_title()
-
-    def watch_speed(self) -> None:
-        self._update_title()
+        if t is not None and t != self.playhead:
+            self.playhead = t  # its watcher redraws the panes and the title
+        else:
+            self._update_title()
 
     def _tick(self) -> None:
-        if not self.playing:  # a tick queued before the pause
+        if not self.playback.playing:  # a tick queued before the pause
             return
-        now = time.monotonic()
-        elapsed, self._last_frame = now - self._last_frame, now
         end = self.timeline.end if self.timeline else 0
-        t = self.playhead + int(elapsed * self.speed * 1e9)
-        if t >= end:
-            t = end
-            self.playing = False
-        self.playhead = t
+        self._move(self.playback.tick(self.playhead, end, time.monotonic()))
 
     # --- actions ------------------------------------------------------------------------------
-    def _seek(self, t: int) -> None:
-        """A user move: stop following the live end."""
-        self.following = False
-        self.playhead = max(0, t)
-
     def action_play_pause(self) -> None:
         if self.timeline is None:
             return
-        if not self.playing and self.playhead >= self.timeline.end:
-            self._seek(0)
-        self.following = False
-        self.playing = not self.playing
+        self._move(self.playback.toggle(self.playhead, self.timeline.end, time.monotonic()))
 
     def action_step(self, direction: int) -> None:
         self._step(direction, None)
@@ -337,26 +314,20 @@ class RunScreen(Screen):
     def _step(self, direction: int, task_id: int | None) -> None:
         if self.timeline is None:
             return
-        self.playing = False
-        if direction > 0:
-            moment = self.timeline.next_event(self.playhead, task_id)
-        else:
-            moment = self.timeline.prev_event(self.playhead, task_id)
-        if moment is None:
+        t = self.playback.step(self.timeline, self.playhead, direction, task_id)
+        if t is None:
             self.notify("no more events that way", timeout=1.5)
-            return
-        self._seek(moment.t)
+        self._move(t)
 
     def action_jump(self, where: int) -> None:
         if self.timeline is None:
             return
-        self.playing = False
-        self._seek(self.timeline.end if where else 0)
-        self.following = bool(where) and self.recording is not None and self.recording.running
+        live = self.recording is not None and self.recording.running
+        self._move(self.playback.jump(bool(where), self.timeline.end, live=live))
 
     def action_speed(self, direction: int) -> None:
-        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
-        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
+        self.playback.change_speed(direction)
+        self._move()
 
     def action_select(self, direction: int) -> None:
         ids = self.view.task_ids
@@ -369,14 +340,14 @@ class RunScreen(Screen):
         self.selected = message.task_id
 
     def action_zoom(self, factor: float) -> None:
-        self.following = False
+        self.playback.following = False
         self.view.zoom(factor, self.playhead)
 
     def action_fit(self) -> None:
         self.view.fit()
 
     def action_pan(self, fraction: float) -> None:
-        self.following = False
+        self.playback.following = False
         self.view.pan(fraction)
 
     def action_page(self, direction: int) -> None:
@@ -394,9 +365,9 @@ class RunScreen(Screen):
         if not self.live:
             self.notify("a saved trace cannot be re-run", severity="warning")
             return
-        self.playing = False
+        self.playback.playing = False
         self.selected = 0
-        self.playhead = 0
+        self._move(0)
         self._start_recording()
 
     def action_help(self) -> None:

@@ -1,0 +1,1 @@
+"""The app's screens: the scenario picker, the run view and the path prompt."""

@@ -1,0 +1,123 @@
+"""The run view's state in plain Python: the playback clock and the live feed.
+
+Neither knows Textual: the run screen holds them, calls them from its keys, timer and
+workers, and shows what they say; their tests drive them with real records and a given
+clock. The playhead and the selected task are the screen's (the widgets are bound to them):
+``Playback`` says where the playhead goes next, the screen moves it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import partial
+
+from loopviz.model.timeline import Timeline
+from loopviz.trace import Record
+
+SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class Playback:
+    """The playback clock: playing at a speed, stepping event by event, or following the
+    live end of a run that goes on (until the user moves the playhead)."""
+
+    def __init__(self, *, following: bool = False) -> None:
+        self.speed = 1.0
+        self.playing = False
+        self.following = following
+        self._last_tick = 0.0  # when the playhead last advanced, seconds
+
+    def toggle(self, playhead: int, end: int, now: float) -> int:
+        """Play or pause at ``now``; playing from the end starts over. The playhead after."""
+        self.following = False
+        self.playing = not self.playing
+        if not self.playing:
+            return playhead
+        self._last_tick = now
+        return 0 if playhead >= end else playhead
+
+    def tick(self, playhead: int, end: int, now: float) -> int:
+        """The playhead advanced by the time since the last tick, at the speed; it stops at
+        ``end``."""
+        elapsed, self._last_tick = now - self._last_tick, now
+        t = playhead + int(elapsed * self.speed * 1e9)
+        if t >= end:
+            self.playing = False
+            return end
+        return t
+
+    def seek(self, t: int) -> int:
+        """A move of the user's: the playhead no longer follows the live end."""
+        self.following = False
+        return max(0, t)
+
+    def step(
+        self, timeline: Timeline, playhead: int, direction: int, task: int | None
+    ) -> int | None:
+        """The time of the next (``direction`` > 0) or previous event, of ``task`` or of any
+        task; None when there is none that way. Stepping pauses."""
+        self.playing = False
+        if direction > 0:
+            moment = timeline.next_event(playhead, task)
+        else:
+            moment = timeline.prev_event(playhead, task)
+        return None if moment is None else self.seek(moment.t)
+
+    def jump(self, to_end: bool, end: int, *, live: bool) -> int:
+        """The start or the end; the end of a live run is followed from then on."""
+        self.playing = False
+        self.following = to_end and live
+        return end if to_end else 0
+
+    def change_speed(self, direction: int) -> None:
+        """The next speed up or down in ``SPEEDS`` (from the nearest), stopping at either end."""
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
+
+
+class LiveFeed:
+    """Records a recording delivers on its own thread, queued until the UI thread takes
+    them as one batch, so a flooding program cannot starve the screen. Each run has an id:
+    batches of a run that a re-run replaced (still shutting down) are dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Record] = []
+        self._run_id = 0
+
+    def new_run(self) -> Callable[[list[Record]], None]:
+        """Forget what is queued; the callback to give the new recording (``on_records``)."""
+        with self._lock:
+            self._run_id += 1
+            self._pending = []
+            return partial(self._receive, self._run_id)
+
+    def _receive(self, run_id: int, records: list[Record]) -> None:
+        """On the recorder's thread: queue only."""
+        with self._lock:
+            if run_id == self._run_id:
+                self._pending.extend(records)
+
+    def take(self) -> list[Record]:
+        """Everything queued since the last take, in order."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        return batch
+
+
+class Pacer:
+    """How often a costly redraw (the summary walks every task) may run: as often as it
+    costs at most ``share`` of the time, and at most once per ``min_gap`` seconds."""
+
+    def __init__(self, share: float = 0.1, min_gap: float = 0.2) -> None:
+        self.share = share
+        self.min_gap = min_gap
+        self._next = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self._next
+
+    def ran(self, started: float, finished: float) -> None:
+        """The redraw ran from ``started`` to ``finished`` (seconds)."""
+        self._next = started + max(self.min_gap, (finished - started) / self.share)

@@ -1,0 +1,1 @@
+"""The run view's widgets: the timeline and the panes beside it."""

@@ -1,0 +1,35 @@
+"""The event log: the events around the playhead, in plain words."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.widgets import Static
+
+from loopviz.app.palette import component_style
+from loopviz.model import words
+from loopviz.model.timeline import Timeline
+from loopviz.units import format_time
+
+
+class EventLog(Static):
+    """The events around the playhead in plain words; the current one stands out."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"event-log--current", "event-log--future"}
+
+    def show(self, timeline: Timeline | None, t: int) -> None:
+        if timeline is None:
+            self.update("")
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        moments = timeline.events_around(t, 2, 1)
+        current = max((m.t for m in moments if m.t <= t), default=None)
+        now, future = (component_style(self, f"event-log--{n}") for n in ("current", "future"))
+        for moment in moments:
+            style = now if moment.t == current else future if moment.t > t else ""
+            said = words.moment(timeline, moment)
+            text.append(f"{format_time(moment.t):>10}  {said}", style=style)
+            text.append("\n")
+        text.rstrip()
+        self.update(text if moments else Text("no events yet", style=future))

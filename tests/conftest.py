@@ -1,0 +1,40 @@
+"""Helpers shared by the app tests: waiting with a deadline, opening a run, reading a pane."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Static
+
+from loopviz.app.screens.run import RunScreen
+
+
+async def wait_for(
+    pilot: Pilot[None], predicate: Callable[[], object], what: str, timeout: float = 10.0
+) -> None:
+    """Let the app run until ``predicate()`` holds; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout} s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def open_run(pilot: Pilot[None]) -> RunScreen:
+    """The run screen once its trace is loaded and shown."""
+    screen = pilot.app.screen
+    assert isinstance(screen, RunScreen)
+    await wait_for(pilot, lambda: screen.timeline is not None, "the trace to load")
+    await pilot.pause()
+    return screen
+
+
+def text_of(where: App[None] | Screen[None], selector: str) -> str:
+    """The text a Static shows (on the app's current screen, or on ``where``)."""
+    screen = where.screen if isinstance(where, App) else where
+    return str(screen.query_one(selector, Static).content)

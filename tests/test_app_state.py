@@ -1,0 +1,112 @@
+"""The run view's state without Textual: the playback clock and the live feed, on the records
+of a real recorded trace."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from trace_builder import MS, S
+
+from loopviz.app.state import SPEEDS, LiveFeed, Pacer, Playback
+from loopviz.model.timeline import Timeline
+from loopviz.trace import read_trace
+
+GATHER = Path(__file__).parent / "fixtures" / "gather.trace.jsonl"
+
+
+@pytest.fixture(scope="module")
+def timeline() -> Timeline:
+    return Timeline.from_file(GATHER)
+
+
+def test_playing_advances_at_the_speed_and_stops_at_the_end(timeline: Timeline) -> None:
+    end = timeline.end
+    playback = Playback()
+    t = playback.toggle(0, end, now=10.0)
+    assert (t, playback.playing) == (0, True)
+    t = playback.tick(t, end, now=10.125)
+    assert t == 125 * MS and playback.playing
+    playback.change_speed(-1)  # 0.5×
+    t = playback.tick(t, end, now=10.25)
+    assert t == 125 * MS + 125 * MS // 2
+    assert playback.tick(t, end, now=10.25 + end / S) == end and not playback.playing
+    assert playback.toggle(end, end, now=20.0) == 0  # played again from the end: starts over
+    assert playback.toggle(0, end, now=20.5) == 0 and not playback.playing
+
+
+def test_speeds_step_through_the_list_and_stop_at_either_end() -> None:
+    playback = Playback()
+    seen = []
+    for _ in range(len(SPEEDS) + 1):
+        playback.change_speed(1)
+        seen.append(playback.speed)
+    assert seen == [*SPEEDS[SPEEDS.index(1.0) + 1 :]] + [SPEEDS[-1]] * (SPEEDS.index(1.0) + 2)
+    playback.speed = 0.3  # not in the list: moves from the nearest
+    playback.change_speed(-1)
+    assert playback.speed == 0.1
+
+
+def test_stepping_visits_every_event_and_pauses(timeline: Timeline) -> None:
+    playback = Playback(following=True)
+    playback.playing = True
+    forward = [0]
+    while (t := playback.step(timeline, forward[-1], 1, None)) is not None:
+        forward.append(t)
+    assert not playback.playing and not playback.following
+    assert forward == sorted(set(forward)) and forward[-1] <= timeline.end
+    backward = [forward[-1]]
+    while (t := playback.step(timeline, backward[-1], -1, None)) is not None:
+        backward.append(t)
+    assert backward[::-1] == forward[forward.index(backward[-1]) :]
+    task = timeline.tasks[1].id
+    own = playback.step(timeline, 0, 1, task)
+    assert own == timeline.next_event(0, task).t
+
+
+def test_following_the_live_end_until_the_user_moves(timeline: Timeline) -> None:
+    playback = Playback(following=True)
+    assert playback.jump(True, timeline.end, live=True) == timeline.end and playback.following
+    assert playback.jump(False, timeline.end, live=True) == 0 and not playback.following
+    assert playback.jump(True, timeline.end, live=False) == timeline.end
+    assert not playback.following  # a finished run has no live end to follow
+    playback.following = True
+    assert playback.seek(-5) == 0 and not playback.following
+
+
+def test_the_feed_hands_over_records_in_order_from_another_thread() -> None:
+    trace = read_trace(GATHER)
+    feed = LiveFeed()
+    on_records = feed.new_run()
+    batches = [trace.records[i : i + 7] for i in range(0, len(trace.records), 7)]
+    sender = threading.Thread(target=lambda: [on_records(batch) for batch in batches])
+    sender.start()
+    sender.join(timeout=10)
+    assert not sender.is_alive()
+    live = Timeline(trace.header)
+    live.add(feed.take())
+    assert feed.take() == []
+    whole = Timeline.from_file(GATHER)
+    assert live.end == whole.end and live.finished
+    assert [(i.id, i.name) for i in live.tasks] == [(i.id, i.name) for i in whole.tasks]
+
+
+def test_a_rerun_drops_the_old_runs_records() -> None:
+    records = read_trace(GATHER).records
+    feed = LiveFeed()
+    old = feed.new_run()
+    old(records[:5])
+    new = feed.new_run()  # the re-run: what was queued is dropped
+    old(records[5:10])  # the old run, still shutting down
+    new(records[:3])
+    assert feed.take() == records[:3]
+
+
+def test_the_pacer_gives_a_costly_redraw_a_tenth_of_the_time() -> None:
+    pacer = Pacer()
+    assert pacer.due(0.0)
+    pacer.ran(0.0, 0.01)  # cheap: again after the minimum gap
+    assert not pacer.due(0.19) and pacer.due(0.2)
+    pacer.ran(1.0, 1.05)  # 50 ms: again after 0.5 s
+    assert not pacer.due(1.45) and pacer.due(1.51)
