@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from trace_builder import S
 
 from loopviz.model.timeline import State, Timeline
 from loopviz.record.process import STOP_GRACE, Recording
 from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
-
-S = 1_000_000_000
 
 
 def write(tmp_path: Path, source: str, name: str = "prog.py") -> Path:

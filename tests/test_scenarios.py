@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from trace_builder import S
 
 from loopviz import catalog
 from loopviz.model.timeline import Interval, State, TaskInfo, Timeline
@@ -22,7 +23,6 @@ from loopviz.protocol import HTTP_BASE
 from loopviz.trace import Cause, Outcome, Wait
 
 SCENARIOS = catalog.discover(catalog.bundled_folder())
-S = 1_000_000_000  # nanoseconds per second
 
 Lesson = Callable[[Timeline], None]
 LESSONS: dict[str, Lesson] = {}
