@@ -1,12 +1,9 @@
 """loopviz: make the asyncio event loop visible.
 
-The package is layered; each layer imports only the ones below it:
-
-- ``trace``: the trace format, the contract between recorder and viewer.
-- ``recorder`` (the instrumented loop) and ``process`` (running a program in a child):
-  they write traces and know nothing of the screen.
-- ``timeline`` and ``summary``: the model built from a trace; pure Python.
-- ``app``: the Textual viewer; it only reads the model.
+The package is layered, each layer importing only those below it (checked by import-linter):
+``cli``; ``app`` (the Textual viewer); ``report`` (summary, exports); ``model`` (the timeline
+built from a trace, pure Python) beside ``record`` (the instrumented loop and the recording
+process); ``trace`` (the trace format, their contract). docs/architecture.md has the map.
 """
 
 __version__ = "0.1.0"
