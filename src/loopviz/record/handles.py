@@ -55,6 +55,9 @@ class Step(asyncio.Handle):
             loop.busy_since = 0
             if loop.recording:
                 hooks.after_step(loop, task, tid, t0, t1)
+        # As the stock ``Handle._run``: an exception's traceback holds this frame, which must
+        # not hold the handle (and its arguments) in a cycle until a garbage collection.
+        del self, task
 
 
 class _TimedRun:
@@ -89,6 +92,7 @@ class _TimedRun:
                 hooks.boundary()
             if loop.recording and t1 - t0 >= CALLBACK_MIN_NS:
                 hooks.callback_ran(self._callback, t0, t1)
+        del self  # as the stock ``Handle._run`` (see ``Step._run``)
 
 
 class Callback(_TimedRun, asyncio.Handle):

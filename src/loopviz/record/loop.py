@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import contextvars
 import heapq
 import selectors
@@ -54,6 +53,9 @@ _CAUSE_TASK = int(Cause.TASK)
 # The C Task's step callback type (cpython.C_STEP), known from its first step on: then a step
 # is recognised by its type alone.
 _step_type: type | None = None
+# ``loop.time()`` seconds from which a timer counts as no deadline: about 31 years of uptime,
+# so that the time left to it always fits a trace's 64-bit nanoseconds.
+NO_DEADLINE_S = 1e9
 
 
 class _TimedSelector(selectors.DefaultSelector):
@@ -222,7 +224,12 @@ class TracingLoop(asyncio.SelectorEventLoop):
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_at")
-        if self.running_task is not None and (not self.step_deadline or when < self.step_deadline):
+        # A deadline past NO_DEADLINE_S (``sleep(math.inf)``, ``sleep(1e300)``, NaN) is none.
+        if (
+            self.running_task is not None
+            and when < NO_DEADLINE_S
+            and (not self.step_deadline or when < self.step_deadline)
+        ):
             self.step_deadline = when
         timer = Timer(callback, args, self, context)
         timer._when, timer._scheduled = when, True
@@ -257,7 +264,10 @@ class TracingLoop(asyncio.SelectorEventLoop):
             return super().run_in_executor(executor, func, *args)
         hooks = self.hooks
         job = hooks.job_submitted(self, func)
-        if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        # Not ``concurrent.futures.ProcessPoolExecutor``: that lazy attribute would import
+        # multiprocessing on the loop's thread, which the stock loop never does.
+        pools = sys.modules.get("concurrent.futures.process")
+        if pools is not None and isinstance(executor, pools.ProcessPoolExecutor):
             # A process pool pickles ``func``: it cannot be wrapped, nor seen starting.
             future = super().run_in_executor(executor, func, *args)
             hooks.job_started(job, "process pool")

@@ -14,11 +14,11 @@ pay an attribute hop per lookup, and as a mixin they would only hide that they s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from types import CodeType, CoroutineType, FrameType, GeneratorType
@@ -271,7 +271,10 @@ class Recorder(LoopHooks):
         try:
             self.emit(Problem(self.now(), 0, self.intern(message)))
         finally:
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            # Not a warning: under ``-W error`` that would raise in the program. Straight to
+            # the process's own stderr, past any ``sys.stderr`` the program set.
+            with contextlib.suppress(Exception):
+                print(message, file=sys.__stderr__, flush=True)
 
     # --- the program's end -------------------------------------------------------------------
     def program_error(self, exc: BaseException, traceback_text: str) -> None:

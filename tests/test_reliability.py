@@ -1,0 +1,102 @@
+"""loopviz never changes what the traced program does: the reproducers of a reliability trial
+(issue 9), each run plain and traced where the difference is what matters."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+import subprocess
+import sys
+import warnings
+import weakref
+
+from loopviz.record import Recorder
+from loopviz.trace import Problem, Wait, Waited
+
+
+def test_timers_at_infinity_are_waits_without_deadline_and_break_nothing() -> None:
+    """``sleep(math.inf)`` (anyio's ``sleep_forever``) and ``sleep(1e300)`` under warnings as
+    errors: recorded as waits with no deadline; the recorder stays on and says nothing."""
+
+    async def main() -> str:
+        forever = asyncio.create_task(asyncio.sleep(math.inf), name="forever")
+        huge = asyncio.create_task(asyncio.sleep(1e300), name="huge")
+        await asyncio.sleep(0.01)
+        forever.cancel()
+        huge.cancel()
+        await asyncio.gather(forever, huge, return_exceptions=True)
+        return "done"
+
+    recorder = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with asyncio.Runner(loop_factory=recorder.loop) as runner:
+            assert runner.run(main()) == "done"
+    recorder.close()
+    assert recorder.enabled
+    assert not [r for r in recorder.records if isinstance(r, Problem)]
+    sleeps = [r for r in recorder.records if isinstance(r, Waited) and r.kind == Wait.SLEEP]
+    assert [r.timeout == 0 for r in sleeps].count(True) == 2  # main's own sleep has one
+
+
+class _Holder:
+    exc: BaseException | None = None
+
+
+def _raise_into(holder: _Holder) -> None:
+    try:
+        raise ValueError("kept by its holder")
+    except ValueError as exc:
+        holder.exc = exc  # holder -> exception -> traceback -> the handle's _run frame
+        del holder  # only the handle's arguments hold it now
+        raise
+
+
+def test_a_failed_callback_leaves_no_reference_cycle() -> None:
+    """The handle's frame drops the handle once it ran, as the stock ``Handle._run`` means to
+    (``self = None``), so what a failed callback's exception holds is freed at once, not at
+    the next garbage collection (sockets freed late were "unclosed socket" warnings in
+    unrelated tests of a real suite)."""
+    loop = Recorder().loop()
+    loop.set_exception_handler(lambda loop, context: None)
+    gc.disable()
+    try:
+        holder = _Holder()
+        kept = weakref.ref(holder)
+        loop.call_soon(_raise_into, holder)  # a plain callback
+        loop.call_later(0.001, _raise_into, holder)  # a timer
+        del holder
+        loop.run_until_complete(asyncio.sleep(0.01))
+        assert kept() is None
+    finally:
+        gc.enable()
+        loop.close()
+
+
+_IMPORTS = """
+import asyncio, sys
+{setup}
+async def main():
+    await asyncio.to_thread(int)
+    await asyncio.get_running_loop().run_in_executor(None, int)
+with asyncio.Runner(loop_factory={factory}) as runner:
+    runner.run(main())
+print(sorted(m for m in sys.modules if m.startswith(("multiprocessing", "concurrent.futures.p"))))
+"""
+
+
+def test_executor_jobs_import_nothing_the_stock_loop_does_not() -> None:
+    """Checking for a process pool must not import ``multiprocessing`` on the loop's thread
+    (under blockbuster that import is an error, and it was retried by every later job)."""
+
+    def imported(setup: str, factory: str) -> str:
+        code = _IMPORTS.format(setup=setup, factory=factory)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout
+
+    plain = imported("", "asyncio.SelectorEventLoop")
+    traced = imported("from loopviz.record import Recorder\nrec = Recorder()", "rec.loop")
+    assert traced == plain == "[]\n"
