@@ -4,15 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import math
+import os
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 import warnings
 import weakref
+from pathlib import Path
 
 from loopviz.record import Recorder
-from loopviz.trace import Problem, Wait, Waited
+from loopviz.trace import End, Output, Problem, Wait, Waited, read_trace
 
 
 def test_timers_at_infinity_are_waits_without_deadline_and_break_nothing() -> None:
@@ -100,3 +106,50 @@ def test_executor_jobs_import_nothing_the_stock_loop_does_not() -> None:
     plain = imported("", "asyncio.SelectorEventLoop")
     traced = imported("from loopviz.record import Recorder\nrec = Recorder()", "rec.loop")
     assert traced == plain == "[]\n"
+
+
+def test_record_returns_when_the_program_ends_though_a_daemon_holds_its_output(
+    tmp_path: Path,
+) -> None:
+    """A program that double-forks a daemon keeping stdout open ends at once plain; recorded,
+    ``record`` returns soon after it too, keeps all it printed, and says what was left."""
+    pid_file = tmp_path / "daemon.pid"
+    program = tmp_path / "prog.py"
+    program.write_text(
+        textwrap.dedent(f"""
+        import asyncio, os, sys, time
+
+        async def main():
+            print("main done", flush=True)
+
+        if os.fork() == 0:  # the daemon: a session of its own, stdout inherited and held
+            os.setsid()
+            if os.fork() == 0:
+                open({str(pid_file)!r}, "w").write(str(os.getpid()))
+                time.sleep(60)
+            os._exit(0)
+        os.wait()
+        asyncio.run(main())
+        """)
+    )
+    trace = tmp_path / "prog.trace.jsonl"
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)],
+            capture_output=True,
+            text=True,
+            timeout=50,
+        )
+        took = time.monotonic() - started
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    assert done.returncode == 0, done.stderr
+    assert took < 20  # not READ_GRACE per pipe (it was 300 s)
+    assert done.stdout == "main done\n"
+    assert "left a process running that holds its output open" in done.stderr
+    recorded = read_trace(trace).records
+    assert isinstance(recorded[-1], End) and recorded[-1].status == 0
+    assert [r.text for r in recorded if isinstance(r, Output)] == ["main done"]

@@ -165,6 +165,8 @@ def record_command(args: argparse.Namespace) -> int:
     say(f"trace written to {output} ({result.events:,} events)")
     if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
         say(words.no_event_loop(str(program)))
+    if result.held_open:
+        say(words.held_open(str(program)))
     how = words.ending(result.reason, result.status, result.error, timeout=args.timeout)
     ended = f"{program} {how}"
     if result.reason == EndReason.TIMEOUT:

@@ -191,6 +191,14 @@ def no_event_loop(program: str) -> str:
     return f"{program} never started an asyncio event loop"
 
 
+def held_open(program: str) -> str:
+    """A process the program left running (a daemon) still holds its output open."""
+    return (
+        f"{program} ended but left a process running that holds its output open; "
+        "the trace ends where the program ended"
+    )
+
+
 def never_finished(timeline: Timeline, task_id: int) -> str:
     """ "task B never finished, waiting: sleep 10 s", for a task pending at the end."""
     interval = timeline.state_at(task_id, timeline.end)

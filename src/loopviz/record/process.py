@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -44,6 +44,9 @@ from loopviz.trace import (
 
 STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
 READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed by then)
+# Seconds a reader may sit idle in read() after the program ended before the pipe counts as
+# held open by a process the program left behind (a daemon in a session of its own).
+QUIET_GRACE = 1.0
 MAX_LINE = 8192  # longer lines are split
 
 
@@ -55,6 +58,7 @@ class RunResult:
     error: str  # "ValueError: boom" for an uncaught exception, else ""
     events: int  # records written after the header
     loops: int  # event loops the program opened
+    held_open: bool = False  # a process it left running still held its output open
 
 
 class Recording:
@@ -100,6 +104,8 @@ class Recording:
         self._output_cap = OutputCap()  # for what reaches the descriptors directly
         self._server: contextlib.ExitStack | None = None
         self._result: RunResult | None = None
+        self._over = False  # the End record is written: nothing more goes in the file
+        self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
 
     @property
@@ -188,24 +194,53 @@ class Recording:
             proc.wait()
         ended = time.monotonic_ns()
         self._signal(signal.SIGKILL)  # workers it left behind would hold our pipes open
-        # Everything the program sent is still to be read to the end before the End record:
-        # a busy reader (a viewer folding a flood of output) may need a while.
-        for thread in self._threads:
-            thread.join(timeout=READ_GRACE)
+        held_open = not self._read_to_the_end()
         status = proc.returncode
         if status < 0 and self._reason == EndReason.EXITED:
             self._reason = EndReason.SIGNAL
         self._ensure_header()
         end = End(ended - self._origin(), status, self._reason)
         self._write(encode_records([end]), [end])
-        assert self._file is not None
-        self._file.close()
+        with self._lock:
+            self._over = True  # readers still blocked on a held pipe write nothing more
+            assert self._file is not None
+            self._file.close()
         if self._server is not None:
             self._server.close()
         self._result = RunResult(
-            self.trace_path, status, self._reason, self._error, self._events, self._loops
-        )
+            self.trace_path, status, self._reason, self._error, self._events, self._loops,
+            held_open,
+        )  # fmt: skip
         return self._result
+
+    def _read_to_the_end(self) -> bool:
+        """Wait until everything the program sent is read (False: a pipe stays held open).
+
+        A busy reader (a viewer folding a flood of output) gets ``READ_GRACE``; readers that
+        all sit idle in ``read()`` for ``QUIET_GRACE`` wait on pipes that a process the
+        program left behind holds open (its group was killed, not a daemon's own session)."""
+        give_up = time.monotonic() + READ_GRACE
+        while time.monotonic() < give_up:
+            alive = [thread.ident for thread in self._threads if thread.is_alive()]
+            if not alive:
+                return True
+            now = time.monotonic()
+            idle = [now - self._in_read.get(ident or 0, now) for ident in alive]
+            if min(idle) > QUIET_GRACE:
+                return False
+            time.sleep(0.02)
+        return False
+
+    def _chunks(self, read: Callable[[], bytes]) -> Iterator[bytes]:
+        """What ``read`` gives until the end, noting when this thread waits in it."""
+        me = threading.get_ident()
+        while True:
+            self._in_read[me] = time.monotonic()
+            data = read()
+            del self._in_read[me]
+            if not data:
+                return
+            yield data
 
     # --- inside the reader threads ----------------------------------------------------------
     def _signal(self, signum: int) -> None:
@@ -239,6 +274,8 @@ class Recording:
 
     def _write(self, data: bytes, records: list[Record]) -> None:
         with self._lock:
+            if self._over:
+                return
             assert self._file is not None
             if not self._header_seen.is_set():
                 self._pending.append(data)
@@ -252,7 +289,7 @@ class Recording:
     def _read_records(self, fd: int) -> None:
         with os.fdopen(fd, "rb", buffering=0) as channel:
             rest = b""
-            while chunk := channel.read(1 << 16):
+            for chunk in self._chunks(lambda: channel.read(1 << 16)):
                 data, _, rest = (rest + chunk).rpartition(b"\n")
                 if not data:
                     continue
@@ -285,6 +322,8 @@ class Recording:
             if isinstance(record, ProgramError):
                 self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
         with self._lock:
+            if self._over:
+                return
             assert self._file is not None
             self._file.write(data)
             self._file.flush()
@@ -297,7 +336,7 @@ class Recording:
         the child records what went through ``sys.stdout`` / ``sys.stderr`` itself."""
         echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr) if self.echo else None
         with pipe:
-            while line := pipe.readline(MAX_LINE):
+            for line in self._chunks(lambda: pipe.readline(MAX_LINE)):
                 now = time.monotonic_ns()
                 if echo is not None:
                     echo.write(line.decode("utf-8", "replace"))
