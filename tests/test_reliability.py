@@ -17,8 +17,19 @@ import warnings
 import weakref
 from pathlib import Path
 
+from loopviz import exits
+from loopviz.app.target import resolve
 from loopviz.record import Recorder
-from loopviz.trace import End, Output, Problem, Wait, Waited, read_trace
+from loopviz.trace import (
+    End,
+    Output,
+    Problem,
+    Wait,
+    Waited,
+    encode_header,
+    new_header,
+    read_trace,
+)
 
 
 def test_timers_at_infinity_are_waits_without_deadline_and_break_nothing() -> None:
@@ -153,3 +164,22 @@ def test_record_returns_when_the_program_ends_though_a_daemon_holds_its_output(
     recorded = read_trace(trace).records
     assert isinstance(recorded[-1], End) and recorded[-1].status == 0
     assert [r.text for r in recorded if isinstance(r, Output)] == ["main done"]
+
+
+def test_a_file_is_known_by_its_content_not_its_name(tmp_path: Path) -> None:
+    """A ``.py`` file that starts with a trace header (valid Python too: a dict) is a trace:
+    ``summary`` and the app read it, and never run the Python in it."""
+    header = encode_header(new_header("prog.py", [], 100_000_000, 0)).decode()
+    ran = tmp_path / "it-ran"
+    polyglot = tmp_path / "polyglot.py"
+    polyglot.write_text(header + f"open({str(ran)!r}, 'w')\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "loopviz", "summary", str(polyglot)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == exits.USAGE
+    assert done.stderr.startswith(f"loopviz: {polyglot}:2: malformed event")
+    assert resolve(polyglot).kind == "trace"
+    assert not ran.exists()
