@@ -183,3 +183,22 @@ def test_a_file_is_known_by_its_content_not_its_name(tmp_path: Path) -> None:
     assert done.stderr.startswith(f"loopviz: {polyglot}:2: malformed event")
     assert resolve(polyglot).kind == "trace"
     assert not ran.exists()
+
+
+def test_output_passes_through_byte_for_byte(tmp_path: Path) -> None:
+    """Binary output (not UTF-8) reaches ``record``'s own stdout exactly as plain."""
+    program = tmp_path / "junk.py"
+    program.write_text(
+        "import os, random, sys\n"
+        "random.seed(7)\n"
+        "sys.stdout.buffer.write(bytes(random.randrange(256) for _ in range(200_000)))\n"
+    )
+    plain = subprocess.run([sys.executable, str(program)], capture_output=True, timeout=60)
+    traced = subprocess.run(
+        [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(tmp_path / "t")],
+        capture_output=True,
+        timeout=60,
+    )
+    assert traced.returncode == plain.returncode == 0
+    assert len(plain.stdout) == 200_000
+    assert traced.stdout == plain.stdout

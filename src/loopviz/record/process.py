@@ -334,12 +334,13 @@ class Recording:
     def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
         """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:
         the child records what went through ``sys.stdout`` / ``sys.stderr`` itself."""
-        echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr) if self.echo else None
+        # Passed on byte for byte, as the program wrote it (binary output included).
+        echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr).buffer if self.echo else None
         with pipe:
             for line in self._chunks(lambda: pipe.readline(MAX_LINE)):
                 now = time.monotonic_ns()
                 if echo is not None:
-                    echo.write(line.decode("utf-8", "replace"))
+                    echo.write(line)
                     echo.flush()
                 if not record:
                     continue
