@@ -265,7 +265,7 @@ def test_a_program_with_a_syntax_error(tmp_path: Path) -> None:
 def test_a_missing_program_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done, trace = record(tmp_path / "absent.py")
     assert done.returncode == 2
-    assert done.stderr == f"loopviz: no such program: {tmp_path / 'absent.py'}\n"
+    assert done.stderr == f"loopviz: {tmp_path / 'absent.py'}: no such file\n"
     assert not trace.exists()
 
 

@@ -135,6 +135,19 @@ def main(argv: list[str] | None = None) -> int:
         return command(args)
     except LoopvizError as exc:
         return fail(str(exc), exc.code)
+    except BrokenPipeError:  # piped into head: stop quietly, and keep exit from retrying
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exits.OK
+
+
+def _input_file(path: str, what: str) -> Path:
+    """``path`` as a file to read, or the one-line error every command gives for it."""
+    file = Path(path)
+    if file.is_dir():
+        raise LoopvizError(f"{path}: a folder, not {what}")
+    if not file.exists():
+        raise LoopvizError(f"{path}: no such file")
+    return file
 
 
 def record_command(args: argparse.Namespace) -> int:
@@ -143,9 +156,7 @@ def record_command(args: argparse.Namespace) -> int:
     from loopviz.record.process import record_program
     from loopviz.trace import EndReason, is_trace
 
-    program = Path(args.program)
-    if not program.is_file():
-        raise LoopvizError(f"no such program: {program}")
+    program = _input_file(args.program, "a program")
     if is_trace(program):
         raise LoopvizError(f"{program} is a trace, not a program: open it with 'loopviz {program}'")
     output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
@@ -162,7 +173,7 @@ def record_command(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise LoopvizError(f"cannot record {program}: {exc.strerror or exc}") from None
-    say(f"trace written to {output} ({result.events:,} events)")
+    say(words.trace_written(str(output), result.events))
     if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
         say(words.no_event_loop(str(program)))
     if result.held_open:
@@ -210,7 +221,7 @@ def export_command(args: argparse.Namespace) -> int:
     from loopviz.model.timeline import Timeline
     from loopviz.report.export import write_chrome, write_csv
 
-    timeline = Timeline.from_file(args.trace)
+    timeline = Timeline.from_file(_input_file(args.trace, "a trace"))
     for warning in timeline.warnings:
         say(warning)
     write: Callable[[Timeline, TextIO], None] = (
@@ -223,11 +234,8 @@ def export_command(args: argparse.Namespace) -> int:
                 out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
             except OSError as exc:
                 raise LoopvizError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-        try:
-            write(timeline, out)
-            out.flush()
-        except BrokenPipeError:  # piped into head: stop quietly, and keep exit from retrying
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        write(timeline, out)
+        out.flush()
     return exits.OK
 
 
@@ -239,9 +247,7 @@ def _load(target: str, timeout: float | None) -> Timeline:
     from loopviz.record.process import record_program
     from loopviz.trace import is_trace
 
-    path = Path(target)
-    if not path.is_file():
-        raise LoopvizError(f"no such file: {target}")
+    path = _input_file(target, "a trace or a program")
     if is_trace(path) or path.suffix != ".py":
         return Timeline.from_file(path)
 

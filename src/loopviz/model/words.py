@@ -187,6 +187,10 @@ def program_end(timeline: Timeline) -> str:
     return ending(exit.reason, exit.status, exit.error)
 
 
+def trace_written(path: str, events: int) -> str:
+    return f"trace written to {path} ({events:,} event{'' if events == 1 else 's'})"
+
+
 def no_event_loop(program: str) -> str:
     return f"{program} never started an asyncio event loop"
 

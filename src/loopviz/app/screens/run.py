@@ -50,9 +50,9 @@ class RunScreen(Screen[None]):
 
     # Shown above the keys by the help panel (``?``).
     HELP = """
-    One lane per task: **running** (a step runs), **ready** (scheduled, awaiting its turn;
-    starved while a step **blocks** the loop, in red), **waiting** (suspended in an `await`,
-    coloured by what on; lock also stands for semaphore, event and condition).
+    One lane per task: **running** (a step runs; in red when it **blocks** the loop), **ready**
+    (scheduled, awaiting its turn: long ready time means starved), **waiting** (suspended in
+    an `await`, coloured by what on; lock also stands for semaphore, event and condition).
 
     **Concurrency gain**: task lifetimes per second of run: about 2 when two tasks' waits
     overlap, 1 when they ran one after another.
@@ -231,10 +231,10 @@ class RunScreen(Screen[None]):
         self._drain()
         error = (self.timeline.exit.error if self.timeline else "") or result.error
         if result.reason != EndReason.EXITED or error or result.status != 0:
-            ended = words.ending(result.reason, result.status, error)
-            self.message = f"{self.path.name} {ended}"
-        if self.message:
-            self.notify(self.message, severity="error" if error else "warning", timeout=6)
+            ended = f"{self.path.name} {words.ending(result.reason, result.status, error)}"
+            self.notify(ended, severity="error" if error else "warning", timeout=6)
+            if self.timeline is None:  # else the summary pane says how the program ended
+                self.message = ended
         self._show_summary()
         self._update_title()
 
