@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import text_of, wait_for
 from textual.pilot import Pilot
+from trace_builder import MS, S
 
 from loopviz.app.app import LoopvizApp
 from loopviz.app.screens.run import DRAIN, RunScreen
@@ -109,7 +110,7 @@ async def test_stop_key_ends_a_hanging_run_and_keeps_what_was_recorded(tmp_path:
         assert isinstance(screen, RunScreen)
         await wait_for(
             pilot,
-            lambda: screen.timeline and screen.timeline.tasks and screen.timeline.end > 100e6,
+            lambda: screen.timeline and screen.timeline.tasks and screen.timeline.end > 100 * MS,
             "100 ms of the run",
             timeout=30,
         )
@@ -158,7 +159,7 @@ async def test_live_view_grows_while_the_program_blocks_its_loop(tmp_path: Path)
         await wait_for(pilot, blocking, "the blocking step to show", timeout=30)
         first, title = blocking(), text_of(screen, "#title")
         # No record arrives while the loop is blocked: the view grows with the clock alone.
-        await wait_for(pilot, lambda: blocking() >= first + 300_000_000, "the bar to grow")
+        await wait_for(pilot, lambda: blocking() >= first + 300 * MS, "the bar to grow")
         assert text_of(screen, "#title") != title
         await wait_for(  # the summary is redrawn a few times a second
             pilot, lambda: "still blocking" in text_of(screen, "#summary Static"), "the summary"
@@ -226,14 +227,14 @@ async def test_a_live_runs_summary_keeps_up_with_the_run(tmp_path: Path) -> None
         assert isinstance(screen, RunScreen)
         shown = []
         for _ in range(3):
-            later = (screen.timeline.end if screen.timeline else 0) + 600_000_000
+            later = (screen.timeline.end if screen.timeline else 0) + 600 * MS
             await wait_for(
                 pilot,
                 lambda later=later: screen.timeline and screen.timeline.end > later,
                 "0.6 s more of the run",
             )
             wall = shown_seconds(text_of(screen, "#summary Static"))
-            assert screen.timeline.end / 1e9 - wall < 0.45  # never more than a redraw behind
+            assert screen.timeline.end / S - wall < 0.45  # never more than a redraw behind
             shown.append(wall)
         assert shown == sorted(shown) and shown[-1] > shown[0] + 0.6
         assert text_of(screen, "#title").lstrip().startswith("● live, following")
