@@ -591,14 +591,14 @@ def test_streaming_to_a_file_writes_a_readable_trace(tmp_path: Path) -> None:
     assert sum(isinstance(r, Finished) for r in trace.records) == len(created)
 
 
-def test_a_traced_loop_alone_records_to_memory() -> None:
-    loop = TracingLoop()
+def test_a_traced_loop_made_directly_reports_to_its_session() -> None:
+    recorder = Recorder()
+    loop = TracingLoop(recorder)
     try:
         loop.run_until_complete(asyncio.sleep(0.001))
     finally:
         loop.close()
-    assert isinstance(loop.hooks, Recorder)
-    assert any(isinstance(r, Waited) for r in loop.hooks.records)
+    assert any(isinstance(r, Waited) for r in recorder.records)
 
 
 def test_a_future_resolved_from_another_thread_wakes_its_task_as_a_future() -> None:

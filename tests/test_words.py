@@ -145,7 +145,10 @@ def test_how_a_program_ended():
     assert words.ending(EndReason.TIMEOUT, -9) == "timed out and was killed"
     assert words.ending(EndReason.TIMEOUT, -9, timeout=1.0) == "timed out after 1 s and was killed"
     assert words.ending(EndReason.INTERRUPTED, -2) == "was interrupted (stopped by the user)"
-    assert words.ending(EndReason.SIGNAL, -15) == "was killed by signal 15"
+    assert words.ending(EndReason.SIGNAL, -15) == "was killed by signal 15 (SIGTERM)"
+    assert words.ending(EndReason.SIGNAL, None) == "was killed by a signal"
+    assert words.ending(None, None) == "ended"
+    assert words.outcome(Outcome.ERROR, "") == "raised an exception"
     assert words.program_end(timeline_of(late_sleeper())) == words.UNFINISHED
 
 
@@ -206,3 +209,15 @@ async def test_the_same_interval_in_the_same_words_on_every_surface(tmp_path: Pa
     names = [e["name"] for e in chrome_events(tl) if e.get("ph") == "X" and e["cat"] == "ready"]
     assert f"ready: {because}" in names
     assert "overdue: its sleep timer was due but the loop was busy" in names
+
+
+def test_a_parent_the_trace_never_announced_is_named_by_its_id():
+    """A trace cut at its start names a creator it never announced: every surface that names
+    the parent says "#1" rather than failing."""
+    b = TraceBuilder()
+    b.task(1 * MS, 2, "child", parent=1, line=5)
+    b.add(End(2 * MS, 0, EndReason.EXITED))
+    tl = timeline_of(b)
+    first = tl.events_around(MS, 1, 0)[0]
+    assert words.moment(tl, first) == "task child created by #1 at prog.py:5"
+    assert "#1" in render_table(tl)

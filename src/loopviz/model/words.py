@@ -8,6 +8,7 @@ wait kind or cause is one entry in a table here (plus its record in ``trace``).
 
 from __future__ import annotations
 
+import signal
 from pathlib import PurePath
 
 from loopviz.model.timeline import (
@@ -58,12 +59,17 @@ def where(file: str, line: int) -> str:
     return f"{PurePath(file).name}:{line}"
 
 
+def name(timeline: Timeline, task_id: int) -> str:
+    """A task's name, "B" (or "#7" for a task the trace never announced)."""
+    try:
+        return timeline.task(task_id).name
+    except KeyError:
+        return f"#{task_id}"
+
+
 def task(timeline: Timeline, task_id: int) -> str:
     """ "task B" (or "task #7" for a task the trace never announced)."""
-    try:
-        return f"task {timeline.task(task_id).name}"
-    except KeyError:
-        return f"task #{task_id}"
+    return f"task {name(timeline, task_id)}"
 
 
 def job(timeline: Timeline, job_id: int) -> str:
@@ -112,7 +118,7 @@ def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
     if kind == Outcome.RESULT:
         return f"returned {detail}" if detail else "returned"
     if kind == Outcome.ERROR:
-        return f"raised {detail}"
+        return f"raised {detail}" if detail else "raised an exception"
     return "cancelled"
 
 
@@ -171,12 +177,20 @@ def ending(
     if reason == EndReason.INTERRUPTED:
         return "was interrupted (stopped by the user)"
     if reason == EndReason.SIGNAL:
-        return f"was killed by signal {-(status or 0)}"
+        return f"was killed by {_signal(-status)}" if status else "was killed by a signal"
     if error:
         return f"failed: {error}"
     if status:
         return f"failed: exit status {status}"
-    return f"exited, status {status}"
+    return "ended" if status is None else f"exited, status {status}"
+
+
+def _signal(number: int) -> str:
+    """ "signal 15 (SIGTERM)": the number a user may look up, and the name they know."""
+    try:
+        return f"signal {number} ({signal.Signals(number).name})"
+    except ValueError:
+        return f"signal {number}"
 
 
 def program_end(timeline: Timeline) -> str:
@@ -230,16 +244,16 @@ def moment(timeline: Timeline, moment: Moment) -> str:
 
 def _segment(timeline: Timeline, segment: Segment) -> str:
     info = timeline.task(segment.task)
-    name = f"task {info.name}"
+    who = task(timeline, segment.task)
     interval = segment.interval
     if segment.first:
-        by = f" by {timeline.task(info.parent).name}" if info.parent else ""
+        by = f" by {name(timeline, info.parent)}" if info.parent else ""
         at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
-        return f"{name} created{by}{at}"
+        return f"{who} created{by}{at}"
     at = ""
     if interval.state is State.WAITING and interval.file:
         at = f" at {where(interval.file, interval.line)}"
-    return f"{name} {state(timeline, interval)}{at}"
+    return f"{who} {state(timeline, interval)}{at}"
 
 
 def _job_change(timeline: Timeline, task_id: int, change: JobChange) -> str:

@@ -103,9 +103,9 @@ class _Job:
 class TracingLoop(asyncio.SelectorEventLoop):
     """An asyncio selector event loop that reports every task's state changes to ``hooks``.
 
-    Usually made by :meth:`Recorder.loop <loopviz.record.Recorder.loop>`; ``TracingLoop()``
-    alone records to memory (``loop.hooks.records``). Its public attributes are the ones
-    :class:`~loopviz.record.hooks.LoopState` documents.
+    Usually made by :meth:`Recorder.loop <loopviz.record.Recorder.loop>` (which also starts
+    the session's watchdog); ``TracingLoop(hooks)`` reports to any ``LoopHooks``. Its public
+    attributes are the ones :class:`~loopviz.record.hooks.LoopState` documents.
     """
 
     if TYPE_CHECKING:  # the stock loop's private parts it uses (cpython.py), for the checker
@@ -118,11 +118,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         def _check_callback(self, callback: Callable[..., Any], method: str) -> None: ...
         def _write_to_self(self) -> None: ...
 
-    def __init__(self, hooks: LoopHooks | None = None) -> None:
-        if hooks is None:
-            from loopviz.record.session import Recorder  # the session makes loops: import late
-
-            hooks = Recorder()
+    def __init__(self, hooks: LoopHooks) -> None:
         self.hooks = hooks
         self.recording = True
         self.running_task: asyncio.Task[Any] | None = None

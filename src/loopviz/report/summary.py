@@ -106,7 +106,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     for info in timeline.tasks[:max_rows]:
         totals = timeline.totals(info.id)
         if info.parent:
-            parent = timeline.task(info.parent).name
+            parent = words.name(timeline, info.parent)
         else:  # asyncio.run() makes the main task, and its own tasks to shut down
             parent = "(asyncio)" if info.internal else "-"
         rows.append(

@@ -48,7 +48,7 @@ class Inspector(Static):
         where = position(timeline, task_id, t)
         family = [f"at {words.where(*where)}"] if where is not None else []
         if info.parent:
-            family.append(f"parent: {timeline.task(info.parent).name}")
+            family.append(f"parent: {words.name(timeline, info.parent)}")
         if family:
             text.append(" · ".join(family) + "\n")
         children = [c for c in info.children if timeline.task(c).created <= t]  # so far
