@@ -28,7 +28,8 @@ from loopviz.app.widgets.source import position
 from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.model import words
-from loopviz.model.timeline import State, Timeline
+from loopviz.model.facts import State
+from loopviz.model.timeline import Timeline
 from loopviz.trace import (
     Cause,
     End,

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from trace_builder import S
 
-from loopviz.model.timeline import State, Timeline
+from loopviz.model.facts import State
+from loopviz.model.timeline import Timeline
 from loopviz.record.process import STOP_GRACE, Recording
 from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
 

@@ -18,7 +18,8 @@ import pytest
 from trace_builder import S
 
 from loopviz import catalog
-from loopviz.model.timeline import Interval, State, TaskInfo, Timeline
+from loopviz.model.facts import Interval, State, TaskInfo
+from loopviz.model.timeline import Timeline
 from loopviz.protocol import HTTP_BASE
 from loopviz.trace import Cause, Outcome, Wait
 

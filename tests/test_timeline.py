@@ -7,7 +7,8 @@ from trace_builder import MS, S, TraceBuilder
 
 from loopviz.model.analysis import peak_waiting
 from loopviz.model.columns import loop_columns, task_columns
-from loopviz.model.timeline import Moment, OutputLine, Segment, State, Timeline
+from loopviz.model.facts import Moment, OutputLine, Segment, State
+from loopviz.model.timeline import Timeline
 from loopviz.trace import (
     Blocking,
     Cause,

@@ -16,7 +16,8 @@ from trace_builder import MS, S, TraceBuilder
 from loopviz.app.app import LoopvizApp
 from loopviz.app.target import resolve
 from loopviz.model import words
-from loopviz.model.timeline import BlockingStep, Timeline
+from loopviz.model.facts import BlockingStep
+from loopviz.model.timeline import Timeline
 from loopviz.report.export import chrome_events, write_csv
 from loopviz.report.summary import render_table, to_json
 from loopviz.trace import (

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from loopviz.model.columns import Column
-from loopviz.model.timeline import State
+from loopviz.model.facts import State
 from loopviz.trace import Outcome, Wait
 
 Cell = tuple[str, Style]

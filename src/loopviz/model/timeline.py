@@ -81,25 +81,6 @@ from loopviz.trace import (
     task_name,
 )
 
-__all__ = [  # the facts, for callers that import them with the timeline
-    "BlockingStep",
-    "Event",
-    "ExitInfo",
-    "Interval",
-    "JobChange",
-    "LoopChange",
-    "Moment",
-    "OutputLine",
-    "Reported",
-    "Segment",
-    "Span",
-    "State",
-    "TaskInfo",
-    "Timeline",
-    "Totals",
-]
-
-
 # What a global moment refers to: ``ref = index << 3 | code``.
 _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from pathlib import PurePath
 
-from loopviz.model.timeline import (
+from loopviz.model.facts import (
     BlockingStep,
     Interval,
     JobChange,
@@ -21,8 +21,8 @@ from loopviz.model.timeline import (
     Reported,
     Segment,
     State,
-    Timeline,
 )
+from loopviz.model.timeline import Timeline
 from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
 from loopviz.units import format_short, format_time
 

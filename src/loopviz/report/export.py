@@ -18,7 +18,8 @@ from typing import TextIO
 import msgspec
 
 from loopviz.model import words
-from loopviz.model.timeline import Interval, State, Timeline
+from loopviz.model.facts import Interval, State
+from loopviz.model.timeline import Timeline
 from loopviz.units import seconds
 
 CSV_COLUMNS = ("task_id", "task", "state", "start_s", "end_s", "detail", "file", "line")

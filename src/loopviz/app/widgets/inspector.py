@@ -10,7 +10,8 @@ from textual.widgets import Static
 from loopviz.app.palette import STATE_LOOKS, component_style, state_look
 from loopviz.app.widgets.source import position
 from loopviz.model import words
-from loopviz.model.timeline import State, Timeline
+from loopviz.model.facts import State
+from loopviz.model.timeline import Timeline
 from loopviz.units import format_time
 
 

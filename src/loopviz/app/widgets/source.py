@@ -13,7 +13,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from loopviz.app.palette import component_style
-from loopviz.model.timeline import State, Timeline
+from loopviz.model.facts import State
+from loopviz.model.timeline import Timeline
 
 
 def position(timeline: Timeline, task_id: int, t: int) -> tuple[str, int] | None:

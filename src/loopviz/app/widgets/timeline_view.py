@@ -26,7 +26,8 @@ from textual.strip import Strip
 from loopviz.app.axis import tick_label, tick_step
 from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, component_style
 from loopviz.model.columns import loop_columns, task_columns
-from loopviz.model.timeline import TaskInfo, Timeline
+from loopviz.model.facts import TaskInfo
+from loopviz.model.timeline import Timeline
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
