@@ -10,7 +10,10 @@ Fields and functions the loop uses, and where:
 
 - ``Handle._callback / _args / _context / _loop / _cancelled / _repr / _source_traceback``:
   the timed handles fill them in as ``Handle.__init__`` does (:func:`handle_init`), run them
-  as ``Handle._run`` does, and report a failure as it does (:func:`report_error`).
+  in their own ``Handle._run`` (which the stock loop calls), and report a failure as it does
+  (:func:`report_error`).
+- The selector's key ``data``: a ``(reader, writer)`` pair of handles; the timed selector
+  (``loop.py``) puts timed copies in their place.
 - ``TimerHandle._when / _scheduled``: ``TracingLoop.call_at`` sets them as the stock one does.
 - ``BaseEventLoop._ready / _scheduled / _debug / _check_closed / _check_thread /
   _check_callback / _write_to_self``: the loop's own ``call_soon``, ``call_soon_threadsafe``
@@ -22,6 +25,9 @@ Fields and functions the loop uses, and where:
   builtin ``task_wakeup``, both with the task as ``__self__`` (the pure-Python Task's are its
   ``__step`` / ``__wakeup`` methods): :data:`STEPS`, :data:`WAKEUPS`, :func:`is_step`.
 - ``asyncio.tasks._GatheringFuture`` and its ``_children``: a task waiting on ``gather()``.
+- The qualified names of asyncio's functions a task can wait in (``code.py``), among them
+  the private ``TaskGroup._aexit`` of 3.13: a name missing there only makes that wait a plain
+  "future", so they are recognised, not relied on.
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).
@@ -40,8 +46,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from loopviz.record.loop import TracingLoop
 
-CHECKED_ON = ("3.11.7", "3.12.1", "3.13.0")
-
 # (owner, attribute) of every private name above; ``missing()`` says which are gone.
 PRIVATE: tuple[tuple[str, str], ...] = (
     *(
@@ -54,6 +58,7 @@ PRIVATE: tuple[tuple[str, str], ...] = (
             "_cancelled",
             "_repr",
             "_source_traceback",
+            "_run",
         )
     ),
     ("TimerHandle", "_when"),
