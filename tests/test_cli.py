@@ -10,7 +10,7 @@ import pytest
 from trace_builder import MS, TraceBuilder
 
 from loopviz import cli, exits
-from loopviz.trace import End, EndReason, Finished, LoopMark, LoopPhase, Outcome
+from loopviz.trace import End, EndReason, Finished, LoopMark, LoopPhase, Outcome, ProgramError
 
 
 @pytest.mark.parametrize("command", ["record", "summary", "export"])
@@ -46,3 +46,14 @@ def test_a_reader_that_goes_away_is_no_traceback(tmp_path: Path) -> None:
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == exits.OK
     assert err == ""
+
+
+def test_summary_of_a_failed_run_says_why_it_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder = TraceBuilder()
+    builder.add(LoopMark(0, 1, LoopPhase.OPENED))
+    builder.add(ProgramError(MS, "ValueError", "boom", ""), End(2 * MS, 1, EndReason.EXITED))
+    trace = builder.write(tmp_path / "failed.trace.jsonl")
+    assert cli.main(["summary", str(trace)]) == exits.PROGRAM_FAILED
+    assert capsys.readouterr().err == "loopviz: prog.py failed: ValueError: boom\n"

@@ -26,15 +26,15 @@ if TYPE_CHECKING:
 COMMANDS = ("record", "summary", "export")
 
 
-def fail(message: str, code: int) -> int:
-    """Say what went wrong in one line on stderr; return the exit code to use."""
-    print(f"loopviz: {message}", file=sys.stderr)
-    return code
-
-
 def say(message: str) -> None:
-    """A note for the user on stderr (standard output is the command's result)."""
+    """A note or an error for the user, one line on stderr (stdout is the command's result)."""
     print(f"loopviz: {message}", file=sys.stderr)
+
+
+def fail(message: str, code: int) -> int:
+    """Say what went wrong; return the exit code to use."""
+    say(message)
+    return code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,7 +154,7 @@ def record_command(args: argparse.Namespace) -> int:
     """``loopviz record``: run a program, save its trace, say where and how it ended."""
     from loopviz.model import words
     from loopviz.record.process import record_program
-    from loopviz.trace import EndReason, is_trace
+    from loopviz.trace import is_trace
 
     program = _input_file(args.program, "a program")
     if is_trace(program):
@@ -174,38 +174,57 @@ def record_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise LoopvizError(f"cannot record {program}: {exc.strerror or exc}") from None
     say(words.trace_written(str(output), result.events))
-    if not result.loops and result.reason == EndReason.EXITED and result.status == 0:
+    if _never_started_a_loop(result.loops, result.reason, result.status):
         say(words.no_event_loop(str(program)))
     if result.held_open:
         say(words.held_open(str(program)))
-    how = words.ending(result.reason, result.status, result.error, timeout=args.timeout)
-    ended = f"{program} {how}"
-    if result.reason == EndReason.TIMEOUT:
-        return fail(ended, exits.TIMEOUT)
-    if result.reason == EndReason.INTERRUPTED:
-        return fail(ended, exits.INTERRUPTED)
-    if result.status != 0:
-        return fail(ended, exits.PROGRAM_FAILED)
-    return exits.OK
+    code = _run_code(result.reason, result.status)
+    if code != exits.OK:
+        how = words.ending(result.reason, result.status, result.error, timeout=args.timeout)
+        say(f"{program} {how}")
+    return code
+
+
+def _run_code(reason: int | None, status: int | None) -> int:
+    """The exit code a run's own end means, the same for a program recorded now and for a
+    saved trace."""
+    from loopviz.trace import EndReason
+
+    if reason == EndReason.TIMEOUT:
+        return exits.TIMEOUT
+    if reason == EndReason.INTERRUPTED:
+        return exits.INTERRUPTED
+    return exits.PROGRAM_FAILED if status else exits.OK
+
+
+def _never_started_a_loop(loops: int, reason: int | None, status: int | None) -> bool:
+    """A program that ended well without opening an event loop (worth saying: loopviz
+    records asyncio, and an empty trace would otherwise puzzle)."""
+    from loopviz.trace import EndReason
+
+    return not loops and reason == EndReason.EXITED and status == 0
 
 
 def summary_command(args: argparse.Namespace) -> int:
     """``loopviz summary``: the table or JSON; exit 4 past ``--max-block``."""
     from loopviz.model import words
-    from loopviz.report.summary import exit_code, render_table, to_json
+    from loopviz.report.summary import render_table, to_json
 
     timeline = _load(args.target, args.timeout)
     for warning in timeline.warnings:
         say(warning)
-    if timeline.finished and not timeline.loops_opened and not timeline.exit.status:
-        program = Path(timeline.header.program).name if timeline.header else args.target
+    program = Path(timeline.header.program).name if timeline.header else args.target
+    exit = timeline.exit
+    if _never_started_a_loop(timeline.loops_opened, exit.reason, exit.status):
         say(words.no_event_loop(program))
     if args.json:
         json.dump(to_json(timeline), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_table(timeline))
-    code = exit_code(timeline)
+    code = _run_code(exit.reason, exit.status) if timeline.finished else exits.OK
+    if code != exits.OK:
+        say(f"{program} {words.program_end(timeline)}")
     if args.max_block is not None:
         limit = args.max_block * 1e6
         offenders = [step for step in timeline.blocking if step.duration > limit]

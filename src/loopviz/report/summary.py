@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from loopviz import exits
 from loopviz.model import words
 from loopviz.model.analysis import concurrency_gain, findings, longest_step, peak_waiting
 from loopviz.model.timeline import Timeline
@@ -159,15 +158,3 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     if len(found) > max_rows:
         lines.append(f"  … and {len(found) - max_rows:,} more (--json lists them all)")
     return "\n".join(lines) + "\n"
-
-
-def exit_code(timeline: Timeline) -> int:
-    """The run's own verdict, the same for a program recorded now and a saved trace."""
-    reason, status = timeline.exit.reason, timeline.exit.status
-    if reason == EndReason.TIMEOUT:
-        return exits.TIMEOUT
-    if reason == EndReason.INTERRUPTED:
-        return exits.INTERRUPTED
-    if status:
-        return exits.PROGRAM_FAILED
-    return exits.OK
