@@ -18,7 +18,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets._footer import FooterKey
 from trace_builder import MS, TraceBuilder
 
-from loopviz.app import run_app
+from loopviz import cli, exits
 from loopviz.app.app import LoopvizApp
 from loopviz.app.palette import WAIT_GROUPS
 from loopviz.app.screens.run import RunScreen
@@ -292,10 +292,10 @@ async def test_open_file_prompt_reports_bad_paths(tmp_path: Path) -> None:
         assert app.screen.__class__.__name__ == "PickerScreen"
 
 
-def test_run_app_rejects_missing_and_non_trace_files(tmp_path: Path, capsys) -> None:
-    assert run_app(str(tmp_path / "missing.trace.jsonl")) == 2
+def test_the_app_rejects_missing_and_non_trace_files(tmp_path: Path, capsys) -> None:
+    assert cli.main([str(tmp_path / "missing.trace.jsonl")]) == exits.USAGE
     (tmp_path / "notes.txt").write_text("hello\n")
-    assert run_app(str(tmp_path / "notes.txt")) == 2
+    assert cli.main([str(tmp_path / "notes.txt")]) == exits.USAGE
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"loopviz: {tmp_path / 'missing.trace.jsonl'}: no such file or folder",

@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if len(argv) > 1:
             return fail(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])}", exits.USAGE)
-        return run_app(argv[0] if argv else None)
+        try:
+            return run_app(argv[0] if argv else None)
+        except LoopvizError as exc:
+            return fail(str(exc), exc.code)
     # Everything after "--" belongs to the recorded program, options included.
     own, program_args = (
         (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
@@ -264,10 +267,10 @@ def _load(target: str, timeout: float | None) -> Timeline:
     Raises ``LoopvizError``."""
     from loopviz.model.timeline import Timeline
     from loopviz.record.process import record_program
-    from loopviz.trace import is_trace
+    from loopviz.trace import file_kind
 
     path = _input_file(target, "a trace or a program")
-    if is_trace(path) or path.suffix != ".py":
+    if file_kind(path) == "trace":
         return Timeline.from_file(path)
 
     with tempfile.TemporaryDirectory(prefix="loopviz-") as folder:

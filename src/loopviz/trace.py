@@ -18,7 +18,7 @@ import platform
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -440,3 +440,23 @@ def is_trace(path: str | Path) -> bool:
     except (OSError, TraceError):
         return False
     return True
+
+
+def file_kind(path: Path) -> Literal["trace", "program"]:
+    """What a file is, by its content: a trace starts with its header, whatever its name
+    (a ``.py`` file holding a trace is never run); else a ``.py`` file is a program. Raises
+    ``TraceError`` for anything else, saying why it is not a trace."""
+    try:
+        with path.open("rb") as file:
+            first = file.readline(4096)
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        parse_header(first, str(path))
+    except TraceError:
+        if path.suffix == ".py":
+            return "program"
+        if not first.strip():
+            raise TraceError(f"{path}: empty file, not a loopviz trace") from None
+        raise
+    return "trace"

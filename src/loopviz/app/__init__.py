@@ -5,21 +5,18 @@ from __future__ import annotations
 import sys
 
 from loopviz import exits
-from loopviz.app.target import TargetError, resolve
+from loopviz.app.target import resolve
+from loopviz.exits import LoopvizError
 
 
 def run_app(path: str | None = None) -> int:
-    """Open ``path`` (default: the bundled scenarios); a bad path exits 2 before the UI."""
+    """Open ``path`` (default: the bundled scenarios). A bad path, or no terminal, is a
+    ``LoopvizError`` before the UI starts."""
     from loopviz.catalog import bundled_folder
 
-    try:
-        target = resolve(path if path is not None else bundled_folder())
-    except TargetError as exc:
-        print(f"loopviz: {exc}", file=sys.stderr)
-        return exits.USAGE
+    target = resolve(path if path is not None else bundled_folder())
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("loopviz: the app needs a terminal; without one, see loopviz --help", file=sys.stderr)
-        return exits.USAGE
+        raise LoopvizError("the app needs a terminal; without one, see loopviz --help")
     from loopviz.app.app import LoopvizApp
 
     LoopvizApp(target).run()

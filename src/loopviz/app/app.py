@@ -9,7 +9,8 @@ from textual.app import App
 from loopviz.app.commands import ControlsProvider
 from loopviz.app.screens.picker import PickerScreen
 from loopviz.app.screens.run import RunScreen
-from loopviz.app.target import Target, TargetError, resolve
+from loopviz.app.target import Target, resolve
+from loopviz.exits import LoopvizError
 
 
 class LoopvizApp(App[None]):
@@ -35,7 +36,7 @@ class LoopvizApp(App[None]):
         """Open what the user named inside the app; a bad path is a notification."""
         try:
             target = resolve(path)
-        except TargetError as exc:
+        except LoopvizError as exc:
             self.notify(str(exc), severity="error")
             return
         self.open_target(target, title)
