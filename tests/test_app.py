@@ -24,7 +24,6 @@ from loopviz.app.palette import WAIT_GROUPS
 from loopviz.app.screens.run import RunScreen
 from loopviz.app.state import SPEEDS
 from loopviz.app.target import resolve
-from loopviz.app.widgets.source import position
 from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.model import words
@@ -503,7 +502,7 @@ def test_a_late_woken_task_is_placed_where_it_was_suspended(tmp_path: Path) -> N
     )
     timeline = Timeline.from_file(b.write(tmp_path / "t.jsonl"))
     for t in (50 * MS, 300 * MS, 620 * MS):  # waiting, overdue, woken
-        assert position(timeline, 1, t)[1] == 7
+        assert timeline.position(1, t)[1] == 7
 
 
 @pytest.mark.parametrize("size", [(160, 48), (100, 30)])

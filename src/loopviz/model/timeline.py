@@ -550,6 +550,22 @@ class Timeline:
             return Interval(report.since, None, State.RUNNING, file=file, line=line)
         return self._interval(lane, i) if i >= 0 else None
 
+    def position(self, task_id: int, t: int) -> tuple[str, int] | None:
+        """Where the task's own code is at ``t``: the line it runs or is suspended at."""
+        interval = self.state_at(task_id, t)
+        if interval is None or interval.state is State.DONE:
+            return None
+        # Ready intervals (overdue, then woken) have no line: it is where the task was suspended.
+        while interval.state is State.READY and not interval.line and interval.start > 0:
+            before = self.state_at(task_id, interval.start - 1)
+            if before is None or before.state is State.DONE:
+                break
+            interval = before
+        if interval.line:
+            return interval.file, interval.line
+        info = self.task(task_id)
+        return (info.coro_file, info.coro_line) if info.coro_line else None
+
     def intervals(self, task_id: int, t0: int = 0, t1: int | None = None) -> list[Interval]:
         """The task's intervals overlapping [t0, t1), leaving out empty ones."""
         lane = self._lanes[task_id]

@@ -21,6 +21,8 @@ from loopviz.model.facts import (
     Reported,
     Segment,
     State,
+    TaskInfo,
+    Totals,
 )
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
@@ -70,6 +72,55 @@ def name(timeline: Timeline, task_id: int) -> str:
 def task(timeline: Timeline, task_id: int) -> str:
     """ "task B" (or "task #7" for a task the trace never announced)."""
     return f"task {name(timeline, task_id)}"
+
+
+def label(info: TaskInfo) -> str:
+    """A task's lane label: its name, or for asyncio's own tasks (``asyncio.run``'s shutdown
+    steps) what they do, "asyncio: shutdown_asyncgens", rather than "Task-3"."""
+    return f"asyncio: {info.coro.rsplit('.', 1)[-1]}" if info.internal else info.name
+
+
+def created_by(timeline: Timeline, info: TaskInfo) -> str:
+    """Who created a task: its parent's name, "asyncio" for asyncio's own, else "-"."""
+    if info.parent:
+        return name(timeline, info.parent)
+    return "asyncio" if info.internal else "-"
+
+
+def task_count(tasks: list[TaskInfo]) -> str:
+    """ "3 tasks (+2 of asyncio)": the program's tasks, and asyncio's own beside them."""
+    internal = sum(info.internal for info in tasks)
+    own = len(tasks) - internal
+    of_asyncio = f" (+{internal} of asyncio)" if internal else ""
+    return f"{own} task{'' if own == 1 else 's'}{of_asyncio}"
+
+
+def not_created(info: TaskInfo) -> str:
+    return f"not created yet (it will be at {format_time(info.created)})"
+
+
+def family(timeline: Timeline, info: TaskInfo, t: int, at: tuple[str, int] | None) -> list[str]:
+    """Where a task is, its parent and the children it made by ``t``: the inspector's lines."""
+    lines = []
+    facts = [f"at {where(*at)}"] if at is not None else []
+    if info.parent:
+        facts.append(f"parent: {name(timeline, info.parent)}")
+    if facts:
+        lines.append(" · ".join(facts))
+    children = [c for c in info.children if timeline.task(c).created <= t]
+    if children:
+        more = f" +{len(children) - 6}" if len(children) > 6 else ""
+        lines.append(f"children: {', '.join(name(timeline, c) for c in children[:6])}{more}")
+    return lines
+
+
+def time_spent(totals: Totals) -> list[str]:
+    """A task's time so far, in the words of the lanes: running, ready, waiting."""
+    steps = f"{totals.steps} step{'' if totals.steps == 1 else 's'}"
+    return [
+        f"running {format_time(totals.running)} · {steps}",
+        f"ready {format_time(totals.ready)} · waiting {format_time(totals.waiting)}",
+    ]
 
 
 def job(timeline: Timeline, job_id: int) -> str:

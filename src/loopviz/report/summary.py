@@ -104,10 +104,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     rows = [header]
     for info in timeline.tasks[:max_rows]:
         totals = timeline.totals(info.id)
-        if info.parent:
-            parent = words.name(timeline, info.parent)
-        else:  # asyncio.run() makes the main task, and its own tasks to shut down
-            parent = "(asyncio)" if info.internal else "-"
+        parent = words.created_by(timeline, info)
         rows.append(
             (
                 _cut(info.name, NAME_WIDTH),

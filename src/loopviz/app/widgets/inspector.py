@@ -8,11 +8,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from loopviz.app.palette import STATE_LOOKS, component_style, state_look
-from loopviz.app.widgets.source import position
 from loopviz.model import words
 from loopviz.model.facts import State
 from loopviz.model.timeline import Timeline
-from loopviz.units import format_time
 
 
 class Inspector(Static):
@@ -37,7 +35,7 @@ class Inspector(Static):
         text.append(f"  {info.coro}\n", style=muted)
         interval = timeline.state_at(task_id, t)
         if interval is None:
-            text.append(f"not created yet (at {format_time(info.created)})\n")
+            text.append(words.not_created(info) + "\n")
         elif interval.state is State.DONE:
             text.append(words.state(timeline, interval) + "\n")
         else:
@@ -46,22 +44,7 @@ class Inspector(Static):
                 words.state(timeline, interval) + "\n",
                 style=component_style(self, f"inspector--{look}"),
             )
-        where = position(timeline, task_id, t)
-        family = [f"at {words.where(*where)}"] if where is not None else []
-        if info.parent:
-            family.append(f"parent: {words.name(timeline, info.parent)}")
-        if family:
-            text.append(" · ".join(family) + "\n")
-        children = [c for c in info.children if timeline.task(c).created <= t]  # so far
-        if children:
-            names = ", ".join(timeline.task(c).name for c in children[:6])
-            more = f" +{len(children) - 6}" if len(children) > 6 else ""
-            text.append(f"children: {names}{more}\n")
-        totals = timeline.totals(task_id, until=t)
-        steps = f"{totals.steps} step{'s' if totals.steps != 1 else ''}"
-        text.append(
-            f"ran {format_time(totals.running)} · {steps}\n"
-            f"ready {format_time(totals.ready)} · waited {format_time(totals.waiting)}",
-            style=muted,
-        )
+        for line in words.family(timeline, info, t, timeline.position(task_id, t)):
+            text.append(line + "\n")
+        text.append("\n".join(words.time_spent(timeline.totals(task_id, until=t))), style=muted)
         self.update(text)

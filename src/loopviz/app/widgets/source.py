@@ -13,25 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from loopviz.app.palette import component_style
-from loopviz.model.facts import State
 from loopviz.model.timeline import Timeline
-
-
-def position(timeline: Timeline, task_id: int, t: int) -> tuple[str, int] | None:
-    """Where the task's own code is at ``t``: the line it runs or is suspended at."""
-    interval = timeline.state_at(task_id, t)
-    if interval is None or interval.state is State.DONE:
-        return None
-    # Ready intervals (overdue, then woken) have no line: it is where the task was suspended.
-    while interval.state is State.READY and not interval.line and interval.start > 0:
-        before = timeline.state_at(task_id, interval.start - 1)
-        if before is None or before.state is State.DONE:
-            break
-        interval = before
-    if interval.line:
-        return interval.file, interval.line
-    info = timeline.task(task_id)
-    return (info.coro_file, info.coro_line) if info.coro_line else None
 
 
 @lru_cache(maxsize=16)
@@ -69,13 +51,13 @@ class SourcePane(VerticalScroll, can_focus=False):
     def show(self, timeline: Timeline | None, t: int, task_id: int) -> None:
         if timeline is None or timeline.header is None:
             return
-        here = position(timeline, task_id, t) if task_id else None
+        here = timeline.position(task_id, t) if task_id else None
         path = here[0] if here else timeline.header.program
         others = frozenset(
             where[1]
             for other in timeline.alive_at(t)[:200]
             if other != task_id
-            and (where := position(timeline, other, t)) is not None
+            and (where := timeline.position(other, t)) is not None
             and where[0] == path
         )
         key = (path, here[1] if here else 0, others)

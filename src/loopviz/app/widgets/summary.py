@@ -63,10 +63,7 @@ class SummaryPane(VerticalScroll, can_focus=False):
         if wall:
             text.append(f" · loop busy {100 * busy / wall:.0f}%")
             text.append(f" · concurrency gain {concurrency_gain(timeline):.2f}")
-        own = sum(not info.internal for info in timeline.tasks)
-        internal = len(timeline.tasks) - own
-        text.append(f" · {own} task{'s' if own != 1 else ''}")
-        text.append(f" (+{internal} of asyncio)\n" if internal else "\n")
+        text.append(f" · {words.task_count(timeline.tasks)}\n")
         for problem in timeline.warnings:
             text.append(f"⚠ {problem}\n", style=warning)
         text.rstrip()

@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 from loopviz.app.axis import tick_label, tick_step
 from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, component_style
+from loopviz.model import words
 from loopviz.model.columns import loop_columns, task_columns
 from loopviz.model.facts import TaskInfo
 from loopviz.model.timeline import Timeline
@@ -355,6 +356,4 @@ def shorten(name: str, width: int) -> str:
 
 
 def _task_row(info: TaskInfo) -> Row:
-    if info.internal:  # asyncio.run's own steps: named by what they do, not "Task-3"
-        return Row("task", info.id, f"asyncio: {info.coro.rsplit('.', 1)[-1]}", True)
-    return Row("task", info.id, info.name)
+    return Row("task", info.id, words.label(info), info.internal)
