@@ -55,6 +55,17 @@ _WAITING_ON: dict[int, str] = {
 
 UNFINISHED = "the trace ends early (the run did not finish)"
 
+# The run view's help (``?``, Markdown): what the lanes and the summary's figures mean.
+RUN_VIEW_HELP = """
+One lane per task: **running** (a step runs; in red when it **blocks** the loop), **ready**
+(scheduled, awaiting its turn: long ready time means starved), **waiting** (suspended in an
+`await`, coloured by what on; lock also stands for semaphore, event and condition).
+
+**Concurrency gain**: the tasks' time (from creation to end, less the time spent awaiting
+other tasks) per second the loop ran: about 2 when two tasks' waits overlap, 1 when they ran
+one after another.
+"""
+
 
 def where(file: str, line: int) -> str:
     """A site as people say it, "prog.py:12"; the full path stays in the model."""

@@ -48,15 +48,7 @@ DRAIN = 0.1  # how often live records are folded into the model, seconds
 class RunScreen(Screen[None]):
     """Owns the playhead and the selected task, the playback clock and the live recording."""
 
-    # Shown above the keys by the help panel (``?``).
-    HELP = """
-    One lane per task: **running** (a step runs; in red when it **blocks** the loop), **ready**
-    (scheduled, awaiting its turn: long ready time means starved), **waiting** (suspended in
-    an `await`, coloured by what on; lock also stands for semaphore, event and condition).
-
-    **Concurrency gain**: task lifetimes per second of run: about 2 when two tasks' waits
-    overlap, 1 when they ran one after another.
-    """
+    HELP = words.RUN_VIEW_HELP  # shown above the keys by the help panel (``?``)
 
     # The footer shows the keys a user needs first; the rest are in the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
