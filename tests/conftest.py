@@ -1,9 +1,11 @@
-"""Helpers shared by the app tests: waiting with a deadline, opening a run, reading a pane."""
+"""Helpers shared by the tests: waiting with a deadline, opening a run, reading a pane (the app
+tests); finding a line in a file (the recorder tests)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.app import App
@@ -38,3 +40,14 @@ def text_of(where: App[None] | Screen[None], selector: str) -> str:
     """The text a Static shows (on the app's current screen, or on ``where``)."""
     screen = where.screen if isinstance(where, App) else where
     return str(screen.query_one(selector, Static).content)
+
+
+def line_of(path: Path, marker: str) -> int:
+    """The number of the first line of ``path`` that holds ``marker``.
+
+    A line that calls ``line_of(`` is passed over, so a test can name a marker in its own file.
+    """
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if marker in line and "line_of(" not in line:
+            return number
+    raise AssertionError(f"no line of {path} holds {marker!r}")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import line_of
 from trace_builder import S
 
 from loopviz.model.timeline import State, Timeline
@@ -36,11 +37,6 @@ def record(
 
 def by_name(timeline: Timeline) -> dict[str, int]:
     return {task.name: task.id for task in timeline.tasks}
-
-
-def line_number(program: Path, marker: str) -> int:
-    lines = program.read_text().splitlines()
-    return next(n for n, line in enumerate(lines, 1) if marker in line)
 
 
 # --- what the issue says a trace must show -------------------------------------------------------
@@ -114,7 +110,7 @@ def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> No
     assert step.task == ids["blocker"]
     assert 1.0 * S <= step.duration < 1.3 * S
     assert Path(step.file).name == "prog.py"
-    assert step.line == line_number(program, "blocks here")
+    assert step.line == line_of(program, "blocks here")
     for name in ("one", "two"):
         ready = timeline.totals(ids[name]).ready
         assert 0.85 * S < ready < 1.2 * S, name

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import line_of
 from trace_builder import MS, TraceBuilder
 
 from loopviz import cli, exits
@@ -26,10 +27,6 @@ def summary(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(["summary", *argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def line_of(path: Path, text: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
 def test_gather_of_sleeps_overlaps(tmp_path, capsys):
