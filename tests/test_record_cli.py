@@ -5,34 +5,17 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import line_of
+from conftest import line_of, run_record, write_program
 from trace_builder import S
 
 from loopviz.model.timeline import State, Timeline
 from loopviz.record.process import STOP_GRACE, Recording
 from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
-
-
-def write(tmp_path: Path, source: str, name: str = "prog.py") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(source))
-    return path
-
-
-def record(
-    program: Path, *options: str, args: tuple[str, ...] = (), timeout: float = 60
-) -> tuple[subprocess.CompletedProcess[str], Path]:
-    trace = program.with_suffix(".trace.jsonl")
-    command = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
-    command += [*options, *(["--", *args] if args else [])]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    return done, trace
 
 
 def by_name(timeline: Timeline) -> dict[str, int]:
@@ -41,7 +24,7 @@ def by_name(timeline: Timeline) -> dict[str, int]:
 
 # --- what the issue says a trace must show -------------------------------------------------------
 def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -59,7 +42,7 @@ def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0, done.stderr
     timeline = Timeline.from_file(trace)
     ids = by_name(timeline)
@@ -81,7 +64,7 @@ def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
 
 
 def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio, time
@@ -102,7 +85,7 @@ def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> No
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0, done.stderr
     timeline = Timeline.from_file(trace)
     ids = by_name(timeline)
@@ -119,7 +102,7 @@ def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> No
 
 
 def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -137,7 +120,7 @@ def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0, done.stderr
     timeline = Timeline.from_file(trace)
     workers = [t for t in timeline.tasks if t.name.startswith("w")]
@@ -162,7 +145,7 @@ def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
 
 
 def test_same_output_as_plain_python(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -189,7 +172,7 @@ def test_same_output_as_plain_python(tmp_path: Path) -> None:
         """,
     )
     plain = subprocess.run([sys.executable, str(program)], capture_output=True, text=True)
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == plain.returncode == 0
     assert done.stdout == plain.stdout
     recorded = [
@@ -199,8 +182,8 @@ def test_same_output_as_plain_python(tmp_path: Path) -> None:
 
 
 def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path) -> None:
-    write(tmp_path, "GREETING = 'from a sibling module'\n", "helper.py")
-    program = write(
+    write_program(tmp_path, "GREETING = 'from a sibling module'\n", "helper.py")
+    program = write_program(
         tmp_path,
         """
         import asyncio, sys
@@ -214,7 +197,7 @@ def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path)
                 runner.run(main())
         """,
     )
-    done, trace = record(program, args=("one", "--two"))
+    done, trace = run_record(program, args=("one", "--two"))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "from a sibling module ['one', '--two'] __main__\n"
     header = read_trace(trace).header
@@ -224,7 +207,7 @@ def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path)
 
 # --- how runs end ---------------------------------------------------------------------------------
 def test_a_program_that_raises(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -236,7 +219,7 @@ def test_a_program_that_raises(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"loopviz: {program} failed: ValueError: boom"
     assert "Traceback" in done.stderr and "loopviz/child.py" not in done.stderr
@@ -250,8 +233,8 @@ def test_a_program_that_raises(tmp_path: Path) -> None:
 
 
 def test_a_program_with_a_syntax_error(tmp_path: Path) -> None:
-    program = write(tmp_path, "import asyncio\ndef broken(:\n    pass\n")
-    done, trace = record(program)
+    program = write_program(tmp_path, "import asyncio\ndef broken(:\n    pass\n")
+    done, trace = run_record(program)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"loopviz: {program} failed: SyntaxError:") and "line 2" in last
@@ -259,14 +242,14 @@ def test_a_program_with_a_syntax_error(tmp_path: Path) -> None:
 
 
 def test_a_missing_program_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done, trace = record(tmp_path / "absent.py")
+    done, trace = run_record(tmp_path / "absent.py")
     assert done.returncode == 2
     assert done.stderr == f"loopviz: {tmp_path / 'absent.py'}: no such file\n"
     assert not trace.exists()
 
 
 def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -282,7 +265,7 @@ def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -
         """,
     )
     started = time.monotonic()
-    done, trace = record(program, "--timeout", "1")
+    done, trace = run_record(program, "--timeout", "1")
     assert time.monotonic() - started < 10
     assert done.returncode == 3
     assert "timed out after 1 s" in done.stderr
@@ -297,7 +280,7 @@ def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -
 
 
 def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -323,7 +306,7 @@ def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
 
 
 def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio, time
@@ -352,7 +335,7 @@ def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> Non
 
 
 def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio, sys
@@ -365,7 +348,7 @@ def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0
     result = read_trace(trace)
     lines = [r.text for r in result.records if isinstance(r, Output)]
@@ -376,7 +359,7 @@ def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None
 
 
 def test_a_hundred_thousand_tasks(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -391,7 +374,7 @@ def test_a_hundred_thousand_tasks(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program, timeout=120)
+    done, trace = run_record(program, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{sum(range(100_000))}\n"
     timeline = Timeline.from_file(trace)
@@ -430,10 +413,10 @@ def test_usage_errors_are_one_line(argv: list[str], message: str) -> None:
 
 
 def test_record_refuses_a_trace_and_a_missing_output_folder(tmp_path: Path) -> None:
-    program = write(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(0))\n")
-    done, trace = record(program)
+    program = write_program(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(0))\n")
+    done, trace = run_record(program)
     assert done.returncode == 0
-    again, _ = record(trace)
+    again, _ = run_record(trace)
     assert again.returncode == 2
     assert (
         again.stderr
@@ -446,7 +429,7 @@ def test_record_refuses_a_trace_and_a_missing_output_folder(tmp_path: Path) -> N
 
 
 def test_a_program_without_an_event_loop_is_pointed_out(tmp_path: Path) -> None:
-    done, trace = record(write(tmp_path, "print('no asyncio here')\n"))
+    done, trace = run_record(write_program(tmp_path, "print('no asyncio here')\n"))
     assert done.returncode == 0
     assert done.stdout == "no asyncio here\n"
     assert done.stderr.strip().endswith("never started an asyncio event loop")
