@@ -15,7 +15,17 @@ from trace_builder import S
 
 from loopviz.model.timeline import State, Timeline
 from loopviz.record.process import STOP_GRACE, Recording
-from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
+from loopviz.trace import (
+    Blocking,
+    End,
+    EndReason,
+    Output,
+    ProgramError,
+    Record,
+    Stream,
+    TaskCreated,
+    read_trace,
+)
 
 
 def by_name(timeline: Timeline) -> dict[str, int]:
@@ -319,11 +329,16 @@ def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> Non
         asyncio.run(main())
         """,
     )
-    seen = threading.Event()
-    recording = Recording(program, tmp_path / "t.trace.jsonl", on_records=lambda r: seen.set())
+    blocked_long = threading.Event()
+
+    def watch(records: list[Record]) -> None:
+        """Note the watchdog's report that the loop has been blocked for over 0.4 s."""
+        if any(isinstance(r, Blocking) and r.t - r.since > 0.4 * S for r in records):
+            blocked_long.set()
+
+    recording = Recording(program, tmp_path / "t.trace.jsonl", on_records=watch)
     recording.start()
-    assert seen.wait(10)
-    time.sleep(0.5)
+    assert blocked_long.wait(10), "the watchdog never reported the loop blocked for 0.4 s"
     started = time.monotonic()
     recording.stop()
     result = recording.wait()
