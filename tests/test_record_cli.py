@@ -5,48 +5,37 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from conftest import line_of, run_record, write_program
 from trace_builder import S
 
 from loopviz.model.facts import State
 from loopviz.model.timeline import Timeline
 from loopviz.record.process import STOP_GRACE, Recording
-from loopviz.trace import End, EndReason, Output, ProgramError, Stream, TaskCreated, read_trace
-
-
-def write(tmp_path: Path, source: str, name: str = "prog.py") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(source))
-    return path
-
-
-def record(
-    program: Path, *options: str, args: tuple[str, ...] = (), timeout: float = 60
-) -> tuple[subprocess.CompletedProcess[str], Path]:
-    trace = program.with_suffix(".trace.jsonl")
-    command = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
-    command += [*options, *(["--", *args] if args else [])]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    return done, trace
+from loopviz.trace import (
+    Blocking,
+    End,
+    EndReason,
+    Output,
+    ProgramError,
+    Record,
+    Stream,
+    TaskCreated,
+    read_trace,
+)
 
 
 def by_name(timeline: Timeline) -> dict[str, int]:
     return {task.name: task.id for task in timeline.tasks}
 
 
-def line_number(program: Path, marker: str) -> int:
-    lines = program.read_text().splitlines()
-    return next(n for n, line in enumerate(lines, 1) if marker in line)
-
-
 # --- what the issue says a trace must show -------------------------------------------------------
 def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -64,7 +53,7 @@ def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0, done.stderr
     timeline = Timeline.from_file(trace)
     ids = by_name(timeline)
@@ -86,7 +75,7 @@ def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
 
 
 def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio, time
@@ -107,7 +96,7 @@ def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> No
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0, done.stderr
     timeline = Timeline.from_file(trace)
     ids = by_name(timeline)
@@ -115,7 +104,7 @@ def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> No
     assert step.task == ids["blocker"]
     assert 1.0 * S <= step.duration < 1.3 * S
     assert Path(step.file).name == "prog.py"
-    assert step.line == line_number(program, "blocks here")
+    assert step.line == line_of(program, "blocks here")
     for name in ("one", "two"):
         ready = timeline.totals(ids[name]).ready
         assert 0.85 * S < ready < 1.2 * S, name
@@ -124,7 +113,7 @@ def test_time_sleep_blocks_the_loop_and_starves_the_others(tmp_path: Path) -> No
 
 
 def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -142,7 +131,7 @@ def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0, done.stderr
     timeline = Timeline.from_file(trace)
     workers = [t for t in timeline.tasks if t.name.startswith("w")]
@@ -167,7 +156,7 @@ def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
 
 
 def test_same_output_as_plain_python(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -194,7 +183,7 @@ def test_same_output_as_plain_python(tmp_path: Path) -> None:
         """,
     )
     plain = subprocess.run([sys.executable, str(program)], capture_output=True, text=True)
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == plain.returncode == 0
     assert done.stdout == plain.stdout
     recorded = [
@@ -204,8 +193,8 @@ def test_same_output_as_plain_python(tmp_path: Path) -> None:
 
 
 def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path) -> None:
-    write(tmp_path, "GREETING = 'from a sibling module'\n", "helper.py")
-    program = write(
+    write_program(tmp_path, "GREETING = 'from a sibling module'\n", "helper.py")
+    program = write_program(
         tmp_path,
         """
         import asyncio, sys
@@ -219,7 +208,7 @@ def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path)
                 runner.run(main())
         """,
     )
-    done, trace = record(program, args=("one", "--two"))
+    done, trace = run_record(program, args=("one", "--two"))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "from a sibling module ['one', '--two'] __main__\n"
     header = read_trace(trace).header
@@ -229,7 +218,7 @@ def test_unmodified_program_sees_main_its_directory_and_its_argv(tmp_path: Path)
 
 # --- how runs end ---------------------------------------------------------------------------------
 def test_a_program_that_raises(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -241,7 +230,7 @@ def test_a_program_that_raises(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"loopviz: {program} failed: ValueError: boom"
     assert "Traceback" in done.stderr and "loopviz/child.py" not in done.stderr
@@ -255,8 +244,8 @@ def test_a_program_that_raises(tmp_path: Path) -> None:
 
 
 def test_a_program_with_a_syntax_error(tmp_path: Path) -> None:
-    program = write(tmp_path, "import asyncio\ndef broken(:\n    pass\n")
-    done, trace = record(program)
+    program = write_program(tmp_path, "import asyncio\ndef broken(:\n    pass\n")
+    done, trace = run_record(program)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"loopviz: {program} failed: SyntaxError:") and "line 2" in last
@@ -264,14 +253,14 @@ def test_a_program_with_a_syntax_error(tmp_path: Path) -> None:
 
 
 def test_a_missing_program_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done, trace = record(tmp_path / "absent.py")
+    done, trace = run_record(tmp_path / "absent.py")
     assert done.returncode == 2
     assert done.stderr == f"loopviz: {tmp_path / 'absent.py'}: no such file\n"
     assert not trace.exists()
 
 
 def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -287,7 +276,7 @@ def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -
         """,
     )
     started = time.monotonic()
-    done, trace = record(program, "--timeout", "1")
+    done, trace = run_record(program, "--timeout", "1")
     assert time.monotonic() - started < 10
     assert done.returncode == 3
     assert "timed out after 1 s" in done.stderr
@@ -302,7 +291,7 @@ def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -
 
 
 def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -328,7 +317,7 @@ def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
 
 
 def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio, time
@@ -341,11 +330,16 @@ def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> Non
         asyncio.run(main())
         """,
     )
-    seen = threading.Event()
-    recording = Recording(program, tmp_path / "t.trace.jsonl", on_records=lambda r: seen.set())
+    blocked_long = threading.Event()
+
+    def watch(records: list[Record]) -> None:
+        """Note the watchdog's report that the loop has been blocked for over 0.4 s."""
+        if any(isinstance(r, Blocking) and r.t - r.since > 0.4 * S for r in records):
+            blocked_long.set()
+
+    recording = Recording(program, tmp_path / "t.trace.jsonl", on_records=watch)
     recording.start()
-    assert seen.wait(10)
-    time.sleep(0.5)
+    assert blocked_long.wait(10), "the watchdog never reported the loop blocked for 0.4 s"
     started = time.monotonic()
     recording.stop()
     result = recording.wait()
@@ -357,7 +351,7 @@ def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> Non
 
 
 def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio, sys
@@ -370,7 +364,7 @@ def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None
         asyncio.run(main())
         """,
     )
-    done, trace = record(program)
+    done, trace = run_record(program)
     assert done.returncode == 0
     result = read_trace(trace)
     lines = [r.text for r in result.records if isinstance(r, Output)]
@@ -381,7 +375,7 @@ def test_a_flood_of_output_still_leaves_a_readable_trace(tmp_path: Path) -> None
 
 
 def test_a_hundred_thousand_tasks(tmp_path: Path) -> None:
-    program = write(
+    program = write_program(
         tmp_path,
         """
         import asyncio
@@ -396,7 +390,7 @@ def test_a_hundred_thousand_tasks(tmp_path: Path) -> None:
         asyncio.run(main())
         """,
     )
-    done, trace = record(program, timeout=120)
+    done, trace = run_record(program, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{sum(range(100_000))}\n"
     timeline = Timeline.from_file(trace)
@@ -435,10 +429,10 @@ def test_usage_errors_are_one_line(argv: list[str], message: str) -> None:
 
 
 def test_record_refuses_a_trace_and_a_missing_output_folder(tmp_path: Path) -> None:
-    program = write(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(0))\n")
-    done, trace = record(program)
+    program = write_program(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(0))\n")
+    done, trace = run_record(program)
     assert done.returncode == 0
-    again, _ = record(trace)
+    again, _ = run_record(trace)
     assert again.returncode == 2
     assert (
         again.stderr
@@ -451,7 +445,7 @@ def test_record_refuses_a_trace_and_a_missing_output_folder(tmp_path: Path) -> N
 
 
 def test_a_program_without_an_event_loop_is_pointed_out(tmp_path: Path) -> None:
-    done, trace = record(write(tmp_path, "print('no asyncio here')\n"))
+    done, trace = run_record(write_program(tmp_path, "print('no asyncio here')\n"))
     assert done.returncode == 0
     assert done.stdout == "no asyncio here\n"
     assert done.stderr.strip().endswith("never started an asyncio event loop")

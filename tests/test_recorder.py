@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import line_of
 
 from loopviz.record import Recorder, TracingLoop
 from loopviz.trace import (
@@ -75,6 +76,7 @@ class Recorded:
         ]
 
     def line_of(self, site: int) -> int:
+        """The line of a recorded Site id (not a search of a file: see ``conftest.line_of``)."""
         return self.sites[site][1]
 
 
@@ -83,14 +85,6 @@ def record(main: Callable[[], Coroutine[Any, Any, Any]], **kwargs: Any) -> tuple
     result = run(main, recorder)
     recorder.close()
     return result, Recorded(recorder.records)
-
-
-def line_of(marker: str) -> int:
-    """The line of this file that holds ``marker`` (where a test's await is)."""
-    for number, line in enumerate(HERE.read_text().splitlines(), 1):
-        if marker in line and "line_of(" not in line:
-            return number
-    raise AssertionError(marker)
 
 
 # --- it does not change what the program does --------------------------------------------------
@@ -318,21 +312,21 @@ def test_created_ready_running_waiting_done_with_causes_and_sites() -> None:
     _, rec = record(main)
     created = rec.of(TaskCreated, "child")[0]
     assert created.parent == rec.main
-    assert rec.line_of(created.site) == line_of("marker: creates child")
+    assert rec.line_of(created.site) == line_of(HERE, "marker: creates child")
     assert rec.text[created.coro].endswith("child")
 
     readies = rec.of(Ready, "child")
     assert [r.cause for r in readies] == [Cause.START, Cause.TIMER]
     waited = rec.of(Waited, "child")[0]
     assert waited.kind == Wait.SLEEP
-    assert rec.line_of(waited.site) == line_of("marker: child sleeps")
+    assert rec.line_of(waited.site) == line_of(HERE, "marker: child sleeps")
     assert 15e6 < waited.timeout <= 20e6  # the sleep's deadline, from the step's end
     done = rec.of(Finished, "child")[0]
     assert done.outcome == Outcome.RESULT and rec.text[done.detail] == "'ok'"
 
     main_wait = rec.of(Waited, rec.names[rec.main])[0]
     assert main_wait.kind == Wait.TASK and main_wait.detail == rec.ids["child"]
-    assert rec.line_of(main_wait.site) == line_of("marker: main awaits child")
+    assert rec.line_of(main_wait.site) == line_of(HERE, "marker: main awaits child")
     woken = rec.of(Ready, rec.names[rec.main])[-1]
     assert woken.cause == Cause.TASK and woken.ref == rec.ids["child"]
 
@@ -401,7 +395,7 @@ def test_lock_and_semaphore_waits(kind: Wait, make: Callable[[], Any]) -> None:
     for name in "bc":
         waits = [w for w in rec.of(Waited, name) if w.kind == kind]
         assert waits, f"{name} never waited on {kind.name}"
-        assert rec.line_of(waits[0].site) == line_of("marker: takes the guard")
+        assert rec.line_of(waits[0].site) == line_of(HERE, "marker: takes the guard")
     assert not [w for w in rec.of(Waited, "a") if w.kind == kind]
 
 
@@ -533,7 +527,7 @@ def test_watchdog_reports_a_blocking_step_while_it_blocks() -> None:
     assert len(blocking) == 2  # and again 250 ms later, still blocking
     for report in blocking:
         assert report.since == step.t
-        assert rec.line_of(report.site) == line_of("marker: blocks the loop")
+        assert rec.line_of(report.site) == line_of(HERE, "marker: blocks the loop")
 
 
 def test_a_blocked_loops_records_reach_the_file_while_it_blocks(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from conftest import run_record
 from trace_builder import S
 
 from loopviz import catalog
@@ -59,15 +60,10 @@ def test_runs_on_its_own(scenario: catalog.Scenario) -> None:
     assert not result.stderr.strip(), result.stderr
 
 
-def record(path: Path, tmp_path: Path) -> Timeline:
+def recorded(path: Path, tmp_path: Path) -> Timeline:
+    """The timeline of ``path`` recorded by ``loopviz record``; it must have ended well."""
     trace = tmp_path / f"{path.stem}.trace.jsonl"
-    result = subprocess.run(
-        [sys.executable, "-m", "loopviz", "record", str(path), "-o", str(trace)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=own_env(),
-    )
+    result, _ = run_record(path, trace=trace, env=own_env(), timeout=120)
     assert result.returncode == 0, result.stderr or result.stdout
     timeline = Timeline.from_file(trace)
     assert timeline.finished
@@ -79,7 +75,7 @@ def record(path: Path, tmp_path: Path) -> Timeline:
 def test_recorded_timeline_shows_the_lesson(scenario: catalog.Scenario, tmp_path: Path) -> None:
     check = LESSONS.get(scenario.name)
     assert check is not None, f"{scenario.name} has no lesson check in this file"
-    check(record(scenario.path, tmp_path))
+    check(recorded(scenario.path, tmp_path))
 
 
 # --- reading the timeline --------------------------------------------------------------------

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import line_of, write_program
 from trace_builder import MS, TraceBuilder
 
 from loopviz import cli, exits
@@ -16,24 +16,14 @@ from loopviz.report.summary import render_table
 from loopviz.trace import Cause, End, EndReason, Finished, Ready, Wait, Waited
 
 
-def program(tmp_path: Path, source: str) -> Path:
-    path = tmp_path / "prog.py"
-    path.write_text(textwrap.dedent(source))
-    return path
-
-
 def summary(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(["summary", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def line_of(path: Path, text: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
-
-
 def test_gather_of_sleeps_overlaps(tmp_path, capsys):
-    prog = program(
+    prog = write_program(
         tmp_path,
         """
         import asyncio
@@ -91,7 +81,7 @@ BLOCKING = """
 
 @pytest.fixture
 def blocking_trace(tmp_path) -> tuple[Path, int]:
-    prog = program(tmp_path, BLOCKING)
+    prog = write_program(tmp_path, BLOCKING)
     result = record_program(prog, tmp_path / "blocking.trace.jsonl", timeout=30)
     assert result.status == 0, result.error
     return result.trace_path, line_of(prog, "the culprit")
@@ -119,7 +109,7 @@ def test_max_block_exit_code_names_each_offender(blocking_trace, capsys):
 
 
 def test_failed_program_still_summarised(tmp_path, capsys):
-    prog = program(
+    prog = write_program(
         tmp_path,
         """
         import asyncio
@@ -158,7 +148,7 @@ def test_failed_program_still_summarised(tmp_path, capsys):
 
 
 def test_timed_out_program_exits_3(tmp_path, capsys):
-    prog = program(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(60))\n")
+    prog = write_program(tmp_path, "import asyncio\nasyncio.run(asyncio.sleep(60))\n")
     code, out, _ = summary(capsys, str(prog), "--timeout", "0.5")
     assert code == exits.TIMEOUT
     assert out.startswith("prog.py: timed out and was killed\n")
