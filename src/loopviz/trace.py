@@ -357,11 +357,6 @@ def decode_lines(lines: Iterable[bytes], *, only_program_errors: bool = False) -
     return records
 
 
-def decode_record(line: bytes) -> Record:
-    """Decode one event line; raises ``msgspec.DecodeError`` or ``ValidationError``."""
-    return _record_decoder.decode(line)
-
-
 def parse_header(line: bytes, where: str) -> Header:
     """Check and decode a trace's first line; ``where`` names the file in errors."""
     try:
@@ -391,9 +386,9 @@ class Trace:
     warnings: list[str] = field(default_factory=list)
 
 
-def iter_records(lines: Iterator[bytes], where: str, first_line: int = 2) -> Iterator[Record]:
+def iter_records(lines: Iterator[bytes], where: str) -> Iterator[Record]:
     """Decode event lines, raising :class:`TraceError` naming ``where`` and the line."""
-    for number, line in enumerate(lines, first_line):
+    for number, line in enumerate(lines, 2):  # line 1 is the header
         if not line.strip():
             continue
         try:
