@@ -1,4 +1,4 @@
-"""Recording a program in a child process: the parent's side of `loopviz record` and the app.
+"""Recording a program in a child process: the parent's side of ``loopviz record`` and the app.
 
 The program runs in its own process (``sys.executable -m loopviz.record.child``) so that nothing it
 does (block, crash, flood its output, never end) can take the recorder or the viewer with it.
