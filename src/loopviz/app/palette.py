@@ -122,7 +122,9 @@ class Looks:
             cell = self.ready
         else:
             cell = self._waiting.get(column.kind, self._waiting_else)
-        return self.ran_tick(cell) if column.ran and state is not None else cell
+        if column.ran and state is not None:  # the frame's inner loop: the cached tick first
+            return self._ticks.get(cell) or self.ran_tick(cell)
+        return cell
 
     def legend(self, width: int | None = None) -> Text:
         """Swatch and name of every look a lane can have (the swatches are the lanes' own
