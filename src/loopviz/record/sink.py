@@ -37,19 +37,19 @@ class Sink:
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self.last_flush = _now()
+        self._streaming = stream is not None
+        # Started with the first batch, not before: a program that forks before it prints or
+        # runs a loop must fork a single-threaded process, as it would plain (3.12 warns).
         self._writer: threading.Thread | None = None
-        if stream is not None:
-            self._writer = threading.Thread(target=self._write, name="loopviz-writer", daemon=True)
-            self._writer.start()
 
     @property
     def streaming(self) -> bool:
-        return self._writer is not None
+        return self._streaming
 
     def flush(self, force: bool = False) -> None:
         """Hand buffered records to the writer thread (if streaming): ``force``, or when
         enough have gathered or the oldest have waited long enough."""
-        if self._writer is None:
+        if not self._streaming:
             return
         with self._lock:
             buffered = self.records
@@ -61,6 +61,11 @@ class Sink:
                 # Encoded here, at once (~50 ns a record): the writer thread then only waits
                 # on the file, without the GIL, instead of competing with the loop for it.
                 self._queue.put(encode_records(batch))
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write, name="loopviz-writer", daemon=True
+                    )
+                    self._writer.start()
 
     def _write(self) -> None:
         out = self._out
@@ -75,14 +80,16 @@ class Sink:
 
     def close(self) -> None:
         """Write out everything and stop the writer thread."""
-        if self._writer is None:
+        if not self._streaming:
             return
         self.flush(force=True)
-        self._queue.put(None)
-        self._writer.join(timeout=30)  # until the reader took it all (or went away)
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout=30)  # until the reader took it all (or went away)
         if self._owned and self._out is not None:
             self._out.close()
 
     def forget(self) -> None:
         """In a child made by fork: its writer thread is not there; write nothing."""
+        self._streaming = False
         self._writer = None
