@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import text_of, wait_for
+from textual import events
 from textual.pilot import Pilot
 from trace_builder import MS, S
 
@@ -241,5 +242,26 @@ async def test_a_live_runs_summary_keeps_up_with_the_run(tmp_path: Path) -> None
         await pilot.press("left")  # a step back: no longer following
         title = text_of(screen, "#title").lstrip()
         assert title.startswith("‖ paused 1×") and "● live" in title
+        await pilot.press("x")
+        await wait_ended(pilot, screen)
+
+
+async def test_a_wheel_zoom_during_a_live_run_stops_following(tmp_path: Path) -> None:
+    """Ctrl+wheel zooms at the pointer; while a live run is followed, the next refresh must
+    not fit the window back over it: the window is the user's now."""
+    app = live_app(tmp_path, TICKS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await wait_for(pilot, lambda: screen.timeline is not None, "the run to start")
+        assert screen.playback.following
+        view = screen.view
+        x = view.label_width + view.columns // 2
+        view.post_message(events.MouseScrollDown(view, x, 5, 0, 1, 0, False, False, True))
+        await wait_for(pilot, lambda: not screen.playback.following, "following to stop")
+        zoomed = view.span
+        await pilot.pause(2 * DRAIN)  # two live refreshes, which fit the window while following
+        assert view.span == zoomed
+        assert text_of(screen, "#title").lstrip().startswith("‖ paused")
         await pilot.press("x")
         await wait_ended(pilot, screen)

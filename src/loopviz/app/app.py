@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.app import App
 
 from loopviz.app.commands import ControlsProvider
@@ -32,11 +30,11 @@ class LoopvizApp(App[None]):
         else:
             self.push_screen(RunScreen(target.path, live=target.kind == "program", title=title))
 
-    def open_target_path(self, path: Path, title: str = "") -> None:
+    def on_picker_screen_open(self, message: PickerScreen.Open) -> None:
         """Open what the user named inside the app; a bad path is a notification."""
         try:
-            target = resolve(path)
+            target = resolve(message.path)
         except LoopvizError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.open_target(target, title)
+        self.open_target(target, message.title)

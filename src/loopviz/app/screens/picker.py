@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,11 +18,16 @@ from textual.widgets.option_list import Option
 from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.catalog import Scenario, bundled_folder, discover
 
-if TYPE_CHECKING:
-    from loopviz.app.app import LoopvizApp
-
 
 class PickerScreen(Screen[None]):
+    class Open(Message):
+        """The user chose a file or folder to open (the app opens it: messages go up)."""
+
+        def __init__(self, path: Path, title: str = "") -> None:
+            super().__init__()
+            self.path = path
+            self.title = title
+
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: shown in the footer over the list's own (hidden) enter binding
         Binding("enter", "run", "Run", key_display="enter", priority=True),
@@ -104,15 +110,11 @@ class PickerScreen(Screen[None]):
             if scenario.title == scenario.name
             else f"{scenario.name} · {scenario.title}"
         )
-        self._app.open_target_path(scenario.path, title=title)
+        self.post_message(self.Open(scenario.path, title))
 
     def action_open(self) -> None:
         self.app.push_screen(PathPrompt("Open a program, a trace or a folder"), self._open)
 
     def _open(self, path: str | None) -> None:
         if path:
-            self._app.open_target_path(Path(path))
-
-    @property
-    def _app(self) -> LoopvizApp:
-        return cast("LoopvizApp", self.app)
+            self.post_message(self.Open(Path(path)))

@@ -331,6 +331,10 @@ class RunScreen(Screen[None]):
     def on_timeline_view_task_clicked(self, message: TimelineView.TaskClicked) -> None:
         self.selected = message.task_id
 
+    def on_timeline_view_moved(self, message: TimelineView.Moved) -> None:
+        self.playback.following = False  # a live run's window stays where the user put it
+        self._update_title()
+
     def action_zoom(self, factor: float) -> None:
         self.playback.following = False
         self.view.zoom(factor, self.playhead)

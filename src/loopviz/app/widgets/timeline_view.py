@@ -58,6 +58,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.task_id = task_id
 
+    class Moved(Message):
+        """The user zoomed or panned with the mouse: the window is theirs now."""
+
     playhead: var[int] = var(0, init=False)  # bound to the screen's
     selected: var[int] = var(0, init=False)  # bound to the screen's
 
@@ -319,8 +322,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         column = max(0, offset.x - self.label_width)
         if event.shift:
             self.pan(direction * 0.1)
+            self.post_message(self.Moved())
         elif event.ctrl or self.max_scroll_y == 0 or offset.y < HEADER_ROWS:
             self.zoom(1.25 if direction > 0 else 0.8, self.time_at_column(column))
+            self.post_message(self.Moved())
         else:
             self.scroll_to(y=self.scroll_y + direction * 2, animate=False)
 
