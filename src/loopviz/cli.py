@@ -1,4 +1,5 @@
-"""The ``loopviz`` command: the app with no subcommand; ``record``, ``summary``, ``export``.
+"""The ``loopviz`` command: the app with no subcommand; ``record``, ``summary``, ``steps``,
+``export``.
 
 This is the one place that parses arguments, prints what a command found and maps errors to
 exit codes (``exits``): library modules raise ``LoopvizError`` or return results, and every
@@ -23,7 +24,7 @@ from loopviz.exits import LoopvizError
 if TYPE_CHECKING:
     from loopviz.model.timeline import Timeline
 
-COMMANDS = ("record", "summary", "export")
+COMMANDS = ("record", "summary", "steps", "export")
 
 
 def say(message: str) -> None:
@@ -100,6 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive, default=60.0, help="when recording: kill after S"
     )
 
+    steps = sub.add_parser(
+        "steps",
+        help="print the run step by step, each step said in words (a transcript)",
+        description=(
+            "Print every event of a run (of a trace, or of a program recorded first) with a "
+            "sentence saying what happened and why. --json prints one object per line with "
+            "the loop's state after the step: running task, ready queue, timers, I/O, executor."
+        ),
+    )
+    steps.add_argument("target", help="a trace file, or a program to record first")
+    steps.add_argument("--json", action="store_true", help="print JSON Lines, one step a line")
+    steps.add_argument(
+        "--timeout", type=_positive, default=60.0, help="when recording: kill after S"
+    )
+
     exp = sub.add_parser("export", help="convert a trace for other tools")
     exp.add_argument("trace", help="a trace file")
     exp.add_argument(
@@ -132,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     command: Callable[[argparse.Namespace], int] = {
         "record": record_command,
         "summary": summary_command,
+        "steps": steps_command,
         "export": export_command,
     }[args.command]
     try:
@@ -236,6 +253,23 @@ def summary_command(args: argparse.Namespace) -> int:
         if offenders and code == exits.OK:
             code = exits.BLOCKED
     return code
+
+
+def steps_command(args: argparse.Namespace) -> int:
+    """``loopviz steps``: the transcript, as text or JSON Lines."""
+    from loopviz.report.transcript import json_lines, lines
+
+    timeline = _load(args.target, args.timeout)
+    for warning in timeline.warnings:
+        say(warning)
+    write = sys.stdout.write
+    if args.json:
+        for step in json_lines(timeline):
+            write(json.dumps(step, ensure_ascii=False) + "\n")
+    else:
+        for line in lines(timeline):
+            write(line + "\n")
+    return exits.OK
 
 
 def export_command(args: argparse.Namespace) -> int:

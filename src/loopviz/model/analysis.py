@@ -15,9 +15,12 @@ from loopviz.model.facts import BlockingStep, Interval, State
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Wait
 
-# Waiting on other tasks is not a task's own work: a parent awaiting a gather of its
-# children would otherwise count the children's time twice in the concurrency gain.
-_DELEGATING: set[int] = {Wait.TASK, Wait.GATHER}
+# Waits that are only waiting in line: for another task, or for a lock, a permit, an event,
+# a condition or a queue that another task controls. They overlap nothing of their own.
+_IN_LINE: set[int] = {
+    Wait.TASK, Wait.GATHER, Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION,
+    Wait.QUEUE_GET, Wait.QUEUE_PUT,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +74,18 @@ def findings(timeline: Timeline) -> list[Finding]:
 
 
 def concurrency_gain(timeline: Timeline) -> float:
-    """Task time (lifetimes, less time spent awaiting other tasks) per second of loop time:
-    about 2 when two tasks' sleeps overlap, 1 when everything ran one after another."""
+    """Time spent on work that can overlap (steps, sleeps, I/O, executor jobs) per second the
+    loop was open: about 2 when two tasks' sleeps overlap, 1 when everything ran one after
+    another. Waiting in line (on a task, a lock, a semaphore, an event, a condition or a
+    queue) and waiting in the ready queue do not count."""
     busy, idle = timeline.loop_totals()
     loop_time = busy + idle or timeline.end
     if not loop_time:
         return 0.0
     own = 0
     for info in timeline.tasks:
-        end = timeline.end if info.ended is None else info.ended
-        own += end - info.created - timeline.wait_time(info.id, _DELEGATING)
+        totals = timeline.totals(info.id)
+        own += totals.running + totals.waiting - timeline.wait_time(info.id, _IN_LINE)
     return own / loop_time
 
 

@@ -109,11 +109,15 @@ class ExitInfo:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A task entered a new interval (``first``: it was created)."""
+    """A task entered a new interval, its ``index``-th (0: it was created)."""
 
     task: int
     interval: Interval
-    first: bool
+    index: int
+
+    @property
+    def first(self) -> bool:
+        return self.index == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +160,50 @@ class Moment:
     t: int
     task: int
     event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A task in the loop's ready queue: ``interval`` is its ready (or overdue) interval,
+    which says why it is there and since when."""
+
+    task: int
+    interval: Interval
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """A task suspended in a wait the loop watches: a timer (``interval.deadline``) or I/O."""
+
+    task: int
+    interval: Interval
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """An executor job at a moment: queued (``worker`` "") or running on ``worker``."""
+
+    job: int
+    task: int  # the task that submitted it (0: none)
+    worker: str
+    since: int  # submitted (queued) or started (running)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSnapshot:
+    """The loop's own state at a moment, as a learner would draw it: what runs, the ready
+    queue in the order the loop will run it, the timers soonest first, the I/O waits and
+    the executor jobs. ``idle_until`` is set while the loop sits in ``select()`` (the end of
+    that wait, or None while it still waits); ``open`` is False outside any event loop."""
+
+    t: int
+    open: bool
+    running: int  # the task whose step runs (0: none)
+    running_at: tuple[str, int] | None  # the line it runs, where known
+    blocking_since: int | None  # its step has held the loop past the threshold since
+    ready: list[Queued]
+    timers: list[Parked]
+    io: list[Parked]
+    jobs: list[JobState]
+    idle: bool
+    idle_until: int | None

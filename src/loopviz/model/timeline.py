@@ -31,6 +31,7 @@ from loopviz.model.facts import (
     ExitInfo,
     Interval,
     JobChange,
+    JobState,
     LoopChange,
     Moment,
     OutputLine,
@@ -94,6 +95,10 @@ OVERDUE_SLACK = 1_000_000
 @dataclass(slots=True)
 class _Job:
     fn: str  # the function it runs
+    task: int  # the task that submitted it (0: none)
+    submitted: int
+    started: int | None = None
+    finished: int | None = None
     worker: str = ""  # where it ran, once it started
     index: int = -1  # its span in the worker's ``Jobs``
 
@@ -357,8 +362,9 @@ class Timeline:
     def _on_job(self, r: Job) -> None:
         job = self._jobs.get(r.job)
         if job is None:
-            job = self._jobs[r.job] = _Job(self._strs.get(r.fn, ""))
+            job = self._jobs[r.job] = _Job(self._strs.get(r.fn, ""), r.task, r.t)
         if r.phase == JobPhase.STARTED:
+            job.started = r.t
             worker = self._strs.get(r.worker, "") or "worker"
             spans = self._worker_spans.get(worker)
             if spans is None:
@@ -368,8 +374,10 @@ class Timeline:
             spans.starts.append(r.t)
             spans.ends.append(None)
             spans.labels.append(job.fn)
-        elif r.phase == JobPhase.FINISHED and job.index >= 0:
-            self._worker_spans[job.worker].ends[job.index] = r.t
+        elif r.phase == JobPhase.FINISHED:
+            job.finished = r.t
+            if job.index >= 0:
+                self._worker_spans[job.worker].ends[job.index] = r.t
         self._moment(r.t, r.task, len(self._job_events) << 3 | _M_JOB)
         self._job_events.append((r.job, r.phase))
         self.end = max(self.end, r.t)
@@ -701,7 +709,7 @@ class Timeline:
 
     def _segment_moment(self, lane: Lane, i: int) -> Moment:
         task = lane.info.id
-        return Moment(lane.starts[i], task, Segment(task, self._interval(lane, i), i == 0))
+        return Moment(lane.starts[i], task, Segment(task, self._interval(lane, i), i))
 
     def next_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The first event strictly after t (of one task, or any)."""
@@ -734,3 +742,45 @@ class Timeline:
             self._out_sorted = sorted(self._out, key=lambda line: line[0])
             self._out_t = [line[0] for line in self._out_sorted]
         return self._out_sorted[: bisect_right(self._out_t, t)]
+
+    # --- the run as a sequence of events (the step axis) ----------------------------------
+    def moment_count(self) -> int:
+        return len(self._ev_t)
+
+    def moment(self, index: int) -> Moment:
+        """The ``index``-th event in time order (ties keep the order records came in)."""
+        order, _ = self._ordered()
+        return self._make_moment(order[index])
+
+    def moment_index(self, t: int) -> int:
+        """The index of the last event at or before t (-1: none yet)."""
+        _, times = self._ordered()
+        return bisect_right(times, t) - 1
+
+    def moment_time(self, index: int) -> int:
+        _, times = self._ordered()
+        return times[index]
+
+    def jobs_at(self, t: int) -> list[JobState]:
+        """Executor jobs queued or running at t, queued ones first, each in order of time."""
+        queued, running = [], []
+        for job_id, job in self._jobs.items():
+            if job.submitted > t or (job.finished is not None and job.finished <= t):
+                continue
+            if job.started is None or job.started > t:
+                queued.append(JobState(job_id, job.task, "", job.submitted))
+            else:
+                running.append(JobState(job_id, job.task, job.worker, job.started))
+        return queued + running
+
+    def loop_at(self, t: int) -> tuple[bool, bool, int | None]:
+        """(a loop is open, it sits idle in ``select()``, until when: None while it still
+        does) at t."""
+        starts, states = self._loop.starts, self._loop_state
+        i = bisect_right(starts, t) - 1
+        if i < 0 or states[i] == _NO_LOOP:
+            return False, False, None
+        if i == len(starts) - 1:
+            tail = self._idle_since()
+            return True, tail is not None and t >= tail, None
+        return True, states[i] == _IDLE, starts[i + 1] if states[i] == _IDLE else None

@@ -9,6 +9,7 @@ wait kind or cause is one entry in a table here (plus its record in ``trace``).
 from __future__ import annotations
 
 import signal
+from dataclasses import replace
 from pathlib import PurePath
 
 from loopviz.model.facts import (
@@ -16,6 +17,7 @@ from loopviz.model.facts import (
     Interval,
     JobChange,
     LoopChange,
+    LoopSnapshot,
     Moment,
     OutputLine,
     Reported,
@@ -24,6 +26,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
 from loopviz.units import format_short, format_time
@@ -61,9 +64,10 @@ One lane per task: **running** (a step runs; in red when it **blocks** the loop)
 (scheduled, awaiting its turn: long ready time means starved), **waiting** (suspended in an
 `await`, coloured by what on; lock also stands for semaphore, event and condition).
 
-**Concurrency gain**: the tasks' time (from creation to end, less the time spent awaiting
-other tasks) per second the loop ran: about 2 when two tasks' waits overlap, 1 when they ran
-one after another.
+**Concurrency gain**: the time tasks spent on work that can overlap (their steps, and their
+waits on timers, I/O and executor jobs) per second the loop ran: about 2 when two tasks'
+sleeps overlap, 1 when they ran one after another. Waiting in line (for another task, a
+lock, a semaphore, an event or a queue) does not count.
 """
 
 
@@ -336,3 +340,171 @@ def _timer(wait: int | None) -> str:
     if wait is None:
         return "timer"
     return "sleep timer" if wait == Wait.SLEEP else "timeout"
+
+
+# --- narration: one plain sentence per step, for the step view and the transcript -----------
+def narrate(timeline: Timeline, step: Step) -> str:
+    """What happened at a step and why, in the guide's terms, with what the loop does next:
+    "toast awaits sleep 1.0 s at prog.py:14, so it gives the loop back; its timer is due at
+    1.016 s. Next in the ready queue: tea."."""
+    event, loop = step.moment.event, step.loop
+    if isinstance(event, Segment):
+        return _narrate_segment(timeline, event, loop)
+    if isinstance(event, BlockingStep):
+        return _narrate_block(timeline, event)
+    if isinstance(event, OutputLine):
+        where_to = "to stderr" if event.stream == Stream.STDERR else ""
+        return f"The program prints{' ' + where_to if where_to else ''}: {event.text}"
+    if isinstance(event, LoopChange):
+        if event.opened:
+            return "The event loop starts: from now on it runs one step at a time."
+        return "The event loop closes."
+    if isinstance(event, JobChange):
+        return _narrate_job(timeline, step.moment.task, event)
+    if isinstance(event, Reported):
+        return f"The loop reports: {problem(timeline, event)}."
+    return f"The program {ending(event.reason, event.status, event.error)}."
+
+
+def step_kind(step: Step) -> str:
+    """What kind of thing a step is, one word: "created", "ready", "running", "waiting",
+    "done", "blocked", "output", "loop", "job", "problem", "exit"."""
+    event = step.moment.event
+    if isinstance(event, Segment):
+        return "created" if event.first else event.interval.state.name.lower()
+    kinds: dict[type, str] = {
+        BlockingStep: "blocked",
+        OutputLine: "output",
+        LoopChange: "loop",
+        JobChange: "job",
+        Reported: "problem",
+    }
+    return kinds.get(type(event), "exit")
+
+
+def timer_what(timeline: Timeline, interval: Interval) -> str:
+    """What a timer is for, in the loop panel: "sleep 1.0 s", "timeout of task B"."""
+    if interval.kind == Wait.SLEEP:
+        return wait(timeline, interval)
+    return f"timeout of {_bare_wait(timeline, interval)}"
+
+
+def io_what(timeline: Timeline, interval: Interval) -> str:
+    """What an I/O wait reads or writes, in the loop panel."""
+    return _bare_wait(timeline, interval)
+
+
+def job_state(worker: str) -> str:
+    return f"running on {worker}" if worker else "queued"
+
+
+def loop_state(loop: LoopSnapshot) -> str:
+    """The loop's own state in a few words: "running task B's step", "idle in select()"."""
+    if not loop.open:
+        return "no event loop is running"
+    if loop.idle:
+        until = f" until {format_time(loop.idle_until)}" if loop.idle_until is not None else ""
+        return f"idle: waiting in select() for a timer or I/O{until}"
+    return "running a step" if loop.running else "busy between steps"
+
+
+def _bare_wait(timeline: Timeline, interval: Interval) -> str:
+    """A wait without its timeout: the panel says the deadline beside it."""
+    return wait(timeline, replace(interval, deadline=None))
+
+
+def _ordinal(n: int) -> str:
+    return {1: "next", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def _names(timeline: Timeline, tasks: list[int], most: int = 3) -> str:
+    """ "toast, tea and eggs" (or "toast, tea and 5 more")."""
+    said = [name(timeline, t) for t in tasks[:most]]
+    if len(tasks) > most:
+        said.append(f"{len(tasks) - most} more")
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+
+
+def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
+    """What the loop does once the current step gives it back."""
+    if loop.ready:
+        return f"Next in the ready queue: {name(timeline, loop.ready[0].task)}."
+    if loop.timers:
+        first = loop.timers[0]
+        due = first.interval.deadline or 0
+        return (
+            f"Nothing is ready: the loop waits in select() until {name(timeline, first.task)}'s"
+            f" timer at {format_time(due)}, or until I/O is ready."
+        )
+    if loop.io or loop.jobs:
+        return "Nothing is ready: the loop waits in select() until I/O or a job is done."
+    return "Nothing is ready and nothing is pending."
+
+
+def _place(timeline: Timeline, task_id: int, loop: LoopSnapshot) -> str:
+    for n, queued in enumerate(loop.ready, 1):
+        if queued.task == task_id:
+            return f"it is {_ordinal(n)} in the ready queue" if n > 1 else "it is next to run"
+    return "it joins the ready queue"
+
+
+def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -> str:
+    who = name(timeline, segment.task)
+    interval = segment.interval
+    if segment.first:
+        info = timeline.task(segment.task)
+        by = f"{name(timeline, info.parent)} creates" if info.parent else "The program creates"
+        if info.internal:
+            by = "asyncio creates"
+        at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
+        return f"{by} task {who}{at}; {_place(timeline, segment.task, loop)}."
+    state = interval.state
+    if state is State.RUNNING:
+        resumes = timeline.position(segment.task, interval.start)
+        from_line = f" from {where(*resumes)}" if resumes else ""
+        return f"The loop runs a step of {who}{from_line}."
+    if state is State.WAITING:
+        at = f" at {where(interval.file, interval.line)}" if interval.file else ""
+        due = ""
+        if interval.deadline is not None:
+            due = f"; its {_timer(interval.kind)} is due at {format_time(interval.deadline)}"
+        return (
+            f"{who} awaits {wait(timeline, interval)}{at}, so it gives"
+            f" the loop back{due}. {_next_up(timeline, loop)}"
+        )
+    if state is State.READY:
+        place = _place(timeline, segment.task, loop)
+        if interval.overdue:
+            busy = f" ({name(timeline, loop.running)}'s step holds it)" if loop.running else ""
+            return (
+                f"{who}'s {_timer(interval.kind)} is due, but the loop is busy{busy}: {who}"
+                f" is overdue and waits for the loop to come back."
+            )
+        if interval.kind == Cause.YIELD:
+            return f"{who} gave the loop back but can go on at once; {place}."
+        return f"{who} is ready: {cause(timeline, interval)}; {place}."
+    return f"{who} is done: it {outcome(interval.kind, interval.detail)}."
+
+
+def _narrate_block(timeline: Timeline, step: BlockingStep) -> str:
+    said = blocked(timeline, step)
+    said = said[0].upper() + said[1:]
+    due = due_during(timeline, step)
+    if not due:
+        return f"{said}: nothing else could run meanwhile."
+    when = format_time(min(parked.interval.deadline or 0 for parked in due))
+    were = "were" if len(due) > 1 else "was"
+    return (
+        f"{said}; {_names(timeline, [p.task for p in due])} {were} due from {when} and"
+        f" wait, overdue: the loop runs one step at a time."
+    )
+
+
+def _narrate_job(timeline: Timeline, task_id: int, change: JobChange) -> str:
+    what = job(timeline, change.job)
+    if change.phase == JobPhase.SUBMITTED:
+        who = name(timeline, task_id) if task_id else "The program"
+        return f"{who} hands {what} to the executor, to run in a worker thread or process."
+    if change.phase == JobPhase.STARTED:
+        return f"{what} starts on {change.worker}, beside the loop."
+    return f"{what} finished on {change.worker}; whoever awaits it becomes ready."

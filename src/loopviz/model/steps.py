@@ -1,0 +1,144 @@
+"""The run as a sequence of steps: what the loop holds at each event.
+
+The timeline answers "what is each task doing at t"; this module arranges that the way the
+loop itself holds it, for the step view's loop panel and the ``steps`` transcript: the task
+whose step runs, the ready queue in the order the loop will run it, the timers soonest
+first, the I/O waits and the executor jobs. Events are numbered in time order
+(``Timeline.moment``); at a step number the loop's state includes that event and none after
+it, even when several events share one clock reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from loopviz.model.facts import (
+    BlockingStep,
+    Interval,
+    LoopSnapshot,
+    Moment,
+    Parked,
+    Queued,
+    Segment,
+    State,
+)
+from loopviz.model.timeline import Timeline
+from loopviz.trace import Wait
+
+# Waits the loop watches a file descriptor for (the selector), rather than a timer.
+IO_KINDS: frozenset[int] = frozenset({Wait.IO})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event of the run, numbered, with the loop's state just after it."""
+
+    index: int
+    moment: Moment
+    loop: LoopSnapshot
+
+
+def snapshot(timeline: Timeline, index: int) -> LoopSnapshot:
+    """The loop's state just after event ``index`` (-1: before the first)."""
+    if index < 0:
+        return _arrange(timeline, 0, [])
+    t = timeline.moment_time(index)
+    # Events after ``index`` at the same clock reading have not happened yet.
+    before: dict[int, int] = {}
+    j = index + 1
+    while j < timeline.moment_count() and timeline.moment_time(j) == t:
+        event = timeline.moment(j).event
+        if isinstance(event, Segment):
+            before[event.task] = min(before.get(event.task, event.index), event.index) - 1
+        j += 1
+    states: list[tuple[int, Interval]] = []
+    for task in dict.fromkeys([*timeline.alive_at(t), *before]):
+        if task in before:
+            if before[task] < 0:
+                continue  # created by a later event
+            interval = timeline.segment(task, before[task])
+        else:
+            found = timeline.state_at(task, t)
+            if found is None:
+                continue
+            interval = found
+        states.append((task, interval))
+    return _arrange(timeline, t, states)
+
+
+def steps(timeline: Timeline) -> Iterator[Step]:
+    """Every event with the loop's state after it, walked once through the run (the
+    transcript): each event updates the one task it is about."""
+    now: dict[int, Interval] = {}
+    count = timeline.moment_count()
+    for i in range(count):
+        moment = timeline.moment(i)
+        event = moment.event
+        if isinstance(event, Segment):
+            if event.interval.state is State.DONE:
+                now.pop(event.task, None)
+            else:
+                now[event.task] = event.interval
+        if i + 1 < count and timeline.moment_time(i + 1) == moment.t:
+            loop = snapshot(timeline, i)  # a tie: the next event shares this clock reading
+        else:
+            loop = _arrange(timeline, moment.t, now.items())
+        yield Step(i, moment, loop)
+
+
+def due_during(timeline: Timeline, step: BlockingStep) -> list[Parked]:
+    """The tasks whose timers fell due while ``step`` held the loop: they had to wait."""
+    end = step.start + step.duration
+    due = []
+    for task in timeline.alive_at(step.start):
+        interval = timeline.state_at(task, step.start)
+        if interval is not None and interval.state is State.WAITING:
+            deadline = interval.deadline
+            if deadline is not None and step.start <= deadline < end:
+                due.append(Parked(task, interval))
+    return sorted(due, key=lambda parked: parked.interval.deadline or 0)
+
+
+def _arrange(timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]]) -> LoopSnapshot:
+    running = 0
+    running_at: tuple[str, int] | None = None
+    ready: list[Queued] = []
+    timers: list[Parked] = []
+    io: list[Parked] = []
+    for task, interval in states:
+        state = interval.state
+        if state is State.RUNNING:
+            running = task
+            running_at = (interval.file, interval.line) if interval.line else None
+            running_at = running_at or timeline.position(task, t)
+        elif state is State.READY:
+            ready.append(Queued(task, interval))
+        elif state is State.WAITING:
+            if interval.kind in IO_KINDS:
+                io.append(Parked(task, interval))
+            if interval.deadline is not None:
+                timers.append(Parked(task, interval))
+    # The loop runs its ready queue first in, first out. A timer that fell due while a step
+    # held the loop joins the queue only when the loop next looks at its timers: after
+    # everything already in it, in the order of the deadlines.
+    ready.sort(key=lambda queued: (queued.interval.overdue, queued.interval.start, queued.task))
+    timers.sort(key=lambda parked: (parked.interval.deadline or 0, parked.task))
+    is_open, idle, idle_until = timeline.loop_at(t)
+    return LoopSnapshot(
+        t, is_open, running, running_at, _blocking_since(timeline, running, t), ready, timers,
+        io, timeline.jobs_at(t), idle and not running, idle_until,
+    )  # fmt: skip
+
+
+def _blocking_since(timeline: Timeline, task: int, t: int) -> int | None:
+    """When the running task's step began, if that step held the loop past the threshold."""
+    if not task:
+        return None
+    since = timeline.blocking_since(task)
+    if since is not None and since <= t:
+        return since
+    for start, end in timeline.blocks_of(task):
+        if start <= t < end:
+            return start
+    return None

@@ -1,0 +1,72 @@
+"""The run as narrated steps on the command line (``loopviz steps``): text for handouts, JSON
+Lines for grading and tests. ``docs/steps-json.md`` documents the JSON; the sentences come
+from ``words``, the loop's state from ``model.steps``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from loopviz.model import words
+from loopviz.model.facts import JobState, LoopSnapshot
+from loopviz.model.steps import Step, steps
+from loopviz.model.timeline import Timeline
+from loopviz.units import format_time, seconds
+
+
+def lines(timeline: Timeline) -> Iterator[str]:
+    """One line per step: number, time, sentence."""
+    for step in steps(timeline):
+        yield f"{step.index:>5}  {format_time(step.moment.t):>9}  {words.narrate(timeline, step)}"
+
+
+def json_lines(timeline: Timeline) -> Iterator[dict[str, Any]]:
+    """One object per step, as ``docs/steps-json.md`` says."""
+    for step in steps(timeline):
+        yield step_json(timeline, step)
+
+
+def step_json(timeline: Timeline, step: Step) -> dict[str, Any]:
+    task = step.moment.task
+    return {
+        "i": step.index,
+        "t_s": seconds(step.moment.t),
+        "task": _label(timeline, task) if task else None,
+        "kind": words.step_kind(step),
+        "text": words.narrate(timeline, step),
+        "loop": loop_json(timeline, step.loop),
+    }
+
+
+def loop_json(timeline: Timeline, loop: LoopSnapshot) -> dict[str, Any]:
+    return {
+        "state": words.loop_state(loop),
+        "running": _label(timeline, loop.running) if loop.running else None,
+        "blocking": loop.blocking_since is not None,
+        "ready": [_label(timeline, queued.task) for queued in loop.ready],
+        "timers": [
+            {
+                "task": _label(timeline, parked.task),
+                "due_s": seconds(parked.interval.deadline or 0),
+                "what": words.timer_what(timeline, parked.interval),
+            }
+            for parked in loop.timers
+        ],
+        "io": [
+            {"task": _label(timeline, p.task), "what": words.io_what(timeline, p.interval)}
+            for p in loop.io
+        ],
+        "executor": [_job_json(timeline, job) for job in loop.jobs],
+    }
+
+
+def _job_json(timeline: Timeline, job: JobState) -> dict[str, Any]:
+    return {
+        "job": words.job(timeline, job.job),
+        "worker": job.worker or None,
+        "state": words.job_state(job.worker),
+    }
+
+
+def _label(timeline: Timeline, task_id: int) -> str:
+    return words.label(timeline.task(task_id))
