@@ -19,6 +19,7 @@ from conftest import run_record
 from trace_builder import S
 
 from loopviz import catalog
+from loopviz.model.analysis import concurrency_gain
 from loopviz.model.facts import Interval, State, TaskInfo
 from loopviz.model.timeline import Timeline
 from loopviz.protocol import HTTP_BASE
@@ -158,6 +159,7 @@ def _(tl: Timeline) -> None:
     main = running(tl, "main")
     assert 2.0 <= life(main) <= 2.6
     assert life(main) < 4.0  # not the sum of the delays
+    assert 1.7 < concurrency_gain(tl) < 2.1  # 4 s of sleeping in 2 s
     toast, tea, eggs = (named(tl, n) for n in ("toast", "tea", "eggs"))
     for short in (toast, eggs):
         assert 1.0 <= life(short) < 1.5
@@ -218,6 +220,7 @@ LESSONS["08_timeout"] = assert_cut_at_two_seconds
 def _(tl: Timeline) -> None:
     fetches = with_prefix(tl, "fetch-")
     assert len(fetches) == 20
+    assert 4 < concurrency_gain(tl) < 6  # five at a time: waiting for a permit is not work
 
     def acquired(task: TaskInfo) -> int:
         """The start of the first step after its last semaphore wait: it holds the permit."""
@@ -316,6 +319,7 @@ def _(tl: Timeline) -> None:
 def _(tl: Timeline) -> None:
     turns = [(t, text.split()) for t, text in output(tl)]
     assert len(turns) == 16
+    assert concurrency_gain(tl) < 1.5  # one at a time, however long each waits for the lock
     for (_, took), (_, left) in zip(turns[::2], turns[1::2], strict=True):
         assert (took[1], left[1]) == ("takes", "leaves") and took[0] == left[0]
     clerks = with_prefix(tl, "clerk-")
