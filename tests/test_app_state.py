@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from trace_builder import MS, S
 
-from loopviz.app.state import SPEEDS, LiveFeed, Pacer, Playback
+from loopviz.app.state import PACES, SPEEDS, LiveFeed, Pacer, Playback
 from loopviz.model.timeline import Timeline
 from loopviz.trace import read_trace
 
@@ -51,18 +51,43 @@ def test_speeds_step_through_the_list_and_stop_at_either_end() -> None:
 def test_stepping_visits_every_event_and_pauses(timeline: Timeline) -> None:
     playback = Playback(following=True)
     playback.playing = True
-    forward = [0]
-    while (t := playback.step(timeline, forward[-1], 1, None)) is not None:
-        forward.append(t)
+    forward = [-1]
+    while (index := playback.step(timeline, forward[-1], 1, 0)) is not None:
+        forward.append(index)
     assert not playback.playing and not playback.following
-    assert forward == sorted(set(forward)) and forward[-1] <= timeline.end
+    assert forward == list(range(-1, timeline.moment_count()))
     backward = [forward[-1]]
-    while (t := playback.step(timeline, backward[-1], -1, None)) is not None:
-        backward.append(t)
-    assert backward[::-1] == forward[forward.index(backward[-1]) :]
+    while (index := playback.step(timeline, backward[-1], -1, 0)) is not None:
+        backward.append(index)
+    assert backward[::-1] == forward[1:]
+
+
+def test_stepping_one_task_visits_its_events_only(timeline: Timeline) -> None:
+    playback = Playback()
     task = timeline.tasks[1].id
-    own = playback.step(timeline, 0, 1, task)
-    assert own == timeline.next_event(0, task).t
+    own = [-1]
+    while (index := playback.step(timeline, own[-1], 1, task)) is not None:
+        own.append(index)
+    everything = [timeline.moment(i) for i in range(timeline.moment_count())]
+    assert own[1:] == [i for i, moment in enumerate(everything) if moment.task == task]
+    back = [own[-1]]
+    while (index := playback.step(timeline, back[-1], -1, task)) is not None:
+        back.append(index)
+    assert back[::-1] == own[1:]
+
+
+def test_playing_by_steps_goes_one_event_at_a_time_at_the_pace(timeline: Timeline) -> None:
+    playback = Playback()
+    playback.by_steps = True
+    last = timeline.moment_count() - 1
+    assert playback.toggle(5, last, now=10.0) == 5 and playback.playing
+    assert playback.tick(5, last, now=10.9) == 5  # 1 step a second: not yet
+    assert playback.tick(5, last, now=11.0) == 6
+    playback.change_speed(1)
+    assert playback.pace == PACES[PACES.index(1.0) + 1] and playback.speed == 1.0
+    assert playback.tick(6, last, now=12.0) == 6 + int(playback.pace)
+    assert playback.tick(8, last, now=1000.0) == last and not playback.playing
+    assert playback.toggle(last, last, now=1001.0) == 0  # from the end: starts over
 
 
 def test_following_the_live_end_until_the_user_moves(timeline: Timeline) -> None:

@@ -12,24 +12,30 @@ import threading
 from collections.abc import Callable
 from functools import partial
 
+from loopviz.model.steps import next_step
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Record
 
-SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # times real time, playing by time
+PACES = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)  # steps a second, playing by steps
 
 
 class Playback:
-    """The playback clock: playing at a speed, stepping event by event, or following the
-    live end of a run that goes on (until the user moves the playhead)."""
+    """The playback clock: playing by time at a speed, or by steps at a pace (one event
+    after another, however close in time), stepping event by event, or following the live
+    end of a run that goes on (until the user moves the playhead)."""
 
     def __init__(self, *, following: bool = False) -> None:
         self.speed = 1.0
+        self.pace = 1.0
+        self.by_steps = False
         self.playing = False
         self.following = following
         self._last_tick = 0.0  # when the playhead last advanced, seconds
 
     def toggle(self, playhead: int, end: int, now: float) -> int:
-        """Play or pause at ``now``; playing from the end starts over. The playhead after."""
+        """Play or pause at ``now``; playing from the end starts over. The playhead after
+        (a time, or a step number when playing by steps; ``end`` is then the last step)."""
         self.following = False
         self.playing = not self.playing
         if not self.playing:
@@ -38,10 +44,18 @@ class Playback:
         return 0 if playhead >= end else playhead
 
     def tick(self, playhead: int, end: int, now: float) -> int:
-        """The playhead advanced by the time since the last tick, at the speed; it stops at
-        ``end``."""
-        elapsed, self._last_tick = now - self._last_tick, now
-        t = playhead + int(elapsed * self.speed * 1e9)
+        """The playhead advanced by the time since the last tick, at the speed (or by the
+        steps due at the pace); it stops at ``end``."""
+        elapsed = now - self._last_tick
+        if self.by_steps:
+            due = int(elapsed * self.pace)
+            if not due:
+                return playhead
+            self._last_tick += due / self.pace
+            t = playhead + due
+        else:
+            self._last_tick = now
+            t = playhead + int(elapsed * self.speed * 1e9)
         if t >= end:
             self.playing = False
             return end
@@ -52,17 +66,14 @@ class Playback:
         self.following = False
         return max(0, t)
 
-    def step(
-        self, timeline: Timeline, playhead: int, direction: int, task: int | None
-    ) -> int | None:
-        """The time of the next (``direction`` > 0) or previous event, of ``task`` or of any
-        task; None when there is none that way. Stepping pauses."""
+    def step(self, timeline: Timeline, index: int, direction: int, task: int) -> int | None:
+        """The number of the next (``direction`` > 0) or previous event, of ``task`` (0: of
+        any); None when there is none that way. Stepping pauses."""
         self.playing = False
-        if direction > 0:
-            moment = timeline.next_event(playhead, task)
-        else:
-            moment = timeline.prev_event(playhead, task)
-        return None if moment is None else self.seek(moment.t)
+        found = next_step(timeline, index, direction, task)
+        if found is not None:
+            self.following = False
+        return found
 
     def jump(self, to_end: bool, end: int, *, live: bool) -> int:
         """The start or the end; the end of a live run is followed from then on."""
@@ -71,9 +82,15 @@ class Playback:
         return end if to_end else 0
 
     def change_speed(self, direction: int) -> None:
-        """The next speed up or down in ``SPEEDS`` (from the nearest), stopping at either end."""
-        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
-        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
+        """The next speed (or pace) up or down, from the nearest, stopping at either end."""
+        choices = PACES if self.by_steps else SPEEDS
+        now = self.pace if self.by_steps else self.speed
+        index = min(range(len(choices)), key=lambda i: abs(choices[i] - now))
+        chosen = choices[max(0, min(len(choices) - 1, index + direction))]
+        if self.by_steps:
+            self.pace = chosen
+        else:
+            self.speed = chosen
 
 
 class LiveFeed:

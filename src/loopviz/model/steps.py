@@ -142,3 +142,43 @@ def _blocking_since(timeline: Timeline, task: int, t: int) -> int | None:
         if start <= t < end:
             return start
     return None
+
+
+def next_step(timeline: Timeline, index: int, direction: int, task: int = 0) -> int | None:
+    """The number of the next (``direction`` > 0) or previous event from ``index``: of any
+    task, or about ``task`` only (its state changes and its blocking steps); None when there
+    is none that way."""
+    count = timeline.moment_count()
+    if not task:
+        beside = index + direction
+        return beside if 0 <= beside < count else None
+    if 0 <= index < count:
+        t = timeline.moment_time(index)
+    else:
+        t = -1 if direction > 0 else timeline.end + 1
+    while True:
+        found = _among_ties(timeline, index, direction, task, t)
+        if found is not None:
+            return found
+        # A task's events are few among many: jump to the time of its next one.
+        if direction > 0:
+            moment = timeline.next_event(t, task)
+            times = [s for s, _ in timeline.blocks_of(task) if s > t][:1]
+        else:
+            moment = timeline.prev_event(t, task)
+            times = [s for s, _ in timeline.blocks_of(task) if s < t][-1:]
+        times += [moment.t] if moment is not None else []
+        if not times:
+            return None
+        t = min(times) if direction > 0 else max(times)
+        index = -1 if direction > 0 else count
+
+
+def _among_ties(timeline: Timeline, index: int, direction: int, task: int, t: int) -> int | None:
+    """The first event about ``task`` at time ``t`` beyond ``index`` in ``direction``."""
+    first, last = timeline.moment_index(t - 1) + 1, timeline.moment_index(t)
+    span = range(first, last + 1) if direction > 0 else range(last, first - 1, -1)
+    for i in span:
+        if (i > index if direction > 0 else i < index) and timeline.moment(i).task == task:
+            return i
+    return None

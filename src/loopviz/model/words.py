@@ -16,10 +16,13 @@ from loopviz.model.facts import (
     BlockingStep,
     Interval,
     JobChange,
+    JobState,
     LoopChange,
     LoopSnapshot,
     Moment,
     OutputLine,
+    Parked,
+    Queued,
     Reported,
     Segment,
     State,
@@ -508,3 +511,78 @@ def _narrate_job(timeline: Timeline, task_id: int, change: JobChange) -> str:
     if change.phase == JobPhase.STARTED:
         return f"{what} starts on {change.worker}, beside the loop."
     return f"{what} finished on {change.worker}; whoever awaits it becomes ready."
+
+
+# --- the loop panel: the loop's state at the playhead, as lists a learner can read ----------
+PANEL_NOTHING = "none"
+
+
+def panel_heading(what: str, count: int) -> str:
+    """ "ready queue (2)": one list of the loop panel and its length."""
+    titles = {"ready": "ready queue", "timers": "timers", "io": "I/O waits", "jobs": "executor"}
+    return f"{titles[what]} ({count})"
+
+
+def panel_running(timeline: Timeline, loop: LoopSnapshot) -> str:
+    """The loop panel's first line: what the loop does now."""
+    if not loop.running:
+        return loop_state(loop)
+    at = f" at {where(*loop.running_at)}" if loop.running_at else ""
+    said = f"running {name(timeline, loop.running)}{at}"
+    if loop.blocking_since is not None:
+        said += f", blocking the loop since {format_time(loop.blocking_since)}"
+    return said
+
+
+def queue_entry(timeline: Timeline, queued: Queued, t: int) -> str:
+    """ "eggs: its sleep timer fired · 2.0 ms in line", one entry of the ready queue."""
+    interval = queued.interval
+    waited = format_time(t - interval.start)
+    if interval.overdue:
+        due = _timer(interval.kind)
+        return f"{name(timeline, queued.task)}: overdue {waited}: its {due} was due"
+    return f"{name(timeline, queued.task)}: {cause(timeline, interval)} · {waited} in line"
+
+
+def timer_entry(timeline: Timeline, parked: Parked, t: int) -> str:
+    """ "tea: sleep 2.0 s · due 2.004 s, in 998 ms", one timer."""
+    due = parked.interval.deadline or 0
+    left = f"in {format_time(due - t)}" if due > t else "due now"
+    what = timer_what(timeline, parked.interval)
+    return f"{name(timeline, parked.task)}: {what} · at {format_time(due)}, {left}"
+
+
+def io_entry(timeline: Timeline, parked: Parked) -> str:
+    return f"{name(timeline, parked.task)}: {io_what(timeline, parked.interval)}"
+
+
+def job_entry(timeline: Timeline, state: JobState) -> str:
+    by = f" for {name(timeline, state.task)}" if state.task else ""
+    return f"{job(timeline, state.job)}{by} · {job_state(state.worker)}"
+
+
+def more(count: int) -> str:
+    return f"+{count} more"
+
+
+def step_caption(index: int, count: int, live: bool) -> str:
+    """ "step 16 of 40", the narration's lead-in (a live run's count still grows)."""
+    if index < 0:
+        return "before the first step"
+    return f"step {index + 1} of {count}{' so far' if live else ''}"
+
+
+# --- the run view's notices ---------------------------------------------------------------------
+NO_MORE_STEPS = "no more steps that way"
+
+
+def playing_by(steps: bool) -> str:
+    if steps:
+        return "step by step: each event is one step (+/- change the pace); the selection follows"
+    return "by time: the playhead moves with the clock (+/- change the speed)"
+
+
+def following(on: bool) -> str:
+    if on:
+        return "the selection follows the task of each step"
+    return "the selection stays on the task you chose"

@@ -1,10 +1,10 @@
 """The run view: a program recorded live, or a saved trace, on a timeline you can play.
 
-The screen is the Textual glue: its reactives (the playhead and the selected task, which the
-widgets are bound to), keys, timers, workers and dialogs. The playback clock and the live
-feed are plain Python (``loopviz.app.state``). Live records are folded into the model at most
-ten times a second on the UI thread; while the run goes on the playhead follows "now" until
-the user moves it.
+The screen is the Textual glue: its reactives (the playhead, the step at it and the selected
+task, which the widgets are bound to), keys, timers, workers and dialogs. The playback clock
+and the live feed are plain Python (``loopviz.app.state``). Live records are folded into the
+model at most ten times a second on the UI thread; while the run goes on the playhead
+follows "now" until the user moves it.
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.app.state import LiveFeed, Pacer, Playback
 from loopviz.app.widgets.event_log import EventLog
 from loopviz.app.widgets.inspector import Inspector
+from loopviz.app.widgets.loop_panel import LoopPanel
+from loopviz.app.widgets.narration import Narration
 from loopviz.app.widgets.output import OutputPane
 from loopviz.app.widgets.source import SourcePane
 from loopviz.app.widgets.summary import SummaryPane
 from loopviz.app.widgets.timeline_view import TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model import words
+from loopviz.model.steps import Step, snapshot
 from loopviz.model.timeline import Timeline
 from loopviz.trace import EndReason, TraceError
 from loopviz.units import format_time
@@ -53,7 +56,8 @@ class RunScreen(Screen[None]):
     # The footer shows the keys a user needs first; the rest are in the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "play_pause", "Play", tooltip="Play/Pause"),
-        Binding("right", "step(1)", "Next", key_display="→", tooltip="Next event"),
+        Binding("right", "step(1)", "Next", key_display="→", tooltip="Next step"),
+        Binding("a", "axis", "Steps", tooltip="Play step by step, or by time"),
         Binding("x", "stop", "Stop"),
         Binding("r", "rerun", "Re-run"),
         Binding("s", "save", "Save"),
@@ -62,7 +66,8 @@ class RunScreen(Screen[None]):
         Binding("z", "zoom(0.5)", "Zoom", tooltip="Zoom in"),
         Binding("f", "fit", "Fit"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("left", "step(-1)", "Prev event", key_display="←", show=False),
+        Binding("left", "step(-1)", "Prev step", key_display="←", show=False),
+        Binding("F", "follow", "Follow", tooltip="Select the task each step is about", show=False),
         Binding("right_square_bracket", "task_step(1)", "Task next", key_display="]", show=False),
         Binding("left_square_bracket", "task_step(-1)", "Task prev", key_display="[", show=False),
         Binding("down", "select(1)", "Next task", key_display="↓", show=False),
@@ -79,6 +84,7 @@ class RunScreen(Screen[None]):
     ]
 
     playhead: reactive[int] = reactive(0, init=False)
+    step: reactive[int] = reactive(-1, init=False)  # the last event at the playhead (-1: none)
     selected: reactive[int] = reactive(0, init=False)
 
     def __init__(self, path: Path, *, live: bool, title: str = "") -> None:
@@ -94,6 +100,8 @@ class RunScreen(Screen[None]):
         self.playback = Playback(following=live)
         self.feed = LiveFeed()
         self.message = ""
+        self._refresh_due = False
+        self.follow = False  # the selection follows each step's task (on when playing by steps)
         self._summary_pace = Pacer()  # a live run's summary is shown again when due
 
     def compose(self) -> ComposeResult:
@@ -101,10 +109,12 @@ class RunScreen(Screen[None]):
         view = TimelineView(id="timeline").data_bind(RunScreen.playhead, RunScreen.selected)
         view.border_title = "timeline"
         yield view
+        yield Narration(id="narration")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
                 yield Inspector(id="inspector")
                 yield SummaryPane(id="summary")
+            yield LoopPanel(id="loop")
             yield SourcePane(search=(self.path.parent, bundled_folder()), id="source")
             yield OutputPane(id="output")
         yield EventLog(id="events")
@@ -115,6 +125,7 @@ class RunScreen(Screen[None]):
         self.query_one("#source").border_title = "source"
         self.query_one("#output").border_title = "output"
         self.query_one("#summary").border_title = "summary"
+        self.query_one("#loop").border_title = "event loop"
         self.query_one(TimelineView).focus()
         self._player = self.set_interval(FRAME, self._tick, pause=True)
         self.set_interval(DRAIN, self._drain)
@@ -156,7 +167,7 @@ class RunScreen(Screen[None]):
             self.selected = timeline.tasks[0].id
         for warning in timeline.warnings:
             self.notify(warning, severity="warning")
-        self.playhead = 0
+        self._show_time(0)
         self._refresh_panes()
         self._show_summary()
 
@@ -209,7 +220,7 @@ class RunScreen(Screen[None]):
                 self.selected = self.timeline.tasks[0].id
             if self.playback.following:
                 self.view.fit()
-                self.playhead = self.timeline.end
+                self._show_time(self.timeline.end)
             else:
                 self._update_title()
             now = time.monotonic()
@@ -242,12 +253,26 @@ class RunScreen(Screen[None]):
         self.query_one(SummaryPane).show(self.timeline, self.message, live=live)
 
     def _refresh_panes(self) -> None:
-        t, timeline = self.playhead, self.timeline
+        t, timeline, index = self.playhead, self.timeline, self.step
+        self._refresh_due = False
         self.query_one(Inspector).show(timeline, t, self.selected)
         self.query_one(SourcePane).show(timeline, t, self.selected)
         self.query_one(OutputPane).show(timeline, t)
-        self.query_one(EventLog).show(timeline, t)
+        self.query_one(EventLog).show(timeline, index)
+        step = None
+        if timeline is not None and 0 <= index < timeline.moment_count():
+            step = Step(index, timeline.moment(index), snapshot(timeline, index))
+        live = self.recording is not None and self.recording.running
+        self.query_one(LoopPanel).show(timeline, step.loop if step else None)
+        self.query_one(Narration).show(timeline, step, live=live)
         self._update_title()
+
+    def _refresh_soon(self) -> None:
+        """Redraw the panes once after this round of changes (the playhead and the step
+        often change together)."""
+        if not self._refresh_due:
+            self._refresh_due = True
+            self.call_after_refresh(self._refresh_panes)
 
     def _update_title(self) -> None:
         """Play state, speed and time first: a narrow screen cuts the scenario's title."""
@@ -257,7 +282,8 @@ class RunScreen(Screen[None]):
         if live and playback.following:
             state, live_mark = "● live, following", ""
         else:
-            state = f"{'▶ playing' if playback.playing else '‖ paused'} {playback.speed:g}×"
+            rate = f"{playback.pace:g} step/s" if playback.by_steps else f"{playback.speed:g}×"
+            state = f"{'▶ playing' if playback.playing else '‖ paused'} {rate}"
             live_mark = " ● live" if live else ""
         self.query_one("#title", Static).update(
             f" {state}  {_clock(self.playhead)} / {_clock(end)}{live_mark}"
@@ -268,54 +294,103 @@ class RunScreen(Screen[None]):
         view = self.view
         if not view.t0 <= t < view.t0 + view.span:  # keep the playhead on screen
             view.set_window(t - view.span // 2, view.span)
-        self._refresh_panes()
+        self._refresh_soon()
+
+    def watch_step(self) -> None:
+        self._refresh_soon()
 
     def watch_selected(self) -> None:
-        self._refresh_panes()
+        self._refresh_soon()
 
-    def _move(self, t: int | None = None) -> None:
-        """Show what the playback says: the playhead at ``t``, the play timer, the title."""
+    def _show_time(self, t: int) -> None:
+        """The playhead at ``t``, at the last event by then."""
+        if self.timeline is not None:
+            self.step = self.timeline.moment_index(t)
+        self.playhead = t
+
+    def _show_step(self, index: int) -> None:
+        """The playhead on event ``index``; the selection follows its task if asked to."""
+        timeline = self.timeline
+        if timeline is None or not 0 <= index < timeline.moment_count():
+            return
+        self.step = index
+        self.playhead = timeline.moment_time(index)
+        task = timeline.moment(index).task
+        if self.follow and task:
+            self.selected = task
+
+    def _move(self, to: int | None = None) -> None:
+        """Show what the playback says: the playhead at ``to`` (a time, or a step number when
+        playing by steps), the play timer, the title."""
         if self.playback.playing:
             self._player.resume()
         else:
             self._player.pause()
-        if t is not None and t != self.playhead:
-            self.playhead = t  # its watcher redraws the panes and the title
-        else:
+        if to is None:
             self._update_title()
+        elif self.playback.by_steps:
+            self._show_step(to)
+        else:
+            self._show_time(to)
 
     def _tick(self) -> None:
         if not self.playback.playing:  # a tick queued before the pause
             return
-        end = self.timeline.end if self.timeline else 0
-        self._move(self.playback.tick(self.playhead, end, time.monotonic()))
+        self._move(self.playback.tick(*self._position(), time.monotonic()))
+
+    def _position(self) -> tuple[int, int]:
+        """Where the playhead is and where it ends: by time, or by step number."""
+        timeline = self.timeline
+        if timeline is None:
+            return 0, 0
+        if self.playback.by_steps:
+            return self.step, timeline.moment_count() - 1
+        return self.playhead, timeline.end
 
     # --- actions ------------------------------------------------------------------------------
     def action_play_pause(self) -> None:
         if self.timeline is None:
             return
-        self._move(self.playback.toggle(self.playhead, self.timeline.end, time.monotonic()))
+        self._move(self.playback.toggle(*self._position(), time.monotonic()))
 
     def action_step(self, direction: int) -> None:
-        self._step(direction, None)
+        self._step(direction, 0)
 
     def action_task_step(self, direction: int) -> None:
         if self.selected:
             self._step(direction, self.selected)
 
-    def _step(self, direction: int, task_id: int | None) -> None:
+    def _step(self, direction: int, task_id: int) -> None:
         if self.timeline is None:
             return
-        t = self.playback.step(self.timeline, self.playhead, direction, task_id)
-        if t is None:
-            self.notify("no more events that way", timeout=1.5)
-        self._move(t)
+        index = self.playback.step(self.timeline, self.step, direction, task_id)
+        if index is None:
+            self.notify(words.NO_MORE_STEPS, timeout=1.5)
+            self._move()
+            return
+        self._move()
+        self._show_step(index)
+
+    def action_axis(self) -> None:
+        """Play step by step (each event one step, the selection following its task) or by
+        time."""
+        playback = self.playback
+        playback.by_steps = not playback.by_steps
+        playback.playing = False
+        self.follow = playback.by_steps
+        self.set_class(playback.by_steps, "-steps")
+        self._move()
+        self.notify(words.playing_by(playback.by_steps), timeout=3)
+
+    def action_follow(self) -> None:
+        self.follow = not self.follow
+        self.notify(words.following(self.follow), timeout=2)
 
     def action_jump(self, where: int) -> None:
         if self.timeline is None:
             return
         live = self.recording is not None and self.recording.running
-        self._move(self.playback.jump(bool(where), self.timeline.end, live=live))
+        self._move(self.playback.jump(bool(where), self._position()[1], live=live))
 
     def action_speed(self, direction: int) -> None:
         self.playback.change_speed(direction)
@@ -363,7 +438,8 @@ class RunScreen(Screen[None]):
             return
         self.playback.playing = False
         self.selected = 0
-        self._move(0)
+        self._show_time(0)
+        self._move()
         self._start_recording()
 
     def action_help(self) -> None:

@@ -18,18 +18,20 @@ class EventLog(Static):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"event-log--current", "event-log--future"}
 
-    def show(self, timeline: Timeline | None, t: int) -> None:
+    def show(self, timeline: Timeline | None, index: int) -> None:
+        """The events around event ``index`` (the last one at the playhead)."""
         if timeline is None:
             self.update("")
             return
         text = Text(no_wrap=True, overflow="ellipsis")
-        moments = timeline.events_around(t, 2, 1)
-        current = max((m.t for m in moments if m.t <= t), default=None)
+        first = max(index - 2, 0)
+        shown = range(first, min(max(index + 2, first + 4), timeline.moment_count()))
         now, future = (component_style(self, f"event-log--{n}") for n in ("current", "future"))
-        for moment in moments:
-            style = now if moment.t == current else future if moment.t > t else ""
+        for i in shown:
+            moment = timeline.moment(i)
+            style = now if i == index else future if i > index else ""
             said = words.moment(timeline, moment)
             text.append(f"{format_time(moment.t):>10}  {said}", style=style)
             text.append("\n")
         text.rstrip()
-        self.update(text if moments else Text("no events yet", style=future))
+        self.update(text if shown else Text("no events yet", style=future))

@@ -1,0 +1,69 @@
+"""The loop panel: the event loop's own state at the playhead, as the lists it keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from loopviz.app.palette import component_style
+from loopviz.model import words
+from loopviz.model.facts import LoopSnapshot
+from loopviz.model.timeline import Timeline
+
+# How many entries of each list show before "+N more": the ready queue matters most.
+SHOWN = {"ready": 5, "timers": 4, "io": 3, "jobs": 3}
+
+
+class LoopPanel(Static):
+    """What runs, the ready queue in the order the loop will run it, the timers soonest
+    first, the I/O waits and the executor jobs, just after the step at the playhead."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "loop-panel--heading",
+        "loop-panel--running",
+        "loop-panel--blocking",
+        "loop-panel--overdue",
+        "loop-panel--muted",
+    }
+
+    def show(self, timeline: Timeline | None, loop: LoopSnapshot | None) -> None:
+        if timeline is None or loop is None:
+            self.update("")
+            return
+        self._timeline = timeline
+        self._text = text = Text(no_wrap=True, overflow="ellipsis")
+        running = self._style("blocking" if loop.blocking_since is not None else "running")
+        text.append(words.panel_running(timeline, loop), style=running if loop.running else "")
+        t = loop.t
+        ready = loop.ready[: SHOWN["ready"]]
+        self._section(
+            "ready",
+            len(loop.ready),
+            ((words.queue_entry(timeline, q, t), q.interval.overdue) for q in ready),
+        )
+        timers = loop.timers[: SHOWN["timers"]]
+        self._section(
+            "timers", len(loop.timers), ((words.timer_entry(timeline, p, t), False) for p in timers)
+        )
+        io = loop.io[: SHOWN["io"]]
+        self._section("io", len(loop.io), ((words.io_entry(timeline, p), False) for p in io))
+        jobs = loop.jobs[: SHOWN["jobs"]]
+        self._section("jobs", len(loop.jobs), ((words.job_entry(timeline, j), False) for j in jobs))
+        self.update(text)
+
+    def _style(self, name: str) -> Style:
+        return component_style(self, f"loop-panel--{name}")
+
+    def _section(self, what: str, count: int, entries: Iterable[tuple[str, bool]]) -> None:
+        text = self._text
+        text.append(f"\n{words.panel_heading(what, count)}", style=self._style("heading"))
+        if not count:
+            text.append(f" {words.PANEL_NOTHING}", style=self._style("muted"))
+        for said, overdue in entries:
+            text.append(f"\n {said}", style=self._style("overdue") if overdue else "")
+        if count > SHOWN[what]:
+            text.append(f"\n {words.more(count - SHOWN[what])}", style=self._style("muted"))
