@@ -3,6 +3,7 @@ loop panel and the narration at chosen steps, the selection following each step'
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from conftest import open_run, text_of, wait_for
@@ -47,7 +48,7 @@ async def test_the_axis_key_plays_one_step_at_a_time_at_the_pace() -> None:
         await wait_for(
             pilot, lambda: seen.append(screen.step) or screen.step >= 6, "six steps", timeout=10
         )
-        moves = {b - a for a, b in zip(seen, seen[1:], strict=False) if b != a}
+        moves = {b - a for a, b in pairwise(seen) if b != a}
         assert moves <= {1, 2}, seen  # one event at a time (two if a frame came late)
         assert screen.playback.playing
         await pilot.press("space")
