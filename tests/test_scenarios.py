@@ -253,8 +253,13 @@ def _(tl: Timeline) -> None:
         assert starved >= 0.9, f"blocking/beat-{n} ready for only {starved:.3f} s"
         free = ready_seconds(tl, named(tl, f"fixed/beat-{n}"))
         assert free < 0.1, f"fixed/beat-{n} ready for {free:.3f} s"
-    assert blocking_seconds(tl, named(tl, "blocking/download")) >= 0.9
+    blocker = named(tl, "blocking/download")
+    assert blocking_seconds(tl, blocker) >= 0.9
     assert blocking_seconds(tl, named(tl, "fixed/download")) == 0
+    # while it blocks, it is where the watchdog saw the loop thread: in download()
+    (block,) = [b for b in tl.blocking if b.task == blocker.id]
+    at = tl.position(blocker.id, block.start + block.duration // 2)
+    assert at is not None and at[1] in range(19, 21), at  # download()'s body
     fixed = named(tl, "fixed/download")
     assert waits(tl, fixed, Wait.EXECUTOR)  # the call went to a worker thread
 

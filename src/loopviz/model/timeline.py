@@ -295,6 +295,7 @@ class Timeline:
         if dur >= self.block_threshold or report is not None:
             if report is not None and report.site:
                 site = report.site
+                lane.sites[-1] = site  # where the step ran: the line that blocked the loop
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
