@@ -413,8 +413,9 @@ def test_summary_of_a_bad_trace_is_one_line(tmp_path: Path, body: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["record"], "loopviz: record: the following arguments are required: program"),
+        (["record"], "loopviz: record: the following arguments are required: PROGRAM or -m"),
         (["record", "x.py", "--timeout", "-1"], "loopviz: record: argument --timeout: must be"),
+        (["record", "x.py", "-m", "x"], "loopviz: record: either x.py or -m x"),
         (["summary", "t", "--max-block", "soon"], "loopviz: summary: argument --max-block: not"),
         (["--no-such-option"], "loopviz: unrecognized arguments: --no-such-option"),
     ],

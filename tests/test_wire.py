@@ -10,6 +10,8 @@ from loopviz.trace import (
     ProgramError,
     Ran,
     Record,
+    Unseen,
+    Untraced,
     decode_lines,
     encode_header,
     encode_records,
@@ -24,6 +26,7 @@ RECORDS: list[Record] = [
     LoopMark(4, 1, LoopPhase.CLOSED),
     LoopMark(5, 10, LoopPhase.OPENED),
     ProgramError(6, "ValueError", "boom", "Traceback ...\n"),
+    Untraced(7, Unseen.LOOP, "uvloop.Loop", "/app/main.py", 9, "uvicorn"),
 ]
 
 
@@ -31,10 +34,10 @@ def test_loops_opened_counts_opened_marks_only() -> None:
     assert loops_opened(encode_records(RECORDS).splitlines()) == 2
 
 
-def test_decode_lines_all_or_only_program_errors_skipping_foreign_lines() -> None:
-    lines = [*encode_records(RECORDS).splitlines(), b"not a record", b"[14,1]"]
+def test_decode_lines_all_or_only_the_notes_skipping_foreign_lines() -> None:
+    lines = [*encode_records(RECORDS).splitlines(), b"not a record", b"[14,1]", b"[17,1]"]
     assert decode_lines(lines) == RECORDS
-    assert decode_lines(lines, only_program_errors=True) == [RECORDS[-1]]
+    assert decode_lines(lines, only_notes=True) == RECORDS[-2:]
 
 
 def test_new_header_reads_back() -> None:

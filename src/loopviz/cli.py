@@ -23,6 +23,7 @@ from loopviz.exits import LoopvizError
 
 if TYPE_CHECKING:
     from loopviz.model.timeline import Timeline
+    from loopviz.record.program import Program
 
 COMMANDS = ("record", "summary", "steps", "export")
 
@@ -58,14 +59,58 @@ def _positive(text: str) -> float:
     return value
 
 
+def _timeout(text: str) -> float | None:
+    """Seconds, or None for 0: no limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {text}")
+    return value or None
+
+
+PROGRAM_USAGE = "[PROGRAM | -m MODULE]"
+PROGRAM_HELP = (
+    "PROGRAM is a Python file or a command on PATH that is a Python script (uvicorn, pytest, "
+    "hypercorn); -m MODULE runs a module as python -m does. Arguments after -- go to the "
+    "program."
+)
+
+
+def _add_program(parser: argparse.ArgumentParser, what: str) -> None:
+    """The program to run, as on a ``python`` command line, and how to record it."""
+    parser.add_argument("target", nargs="?", metavar="PROGRAM", help=what)
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    parser.add_argument(
+        "--no-uvloop",
+        action="store_true",
+        help="give a program that asks for uvloop (which loopviz cannot trace) a traced "
+        "asyncio loop instead",
+    )
+
+
+def _add_block_threshold(parser: argparse.ArgumentParser, when: str = "") -> None:
+    parser.add_argument(
+        "--block-threshold",
+        type=_positive,
+        default=100.0,
+        metavar="MS",
+        help=f"{when}a step longer than MS milliseconds blocks the loop (100)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="loopviz",
-        usage="loopviz [PATH] | loopviz COMMAND ...",
+        usage="loopviz [PATH | -m MODULE] [--timeout S] [--no-uvloop] [-- ARGS] | "
+        "loopviz COMMAND ...",
         description=(
             "See what the asyncio event loop does. With no command, open the app on PATH: "
-            "a folder of scenarios, one program or a saved trace (default: the bundled "
-            "scenarios)."
+            "a folder of scenarios, one program (a file, or a command on PATH that is a "
+            "Python script) or a saved trace (default: the bundled scenarios); -m MODULE "
+            "runs a module. A program runs until it ends or you stop it (x), unless "
+            "--timeout S; arguments after -- go to it."
         ),
     )
     parser.add_argument("--version", action="version", version=f"loopviz {__version__}")
@@ -74,46 +119,59 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser(
         "record",
         help="run a program under the recorder and save its trace",
-        usage="loopviz record PROGRAM [-o TRACE] [--timeout S] [--block-threshold MS] [-- ARGS]",
-        epilog="Arguments after -- go to the program.",
+        usage=f"loopviz record {PROGRAM_USAGE} [-o TRACE] [--timeout S] [--block-threshold MS] "
+        "[--no-uvloop] [-- ARGS]",
+        description="Run a program under the recorder and save its trace. Its standard "
+        "input, output and exit status are its own.",
+        epilog=PROGRAM_HELP,
     )
-    rec.add_argument("program", help="the Python program to run")
+    _add_program(rec, "the program to run")
     rec.add_argument("-o", "--output", help="trace file to write (default: PROGRAM.trace.jsonl)")
-    rec.add_argument("--timeout", type=_positive, default=60.0, help="kill after S seconds (60)")
     rec.add_argument(
-        "--block-threshold",
-        type=_positive,
-        default=100.0,
-        metavar="MS",
-        help="a step longer than MS milliseconds blocks the loop (100)",
+        "--timeout", type=_timeout, default=60.0, help="kill after S seconds (60; 0: never)"
     )
+    _add_block_threshold(rec)
 
-    summ = sub.add_parser("summary", help="print what a trace (or a program, recorded first) did")
-    summ.add_argument("target", help="a trace file, or a program to record first")
+    summ = sub.add_parser(
+        "summary",
+        help="print what a trace (or a program, recorded first) did",
+        usage="loopviz summary [TRACE | PROGRAM | -m MODULE] [--json] [--max-block MS] "
+        "[--block-threshold MS] [--timeout S] [--no-uvloop] [-- ARGS]",
+        epilog=PROGRAM_HELP + " Exit status: 2 for a bad trace or usage; else 4 when "
+        "--max-block finds a longer step, whatever the run's own end; else the run's own end "
+        "(0, 1 failed, 3 timed out, 130 ended by Ctrl-C).",
+    )
+    _add_program(summ, "a trace file, or a program to record first")
     summ.add_argument("--json", action="store_true", help="print one JSON object")
     summ.add_argument(
         "--max-block",
         type=_positive,
         metavar="MS",
-        help="exit 4 if any step blocked the loop for longer than MS milliseconds",
+        help="exit 4 if any step blocked the loop for longer than MS milliseconds (when "
+        "recording, steps from MS on are recorded as blocking)",
     )
+    _add_block_threshold(summ, "when recording: ")
     summ.add_argument(
-        "--timeout", type=_positive, default=60.0, help="when recording: kill after S"
+        "--timeout", type=_timeout, default=60.0, help="when recording: kill after S (60)"
     )
 
     steps = sub.add_parser(
         "steps",
         help="print the run step by step, each step said in words (a transcript)",
+        usage="loopviz steps [TRACE | PROGRAM | -m MODULE] [--json] [--block-threshold MS] "
+        "[--timeout S] [--no-uvloop] [-- ARGS]",
         description=(
             "Print every event of a run (of a trace, or of a program recorded first) with a "
             "sentence saying what happened and why. --json prints one object per line with "
             "the loop's state after the step: running task, ready queue, timers, I/O, executor."
         ),
+        epilog=PROGRAM_HELP,
     )
-    steps.add_argument("target", help="a trace file, or a program to record first")
+    _add_program(steps, "a trace file, or a program to record first")
     steps.add_argument("--json", action="store_true", help="print JSON Lines, one step a line")
+    _add_block_threshold(steps, "when recording: ")
     steps.add_argument(
-        "--timeout", type=_positive, default=60.0, help="when recording: kill after S"
+        "--timeout", type=_timeout, default=60.0, help="when recording: kill after S (60)"
     )
 
     exp = sub.add_parser("export", help="convert a trace for other tools")
@@ -128,21 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_app_parser() -> argparse.ArgumentParser:
+    """The app's own command line, ``loopviz [PATH | -m MODULE] ...`` (its help is the
+    main parser's: ``loopviz --help``)."""
+    parser = _Parser(prog="loopviz", add_help=False)
+    parser.add_argument("target", nargs="?")
+    parser.add_argument("-m", dest="module")
+    parser.add_argument("--timeout", type=_timeout, default=None)
+    parser.add_argument("--no-uvloop", action="store_true")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
-        from loopviz.app import run_app
-
-        if len(argv) > 1:
-            return fail(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])}", exits.USAGE)
-        try:
-            return run_app(argv[0] if argv else None)
-        except LoopvizError as exc:
-            return fail(str(exc), exc.code)
     # Everything after "--" belongs to the recorded program, options included.
     own, program_args = (
         (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     )
+    if not own or (own[0] not in COMMANDS and own[0] not in ("-h", "--help", "--version")):
+        return _app(build_app_parser().parse_args(own), program_args)
     args = build_parser().parse_args(own)
     args.args = program_args
     command: Callable[[argparse.Namespace], int] = {
@@ -160,6 +222,23 @@ def main(argv: list[str] | None = None) -> int:
         return exits.OK
 
 
+def _app(args: argparse.Namespace, program_args: list[str]) -> int:
+    from loopviz.app import run_app
+
+    if args.module and args.target:
+        return fail(f"either a PATH or -m {args.module}, not both", exits.USAGE)
+    try:
+        return run_app(
+            args.target,
+            module=args.module,
+            args=program_args,
+            timeout=args.timeout,
+            no_uvloop=args.no_uvloop,
+        )
+    except LoopvizError as exc:
+        return fail(str(exc), exc.code)
+
+
 def _input_file(path: str, what: str) -> Path:
     """``path`` as a file to read, or the one-line error every command gives for it."""
     file = Path(path)
@@ -170,15 +249,32 @@ def _input_file(path: str, what: str) -> Path:
     return file
 
 
+def _program(args: argparse.Namespace) -> Program:
+    """What to run: ``-m MODULE``, else the file or the command on PATH named."""
+    from loopviz.record.program import find_program, module
+
+    if args.module is not None:
+        if args.target is not None:
+            raise LoopvizError(f"{args.command}: either {args.target} or -m {args.module}")
+        return module(args.module)
+    if args.target is None:
+        raise LoopvizError(
+            f"{args.command}: the following arguments are required: PROGRAM or -m MODULE "
+            "(see --help)"
+        )
+    return find_program(args.target)
+
+
 def record_command(args: argparse.Namespace) -> int:
     """``loopviz record``: run a program, save its trace, say where and how it ended."""
     from loopviz.model import words
     from loopviz.record.process import record_program
     from loopviz.trace import is_trace
 
-    program = _input_file(args.program, "a program")
-    if is_trace(program):
-        raise LoopvizError(f"{program} is a trace, not a program: open it with 'loopviz {program}'")
+    program = _program(args)
+    if not program.module and is_trace(program.path):
+        path = program.path
+        raise LoopvizError(f"{path} is a trace, not a program: open it with 'loopviz {path}'")
     output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
     if not output.parent.is_dir():
         raise LoopvizError(f"cannot write the trace: no such folder: {output.parent}")
@@ -190,31 +286,41 @@ def record_command(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             block_threshold_ms=args.block_threshold,
             echo=True,
+            stdin=True,
+            no_uvloop=args.no_uvloop,
         )
     except OSError as exc:
-        raise LoopvizError(f"cannot record {program}: {exc.strerror or exc}") from None
+        raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None
     say(words.trace_written(str(output), result.events))
-    if _never_started_a_loop(result.loops, result.reason, result.status):
-        say(words.no_event_loop(str(program)))
+    named = args.module or args.target  # as the user named it
+    notes = words.untraced(named, result.loops, result.untraced)
+    for note in notes:
+        say(note)
+    if not notes and _never_started_a_loop(result.loops, result.reason, result.status):
+        say(words.no_event_loop(named))
     if result.held_open:
-        say(words.held_open(str(program)))
+        say(words.held_open(named))
     code = _run_code(result.reason, result.status)
     if code != exits.OK:
         how = words.ending(result.reason, result.status, result.error, timeout=args.timeout)
-        say(f"{program} {how}")
+        say(f"{named} {how}")
     return code
 
 
 def _run_code(reason: int | None, status: int | None) -> int:
     """The exit code a run's own end means, the same for a program recorded now and for a
-    saved trace."""
-    from loopviz.trace import EndReason
+    saved trace: its own exit status (0, or 1 for any failure), unless it was killed after
+    its timeout (3) or ended by the interrupt itself (130; a program that handles Ctrl-C and
+    exits 0 gives 0, one whose clean-up fails gives 1, as run alone)."""
+    from loopviz.trace import EndReason, ended_by_interrupt
 
     if reason == EndReason.TIMEOUT:
         return exits.TIMEOUT
-    if reason == EndReason.INTERRUPTED:
+    if not status:
+        return exits.OK
+    if reason == EndReason.INTERRUPTED and ended_by_interrupt(status):
         return exits.INTERRUPTED
-    return exits.PROGRAM_FAILED if status else exits.OK
+    return exits.PROGRAM_FAILED
 
 
 def _never_started_a_loop(loops: int, reason: int | None, status: int | None) -> bool:
@@ -226,16 +332,19 @@ def _never_started_a_loop(loops: int, reason: int | None, status: int | None) ->
 
 
 def summary_command(args: argparse.Namespace) -> int:
-    """``loopviz summary``: the table or JSON; exit 4 past ``--max-block``."""
+    """``loopviz summary``: the table or JSON; exit 4 past ``--max-block``, whatever the
+    run's own end (a server stopped by Ctrl-C is gated too)."""
     from loopviz.model import words
     from loopviz.report.summary import render_table, to_json
 
-    timeline = _load(args.target, args.timeout)
+    timeline = _load(args, args.max_block)
     for warning in timeline.warnings:
         say(warning)
-    program = Path(timeline.header.program).name if timeline.header else args.target
+    program = words.program_name(timeline)
     exit = timeline.exit
-    if _never_started_a_loop(timeline.loops_opened, exit.reason, exit.status):
+    if not timeline.untraced and _never_started_a_loop(
+        timeline.loops_opened, exit.reason, exit.status
+    ):
         say(words.no_event_loop(program))
     if args.json:
         json.dump(to_json(timeline), sys.stdout, ensure_ascii=False)
@@ -250,7 +359,7 @@ def summary_command(args: argparse.Namespace) -> int:
         offenders = [step for step in timeline.blocking if step.duration > limit]
         for step in offenders:
             say(f"over --max-block {args.max_block:g} ms: {words.blocked(timeline, step)}")
-        if offenders and code == exits.OK:
+        if offenders:
             code = exits.BLOCKED
     return code
 
@@ -259,7 +368,7 @@ def steps_command(args: argparse.Namespace) -> int:
     """``loopviz steps``: the transcript, as text or JSON Lines."""
     from loopviz.report.transcript import json_lines, lines
 
-    timeline = _load(args.target, args.timeout)
+    timeline = _load(args)
     for warning in timeline.warnings:
         say(warning)
     write = sys.stdout.write
@@ -295,23 +404,39 @@ def export_command(args: argparse.Namespace) -> int:
     return exits.OK
 
 
-def _load(target: str, timeout: float | None) -> Timeline:
+def _load(args: argparse.Namespace, max_block_ms: float | None = None) -> Timeline:
     """The timeline of a trace, or of a program recorded first into a temporary trace. A
-    file is known by its content: a trace starts with its header, whatever its name.
-    Raises ``LoopvizError``."""
+    file is known by its content: a trace starts with its header, whatever its name. Steps
+    from ``max_block_ms`` on count as blocking: recorded so, or in a trace recorded with a
+    higher threshold, found from the steps' recorded lengths. Raises ``LoopvizError``."""
     from loopviz.model.timeline import Timeline
     from loopviz.record.process import record_program
-    from loopviz.trace import file_kind
+    from loopviz.trace import file_kind, read_trace
 
-    path = _input_file(target, "a trace or a program")
-    if file_kind(path) == "trace":
-        return Timeline.from_file(path)
-
+    limit_ns = None if max_block_ms is None else int(max_block_ms * 1e6)
+    if args.module is None and args.target is not None:
+        path = Path(args.target)
+        if path.is_dir():
+            raise LoopvizError(f"{args.target}: a folder, not a trace or a program")
+        if path.exists() and file_kind(path) == "trace":
+            trace = read_trace(path)
+            if limit_ns is not None and trace.header.block_threshold_ns > limit_ns:
+                trace.header.block_threshold_ns = limit_ns
+            return Timeline.from_trace(trace)
+    program = _program(args)
+    threshold_ms = args.block_threshold
+    if max_block_ms is not None:
+        threshold_ms = min(threshold_ms, max_block_ms)
     with tempfile.TemporaryDirectory(prefix="loopviz-") as folder:
         try:
             result = record_program(
-                path, Path(folder) / f"{path.stem}.trace.jsonl", timeout=timeout
+                program,
+                Path(folder) / f"{program.stem}.trace.jsonl",
+                args=args.args,
+                timeout=args.timeout,
+                block_threshold_ms=threshold_ms,
+                no_uvloop=args.no_uvloop,
             )
         except OSError as exc:
-            raise LoopvizError(f"cannot record {target}: {exc.strerror or exc}") from None
+            raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None
         return Timeline.from_file(result.trace_path)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import enum
 import platform
+import signal
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,9 +89,25 @@ class EndReason(enum.IntEnum):
     SIGNAL = 3  # killed by a signal from elsewhere (status is minus the signal number)
 
 
+def ended_by_interrupt(status: int | None) -> bool:
+    """Whether an interrupted program's exit ``status`` says the interrupt ended it (130 of
+    an unhandled ``KeyboardInterrupt``, or a kill by SIGINT, or by SIGKILL when it did not
+    stop in time), rather than an end of its own: 0 when it handled Ctrl-C and exited
+    cleanly, or a failure of its clean-up."""
+    return status in (128 + signal.SIGINT, -signal.SIGINT, -signal.SIGKILL)
+
+
 class LoopPhase(enum.IntEnum):
     OPENED = 0
     CLOSED = 1
+
+
+class Unseen(enum.IntEnum):
+    """What an :class:`Untraced` record says ran outside the trace."""
+
+    LOOP = 0  # an event loop loopviz cannot trace ran (``what``: its class)
+    REPLACED = 1  # a loop asked for (``what``: "uvloop") was given as a traced one instead
+    PROCESS = 2  # a Python child process started (``what``: its pid, or ""); not followed
 
 
 class Header(msgspec.Struct, kw_only=True):
@@ -291,6 +308,22 @@ class Renamed(msgspec.Struct, **_record(16)):
     name: int  # Str id
 
 
+class Untraced(msgspec.Struct, **_record(17)):
+    """Something ran whose inside the trace does not show (``kind``: :class:`Unseen`).
+
+    ``file`` and ``line`` say where the program's own code made it ("" and 0: unknown);
+    ``by`` is the package that asked for it ("": the program itself). Strings are inline, as
+    the recording process reads these records without the run's interned strings.
+    """
+
+    t: int
+    kind: int  # Unseen
+    what: str
+    file: str
+    line: int
+    by: str
+
+
 Record = (
     Str
     | Site
@@ -309,6 +342,7 @@ Record = (
     | ProgramError
     | End
     | Renamed
+    | Untraced
 )
 
 _encoder = msgspec.json.Encoder()
@@ -334,7 +368,8 @@ def _line_start(record: type[msgspec.Struct]) -> bytes:
 
 _LOOP_MARK = _line_start(LoopMark)
 _OPENED = b",%d]" % LoopPhase.OPENED  # how a LoopMark OPENED line ends (phase is its last field)
-_PROGRAM_ERROR = _line_start(ProgramError)
+# What the recording process tells its user, read without decoding the rest.
+_NOTES = (_line_start(ProgramError), _line_start(Untraced))
 
 
 def loops_opened(lines: Iterable[bytes]) -> int:
@@ -343,10 +378,10 @@ def loops_opened(lines: Iterable[bytes]) -> int:
     return sum(line.startswith(_LOOP_MARK) and line.endswith(_OPENED) for line in lines)
 
 
-def decode_lines(lines: Iterable[bytes], *, only_program_errors: bool = False) -> list[Record]:
-    """The records of event lines, skipping lines that do not decode. ``only_program_errors``:
-    just the ``ProgramError`` records, the other lines left undecoded."""
-    start = _PROGRAM_ERROR if only_program_errors else b""
+def decode_lines(lines: Iterable[bytes], *, only_notes: bool = False) -> list[Record]:
+    """The records of event lines, skipping lines that do not decode. ``only_notes``: just
+    the ``ProgramError`` and ``Untraced`` records, the other lines left undecoded."""
+    start = _NOTES if only_notes else b""
     records: list[Record] = []
     for line in lines:
         if line.startswith(start):
@@ -437,10 +472,30 @@ def is_trace(path: str | Path) -> bool:
     return True
 
 
+_PIP_SH_LAUNCHER = b"'''exec' "  # pip's second line, after #!/bin/sh
+
+
+def is_python_script(path: Path) -> bool:
+    """Whether ``path`` is a Python program: a ``.py`` file, or a script whose ``#!`` line
+    names Python (a console script such as ``pytest`` or ``uvicorn``). pip starts a script
+    whose interpreter's path is too long for ``#!`` with ``#!/bin/sh`` and runs Python from
+    its second line, which is a string to Python."""
+    if path.suffix == ".py":
+        return True
+    try:
+        with path.open("rb") as file:
+            first, second = file.readline(4096), file.readline(4096)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and (
+        b"python" in first or (second.startswith(_PIP_SH_LAUNCHER) and b"python" in second)
+    )
+
+
 def file_kind(path: Path) -> Literal["trace", "program"]:
     """What a file is, by its content: a trace starts with its header, whatever its name
-    (a ``.py`` file holding a trace is never run); else a ``.py`` file is a program. Raises
-    ``TraceError`` for anything else, saying why it is not a trace."""
+    (a ``.py`` file holding a trace is never run); else a Python program (``is_python_script``)
+    is a program. Raises ``TraceError`` for anything else, saying why it is not a trace."""
     try:
         with path.open("rb") as file:
             first = file.readline(4096)
@@ -449,7 +504,7 @@ def file_kind(path: Path) -> Literal["trace", "program"]:
     try:
         parse_header(first, str(path))
     except TraceError:
-        if path.suffix == ".py":
+        if is_python_script(path):
             return "program"
         if not first.strip():
             raise TraceError(f"{path}: empty file, not a loopviz trace") from None

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from loopviz import exits
-from loopviz.app.target import resolve
+from loopviz.app.target import Run, Target, resolve
 from loopviz.exits import LoopvizError
 
 
-def run_app(path: str | None = None) -> int:
-    """Open ``path`` (default: the bundled scenarios). A bad path, or no terminal, is a
+def run_app(
+    path: str | None = None,
+    *,
+    module: str | None = None,
+    args: Sequence[str] = (),
+    timeout: float | None = None,
+    no_uvloop: bool = False,
+) -> int:
+    """Open ``path`` (default: the bundled scenarios), or run ``module`` as ``python -m``
+    does. A program given so runs with ``args``, killed after ``timeout`` seconds if given
+    (None: it runs until it ends or is stopped). A bad path, or no terminal, is a
     ``LoopvizError`` before the UI starts."""
     from loopviz.catalog import bundled_folder
 
-    target = resolve(path if path is not None else bundled_folder())
+    run = Run(tuple(args), timeout, no_uvloop)
+    if module is not None:
+        target = Target("program", Path.cwd() / module, module=module, run=run)
+    else:
+        target = resolve(path if path is not None else bundled_folder(), run)
+    if (args or timeout is not None) and target.kind != "program":
+        raise LoopvizError(f"{target.path}: arguments and --timeout are for a program to run")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LoopvizError("the app needs a terminal; without one, see loopviz --help")
     from loopviz.app.app import LoopvizApp

@@ -28,7 +28,10 @@ class LoopvizApp(App[None]):
         if target.kind == "folder":
             self.push_screen(PickerScreen(target.path))
         else:
-            self.push_screen(RunScreen(target.path, live=target.kind == "program", title=title))
+            live = target.kind == "program"
+            self.push_screen(
+                RunScreen(target.path, live=live, title=title, module=target.module, run=target.run)
+            )
 
     def on_picker_screen_open(self, message: PickerScreen.Open) -> None:
         """Open what the user named inside the app; a bad path is a notification."""

@@ -66,7 +66,20 @@ class ProblemLint:
             yield Finding(lint, problem.t, words.problem(timeline, problem))
 
 
-LINTS = (BlockingLint(), NeverFinishedLint(), ProblemLint())
+class UntracedLint:
+    """Part of the run is not in the trace: a loop loopviz cannot trace (uvloop), one replaced
+    by a traced loop, or Python processes it does not follow where the program's loop ran."""
+
+    name = "untraced"
+
+    def check(self, timeline: Timeline) -> Iterator[Finding]:
+        program = words.program_name(timeline)
+        lines = words.untraced(program, timeline.loops_opened, timeline.untraced)
+        for line in lines:
+            yield Finding(self.name, 0, line)
+
+
+LINTS = (UntracedLint(), BlockingLint(), NeverFinishedLint(), ProblemLint())
 
 
 def findings(timeline: Timeline) -> list[Finding]:

@@ -76,6 +76,7 @@ from loopviz.trace import (
     Str,
     TaskCreated,
     Trace,
+    Untraced,
     Wait,
     Waited,
     read_trace,
@@ -125,6 +126,7 @@ class Timeline:
         self.end = 0
         self.finished = False
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
+        self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
@@ -167,6 +169,7 @@ class Timeline:
             ProgramError: self._on_program_error,
             End: self._on_end,
             Renamed: self._on_renamed,
+            Untraced: self.untraced.append,
         }
 
     @classmethod

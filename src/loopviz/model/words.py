@@ -31,7 +31,17 @@ from loopviz.model.facts import (
 )
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
-from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
+from loopviz.trace import (
+    Cause,
+    EndReason,
+    JobPhase,
+    Outcome,
+    Stream,
+    Unseen,
+    Untraced,
+    Wait,
+    ended_by_interrupt,
+)
 from loopviz.units import format_short, format_time
 
 # Why a task became ready, for the causes whose sentence needs no other fact.
@@ -244,7 +254,12 @@ def ending(
         after = f" after {timeout:g} s" if timeout is not None else ""
         return f"timed out{after} and was killed"
     if reason == EndReason.INTERRUPTED:
-        return "was interrupted (stopped by the user)"
+        stopped = "was interrupted (stopped by the user)"
+        if status is None or ended_by_interrupt(status):
+            return stopped
+        if error or status:
+            return f"{stopped}, then failed: {error or f'exit status {status}'}"
+        return f"{stopped} and exited, status 0"
     if reason == EndReason.SIGNAL:
         return f"was killed by {_signal(-status)}" if status else "was killed by a signal"
     if error:
@@ -262,6 +277,12 @@ def _signal(number: int) -> str:
         return f"signal {number}"
 
 
+def program_name(timeline: Timeline) -> str:
+    """The recorded program's file name ("the program" when the trace does not say)."""
+    path = timeline.header.program if timeline.header else ""
+    return PurePath(path).name if path else "the program"
+
+
 def program_end(timeline: Timeline) -> str:
     """How the recorded program ended (said after its name), or ``UNFINISHED``."""
     if not timeline.finished:
@@ -276,6 +297,47 @@ def trace_written(path: str, events: int) -> str:
 
 def no_event_loop(program: str) -> str:
     return f"{program} never started an asyncio event loop"
+
+
+def untraced(program: str, loops: int, notes: list[Untraced]) -> list[str]:
+    """What ran outside the trace, one line each (``program``: its name; ``loops``: the
+    traced loops it opened): a loop loopviz cannot trace and why, a loop replaced by a traced
+    one, and, when no loop was traced, the Python processes it started, where its loop may
+    have run. Each names who asked for it: a package, or the program itself."""
+    lines = []
+    processes: dict[str, list[str]] = {}
+    for note in notes:
+        asker = note.by or program
+        made = f" (created from {where(note.file, note.line)})" if note.file else ""
+        if note.kind == Unseen.LOOP and note.what.startswith("uvloop."):
+            lines.append(
+                f"{asker} asked for uvloop, which loopviz cannot trace: its event loop{made} "
+                "is not in this trace; record with --no-uvloop to give it a traced asyncio "
+                "loop instead"
+            )
+        elif note.kind == Unseen.LOOP:
+            lines.append(
+                f"{asker} ran an event loop loopviz does not trace, {note.what}{made}: its "
+                "tasks are not in this trace (loopviz traces asyncio's own loop classes)"
+            )
+        elif note.kind == Unseen.REPLACED:
+            at = f" at {where(note.file, note.line)}" if note.file else ""
+            lines.append(
+                f"{asker} asked for {note.what}{at}; --no-uvloop gave it a traced asyncio "
+                "loop instead"
+            )
+        elif note.kind == Unseen.PROCESS and not loops:
+            processes.setdefault(asker, []).append(note.what)
+    for asker, pids in processes.items():
+        known = [pid for pid in pids if pid]
+        ids = f" ({'pid' if len(known) == 1 else 'pids'} {', '.join(known)})" if known else ""
+        count = "a Python process" if len(pids) == 1 else f"{len(pids)} Python processes"
+        lines.append(
+            f"{asker} ran no event loop loopviz could trace in its own process, and started "
+            f"{count}{ids} that loopviz does not follow: an event loop there is not in this "
+            "trace"
+        )
+    return lines
 
 
 def held_open(program: str) -> str:

@@ -1,14 +1,16 @@
-"""The recorded program's own process: ``python -m loopviz.record.child PROGRAM [ARGS...]``.
+"""The recorded program's own process:
+``python -m loopviz.record.child [PROGRAM | -m MODULE] [ARGS...]``.
 
-Started by :mod:`loopviz.record.process`, never by hand. It installs an event loop policy whose
-loops are traced, then runs the program as ``__main__`` exactly as ``python PROGRAM`` would (its
-directory first on ``sys.path``, its own ``sys.argv``). Records stream to the parent over the
-pipe named by ``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own.
+Started by :mod:`loopviz.record.process`, never by hand. It makes the loops the program asks
+for traced ones (``adopt.py``), then runs the program as ``__main__`` exactly as ``python
+PROGRAM`` (or ``python -m MODULE``) would: its directory (the current one for a module) first
+on ``sys.path``, its own ``sys.argv``. Records stream to the parent over the pipe named by
+``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import io
 import os
 import runpy
@@ -18,7 +20,8 @@ import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from loopviz.protocol import BLOCK_NS, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.protocol import BLOCK_NS, NO_UVLOOP, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.record import adopt
 from loopviz.record.session import Recorder
 from loopviz.trace import Output, Stream
 
@@ -74,17 +77,51 @@ def _is_program_frame(frame: FrameType) -> bool:
     return not (name.startswith("<frozen") or name == runpy.__file__ or name == __file__)
 
 
+def _module_file(name: str) -> str | None:
+    """The file ``python -m name`` runs (a package's ``__main__``), or None after saying why
+    not as Python says it."""
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            spec = importlib.util.find_spec(f"{name}.__main__")
+            if spec is None:
+                why = f"'{name}' is a package and cannot be directly executed"
+                print(f"{sys.executable}: No module named {name}.__main__; {why}", file=sys.stderr)
+                return None
+    except (ImportError, ValueError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        finding = f"Error while finding module specification for {name!r}"
+        print(f"{sys.executable}: {finding} ({why})", file=sys.stderr)
+        return None
+    if spec is None or spec.origin is None:
+        print(f"{sys.executable}: No module named {name}", file=sys.stderr)
+        return None
+    return spec.origin
+
+
 def main() -> int:
-    program, args = sys.argv[1], sys.argv[2:]
+    module = sys.argv[1] == "-m"
+    program, args = (sys.argv[2], sys.argv[3:]) if module else (sys.argv[1], sys.argv[2:])
     fd = int(os.environ.pop(TRACE_FD))
     threshold = int(os.environ.pop(BLOCK_NS, "100000000")) / 1e9
-    path = Path(program).resolve()
+    no_uvloop = os.environ.pop(NO_UVLOOP, "") == "1"
+    if module:
+        sys.path[0] = os.getcwd()  # as python -m has it (the recorded process's own -m too)
+        found = _module_file(program)
+        if found is None:
+            os.close(fd)
+            return 1
+        path = Path(found).resolve()
+    else:
+        path = Path(program).resolve()
+        sys.path[0] = str(path.parent)
     recorder = Recorder(
         stream=os.fdopen(fd, "wb"),
         block_threshold=threshold,
         program=str(path),
         argv=args,
         user_files=[str(path)],
+        writes_end=False,  # the recording process ends the trace, with the exit status
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -97,12 +134,14 @@ def main() -> int:
     out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
     sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)
     sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, cap)
-    asyncio.set_event_loop_policy(recorder.policy())
-    sys.argv = [program, *args]
-    sys.path[0] = str(path.parent)
+    adopt.install(recorder, no_uvloop=no_uvloop)
+    sys.argv = [str(path) if module else program, *args]
     status = 0
     try:
-        runpy.run_path(str(path), run_name="__main__")
+        if module:
+            runpy.run_module(program, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exc:
         code = exc.code
         if isinstance(code, int) or code is None:

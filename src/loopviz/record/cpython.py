@@ -38,7 +38,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import os
+import runpy
 import sys
+import traceback
 from asyncio import format_helpers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -151,4 +154,27 @@ def report_error(handle: asyncio.Handle, exc: BaseException) -> None:
 
 def source_traceback(depth: int) -> Any:
     """The stack as a handle made in debug mode keeps it (``depth``: frames to skip)."""
-    return format_helpers.extract_stack(sys._getframe(depth + 1))
+    return program_frames(format_helpers.extract_stack(sys._getframe(depth + 1)))
+
+
+_LOOPVIZ_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
+_RUNPY = frozenset({"<frozen runpy>", runpy.__file__})
+
+
+def program_frames(stack: traceback.StackSummary) -> traceback.StackSummary:
+    """A stack that asyncio keeps in debug mode (``_source_traceback``: where a task, future
+    or handle was made) as the program run alone would show it: without loopviz's frames,
+    nor the ``runpy`` frames below the program's own (the recorded process starts it)."""
+    frames = [frame for frame in stack if not frame.filename.startswith(_LOOPVIZ_DIR)]
+    first = 0
+    while first < len(frames) and frames[first].filename in _RUNPY:
+        first += 1
+    return traceback.StackSummary.from_list(frames[first:])
+
+
+def program_context(context: dict[str, Any]) -> dict[str, Any]:
+    """What the loop reports (``call_exception_handler``), its stacks as ``program_frames``."""
+    keys = [key for key in ("source_traceback", "handle_traceback") if context.get(key)]
+    if not keys:
+        return context
+    return context | {key: program_frames(context[key]) for key in keys}

@@ -131,3 +131,8 @@ class Timer(_TimedRun, asyncio.TimerHandle):
     __init__ = handle_init  # then call_at sets ``_when`` and ``_scheduled``
     _cause = _CAUSE_TIMER
     _ref = 0
+
+
+# What the program sees of them (a handle's repr, in asyncio's debug log) is the stock names.
+Step.__name__ = Callback.__name__ = IOCallback.__name__ = "Handle"
+Timer.__name__ = "TimerHandle"

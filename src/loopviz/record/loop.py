@@ -36,6 +36,8 @@ from loopviz.record.cpython import (
     WAKEUPS,
     Task,
     is_step,
+    program_context,
+    program_frames,
     source_traceback,
 )
 from loopviz.record.handles import Callback, IOCallback, Step, Timer
@@ -58,13 +60,14 @@ _step_type: type | None = None
 NO_DEADLINE_S = 1e9
 
 
-class _TimedSelector(selectors.DefaultSelector):
-    """Reports the loop's waits in ``select()`` and marks I/O callbacks as such."""
+class _Timing(selectors.BaseSelector):
+    """Reports the loop's waits in ``select()`` and marks I/O callbacks as such: mixed into
+    the loop's selector class (``timed_selector``)."""
 
-    loop: TracingLoop
+    traced_loop: TracingLoop
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        loop = self.loop
+        loop = self.traced_loop
         if not loop.recording:
             return super().select(timeout)
         hooks = loop.hooks
@@ -79,8 +82,33 @@ class _TimedSelector(selectors.DefaultSelector):
     def _timed(self, data: tuple[Any, Any]) -> tuple[Any, Any]:
         """The selector's ready (reader, writer) handles as timed I/O callbacks (a cancelled
         one as it is: ``Handle._cancelled``, cpython.py)."""
-        loop = self.loop
+        loop = self.traced_loop
         return tuple(h if h is None or h._cancelled else IOCallback(h, loop) for h in data)  # type: ignore[return-value]
+
+
+_timed_classes: dict[type[selectors.BaseSelector], type[selectors.BaseSelector]] = {}
+
+
+def timed_selector(
+    loop: TracingLoop, selector: selectors.BaseSelector | None
+) -> selectors.BaseSelector:
+    """``selector`` (default: a new ``DefaultSelector``) reporting to ``loop``: its class
+    becomes a subclass of its own with the timing mixed in, named as its own, so that what
+    the program sees of it (asyncio's debug log: "Using selector: EpollSelector") is unchanged.
+    A selector whose class cannot be changed so is left untimed: its waits are not recorded."""
+    if selector is None:
+        selector = selectors.DefaultSelector()
+    base = type(selector)
+    timed = _timed_classes.get(base)
+    if timed is None:
+        names = {"__module__": base.__module__, "__qualname__": base.__qualname__}
+        timed = _timed_classes[base] = type(base.__name__, (_Timing, base), names)
+    try:
+        selector.__class__ = timed
+    except TypeError:
+        return selector
+    selector.traced_loop = loop  # type: ignore[attr-defined]
+    return selector
 
 
 class _Job:
@@ -118,7 +146,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         def _check_callback(self, callback: Callable[..., Any], method: str) -> None: ...
         def _write_to_self(self) -> None: ...
 
-    def __init__(self, hooks: LoopHooks) -> None:
+    def __init__(self, hooks: LoopHooks, selector: selectors.BaseSelector | None = None) -> None:
         self.hooks = hooks
         self.recording = True
         self.running_task: asyncio.Task[Any] | None = None
@@ -130,9 +158,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         self.executor_jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] | None = None
         self.busy_since = 0
         self.thread_id = 0
-        selector = _TimedSelector()
-        selector.loop = self
-        super().__init__(selector)
+        super().__init__(timed_selector(self, selector))
         hooks.loop_opened(self)
 
     def stop_recording(self) -> None:
@@ -251,6 +277,9 @@ class TracingLoop(asyncio.SelectorEventLoop):
             task = super().create_task(coro, name=name, context=context)
         finally:
             self.creating = outer
+        if self._debug and task._source_traceback:  # type: ignore[attr-defined]
+            # Where it was created, as the program alone would have it (cpython.py).
+            task._source_traceback[:] = program_frames(task._source_traceback)  # type: ignore[attr-defined]
         self.hooks.task_created(self, task, coro, t0)
         self.step_deadline = outer_deadline
         return task
@@ -278,7 +307,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         if self.recording:
             self.hooks.problem(self, context)
-        super().call_exception_handler(context)
+        super().call_exception_handler(program_context(context))
 
 
 def _is_step(callback: Any) -> bool:

@@ -19,12 +19,21 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from loopviz.catalog import needs_http_server
-from loopviz.protocol import BLOCK_NS, CHILD_MODULE, HTTP_BASE, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.protocol import (
+    BLOCK_NS,
+    CHILD_MODULE,
+    HTTP_BASE,
+    NO_UVLOOP,
+    TEXT_FDS,
+    TRACE_FD,
+    OutputCap,
+)
+from loopviz.record.program import Program
 from loopviz.trace import (
     End,
     EndReason,
@@ -34,6 +43,7 @@ from loopviz.trace import (
     Record,
     Stream,
     TraceError,
+    Untraced,
     decode_lines,
     encode_header,
     encode_records,
@@ -59,6 +69,7 @@ class RunResult:
     events: int  # records written after the header
     loops: int  # event loops the program opened
     held_open: bool = False  # a process it left running still held its output open
+    untraced: list[Untraced] = field(default_factory=list)  # what ran outside the trace
 
 
 class Recording:
@@ -70,7 +81,7 @@ class Recording:
 
     def __init__(
         self,
-        program: str | os.PathLike[str],
+        program: str | os.PathLike[str] | Program,
         output: str | os.PathLike[str] | None = None,
         *,
         args: Sequence[str] = (),
@@ -78,8 +89,10 @@ class Recording:
         block_threshold_ms: float = 100.0,
         on_records: Callable[[list[Record]], None] | None = None,
         echo: bool = False,
+        stdin: bool = False,
+        no_uvloop: bool = False,
     ) -> None:
-        self.program = Path(program)
+        self.program = program if isinstance(program, Program) else Program(Path(program))
         if output is None:
             fd, name = tempfile.mkstemp(prefix=f"{self.program.stem}-", suffix=".trace.jsonl")
             os.close(fd)
@@ -90,6 +103,8 @@ class Recording:
         self.block_threshold_ms = block_threshold_ms
         self.on_records = on_records
         self.echo = echo  # also pass the program's output through to ours (the CLI)
+        self.stdin = stdin  # the program reads our standard input (else: nothing)
+        self.no_uvloop = no_uvloop  # uvloop's loops are replaced by traced stock ones
         self.header: Header | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._file: IO[bytes] | None = None
@@ -101,6 +116,7 @@ class Recording:
         self._error = ""
         self._events = 0
         self._loops = 0
+        self._untraced: list[Untraced] = []
         self._output_cap = OutputCap()  # for what reaches the descriptors directly
         self._server: contextlib.ExitStack | None = None
         self._result: RunResult | None = None
@@ -116,8 +132,10 @@ class Recording:
         """Spawn the program and return at once. Raises ``OSError`` if it cannot start."""
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
+        if self.no_uvloop:
+            env[NO_UVLOOP] = "1"
         self._server = contextlib.ExitStack()
-        if needs_http_server(self.program):
+        if not self.program.module and needs_http_server(self.program.path):
             from loopviz.httpserver import LocalServer
 
             env[HTTP_BASE] = self._server.enter_context(LocalServer())
@@ -129,8 +147,8 @@ class Recording:
         try:
             self._started_ns = time.monotonic_ns()
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", CHILD_MODULE, str(self.program), *self.args],
-                stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", CHILD_MODULE, *self.program.command(), *self.args],
+                stdin=None if self.stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env | {TRACE_FD: str(records_w), TEXT_FDS: f"{out_w},{err_w}"},
@@ -209,7 +227,7 @@ class Recording:
             self._server.close()
         self._result = RunResult(
             self.trace_path, status, self._reason, self._error, self._events, self._loops,
-            held_open,
+            held_open, self._untraced,
         )  # fmt: skip
         return self._result
 
@@ -256,7 +274,7 @@ class Recording:
         with self._lock:
             if self.header is None:
                 self.header = new_header(
-                    str(self.program.resolve()),
+                    self.program.module or str(self.program.path.resolve()),
                     self.args,
                     int(self.block_threshold_ms * 1e6),
                     self._started_ns,
@@ -317,10 +335,12 @@ class Recording:
         lines = data.splitlines()
         need_records = self.on_records is not None
         self._loops += loops_opened(lines)
-        records = decode_lines(lines, only_program_errors=not need_records)
+        records = decode_lines(lines, only_notes=not need_records)
         for record in records:
             if isinstance(record, ProgramError):
                 self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
+            elif isinstance(record, Untraced):
+                self._untraced.append(record)
         with self._lock:
             if self._over:
                 return
@@ -354,7 +374,9 @@ class Recording:
 
 
 def record_program(
-    program: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, **kwargs: Any
+    program: str | os.PathLike[str] | Program,
+    output: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
 ) -> RunResult:
     """Run ``program`` to its end under the recorder (``Recording`` arguments)."""
     recording = Recording(program, output, **kwargs)

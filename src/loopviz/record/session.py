@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import threading
 import time
+import traceback
 import weakref
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import CodeType, CoroutineType, FrameType, GeneratorType
 from typing import IO, Any
 
@@ -34,6 +37,8 @@ from loopviz.trace import (
     Blocking,
     Callback,
     Cause,
+    End,
+    EndReason,
     Finished,
     Idle,
     Job,
@@ -76,6 +81,12 @@ _WAIT_TASK = int(Wait.TASK)
 _NONE = repr(None)
 
 
+def _main_script() -> str:
+    """The path of the script Python was started with ("" in an interactive session)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    return str(Path(main).resolve()) if main else ""
+
+
 class Recorder(LoopHooks):
     """One recording session: where records go, and the ids they share.
 
@@ -86,6 +97,11 @@ class Recorder(LoopHooks):
         with Recorder("run.trace.jsonl") as rec:
             asyncio.run(main(), loop_factory=rec.loop)        # 3.12+
             # 3.11: with asyncio.Runner(loop_factory=rec.loop) as r: r.run(main())
+
+    The trace names the program (default: the ``__main__`` script and its arguments) and
+    ``close()`` ends it with an ``End`` record, as a recorded program's trace ends: exited,
+    or failed with the exception that left the ``with`` block. ``writes_end=False`` leaves
+    that to whoever reads the stream (the recording process does, for a recorded program).
     """
 
     def __init__(
@@ -94,13 +110,18 @@ class Recorder(LoopHooks):
         *,
         stream: IO[bytes] | None = None,
         block_threshold: float = 0.1,
-        program: str = "",
-        argv: Iterable[str] = (),
+        program: str | None = None,
+        argv: Iterable[str] | None = None,
         user_files: Iterable[str] = (),
+        writes_end: bool = True,
     ) -> None:
         self.origin = _now()
         self.block_threshold_ns = int(block_threshold * 1e9)
-        self.header = new_header(program, argv, self.block_threshold_ns, self.origin)
+        if program is None:
+            program, argv = _main_script(), sys.argv[1:] if argv is None else argv
+        self.header = new_header(program, argv or (), self.block_threshold_ns, self.origin)
+        self._writes_end = writes_end
+        self._ending = (0, EndReason.EXITED)  # the status and reason its End record says
         self._code_book = CodeBook(user_files)
         self._codes = self._code_book.codes  # by id(code): hashing a code object is slow
         self._strings: dict[str, int] = {}
@@ -231,13 +252,7 @@ class Recorder(LoopHooks):
     # --- loops ------------------------------------------------------------------------------
     def loop(self) -> TracingLoop:
         """A new traced event loop: pass this method as ``loop_factory``."""
-        loop = TracingLoop(self)
-        if self._watchdog is None:
-            loops: Callable[[], Iterable[LoopState]] = lambda: list(self._loops)  # noqa: E731
-            self._watchdog = Watchdog(
-                self.block_threshold_ns, loops, self._report_blocking, self._sink, self._closed
-            )
-        return loop
+        return TracingLoop(self)
 
     def policy(self) -> asyncio.AbstractEventLoopPolicy:
         """An event loop policy whose new loops are traced: unmodified ``asyncio.run()``."""
@@ -250,6 +265,11 @@ class Recorder(LoopHooks):
         return TracingPolicy()
 
     def loop_opened(self, loop: LoopState) -> None:
+        if self._watchdog is None:  # the first loop starts it, however it was made
+            loops: Callable[[], Iterable[LoopState]] = lambda: list(self._loops)  # noqa: E731
+            self._watchdog = Watchdog(
+                self.block_threshold_ns, loops, self._report_blocking, self._sink, self._closed
+            )
         self._next_loop += 1
         self._loops[loop] = self._next_loop
         if not self.enabled:
@@ -286,10 +306,14 @@ class Recorder(LoopHooks):
         self._sink.flush(force)
 
     def close(self) -> None:
-        """Write out everything recorded and stop the helper threads. Idempotent."""
+        """End the trace (``writes_end``), write out everything recorded and stop the
+        helper threads. Idempotent."""
         if self._closed.is_set():
             return
         self._closed.set()
+        if self._writes_end:
+            status, reason = self._ending
+            self.emit(End(self.now(), status, reason))
         for loop in list(self._loops):
             loop.stop_recording()
         self._sink.close()
@@ -297,7 +321,12 @@ class Recorder(LoopHooks):
     def __enter__(self) -> Recorder:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            self._ending = (128 + signal.SIGINT, EndReason.INTERRUPTED)
+        elif exc is not None and not isinstance(exc, SystemExit):
+            self.program_error(exc, "".join(traceback.format_exception(exc)))
+            self._ending = (1, EndReason.EXITED)
         self.close()
 
     def _lost(self) -> None:

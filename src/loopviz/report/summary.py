@@ -6,7 +6,6 @@ It only lays out what ``model.analysis`` finds, in the words of ``model.words``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from loopviz.model import words
@@ -96,8 +95,7 @@ def _percent(part: int, whole: int) -> str:
 def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     """The summary as aligned plain text."""
     lines: list[str] = []
-    program = Path(timeline.header.program).name if timeline.header else "the program"
-    lines.append(f"{program}: {words.program_end(timeline)}")
+    lines.append(f"{words.program_name(timeline)}: {words.program_end(timeline)}")
     lines.append("")
     lines.append(f"Tasks ({len(timeline.tasks):,})")
     header = ("name", "coroutine", "created by", "outcome", "running", "ready", "waiting", "steps")

@@ -26,6 +26,7 @@ from textual.worker import Worker
 
 from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.app.state import LiveFeed, Pacer, Playback
+from loopviz.app.target import Run
 from loopviz.app.widgets.event_log import EventLog
 from loopviz.app.widgets.inspector import Inspector
 from loopviz.app.widgets.loop_panel import LoopPanel
@@ -38,6 +39,7 @@ from loopviz.catalog import bundled_folder
 from loopviz.model import words
 from loopviz.model.steps import Step, snapshot
 from loopviz.model.timeline import Timeline
+from loopviz.record.program import Program
 from loopviz.trace import EndReason, TraceError
 from loopviz.units import format_time
 
@@ -87,10 +89,15 @@ class RunScreen(Screen[None]):
     step: reactive[int] = reactive(-1, init=False)  # the last event at the playhead (-1: none)
     selected: reactive[int] = reactive(0, init=False)
 
-    def __init__(self, path: Path, *, live: bool, title: str = "") -> None:
-        """``path`` is a program to record (``live``) or a saved trace to open."""
+    def __init__(
+        self, path: Path, *, live: bool, title: str = "", module: str = "", run: Run | None = None
+    ) -> None:
+        """``path`` is a program to record (``live``; a ``module`` is run as ``python -m``
+        from ``path``'s folder, with ``run``'s arguments and timeout) or a trace to open."""
         super().__init__()
         self.path = path
+        self.program = Program(path.parent, module) if module else Program(path)
+        self.run = run or Run()
         self.live = live
         self.run_title = title or path.name
         self.timeline: Timeline | None = None
@@ -181,7 +188,14 @@ class RunScreen(Screen[None]):
         self.message = ""
         self.view.set_timeline(None)
         self.playback.following = True
-        self.recording = Recording(self.path, on_records=on_records)
+        run = self.run
+        self.recording = Recording(
+            self.program,
+            args=run.args,
+            timeout=run.timeout,
+            no_uvloop=run.no_uvloop,
+            on_records=on_records,
+        )
         self.trace_path = self.recording.trace_path
         self.recorder_worker = self._run_recording(self.recording)
         self._show_summary()
