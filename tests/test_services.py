@@ -1,0 +1,236 @@
+"""Real services recorded as people run them: uvicorn (``uvicorn.run(app)`` with default
+settings, and the ``uvicorn`` command found on PATH), hypercorn (whose worker runs in a child
+process), uvloop, and the CI gate on a server stopped with Ctrl-C. Each server is asked by a
+client in the test on 127.0.0.1 (an ephemeral port), then stopped with SIGINT."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from conftest import line_of, write_program
+
+from loopviz import cli, exits
+from loopviz.model.timeline import Timeline
+from loopviz.trace import End, EndReason, read_trace
+
+pytest.importorskip("uvicorn")
+pytest.importorskip("hypercorn")
+
+LOOPVIZ = [sys.executable, "-m", "loopviz"]
+HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
+# uvicorn asks for uvloop when it is installed: then a traced run needs --no-uvloop.
+TRACED = ["--no-uvloop"] if HAS_UVLOOP else []
+# The console scripts of the packages this Python has (uvicorn, hypercorn) come first.
+ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+SERVING = re.compile(r"http://127\.0\.0\.1:(\d+)")
+
+APP = """\
+import asyncio, time
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    if scope["path"] == "/block":
+        time.sleep(0.2)  # blocks the loop 200 ms
+    else:
+        await asyncio.sleep(0.01)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, port=0)
+"""
+
+
+def serve(
+    command: Sequence[str], folder: Path, paths: Sequence[str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``folder`` until it says where it serves, GET each of ``paths``
+    there, then stop it with SIGINT as Ctrl-C would. Its output (stdout and stderr) and
+    exit status; every wait has a deadline."""
+    proc = subprocess.Popen(
+        command,
+        cwd=folder,
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        port = None
+        while port is None:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            if line is None:
+                pytest.fail(f"{command} ended before serving:\n{''.join(seen)}")
+            seen.append(line)
+            found = SERVING.search(line)
+            port = int(found.group(1)) if found else None
+        for path in paths:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as reply:
+                assert reply.read() in (b"hello", b"ok")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout)
+    except (queue.Empty, subprocess.TimeoutExpired):
+        pytest.fail(f"{command} did not serve or stop in {timeout} s:\n{''.join(seen)}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    reader.join(10)
+    while (line := lines.get_nowait() if not lines.empty() else None) is not None:
+        seen.append(line)
+    return subprocess.CompletedProcess(list(command), proc.returncode, "".join(seen), "")
+
+
+def request_tasks(trace: Path) -> list[str]:
+    """The coroutines of the tasks uvicorn ran a request in."""
+    tasks = Timeline.from_file(trace).tasks
+    return [info.coro for info in tasks if info.coro.endswith("run_asgi")]
+
+
+@pytest.fixture(scope="module")
+def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("service")
+    write_program(folder, APP, "main.py")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def uvicorn_run(app_folder: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``python main.py`` calling ``uvicorn.run(app)`` with default settings, recorded and
+    asked three times (once on a route that blocks 200 ms)."""
+    trace = app_folder / "run.trace.jsonl"
+    command = [*LOOPVIZ, "record", "main.py", "-o", str(trace), *TRACED]
+    return serve(command, app_folder, ["/", "/", "/block"]), trace
+
+
+def test_uvicorn_run_with_default_settings_is_traced(
+    uvicorn_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    done, trace = uvicorn_run
+    assert done.returncode == 0, done.stdout  # uvicorn handles Ctrl-C and exits 0
+    assert len(request_tasks(trace)) == 3
+    assert "never started" not in done.stdout
+    if HAS_UVLOOP:
+        run_line = line_of(trace.parent / "main.py", "uvicorn.run(app")
+        assert (
+            f"loopviz: uvicorn asked for uvloop at main.py:{run_line}; --no-uvloop gave it a "
+            "traced asyncio loop instead\n" in done.stdout
+        )
+    end = read_trace(trace).records[-1]
+    assert isinstance(end, End) and (end.status, end.reason) == (0, EndReason.INTERRUPTED)
+
+
+def test_the_gate_fires_on_a_server_stopped_with_ctrl_c(
+    uvicorn_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    _, trace = uvicorn_run
+    assert cli.main(["summary", str(trace)]) == exits.OK
+    assert cli.main(["summary", str(trace), "--max-block", "100"]) == exits.BLOCKED
+    assert cli.main(["summary", str(trace), "--max-block", "300"]) == exits.OK
+
+
+def test_the_uvicorn_command_found_on_path_is_traced(app_folder: Path) -> None:
+    trace = app_folder / "command.trace.jsonl"
+    command = [*LOOPVIZ, "record", "uvicorn", "-o", str(trace), *TRACED]
+    done = serve([*command, "--", "main:app", "--port", "0"], app_folder, ["/", "/"])
+    assert done.returncode == 0, done.stdout
+    assert len(request_tasks(trace)) == 2
+    header = read_trace(trace).header
+    assert Path(header.program).name == "uvicorn" and header.argv == ["main:app", "--port", "0"]
+
+
+@pytest.mark.skipif(not HAS_UVLOOP, reason="uvloop is not installed (pip install uvloop)")
+def test_uvloop_is_named_with_who_asked_for_it_and_the_way_out(app_folder: Path) -> None:
+    trace = app_folder / "uvloop.trace.jsonl"
+    command = [*LOOPVIZ, "record", "uvicorn", "-o", str(trace), "--", "main:app", "--port", "0"]
+    done = serve(command, app_folder, ["/"])
+    assert done.returncode == 0, done.stdout
+    (notice,) = [line for line in done.stdout.splitlines() if "asked for uvloop" in line]
+    assert re.fullmatch(
+        r"loopviz: uvicorn asked for uvloop, which loopviz cannot trace: its event loop "
+        r"\(created from uvicorn:\d+\) is not in this trace; record with --no-uvloop to give "
+        r"it a traced asyncio loop instead",
+        notice,
+    )
+    assert "never started" not in done.stdout
+    assert Timeline.from_file(trace).tasks == []
+
+
+def test_hypercorn_says_its_loop_ran_in_a_process_loopviz_does_not_follow(
+    app_folder: Path,
+) -> None:
+    trace = app_folder / "hypercorn.trace.jsonl"
+    command = [*LOOPVIZ, "record", "hypercorn", "-o", str(trace), "--"]
+    done = serve([*command, "main:app", "--bind", "127.0.0.1:0"], app_folder, ["/"])
+    assert done.returncode == 0, done.stdout
+    said = re.search(
+        r"loopviz: hypercorn ran no event loop loopviz could trace in its own process, and "
+        r"started a Python process \(pid (\d+)\) that loopviz does not follow: an event loop "
+        r"there is not in this trace\n",
+        done.stdout,
+    )
+    assert said is not None, done.stdout
+    assert f"[{said.group(1)}]" in done.stdout  # the worker logs its pid: the same process
+    assert "never started" not in done.stdout
+
+
+SERVER = """\
+import asyncio, time
+
+
+async def handle(reader, writer):
+    await reader.readline()
+    time.sleep(0.2)  # blocks the loop 200 ms
+    writer.write(b"HTTP/1.0 200 OK\\r\\n\\r\\nok")
+    await writer.drain()
+    writer.close()
+
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(f"serving on http://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
+    await server.serve_forever()
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_server_ended_by_ctrl_c_exits_130_and_4_past_max_block(tmp_path: Path) -> None:
+    write_program(tmp_path, SERVER, "server.py")
+    trace = tmp_path / "server.trace.jsonl"
+    command = [*LOOPVIZ, "record", "server.py", "-o", str(trace)]
+    done = serve(command, tmp_path, ["/"])
+    assert done.returncode == exits.INTERRUPTED  # the interrupt ended it, as plain Python
+    assert cli.main(["summary", str(trace)]) == exits.INTERRUPTED
+    assert cli.main(["summary", str(trace), "--max-block", "100"]) == exits.BLOCKED
