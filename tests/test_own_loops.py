@@ -5,6 +5,7 @@ Python through the README's recipe reads as a finished run of that program."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import line_of, run_record, write_program
 
+from loopviz.model import words
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Unseen, Untraced, read_trace
 
@@ -195,3 +197,56 @@ def test_a_trace_from_the_readme_recipe_reads_as_a_finished_run(tmp_path: Path) 
     assert summary.returncode == 0
     assert summary.stdout.splitlines()[0] == "recipe.py: exited, status 0"
     assert summary.stderr == ""
+
+
+UVLOOP = """\
+import asyncio, warnings
+import uvloop
+
+warnings.simplefilter("ignore", DeprecationWarning)  # install() is deprecated on 3.12+
+
+
+async def work(way):
+    await asyncio.create_task(asyncio.sleep(0.001), name=way)
+    return type(asyncio.get_running_loop()).__name__
+
+
+print(uvloop.run(work("run")))
+uvloop.install()
+print(asyncio.run(work("install")))
+print(uvloop.new_event_loop().run_until_complete(work("new_event_loop")))
+"""
+
+
+NO_UVLOOP = importlib.util.find_spec("uvloop") is None
+
+
+@pytest.mark.skipif(NO_UVLOOP, reason="uvloop is not installed (pip install uvloop)")
+def test_no_uvloop_gives_every_way_of_asking_for_uvloop_a_traced_loop(tmp_path: Path) -> None:
+    program = write_program(tmp_path, UVLOOP)
+    done, trace = run_record(program, "--no-uvloop")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "_UnixSelectorEventLoop\n" * 3
+    assert {"run", "install", "new_event_loop"} <= {t.name for t in Timeline.from_file(trace).tasks}
+    asked = [line_of(program, f"uvloop.{way}(") for way in ("run", "install", "new_event_loop")]
+    assert done.stderr.splitlines()[1:] == [
+        f"loopviz: {program} asked for uvloop at prog.py:{line}; --no-uvloop gave it a traced "
+        "asyncio loop instead"
+        for line in asked
+    ]
+
+
+def test_what_ran_untraced_is_said_once_per_thing_with_who_asked() -> None:
+    notes = [
+        Untraced(1, Unseen.PROCESS, "41", "/srv/run.py", 3, "hypercorn"),
+        Untraced(2, Unseen.PROCESS, "42", "/srv/run.py", 3, "hypercorn"),
+        Untraced(3, Unseen.PROCESS, "", "/srv/run.py", 9, ""),
+    ]
+    assert words.untraced("run.py", 0, notes) == [
+        "hypercorn ran no event loop loopviz could trace in its own process, and started 2 "
+        "Python processes (pids 41, 42) that loopviz does not follow: an event loop there is "
+        "not in this trace",
+        "run.py ran no event loop loopviz could trace in its own process, and started a Python "
+        "process that loopviz does not follow: an event loop there is not in this trace",
+    ]
+    assert words.untraced("run.py", 1, notes) == []  # its loop is traced: the processes aside
