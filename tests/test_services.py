@@ -25,9 +25,6 @@ from loopviz import cli, exits
 from loopviz.model.timeline import Timeline
 from loopviz.trace import End, EndReason, read_trace
 
-pytest.importorskip("uvicorn")
-pytest.importorskip("hypercorn")
-
 LOOPVIZ = [sys.executable, "-m", "loopviz"]
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
 # uvicorn asks for uvloop when it is installed: then a traced run needs --no-uvloop.
@@ -119,6 +116,7 @@ def request_tasks(trace: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("uvicorn")  # a test extra
     folder = tmp_path_factory.mktemp("service")
     write_program(folder, APP, "main.py")
     return folder
@@ -189,6 +187,7 @@ def test_uvloop_is_named_with_who_asked_for_it_and_the_way_out(app_folder: Path)
 def test_hypercorn_says_its_loop_ran_in_a_process_loopviz_does_not_follow(
     app_folder: Path,
 ) -> None:
+    pytest.importorskip("hypercorn")  # a test extra
     trace = app_folder / "hypercorn.trace.jsonl"
     command = [*LOOPVIZ, "record", "hypercorn", "-o", str(trace), "--"]
     done = serve([*command, "main:app", "--bind", "127.0.0.1:0"], app_folder, ["/"])

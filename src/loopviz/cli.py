@@ -128,7 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_program(rec, "the program to run")
     rec.add_argument("-o", "--output", help="trace file to write (default: PROGRAM.trace.jsonl)")
     rec.add_argument(
-        "--timeout", type=_timeout, default=60.0, help="kill after S seconds (60; 0: never)"
+        "--timeout",
+        type=_timeout,
+        default=60.0,
+        metavar="S",
+        help="kill after S seconds (60; 0: never)",
     )
     _add_block_threshold(rec)
 
@@ -152,7 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_block_threshold(summ, "when recording: ")
     summ.add_argument(
-        "--timeout", type=_timeout, default=60.0, help="when recording: kill after S (60)"
+        "--timeout",
+        type=_timeout,
+        default=60.0,
+        metavar="S",
+        help="when recording: kill after S (60)",
     )
 
     steps = sub.add_parser(
@@ -171,7 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--json", action="store_true", help="print JSON Lines, one step a line")
     _add_block_threshold(steps, "when recording: ")
     steps.add_argument(
-        "--timeout", type=_timeout, default=60.0, help="when recording: kill after S (60)"
+        "--timeout",
+        type=_timeout,
+        default=60.0,
+        metavar="S",
+        help="when recording: kill after S (60)",
     )
 
     exp = sub.add_parser("export", help="convert a trace for other tools")
