@@ -486,6 +486,8 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
         if interval.kind == Cause.YIELD:
             return f"{who} gave the loop back but can go on at once; {place}."
         return f"{who} is ready: {cause(timeline, interval)}; {place}."
+    if interval.kind == Outcome.CANCELLED:
+        return f"{who} is done: it was cancelled."
     return f"{who} is done: it {outcome(interval.kind, interval.detail)}."
 
 
@@ -496,10 +498,10 @@ def _narrate_block(timeline: Timeline, step: BlockingStep) -> str:
     if not due:
         return f"{said}: nothing else could run meanwhile."
     when = format_time(min(parked.interval.deadline or 0 for parked in due))
-    were = "were" if len(due) > 1 else "was"
+    were, wait = ("were", "wait") if len(due) > 1 else ("was", "waits")
     return (
         f"{said}; {_names(timeline, [p.task for p in due])} {were} due from {when} and"
-        f" wait, overdue: the loop runs one step at a time."
+        f" {wait}, overdue: the loop runs one step at a time."
     )
 
 
