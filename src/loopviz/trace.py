@@ -93,6 +93,34 @@ class LoopPhase(enum.IntEnum):
     CLOSED = 1
 
 
+class ResourceKind(enum.IntEnum):
+    """What a ``Resource`` is: the asyncio synchronisation primitive or queue it records."""
+
+    LOCK = 0
+    SEMAPHORE = 1
+    BOUNDED_SEMAPHORE = 2
+    EVENT = 3
+    CONDITION = 4
+    QUEUE = 5
+    PRIORITY_QUEUE = 6
+    LIFO_QUEUE = 7
+    BARRIER = 8
+
+
+class UseOp(enum.IntEnum):
+    """What a task did to a resource (a ``Use``)."""
+
+    ACQUIRED = 0  # took a lock, a condition's lock or one of a semaphore's permits
+    RELEASED = 1  # gave it back
+    SET = 2  # set an event
+    CLEARED = 3  # cleared an event
+    PUT = 4  # put an item into a queue
+    GOT = 5  # took an item out of a queue
+    ARRIVED = 6  # reached a barrier and waits there
+    PASSED = 7  # the barrier filled: every party goes on
+    NOTIFIED = 8  # notified a condition's waiters
+
+
 class Header(msgspec.Struct, kw_only=True):
     """First line of every trace."""
 
@@ -291,6 +319,32 @@ class Renamed(msgspec.Struct, **_record(16)):
     name: int  # Str id
 
 
+class Resource(msgspec.Struct, **_record(17)):
+    """The program made a lock, semaphore, event, condition, queue or barrier (``kind``, a
+    ``ResourceKind``) at ``site``, bound to the name ``name`` where known (a Str id; 0: none).
+    ``capacity`` is a semaphore's permits, a queue's ``maxsize`` or a barrier's parties (0:
+    none, or an unbounded queue)."""
+
+    t: int
+    id: int
+    kind: int
+    name: int
+    site: int
+    capacity: int
+
+
+class Use(msgspec.Struct, **_record(18)):
+    """``task`` (0: outside any task) did ``op`` (a ``UseOp``) to ``resource``; ``level`` is
+    its level after: holders of a lock or condition, permits in use, items queued, parties
+    waiting at a barrier, 1 for a set event (0 cleared)."""
+
+    t: int
+    resource: int
+    op: int
+    task: int
+    level: int
+
+
 Record = (
     Str
     | Site
@@ -309,6 +363,8 @@ Record = (
     | ProgramError
     | End
     | Renamed
+    | Resource
+    | Use
 )
 
 _encoder = msgspec.json.Encoder()

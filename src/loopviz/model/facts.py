@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from loopviz.trace import Outcome
+from loopviz.trace import Outcome, ResourceKind
 
 
 class State(enum.IntEnum):
@@ -32,8 +32,10 @@ class Interval:
     the task or job behind it; when ``overdue`` the ready time began at a missed deadline and
     ``kind`` is the ``trace.Wait`` that missed it. A ``Cause.TIMER`` wake-up names the wait
     whose timer fired (``timer``, a ``trace.Wait``, or None) and how late it fired (``late``,
-    0 unless at least the block threshold). For DONE: ``kind`` is a ``trace.Outcome`` and
-    ``detail`` the result's repr or "Type: message".
+    0 unless at least the block threshold). ``resource`` is the lock, semaphore, event,
+    condition or queue a WAITING task waits on, or whose use made a READY one ready (0:
+    none). For DONE: ``kind`` is a ``trace.Outcome`` and ``detail`` the result's repr or
+    "Type: message".
     """
 
     start: int
@@ -48,6 +50,7 @@ class Interval:
     ref: int = 0
     timer: int | None = None
     late: int = 0
+    resource: int = 0
 
 
 @dataclass(slots=True)
@@ -207,3 +210,37 @@ class LoopSnapshot:
     jobs: list[JobState]
     idle: bool
     idle_until: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """A lock, semaphore, event, condition, queue or barrier the program made."""
+
+    id: int
+    kind: ResourceKind
+    name: str  # the name it was bound to ("printer"), or ""
+    file: str
+    line: int
+    capacity: int  # permits, maxsize or parties (0: none, or unbounded)
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A task holding a lock (or a permit of a semaphore) since ``since``."""
+
+    task: int
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceTotals:
+    """A resource over the whole run: ``uses`` counts acquisitions, puts, sets or arrivals;
+    ``max_in_use`` its highest level; ``max_waiters`` the most tasks waiting on it at once;
+    ``wait`` the time tasks spent waiting on it; ``longest_hold`` the longest a task held it."""
+
+    uses: int
+    max_in_use: int
+    max_waiters: int
+    wait: int
+    longest_hold: int

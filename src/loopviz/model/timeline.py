@@ -42,6 +42,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     KIND_MASK,
     KIND_SHIFT,
@@ -72,10 +73,12 @@ from loopviz.trace import (
     Ready,
     Record,
     Renamed,
+    Resource,
     Site,
     Str,
     TaskCreated,
     Trace,
+    Use,
     Wait,
     Waited,
     read_trace,
@@ -149,6 +152,9 @@ class Timeline:
         self._out_sorted: list[tuple[int, int, str]] = []
         self._out_t: list[int] = []
         self._error: ProgramError | None = None
+        self.resources = Resources(self._strs, self._sites)
+        # From format 3 on, a wait on a lock, semaphore, event, condition or queue names it.
+        self._resource_refs = header is None or header.version >= 3
         self._handlers: dict[type, Callable[[Any], None]] = {
             Str: self._on_str,
             Site: self._on_site,
@@ -167,6 +173,8 @@ class Timeline:
             ProgramError: self._on_program_error,
             End: self._on_end,
             Renamed: self._on_renamed,
+            Resource: self.resources.on_resource,
+            Use: self.resources.on_use,
         }
 
     @classmethod
@@ -516,10 +524,13 @@ class Timeline:
         deadline = None
         timer = None
         late = 0
+        resource = 0
         if state == State.WAITING:
             if lane.timeouts[i]:
                 deadline = start + lane.timeouts[i]
-            if kind != Wait.TASK and kind != Wait.EXECUTOR:
+            if kind in RESOURCE_WAITS and self._resource_refs:
+                resource = ref
+            elif kind != Wait.TASK and kind != Wait.EXECUTOR:
                 detail = self._strs.get(ref, "")
                 ref = 0
         elif state == State.DONE:
@@ -534,9 +545,15 @@ class Timeline:
                 if lane.timeouts[j]:
                     overshoot = start - starts[j] - lane.timeouts[j]
                     late = overshoot if overshoot >= self.block_threshold else 0
+        elif state == State.READY and kind == Cause.FUTURE and i and self._resource_refs:
+            before = lane.codes[i - 1]  # a wake-up from a wait on a resource: which one
+            if before & STATE_MASK == State.WAITING and before >> KIND_SHIFT & KIND_MASK in (
+                RESOURCE_WAITS
+            ):
+                resource = lane.refs[i - 1]
         return Interval(
             start, end, state, kind, detail, file, line, deadline, bool(code & OVERDUE), ref,
-            timer, late,
+            timer, late, resource,
         )  # fmt: skip
 
     def job_function(self, job: int) -> str:
@@ -785,3 +802,32 @@ class Timeline:
             tail = self._idle_since()
             return True, tail is not None and t >= tail, None
         return True, states[i] == _IDLE, starts[i + 1] if states[i] == _IDLE else None
+
+    # --- resources ---------------------------------------------------------------------
+    def waits_on(self, resource: int) -> list[tuple[int, int]]:
+        """(start, end) of every wait on ``resource`` (an open one ends at the end)."""
+        spans = []
+        for lane in self._lanes.values():
+            starts, codes, refs = lane.starts, lane.codes, lane.refs
+            for i, code in enumerate(codes):
+                if (
+                    refs[i] == resource
+                    and code & STATE_MASK == State.WAITING
+                    and code >> KIND_SHIFT & KIND_MASK in RESOURCE_WAITS
+                ):
+                    spans.append((starts[i], starts[i + 1] if i + 1 < len(starts) else self.end))
+        return spans
+
+    def waiters_at(self, resource: int, t: int) -> list[tuple[int, int]]:
+        """(task, since) of the tasks waiting on ``resource`` at t, in the order they came."""
+        waiting = []
+        for task in self.alive_at(t):
+            interval = self.state_at(task, t)
+            if (
+                interval is not None
+                and interval.state is State.WAITING
+                and interval.kind in RESOURCE_WAITS
+                and interval.ref == resource
+            ):
+                waiting.append((task, interval.start))
+        return sorted(waiting, key=lambda waiter: waiter[1])

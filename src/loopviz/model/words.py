@@ -31,7 +31,7 @@ from loopviz.model.facts import (
 )
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
-from loopviz.trace import Cause, EndReason, JobPhase, Outcome, Stream, Wait
+from loopviz.trace import Cause, EndReason, JobPhase, Outcome, ResourceKind, Stream, UseOp, Wait
 from loopviz.units import format_short, format_time
 
 # Why a task became ready, for the causes whose sentence needs no other fact.
@@ -156,6 +156,8 @@ def wait(timeline: Timeline, interval: Interval) -> str:
         text = task(timeline, interval.ref)
     elif kind == Wait.EXECUTOR:
         text = job(timeline, interval.ref)
+    elif interval.resource:
+        text = resource_wait(timeline, interval)
     else:
         text = interval.detail or _WAITING_ON.get(kind, "something")
     return f"{text} (timeout {format_short(timeout)})" if timeout else text
@@ -171,6 +173,8 @@ def cause(timeline: Timeline, interval: Interval) -> str:
         return f"{fired} {format_time(interval.late)} late" if interval.late else fired
     if kind == Cause.TASK:
         return f"{task(timeline, interval.ref)} finished"
+    if kind == Cause.FUTURE and interval.resource:
+        return woken_by_use(timeline, interval)
     if kind == Cause.FUTURE:
         by = f" by {task(timeline, interval.ref)}" if interval.ref else ""
         return f"a future it awaited was resolved{by}"
@@ -588,3 +592,100 @@ def following(on: bool) -> str:
     if on:
         return "the selection follows the task of each step"
     return "the selection stays on the task you chose"
+
+
+# --- resources: locks, semaphores, events, conditions, queues, barriers ----------------------
+_RESOURCE_KINDS: dict[int, str] = {
+    ResourceKind.LOCK: "lock",
+    ResourceKind.SEMAPHORE: "semaphore",
+    ResourceKind.BOUNDED_SEMAPHORE: "bounded semaphore",
+    ResourceKind.EVENT: "event",
+    ResourceKind.CONDITION: "condition",
+    ResourceKind.QUEUE: "queue",
+    ResourceKind.PRIORITY_QUEUE: "priority queue",
+    ResourceKind.LIFO_QUEUE: "LIFO queue",
+    ResourceKind.BARRIER: "barrier",
+}
+# What the task that woke a waiter did to the resource.
+_DID: dict[int, str] = {
+    UseOp.RELEASED: "released",
+    UseOp.SET: "set",
+    UseOp.PUT: "put an item in",
+    UseOp.GOT: "took an item from",
+    UseOp.NOTIFIED: "notified",
+    UseOp.PASSED: "filled",
+    UseOp.ARRIVED: "reached",
+}
+
+
+def resource_kind(kind: int) -> str:
+    """ "lock", "bounded semaphore", "queue"... as the summary's ``kind`` and the panes say."""
+    return _RESOURCE_KINDS.get(kind, "resource")
+
+
+def resource(timeline: Timeline, resource_id: int) -> str:
+    """ "lock `printer`", or "the lock made at prog.py:12" when it was bound to no name."""
+    info = timeline.resources.get(resource_id)
+    if info is None:
+        return f"resource #{resource_id}"
+    kind = resource_kind(info.kind)
+    if info.name:
+        return f"{kind} `{info.name}`"
+    return f"the {kind} made at {where(info.file, info.line)}" if info.file else f"a {kind}"
+
+
+def resource_wait(timeline: Timeline, interval: Interval) -> str:
+    """What a task waits for on a resource, as things stood when it began to wait: "lock
+    `printer` (held by clerk-1 since 0.30 s; 2 ahead in line)", "a permit of semaphore `gate`
+    (5 of 5 in use)"."""
+    rid, t = interval.resource, interval.start
+    resources = timeline.resources
+    info = resources.get(rid)
+    if info is None:
+        return resource(timeline, rid)
+    said = resource(timeline, rid)
+    level = resources.level_at(rid, t)
+    kind = interval.kind
+    if kind in (Wait.LOCK, Wait.CONDITION):
+        holders = resources.holders_at(rid, t)
+        held = (
+            f"held by {name(timeline, holders[0].task)} since {format_time(holders[0].since)}"
+            if holders
+            else "free"
+        )
+        ahead = sum(since < t for _, since in timeline.waiters_at(rid, t))
+        return f"{said} ({held}; {ahead} ahead in line)"
+    if kind == Wait.SEMAPHORE:
+        return f"a permit of {said} ({level} of {info.capacity} in use)"
+    if kind == Wait.EVENT:
+        return f"{said} to be set"
+    if kind == Wait.QUEUE_GET:
+        return f"an item from {said} (empty)"
+    if kind == Wait.QUEUE_PUT:
+        return f"room in {said} (full: {level} of {info.capacity})"
+    return said
+
+
+def woken_by_use(timeline: Timeline, interval: Interval) -> str:
+    """Why a task waiting on a resource is ready: "clerk-1 released lock `printer`"."""
+    rid = interval.resource
+    said = resource(timeline, rid)
+    found = timeline.resources.get(rid) and timeline.resources.last_use(rid, interval.start, _DID)
+    did = _DID[found[1]] if found else "used"
+    waker = interval.ref or (found[0] if found else 0)
+    return f"{name(timeline, waker)} {did} {said}" if waker else f"{said} was {did}"
+
+
+def deadlock(timeline: Timeline, cycle: list[tuple[int, Interval]]) -> str:
+    """ "deadlock: A waits for lock `a` held by B, at prog.py:8; B waits for lock `b` held
+    by A, at prog.py:14: none of them can go on"."""
+    parts = []
+    for n, (task_id, interval) in enumerate(cycle):
+        other = name(timeline, cycle[(n + 1) % len(cycle)][0])
+        at = f", at {where(interval.file, interval.line)}" if interval.file else ""
+        if interval.kind == Wait.TASK:
+            parts.append(f"{name(timeline, task_id)} awaits task {other}{at}")
+        else:
+            held = resource(timeline, interval.resource)
+            parts.append(f"{name(timeline, task_id)} waits for {held} held by {other}{at}")
+    return f"deadlock: {'; '.join(parts)}: none of them can go on"
