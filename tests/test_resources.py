@@ -9,6 +9,7 @@ from loopviz.model import words
 from loopviz.model.analysis import findings, wait_cycle
 from loopviz.model.facts import State
 from loopviz.model.timeline import Timeline
+from loopviz.report.export import chrome_events
 from loopviz.report.summary import render_table, to_json
 from loopviz.trace import (
     Cause,
@@ -136,3 +137,20 @@ def test_a_task_awaiting_a_task_that_awaits_it_is_a_deadlock() -> None:
     (found,) = [f for f in findings(tl) if f.lint == "deadlock"]
     assert found.text.startswith("deadlock: first awaits task second, at prog.py:5; second")
     assert wait_cycle(tl, 1500_000) is None  # not before the second wait closed the cycle
+
+
+def test_the_chrome_export_draws_wake_ups_as_arrows_and_levels_as_counters() -> None:
+    tl = lock_in_turns()
+    events = list(chrome_events(tl))
+    tids = {e["args"]["name"]: e["tid"] for e in events if e.get("name") == "thread_name"}
+    starts = {e["id"]: e for e in events if e.get("ph") == "s"}
+    ends = {e["id"]: e for e in events if e.get("ph") == "f"}
+    assert starts.keys() == ends.keys() and len(starts) == 2
+    arrows = sorted((starts[i]["tid"], ends[i]["tid"], ends[i]["ts"]) for i in starts)
+    assert arrows == [
+        (tids["task clerk-1"], tids["task clerk-2"], 11.5 * 1000),
+        (tids["task clerk-2"], tids["task clerk-3"], 21.5 * 1000),
+    ]
+    counters = [e for e in events if e.get("ph") == "C"]
+    assert {e["name"] for e in counters} == {"lock `printer`"}
+    assert [e["args"]["level"] for e in counters] == [1, 0, 1, 0, 1, 0]
