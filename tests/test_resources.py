@@ -8,6 +8,7 @@ from trace_builder import MS, TraceBuilder
 from loopviz.model import words
 from loopviz.model.analysis import findings, wait_cycle
 from loopviz.model.facts import State
+from loopviz.model.steps import snapshot
 from loopviz.model.timeline import Timeline
 from loopviz.report.export import chrome_events
 from loopviz.report.summary import render_table, to_json
@@ -154,3 +155,15 @@ def test_the_chrome_export_draws_wake_ups_as_arrows_and_levels_as_counters() -> 
     counters = [e for e in events if e.get("ph") == "C"]
     assert {e["name"] for e in counters} == {"lock `printer`"}
     assert [e["args"]["level"] for e in counters] == [1, 0, 1, 0, 1, 0]
+
+
+def test_the_loop_panel_lists_who_waits_in_line_for_each_resource() -> None:
+    tl = lock_in_turns()
+    loop = snapshot(tl, tl.moment_index(5 * MS))
+    (line,) = loop.lines
+    assert (line.resource, line.tasks) == (1, [2, 3])
+    assert words.line_entry(tl, line, loop.t) == (
+        "lock `printer`, held by clerk-1: clerk-2 and clerk-3"
+    )
+    later = snapshot(tl, tl.moment_index(15 * MS)).lines
+    assert [(line.resource, line.tasks) for line in later] == [(1, [3])]

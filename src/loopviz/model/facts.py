@@ -183,6 +183,14 @@ class Parked:
 
 
 @dataclass(frozen=True, slots=True)
+class Line:
+    """The tasks waiting on one lock, semaphore, event, condition or queue, in order."""
+
+    resource: int
+    tasks: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class JobState:
     """An executor job at a moment: queued (``worker`` "") or running on ``worker``."""
 
@@ -195,9 +203,10 @@ class JobState:
 @dataclass(frozen=True, slots=True)
 class LoopSnapshot:
     """The loop's own state at a moment, as a learner would draw it: what runs, the ready
-    queue in the order the loop will run it, the timers soonest first, the I/O waits and
-    the executor jobs. ``idle_until`` is set while the loop sits in ``select()`` (the end of
-    that wait, or None while it still waits); ``open`` is False outside any event loop."""
+    queue in the order the loop will run it, the timers soonest first, the I/O waits, the
+    executor jobs and the tasks in line for each resource (``lines``). ``idle_until`` is
+    set while the loop sits in ``select()`` (the end of that wait, or None while it still
+    waits); ``open`` is False outside any event loop."""
 
     t: int
     open: bool
@@ -210,6 +219,7 @@ class LoopSnapshot:
     jobs: list[JobState]
     idle: bool
     idle_until: int | None
+    lines: list[Line]
 
 
 @dataclass(frozen=True, slots=True)

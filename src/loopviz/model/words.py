@@ -17,6 +17,7 @@ from loopviz.model.facts import (
     Interval,
     JobChange,
     JobState,
+    Line,
     LoopChange,
     LoopSnapshot,
     Moment,
@@ -525,7 +526,13 @@ PANEL_NOTHING = "none"
 
 def panel_heading(what: str, count: int) -> str:
     """ "ready queue (2)": one list of the loop panel and its length."""
-    titles = {"ready": "ready queue", "timers": "timers", "io": "I/O waits", "jobs": "executor"}
+    titles = {
+        "ready": "ready queue",
+        "timers": "timers",
+        "io": "I/O waits",
+        "jobs": "executor",
+        "lines": "waiting in line",
+    }
     return f"{titles[what]} ({count})"
 
 
@@ -565,6 +572,13 @@ def io_entry(timeline: Timeline, parked: Parked) -> str:
 def job_entry(timeline: Timeline, state: JobState) -> str:
     by = f" for {name(timeline, state.task)}" if state.task else ""
     return f"{job(timeline, state.job)}{by} · {job_state(state.worker)}"
+
+
+def line_entry(timeline: Timeline, line: Line, t: int) -> str:
+    """ "lock `printer`, held by clerk-1: clerk-2, clerk-3", who waits on a resource, in order."""
+    holders = timeline.resources.holders_at(line.resource, t)
+    held = f", held by {_names(timeline, [h.task for h in holders])}" if holders else ""
+    return f"{resource(timeline, line.resource)}{held}: {_names(timeline, line.tasks)}"
 
 
 def more(count: int) -> str:

@@ -57,6 +57,17 @@ def loop_json(timeline: Timeline, loop: LoopSnapshot) -> dict[str, Any]:
             for p in loop.io
         ],
         "executor": [_job_json(timeline, job) for job in loop.jobs],
+        "resources": [
+            {
+                "resource": words.resource(timeline, line.resource),
+                "holders": [
+                    _label(timeline, h.task)
+                    for h in timeline.resources.holders_at(line.resource, loop.t)
+                ],
+                "waiting": [_label(timeline, task) for task in line.tasks],
+            }
+            for line in loop.lines
+        ],
     }
 
 
