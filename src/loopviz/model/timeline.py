@@ -89,6 +89,7 @@ from loopviz.trace import (
 _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 
 _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
+_OUTCOMES = frozenset(Outcome)
 
 # A timer that runs this much after it could have is late because the loop was busy, not
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
@@ -152,6 +153,7 @@ class Timeline:
         self._out_sorted: list[tuple[int, int, str]] = []
         self._out_t: list[int] = []
         self._error: ProgramError | None = None
+        self._damage_said = False
         self.resources = Resources(self._strs, self._sites)
         # From format 3 on, a wait on a lock, semaphore, event, condition or queue names it.
         self._resource_refs = header is None or header.version >= 3
@@ -241,6 +243,9 @@ class Timeline:
         self._sites[r.id] = (file, r.line)
 
     def _on_created(self, r: TaskCreated) -> None:
+        if r.task in self._lanes:  # a damaged trace announcing a task twice: keep the first
+            self._damaged(f"task {r.task} is announced twice")
+            return
         strs = self._strs
         coro_file, coro_line = self._sites.get(r.coro_site, ("", 0))
         file, line = self._sites.get(r.site, ("", 0))
@@ -259,6 +264,13 @@ class Timeline:
         if parent is not None:
             parent.info.children.append(r.task)
         self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
+
+    def _damaged(self, what: str) -> None:
+        """A record that contradicts the ones before it (a damaged or hand-edited trace): it is
+        left out, and the reading warnings say so once."""
+        if not self._damage_said:
+            self._damage_said = True
+            self.warnings.append(f"the trace is damaged ({what}); such records were left out")
 
     def _on_renamed(self, r: Renamed) -> None:
         self._lane(r.task).info.name = task_name(r.name, self._strs)
@@ -328,6 +340,9 @@ class Timeline:
         lane.resume_site = r.site
 
     def _on_finished(self, r: Finished) -> None:
+        if r.outcome not in _OUTCOMES:
+            self._damaged(f"task {r.task} ended in an unknown way, {r.outcome}")
+            return
         lane = self._lane(r.task)
         self._step(lane, r.t, r.dur, 0)
         end = r.t + r.dur

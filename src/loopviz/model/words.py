@@ -99,6 +99,14 @@ def label(info: TaskInfo) -> str:
     return f"asyncio: {info.coro.rsplit('.', 1)[-1]}" if info.internal else info.name
 
 
+def label_of(timeline: Timeline, task_id: int) -> str:
+    """``label`` by id ("#7" for a task the trace never announced)."""
+    try:
+        return label(timeline.task(task_id))
+    except KeyError:
+        return f"#{task_id}"
+
+
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
     """Who created a task: its parent's name, "asyncio" for asyncio's own, else "-"."""
     if info.parent:

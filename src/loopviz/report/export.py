@@ -82,7 +82,7 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
             span.label, "loop", _LOOP_TID, span.start, end if span.end is None else span.end
         )
     for step in timeline.blocking:
-        who = timeline.task(step.task).name if step.task else "callback"
+        who = words.name(timeline, step.task) if step.task else "callback"
         args: TraceEvent = {"task": who, "site": f"{step.file}:{step.line}" if step.file else ""}
         yield _event("blocked", "blocking", _LOOP_TID, step.start, step.start + step.duration, args)
     for t, stream, text in timeline.output_until(end):
