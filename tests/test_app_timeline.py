@@ -109,7 +109,7 @@ async def test_the_axis_starts_where_the_first_loop_does_and_the_start_up_unfold
         assert view.column_of(screen.playhead) == 0  # its start is in that column
 
         await pilot.press("u")
-        assert (view.t0, view.column_of(started)) == (0, view.column_of(started))
+        assert view.t0 == 0
         assert view.column_of(started) > view.columns // 2  # 0.3 s of a 0.4 s run
         assert "start-up" not in lines(view)[0]
         await pilot.click(TimelineView, offset=(2, 1))  # the axis's label: folded again
