@@ -69,6 +69,7 @@ class TaskInfo:
     outcome_detail: str = ""  # result repr or "Type: message"
     children: list[int] = field(default_factory=list)
     internal: bool = False  # asyncio's own task (asyncio.run's shutdown steps), not the program's
+    library: bool = False  # asyncio's own or a library's (``timeline.library_code``): folded away
 
 
 @dataclass(frozen=True, slots=True)

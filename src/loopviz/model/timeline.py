@@ -19,6 +19,7 @@ each record handler sits beside the queries that read what it wrote.
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -95,6 +96,27 @@ _OUTCOMES = frozenset(Outcome)
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
 OVERDUE_SLACK = 1_000_000
 
+# Where installed packages and the standard library live (POSIX and Windows layouts).
+_LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+
+
+def library_code(file: str, program: str) -> bool:
+    """Whether code in ``file`` is a library's (an installed package or the standard library,
+    or code without a file such as ``<frozen ...>``) rather than the program's: what lies
+    beside the program is its own, wherever it is installed.
+
+    A task whose coroutine is a library's was started by asyncio or by a library (aiohttp's
+    connection closer): the trace's creation site cannot say so, as it is the innermost line
+    of the program's own on the stack (the ``async with`` that led to it)."""
+    if not file:
+        return False
+    if file.startswith("<"):
+        return True
+    folder = os.path.dirname(program)
+    if folder and file.startswith(folder + os.sep):  # a virtualenv in the program's folder
+        file = file[len(folder) :]  # is still a library's
+    return _LIBRARY_DIR.search(file) is not None
+
 
 @dataclass(slots=True)
 class _Job:
@@ -143,6 +165,8 @@ class Timeline:
         self._order_t: list[int] = []
         self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
         self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
+        self._cut: dict[int, list[int]] = {}  # task -> its waits cut short (segment indices)
+        self.cut_until = 0  # the latest deadline of a wait cut short
         self._loop = Series()
         self._loop_state: list[int] = []
         self._loop_cum: tuple[list[int], list[int]] = ([], [])  # idle, busy before span i
@@ -254,6 +278,8 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        program = self.header.program if self.header else ""
+        info.library = info.internal or library_code(coro_file, program)
         lane = Lane(info)
         self._lanes[r.task] = lane
         self.tasks.append(info)
@@ -288,7 +314,11 @@ class Timeline:
         if state == State.DONE:
             return
         if state == State.WAITING and lane.timeouts[-1]:
-            due = self._due_from(lane.starts[-1] + lane.timeouts[-1])
+            deadline = lane.starts[-1] + lane.timeouts[-1]
+            if r.cause == Cause.CANCEL and r.t < deadline:
+                self._cut.setdefault(r.task, []).append(len(lane.starts) - 1)
+                self.cut_until = max(self.cut_until, deadline)
+            due = self._due_from(deadline)
             if r.t - due > OVERDUE_SLACK:
                 self._push(lane, due, code & ~STATE_MASK | State.READY | OVERDUE)
         self._push(lane, r.t, new, r.ref)
@@ -637,6 +667,12 @@ class Timeline:
         report = self._pending.get(task_id)
         return None if report is None else report.since
 
+    def cut_short(self, task_id: int) -> list[Interval]:
+        """The task's waits with a deadline that a cancellation ended before it (a sleep
+        cancelled, or a timeout's): each ``end`` is before its ``deadline``."""
+        lane = self._lanes[task_id]
+        return [self._interval(lane, i) for i in self._cut.get(task_id, ())]
+
     def wait_kind_in(self, task_id: int, t0: int, t1: int) -> int:
         """The ``trace.Wait`` kind the task waits on in [t0, t1): that of the wait at its
         middle, else of the last segment begun before t1."""
@@ -670,6 +706,13 @@ class Timeline:
         ]
 
     # --- the loop and the executors -------------------------------------------------------
+    @property
+    def loop_start(self) -> int:
+        """When the first event loop started (0 before any did): what comes before it is the
+        program starting up (imports, code before ``asyncio.run``)."""
+        starts = self._loop.starts
+        return starts[0] if starts else 0
+
     def loop_spans(self, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Busy and idle (in ``select``) spans of the loop overlapping [t0, t1)."""
         starts, states = self._loop.starts, self._loop_state

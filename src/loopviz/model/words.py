@@ -62,11 +62,32 @@ _WAITING_ON: dict[int, str] = {
 
 UNFINISHED = "the trace ends early (the run did not finish)"
 
-# The run view's help (``?``, Markdown): what the lanes and the summary's figures mean.
+# The run view's help (``?``, Markdown): every mark on the timeline, and the summary's figures.
 RUN_VIEW_HELP = """
-One lane per task: **running** (a step runs; in red when it **blocks** the loop), **ready**
-(scheduled, awaiting its turn: long ready time means starved), **waiting** (suspended in an
-`await`, coloured by what on; lock also stands for semaphore, event and condition).
+One lane per task, in the order they were created: █ **running** (a step runs), in red when
+it **blocks** the loop (a step that runs for the block threshold, 100 ms by default, or
+longer: no other task can run meanwhile); ▓ **ready** (scheduled, awaiting its turn: long
+ready time means starved; the task pane says **overdue** when it became due while another
+step held the loop); ▒ **waiting** (suspended in an `await`, coloured by what on: sleep, I/O,
+lock (also semaphore, event and condition), queue, task (also gather and `wait_for`),
+executor job, future). ▏ a **short step**: a step ran in that column, too short to fill it.
+✗ the task raised, ⊘ it was cancelled. ╌ **cut short**: faintly, where a sleep or a timeout
+would have gone on had the task not been cancelled. The light column is the playhead; what
+lies after it has not happened yet and is dimmed.
+
+The **loop** lane, on top: █ busy running steps and callbacks, ░ **idle** in `select()`,
+waiting for a timer or I/O. Below it one lane per **worker** thread of an executor
+(`to_thread`, `run_in_executor`): █ while it runs a job.
+
+┊ **start-up**: the time before the first event loop started (imports, code before
+`asyncio.run`), folded into the first column; **u** or a click on its words shows it.
+▸ **asyncio and libraries**: tasks asyncio runs itself (shutting down async generators and
+the executor) and tasks a library started, folded into one dimmed lane (─ where they exist);
+**g** or a click opens it.
+
+**m** gives the whole screen to the timeline. **c** marks each kind of wait with a letter,
+not only a colour: s sleep, i I/O, l lock, q queue, t task, e executor, f future, and
+! a blocking step.
 
 **Concurrency gain**: the time tasks spent on work that can overlap (their steps, and their
 waits on timers, I/O and executor jobs) per second the loop ran: about 2 when two tasks'
@@ -120,6 +141,25 @@ def task_count(tasks: list[TaskInfo]) -> str:
     own = len(tasks) - internal
     of_asyncio = f" (+{internal} of asyncio)" if internal else ""
     return f"{own} task{'' if own == 1 else 's'}{of_asyncio}"
+
+
+def folded_group(count: int) -> tuple[str, ...]:
+    """The folded lane of asyncio's own tasks and those libraries started, in shorter and
+    shorter words for narrower labels: "asyncio and libraries: 3 tasks" ... "+3 tasks"."""
+    tasks = f"{count} task{'' if count == 1 else 's'}"
+    return (
+        f"asyncio and libraries: {tasks}",
+        f"asyncio, libraries: {count}",
+        f"asyncio, libs: {count}",
+        f"+{tasks}",
+    )
+
+
+def start_up(duration: int) -> tuple[str, ...]:
+    """The program's start-up before its first event loop, folded into one column, in
+    shorter and shorter words: "start-up 0.45 s", "start 0.45 s", "0.45 s"."""
+    took = format_short(duration)
+    return f"start-up {took}", f"start {took}", took
 
 
 def not_created(info: TaskInfo) -> str:
