@@ -438,7 +438,7 @@ async def test_internal_tasks_early_end_and_title_at_80x24(tmp_path: Path) -> No
         assert "the trace ends early (the run did not finish)" in summary
         assert "running…" not in summary
         own = len(screen.timeline.tasks) - 1
-        assert f"{own} tasks (+1 of asyncio)" in summary
+        assert f"{own} tasks (+1 of asyncio and libraries)" in summary
         await pilot.press("home")
         title = text_of(app, "#title")
         assert title.lstrip().startswith("‖ paused 1×  0 s / ")

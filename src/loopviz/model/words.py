@@ -136,11 +136,12 @@ def created_by(timeline: Timeline, info: TaskInfo) -> str:
 
 
 def task_count(tasks: list[TaskInfo]) -> str:
-    """ "3 tasks (+2 of asyncio)": the program's tasks, and asyncio's own beside them."""
-    internal = sum(info.internal for info in tasks)
-    own = len(tasks) - internal
-    of_asyncio = f" (+{internal} of asyncio)" if internal else ""
-    return f"{own} task{'' if own == 1 else 's'}{of_asyncio}"
+    """ "3 tasks (+2 of asyncio and libraries)": the program's own tasks, and those that
+    asyncio and libraries started (the timeline's folded lane) beside them."""
+    theirs = sum(info.internal or info.library for info in tasks)
+    own = len(tasks) - theirs
+    of_theirs = f" (+{theirs} of asyncio and libraries)" if theirs else ""
+    return f"{own} task{'' if own == 1 else 's'}{of_theirs}"
 
 
 def folded_group(count: int) -> tuple[str, ...]:
