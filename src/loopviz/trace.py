@@ -408,7 +408,7 @@ def decode_lines(lines: Iterable[bytes], *, only_program_errors: bool = False) -
         if line.startswith(start):
             try:
                 records.append(_record_decoder.decode(line))
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 continue
     return records
 
@@ -417,12 +417,14 @@ def parse_header(line: bytes, where: str) -> Header:
     """Check and decode a trace's first line; ``where`` names the file in errors."""
     try:
         raw = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         raw = None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise TraceError(f"{where}:1: not a loopviz trace")
     version = raw.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise TraceError(f"{where}:1: bad trace header: {version!r} is not a format version")
+    if version > FORMAT_VERSION:
         raise TraceError(
             f"{where}:1: trace format version {version} is newer than this loopviz "
             f"reads ({FORMAT_VERSION}); upgrade loopviz"
@@ -449,7 +451,7 @@ def iter_records(lines: Iterator[bytes], where: str) -> Iterator[Record]:
             continue
         try:
             yield _record_decoder.decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise TraceError(f"{where}:{number}: malformed event: {exc}") from None
 
 
@@ -475,7 +477,7 @@ def read_trace(path: str | Path) -> Trace:
         tail = lines[-1]
         try:
             trace.records.append(_record_decoder.decode(tail))
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             trace.warnings.append(
                 f"{where}:{len(lines)}: last line is incomplete (the trace was cut short); "
                 f"loaded the {len(trace.records)} events before it"

@@ -91,6 +91,9 @@ _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 
 _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
 _OUTCOMES = frozenset(Outcome)
+_CAUSES = frozenset(Cause)
+_WAITS = frozenset(Wait)
+MAX_T = 366 * 86_400 * 1_000_000_000  # a year: a later time (or a longer step) is damage
 
 # A timer that runs this much after it could have is late because the loop was busy, not
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
@@ -217,9 +220,16 @@ class Timeline:
         return cls.from_trace(trace)
 
     def add(self, records: list[Record]) -> None:
-        """Fold more records in (a live run); queries see them at once."""
+        """Fold more records in (a live run); queries see them at once. A record whose time
+        is negative or past any real run is left out (the reading warnings say so)."""
         handlers = self._handlers
         for record in records:
+            if (
+                not 0 <= getattr(record, "t", 0) <= MAX_T
+                or not 0 <= getattr(record, "dur", 0) <= MAX_T
+            ):
+                self._damaged(f"a {type(record).__name__} record has an impossible time")
+                continue
             handlers[type(record)](record)
 
     @property
@@ -245,10 +255,11 @@ class Timeline:
     def _push(
         self, lane: Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0
     ) -> None:
-        """Start a segment at t (never before the previous one: records of a task arrive in
-        its order, but clamp rather than break bisect if a clock disagrees)."""
+        """Start a segment at t, never before the previous one: a task's records come in its
+        order, so one that does not is damage, repaired by moving it to the lane's end."""
         starts = lane.starts
-        if starts and t < starts[-1]:
+        if starts and t < starts[-1]:  # repaired: moved to where the task's lane is
+            self._damaged(f"records of task {lane.info.id} are out of time order")
             t = starts[-1]
         self._moment(t, lane.info.id, len(starts) << 3 | _M_SEGMENT)
         starts.append(t)
@@ -302,6 +313,9 @@ class Timeline:
         self._lane(r.task).info.name = task_name(r.name, self._strs)
 
     def _on_ready(self, r: Ready) -> None:
+        if r.cause not in _CAUSES:
+            self._damaged(f"task {r.task} became ready for an unknown reason, {r.cause}")
+            return
         lane = self._lane(r.task)
         code = lane.codes[-1]
         state = code & STATE_MASK
@@ -357,13 +371,27 @@ class Timeline:
         self._moment(step.start, step.task, len(self._blocks) << 3 | _M_BLOCK)
         self._blocks.append(step)
 
+    def _after_done(self, lane: Lane) -> bool:
+        """A step of a task that already ended: damage, left out."""
+        if lane.info.ended is None:
+            return False
+        self._damaged(f"task {lane.info.id} runs after it ended")
+        return True
+
     def _on_ran(self, r: Ran) -> None:
         lane = self._lane(r.task)
+        if self._after_done(lane):
+            return
         self._step(lane, r.t, r.dur, 0)
         self._push(lane, r.t + r.dur, State.READY | Cause.YIELD << KIND_SHIFT)
 
     def _on_waited(self, r: Waited) -> None:
+        if r.kind not in _WAITS:
+            self._damaged(f"task {r.task} waits on an unknown kind of thing, {r.kind}")
+            return
         lane = self._lane(r.task)
+        if self._after_done(lane):
+            return
         self._step(lane, r.t, r.dur, r.site)
         code = State.WAITING | r.kind << KIND_SHIFT
         self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
@@ -374,11 +402,13 @@ class Timeline:
             self._damaged(f"task {r.task} ended in an unknown way, {r.outcome}")
             return
         lane = self._lane(r.task)
+        if self._after_done(lane):
+            return
         self._step(lane, r.t, r.dur, 0)
         end = r.t + r.dur
         self._push(lane, end, State.DONE | r.outcome << KIND_SHIFT, r.detail)
         info = lane.info
-        info.ended = end
+        info.ended = lane.starts[-1]  # ``end``, unless a damaged trace made it earlier
         info.outcome = Outcome(r.outcome)
         info.outcome_detail = self._strs.get(r.detail, "")
 
