@@ -1,5 +1,5 @@
 """Locks, semaphores and queues in the model: levels, holders, waiters in line, who woke
-whom, totals, and deadlocks, from hand-built records as the recorder writes them (format 3)."""
+whom, totals, and deadlocks, from hand-built records as the recorder writes them (format 4)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from loopviz.trace import (
 
 
 def timeline_of(b: TraceBuilder) -> Timeline:
-    b.header.version = 3
+    b.header.version = 4
     timeline = Timeline(b.header)
     timeline.add(b.records)
     return timeline

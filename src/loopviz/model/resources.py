@@ -1,7 +1,7 @@
 """The program's locks, semaphores, events, conditions, queues and barriers over time.
 
 ``Timeline`` folds the ``Resource`` and ``Use`` records in here; a task waiting on one is a
-WAITING segment of its lane whose ``ref`` is the resource (trace format 3 on). This module
+WAITING segment of its lane whose ``ref`` is the resource (trace format 4 on). This module
 answers what a learner asks of a resource at a moment (its level, who holds it, who waits
 in line) and over the whole run (most in use, most waiting, total wait, longest hold).
 """

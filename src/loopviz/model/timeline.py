@@ -55,6 +55,7 @@ from loopviz.model.store import (
     Series,
 )
 from loopviz.trace import (
+    FORMAT_VERSION,
     Blocking,
     Callback,
     Cause,
@@ -182,8 +183,8 @@ class Timeline:
         self._error: ProgramError | None = None
         self._damage_said = False
         self.resources = Resources(self._strs, self._sites)
-        # From format 3 on, a wait on a lock, semaphore, event, condition or queue names it.
-        self._resource_refs = header is None or header.version >= 3
+        # From format 4 on, a wait on a lock, semaphore, event, condition or queue names it.
+        self._resource_refs = (header.version if header else FORMAT_VERSION) >= 4
         self._handlers: dict[type, Callable[[Any], None]] = {
             Str: self._on_str,
             Site: self._on_site,
