@@ -16,7 +16,7 @@ from pathlib import Path
 
 from synthetic import synthetic_trace
 
-from loopviz.model.columns import loop_columns, task_columns
+from loopviz.model.columns import even_edges, loop_columns, task_columns
 from loopviz.model.timeline import Timeline
 from loopviz.trace import read_trace
 
@@ -67,9 +67,10 @@ def main() -> None:
 
     def screen(i: int) -> None:
         t0 = moments[i]
+        edges = even_edges(t0, t0 + end // 50, 160)
         for task in ids[i : i + 40]:
-            task_columns(timeline, task, t0, t0 + end // 50, 160)
-        loop_columns(timeline, t0, t0 + end // 50, 160)
+            task_columns(timeline, task, edges)
+        loop_columns(timeline, edges)
 
     timed("first screen: 40 lanes x 160 columns", 1, screen)
     timed("screen: 40 lanes x 160 columns", 20, lambda i: screen(i + 1))

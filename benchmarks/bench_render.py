@@ -48,7 +48,11 @@ async def measure(path: Path, frames: int) -> None:
             ("pan", ["l"]),
             ("zoom out", ["Z"]),
             ("fit all", ["f"]),
+            ("step view: next step", ["right"]),  # playing by steps (key a)
+            ("step view: task step", ["right_square_bracket"]),
         ):
+            if name.startswith("step view") and not screen.playback.by_steps:
+                await pilot.press("a")
             round_trips, draws = [], []
             for _ in range(frames):
                 begin = time.perf_counter()
@@ -59,8 +63,14 @@ async def measure(path: Path, frames: int) -> None:
                 begin = time.perf_counter()
                 view.render_lines(Region(0, 0, view.size.width, view.size.height))
                 draws.append((time.perf_counter() - begin) * 1000)
+            panes = []
+            for _ in range(frames):  # the panes below the timeline: inspector, loop panel...
+                begin = time.perf_counter()
+                screen._refresh_panes()
+                panes.append((time.perf_counter() - begin) * 1000)
             print(
-                f"{name:24s} key→screen median {statistics.median(round_trips):6.1f} ms "
+                f"{name:24s} panes {statistics.median(panes):5.1f} ms  "
+                f"key→screen median {statistics.median(round_trips):6.1f} ms "
                 f"(max {max(round_trips):6.1f})  timeline redraw {statistics.median(draws):5.1f} ms"
             )
 

@@ -25,7 +25,7 @@ from loopviz.app.palette import WAIT_GROUPS
 from loopviz.app.screens.run import RunScreen
 from loopviz.app.state import SPEEDS
 from loopviz.app.target import resolve
-from loopviz.app.widgets.timeline_view import HEADER_ROWS, TimelineView, shorten
+from loopviz.app.widgets.timeline_view import GROUP, HEADER_ROWS, TimelineView, shorten
 from loopviz.catalog import bundled_folder, discover
 from loopviz.model import words
 from loopviz.model.facts import State
@@ -384,7 +384,7 @@ def swatches(view: TimelineView) -> dict[str, tuple[str, Style]]:
 def lane_cells(screen: RunScreen, name: str) -> list:
     view = screen.view
     row = next(r for r in view._rows if r.kind == "task" and r.key == task_id(screen, name))
-    return view._cells(row)
+    return view._cells(row, view.axis)
 
 
 async def test_legend_swatches_are_the_lanes_own_cells(tmp_path: Path) -> None:
@@ -429,6 +429,8 @@ async def test_internal_tasks_early_end_and_title_at_80x24(tmp_path: Path) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_run(pilot)
         view = screen.view
+        assert view._rows[-1].kind == GROUP  # asyncio's task folded, at the bottom
+        await pilot.press("g")
         last = view._rows[-1]
         assert (last.label, last.dim) == ("asyncio: shutdown_asyncgens", True)
         assert view._longest < len(last.label)  # it does not widen the label column
@@ -436,7 +438,7 @@ async def test_internal_tasks_early_end_and_title_at_80x24(tmp_path: Path) -> No
         assert "the trace ends early (the run did not finish)" in summary
         assert "running…" not in summary
         own = len(screen.timeline.tasks) - 1
-        assert f"{own} tasks (+1 of asyncio)" in summary
+        assert f"{own} tasks (+1 of asyncio and libraries)" in summary
         await pilot.press("home")
         title = text_of(app, "#title")
         assert title.lstrip().startswith("‖ paused 1×  0 s / ")
@@ -458,7 +460,7 @@ async def test_footer_keys_fit_and_inspector_shows_every_line(trace: Path, size)
         screen = await open_run(pilot)
         await pilot.press("right", "right", "right")  # main waits on the gather at prog.py:11
         shown = {key.key: key.region for key in screen.query(FooterKey) if key.region.width}
-        for key in ("space", "right", "x", "r", "s", "q", "z", "f", "question_mark"):
+        for key in ("space", "right", "x", "r", "q", "z", "f", "m", "question_mark"):
             assert key in shown and shown[key].right <= size[0], key
         inspector = screen.query_one("#inspector", Static)
         lines = str(inspector.content).splitlines()

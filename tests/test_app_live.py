@@ -61,7 +61,7 @@ async def test_live_run_ends_with_the_programs_lanes(tmp_path: Path) -> None:
         await wait_ended(pilot, screen)
         recorded = Timeline.from_file(screen.recording.trace_path)
         view = screen.query_one(TimelineView)
-        assert view.task_ids == [info.id for info in recorded.tasks]
+        assert view.task_ids == [info.id for info in recorded.tasks if not info.library]
         coros = [info.coro for info in screen.timeline.tasks]
         assert coros[:2] == ["main", "worker"]
         assert screen.playhead == screen.timeline.end  # followed the run to its end

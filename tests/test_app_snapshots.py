@@ -51,3 +51,14 @@ def test_run_view_at_80x24(snap_compare) -> None:
         await pilot.press(*["right"] * 12)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=step)
+
+
+def test_run_view_maximized_at_80x24_with_ghosts_and_the_asyncio_lane_open(snap_compare) -> None:
+    """13_taskgroup: the cancelled downloads' ghosts, the start-up's column, asyncio's lane."""
+    app = LoopvizApp(resolve(FIXTURES / "taskgroup.trace.jsonl"))
+
+    async def maximize(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("m", "g", "end")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=maximize)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from trace_builder import MS, S, TraceBuilder
 
 from loopviz.model.analysis import peak_waiting
-from loopviz.model.columns import loop_columns, task_columns
+from loopviz.model.columns import even_edges, loop_columns, task_columns
 from loopviz.model.facts import Moment, OutputLine, Segment, State
 from loopviz.model.timeline import Timeline
 from loopviz.trace import (
@@ -220,7 +220,7 @@ def test_lane_marks_a_short_step_without_calling_the_column_running():
         End(S, 0, EndReason.EXITED),
     )
     tl = Timeline.from_trace(_trace(b))
-    columns = task_columns(tl, 1, 0, S, 10)
+    columns = task_columns(tl, 1, even_edges(0, S, 10))
     assert columns[0].state is None
     assert [c.state for c in columns[1:]] == [State.WAITING] * 9  # it mostly waited
     assert [c.ran for c in columns] == [False] * 5 + [True] + [False] * 4  # but a step ran
@@ -256,12 +256,12 @@ def test_blocking_report_before_the_step_record():
     assert live.duration == 150 * MS
     now = tl.state_at(1, 200 * MS)
     assert (now.state, now.start, now.end, now.line) == (State.RUNNING, 100 * MS, None, 9)
-    states = [c.state for c in task_columns(tl, 1, 0, 250 * MS, 5)]
+    states = [c.state for c in task_columns(tl, 1, even_edges(0, 250 * MS, 5))]
     assert states == [State.READY] * 2 + [State.RUNNING] * 3
     tl.add([Ran(100 * MS, 1, 300 * MS)])
     [step] = tl.blocking
     assert not step.ongoing and (step.duration, step.file, step.line) == (300 * MS, b.program, 9)
-    assert task_columns(tl, 1, 0, 400 * MS, 4)[2].blocking
+    assert task_columns(tl, 1, even_edges(0, 400 * MS, 4))[2].blocking
     assert step in [m.event for m in tl.events_around(0, 0, 20)]
 
 
@@ -313,9 +313,9 @@ def test_loop_spans_and_lane():
         ("idle", 3 * MS, 1003 * MS),
         ("busy", 1003 * MS, 1008 * MS),
     ]
-    lane = loop_columns(tl, 0, 2 * S, 4)
+    lane = loop_columns(tl, even_edges(0, 2 * S, 4))
     assert lane == [False, False, True, None]
-    assert loop_columns(tl, 0, 6 * MS, 2) == [True, False]
+    assert loop_columns(tl, even_edges(0, 6 * MS, 2)) == [True, False]
 
 
 def test_truncated_trace_loads_what_is_complete(tmp_path):
@@ -363,7 +363,7 @@ def test_a_live_run_advanced_by_the_clock_keeps_a_blocking_step_growing():
     assert step.ongoing and step.duration == 140 * MS
     tl.advance_to(2 * S)  # nothing new arrived, but the program is still blocked at 2 s
     assert tl.blocking[0].duration == 2 * S - 10 * MS
-    assert task_columns(tl, 1, 0, 2 * S, 4)[-1].blocking
+    assert task_columns(tl, 1, even_edges(0, 2 * S, 4))[-1].blocking
     assert tl.loop_totals() == (2 * S, 0)  # busy all along: it never got back to select()
 
 
@@ -418,4 +418,4 @@ def test_the_loop_counts_as_idle_after_its_last_step_when_the_run_is_cut_off():
     b.add(End(3 * S, -9, EndReason.TIMEOUT))  # then killed there
     killed = Timeline.from_trace(_trace(b))
     assert killed.loop_totals() == (4 * MS, 3 * S - 4 * MS)
-    assert loop_columns(killed, 0, 3 * S, 3) == [False, False, False]
+    assert loop_columns(killed, even_edges(0, 3 * S, 3)) == [False, False, False]

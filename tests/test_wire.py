@@ -35,7 +35,7 @@ def test_loops_opened_counts_opened_marks_only() -> None:
 
 
 def test_decode_lines_all_or_only_the_notes_skipping_foreign_lines() -> None:
-    lines = [*encode_records(RECORDS).splitlines(), b"not a record", b"[14,1]", b"[17,1]"]
+    lines = [*encode_records(RECORDS).splitlines(), b"not a record", b"[14,1]", b"[19,1]"]
     assert decode_lines(lines) == RECORDS
     assert decode_lines(lines, only_notes=True) == RECORDS[-2:]
 

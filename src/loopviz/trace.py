@@ -102,6 +102,34 @@ class LoopPhase(enum.IntEnum):
     CLOSED = 1
 
 
+class ResourceKind(enum.IntEnum):
+    """What a ``Resource`` is: the asyncio synchronisation primitive or queue it records."""
+
+    LOCK = 0
+    SEMAPHORE = 1
+    BOUNDED_SEMAPHORE = 2
+    EVENT = 3
+    CONDITION = 4
+    QUEUE = 5
+    PRIORITY_QUEUE = 6
+    LIFO_QUEUE = 7
+    BARRIER = 8
+
+
+class UseOp(enum.IntEnum):
+    """What a task did to a resource (a ``Use``)."""
+
+    ACQUIRED = 0  # took a lock, a condition's lock or one of a semaphore's permits
+    RELEASED = 1  # gave it back
+    SET = 2  # set an event
+    CLEARED = 3  # cleared an event
+    PUT = 4  # put an item into a queue
+    GOT = 5  # took an item out of a queue
+    ARRIVED = 6  # reached a barrier and waits there
+    PASSED = 7  # the barrier filled: every party goes on
+    NOTIFIED = 8  # notified a condition's waiters
+
+
 class Unseen(enum.IntEnum):
     """What an :class:`Untraced` record says ran outside the trace."""
 
@@ -308,7 +336,33 @@ class Renamed(msgspec.Struct, **_record(16)):
     name: int  # Str id
 
 
-class Untraced(msgspec.Struct, **_record(17)):
+class Resource(msgspec.Struct, **_record(17)):
+    """The program made a lock, semaphore, event, condition, queue or barrier (``kind``, a
+    ``ResourceKind``) at ``site``, bound to the name ``name`` where known (a Str id; 0: none).
+    ``capacity`` is a semaphore's permits, a queue's ``maxsize`` or a barrier's parties (0:
+    none, or an unbounded queue)."""
+
+    t: int
+    id: int
+    kind: int
+    name: int
+    site: int
+    capacity: int
+
+
+class Use(msgspec.Struct, **_record(18)):
+    """``task`` (0: outside any task) did ``op`` (a ``UseOp``) to ``resource``; ``level`` is
+    its level after: holders of a lock or condition, permits in use, items queued, parties
+    waiting at a barrier, 1 for a set event (0 cleared)."""
+
+    t: int
+    resource: int
+    op: int
+    task: int
+    level: int
+
+
+class Untraced(msgspec.Struct, **_record(19)):
     """Something ran whose inside the trace does not show (``kind``: :class:`Unseen`).
 
     ``file`` and ``line`` say where the program's own code made it ("" and 0: unknown);
@@ -342,6 +396,8 @@ Record = (
     | ProgramError
     | End
     | Renamed
+    | Resource
+    | Use
     | Untraced
 )
 
@@ -387,7 +443,7 @@ def decode_lines(lines: Iterable[bytes], *, only_notes: bool = False) -> list[Re
         if line.startswith(start):
             try:
                 records.append(_record_decoder.decode(line))
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 continue
     return records
 
@@ -396,12 +452,14 @@ def parse_header(line: bytes, where: str) -> Header:
     """Check and decode a trace's first line; ``where`` names the file in errors."""
     try:
         raw = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         raw = None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise TraceError(f"{where}:1: not a loopviz trace")
     version = raw.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise TraceError(f"{where}:1: bad trace header: {version!r} is not a format version")
+    if version > FORMAT_VERSION:
         raise TraceError(
             f"{where}:1: trace format version {version} is newer than this loopviz "
             f"reads ({FORMAT_VERSION}); upgrade loopviz"
@@ -428,7 +486,7 @@ def iter_records(lines: Iterator[bytes], where: str) -> Iterator[Record]:
             continue
         try:
             yield _record_decoder.decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise TraceError(f"{where}:{number}: malformed event: {exc}") from None
 
 
@@ -454,7 +512,7 @@ def read_trace(path: str | Path) -> Trace:
         tail = lines[-1]
         try:
             trace.records.append(_record_decoder.decode(tail))
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             trace.warnings.append(
                 f"{where}:{len(lines)}: last line is incomplete (the trace was cut short); "
                 f"loaded the {len(trace.records)} events before it"

@@ -22,12 +22,14 @@ Cell = tuple[str, Style]
 BLANK: Cell = (" ", Style())
 
 # Waiting kinds that look alike to a reader share a look; the legend names each group once.
+# ``wait_for`` waits on what it wraps (a task, on 3.11), as a task awaited under
+# ``asyncio.timeout`` is: both look like waiting on a task, in every scenario.
 WAIT_GROUPS: tuple[tuple[str, tuple[Wait, ...]], ...] = (
-    ("sleep", (Wait.SLEEP, Wait.TIMEOUT)),
+    ("sleep", (Wait.SLEEP,)),
     ("io", (Wait.IO,)),
     ("lock", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
     ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT)),
-    ("task", (Wait.TASK, Wait.GATHER)),
+    ("task", (Wait.TASK, Wait.GATHER, Wait.TIMEOUT)),
     ("executor", (Wait.EXECUTOR,)),
     ("future", (Wait.FUTURE,)),
 )
@@ -43,10 +45,19 @@ CHARS = {
     "raised": "✗",  # how a task ended, marked where its lane stops; a normal return has none
     "cancelled": "⊘",
     **{f"wait-{name}": "▒" for name, _ in WAIT_GROUPS},
+    "gap": "┊",  # the program's start-up, folded into one column
+    "group": "─",  # the folded lane of asyncio's and libraries' tasks: where they exist
 }
+# The colour-blind-safe look: what hue alone told apart differs by a letter too.
+LETTERS = {
+    "blocking": "!",
+    **{f"wait-{name}": name[0] for name, _ in WAIT_GROUPS},
+}
+GHOST = "╌"  # a wait cut short, drawn on in its own look, faintly, to where it would have ended
 # Styles without a cell of their own: the playhead's column, what lies after it (dimmed), the
-# selected task's label, the labels of the loop, workers and asyncio's tasks, the time axis.
-MARKS = ("playhead", "future", "selected", "muted", "axis")
+# selected task's label, the labels of the loop, workers and asyncio's tasks, the time axis,
+# and what makes a ghost of a wait's look.
+MARKS = ("playhead", "future", "selected", "muted", "axis", "ghost")
 STATE_LOOKS = ("running", "ready", *(f"wait-{name}" for name, _ in WAIT_GROUPS))
 
 
@@ -75,8 +86,9 @@ class Looks:
     classes); built once per change of the stylesheet, so equal cells share one Style and
     merge into one segment."""
 
-    def __init__(self, style: Callable[[str], Style]) -> None:
-        self.cells: dict[str, Cell] = {name: (char, style(name)) for name, char in CHARS.items()}
+    def __init__(self, style: Callable[[str], Style], *, letters: bool = False) -> None:
+        chars = CHARS | LETTERS if letters else CHARS
+        self.cells: dict[str, Cell] = {name: (char, style(name)) for name, char in chars.items()}
         self.marks: dict[str, Style] = {name: style(name) for name in MARKS}
         cells = self.cells
         self.running, self.ready, self.blocking = (
@@ -85,12 +97,18 @@ class Looks:
             cells["blocking"],
         )
         self.busy, self.idle = cells["busy"], cells["idle"]
+        self.gap, self.group = cells["gap"], cells["group"]
         self._end: dict[int, Cell] = {
             Outcome.ERROR: cells["raised"],
             Outcome.CANCELLED: cells["cancelled"],
         }
         self._waiting: dict[int, Cell] = {kind: cells[look] for kind, look in _WAIT_LOOK.items()}
         self._waiting_else = cells["wait-future"]
+        ghost = self.marks["ghost"]
+        self._ghosts: dict[int, Cell] = {
+            kind: (GHOST, cell[1] + ghost) for kind, cell in self._waiting.items()
+        }
+        self._ghost_else = (GHOST, self._waiting_else[1] + ghost)
         self._ticks: dict[Cell, Cell] = {}
 
     def __eq__(self, other: object) -> bool:
@@ -112,9 +130,15 @@ class Looks:
             tick = self._ticks[under] = ("▏", Style(color=self.running[1].color, bgcolor=bgcolor))
         return tick
 
+    def ghost(self, kind: int) -> Cell:
+        """A wait of ``kind`` cut short, drawn on faintly."""
+        return self._ghosts.get(kind, self._ghost_else)
+
     def task_cell(self, column: Column) -> Cell:
         state = column.state
         if state is None or state is State.DONE:
+            if column.ghost:
+                return self.ghost(column.kind)
             cell = BLANK
         elif state is State.RUNNING:
             return self.blocking if column.blocking else self.running
@@ -146,6 +170,7 @@ class Looks:
             (self.ran_tick(cells["wait-sleep"]), "short step"),
             (cells["raised"], "raised"),
             (cells["cancelled"], "cancelled"),
+            (self.ghost(Wait.SLEEP), "cut short"),
         ]
         if loop:
             entries += [(self.busy, "loop busy"), (self.idle, "idle")]
@@ -154,7 +179,8 @@ class Looks:
             if name == "sleep":
                 text.append(waiting)
             text.append(char, style)
-            text.append(f"{names.get(name, name)} ")
+            apart = " " if char.isalpha() else ""  # a letter and its name: "s sleep"
+            text.append(f"{apart}{names.get(name, name)} ")
         text.rstrip()
         return text
 
@@ -167,4 +193,5 @@ _SHORT_NAMES = {
     "short step": "step",
     "cancelled": "cancel",
     "loop busy": "busy",
+    "cut short": "cut",
 }

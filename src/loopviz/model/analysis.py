@@ -17,6 +17,9 @@ from loopviz.trace import Wait
 
 # Waits that are only waiting in line: for another task, or for a lock, a permit, an event,
 # a condition or a queue that another task controls. They overlap nothing of their own.
+# Waits on something a single task can hold, that the waiter waits for it to let go of.
+_HELD_WAITS = frozenset({Wait.LOCK, Wait.CONDITION, Wait.SEMAPHORE})
+
 _IN_LINE: set[int] = {
     Wait.TASK, Wait.GATHER, Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION,
     Wait.QUEUE_GET, Wait.QUEUE_PUT,
@@ -30,6 +33,7 @@ class Finding:
     lint: str
     t: int
     text: str
+    tasks: tuple[int, ...] = ()  # the tasks it is about, where it names several
 
 
 class BlockingLint:
@@ -79,7 +83,22 @@ class UntracedLint:
             yield Finding(self.name, 0, line)
 
 
-LINTS = (UntracedLint(), BlockingLint(), NeverFinishedLint(), ProblemLint())
+class DeadlockLint:
+    """Tasks waiting on each other in a cycle (a task awaiting a task that awaits it; two
+    tasks each holding a lock the other waits for): none of them can go on. Checked at the
+    last moment seen, so a live run that hangs shows it while it hangs."""
+
+    name = "deadlock"
+
+    def check(self, timeline: Timeline) -> Iterator[Finding]:
+        cycle = wait_cycle(timeline, timeline.end)
+        if cycle:
+            formed = max(interval.start for _, interval in cycle)
+            tasks = tuple(task for task, _ in cycle)
+            yield Finding(self.name, formed, words.deadlock(timeline, cycle), tasks)
+
+
+LINTS = (UntracedLint(), BlockingLint(), NeverFinishedLint(), ProblemLint(), DeadlockLint())
 
 
 def findings(timeline: Timeline) -> list[Finding]:
@@ -142,3 +161,31 @@ def _longest_run(timeline: Timeline) -> tuple[int, Interval] | None:
             if end is not None and (best is None or end - start > best[0]):
                 best = (end - start, info.id, i)
     return None if best is None else (best[1], timeline.segment(best[1], best[2]))
+
+
+def wait_cycle(timeline: Timeline, t: int) -> list[tuple[int, Interval]] | None:
+    """Tasks that wait on each other in a cycle at t, each with its wait, in the order each
+    waits on the next; None if there is no such cycle. A task waits on another when it
+    awaits that task, or a lock (a condition's lock, a semaphore) that one task alone holds."""
+    resources = timeline.resources
+    waits_on: dict[int, tuple[int, Interval]] = {}
+    for task in timeline.alive_at(t):
+        interval = timeline.state_at(task, t)
+        if interval is None or interval.state is not State.WAITING:
+            continue
+        if interval.kind == Wait.TASK:
+            waits_on[task] = (interval.ref, interval)
+        elif interval.resource and interval.kind in _HELD_WAITS:
+            holders = {holder.task for holder in resources.holders_at(interval.resource, t)}
+            if len(holders) == 1:
+                waits_on[task] = (holders.pop(), interval)
+    for start in waits_on:
+        path: list[int] = []
+        node = start
+        while node in waits_on and node not in path:
+            path.append(node)
+            node = waits_on[node][0]
+        if node in path:
+            cycle = path[path.index(node) :]
+            return [(task, waits_on[task][1]) for task in cycle]
+    return None

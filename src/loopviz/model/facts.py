@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from loopviz.trace import Outcome
+from loopviz.trace import Outcome, ResourceKind
 
 
 class State(enum.IntEnum):
@@ -32,8 +32,10 @@ class Interval:
     the task or job behind it; when ``overdue`` the ready time began at a missed deadline and
     ``kind`` is the ``trace.Wait`` that missed it. A ``Cause.TIMER`` wake-up names the wait
     whose timer fired (``timer``, a ``trace.Wait``, or None) and how late it fired (``late``,
-    0 unless at least the block threshold). For DONE: ``kind`` is a ``trace.Outcome`` and
-    ``detail`` the result's repr or "Type: message".
+    0 unless at least the block threshold). ``resource`` is the lock, semaphore, event,
+    condition or queue a WAITING task waits on, or whose use made a READY one ready (0:
+    none). For DONE: ``kind`` is a ``trace.Outcome`` and ``detail`` the result's repr or
+    "Type: message".
     """
 
     start: int
@@ -48,6 +50,7 @@ class Interval:
     ref: int = 0
     timer: int | None = None
     late: int = 0
+    resource: int = 0
 
 
 @dataclass(slots=True)
@@ -66,6 +69,7 @@ class TaskInfo:
     outcome_detail: str = ""  # result repr or "Type: message"
     children: list[int] = field(default_factory=list)
     internal: bool = False  # asyncio's own task (asyncio.run's shutdown steps), not the program's
+    library: bool = False  # asyncio's own or a library's (``timeline.library_code``): folded away
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,14 @@ class Parked:
 
 
 @dataclass(frozen=True, slots=True)
+class Line:
+    """The tasks waiting on one lock, semaphore, event, condition or queue, in order."""
+
+    resource: int
+    tasks: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class JobState:
     """An executor job at a moment: queued (``worker`` "") or running on ``worker``."""
 
@@ -192,9 +204,10 @@ class JobState:
 @dataclass(frozen=True, slots=True)
 class LoopSnapshot:
     """The loop's own state at a moment, as a learner would draw it: what runs, the ready
-    queue in the order the loop will run it, the timers soonest first, the I/O waits and
-    the executor jobs. ``idle_until`` is set while the loop sits in ``select()`` (the end of
-    that wait, or None while it still waits); ``open`` is False outside any event loop."""
+    queue in the order the loop will run it, the timers soonest first, the I/O waits, the
+    executor jobs and the tasks in line for each resource (``lines``). ``idle_until`` is
+    set while the loop sits in ``select()`` (the end of that wait, or None while it still
+    waits); ``open`` is False outside any event loop."""
 
     t: int
     open: bool
@@ -207,3 +220,38 @@ class LoopSnapshot:
     jobs: list[JobState]
     idle: bool
     idle_until: int | None
+    lines: list[Line]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """A lock, semaphore, event, condition, queue or barrier the program made."""
+
+    id: int
+    kind: ResourceKind
+    name: str  # the name it was bound to ("printer"), or ""
+    file: str
+    line: int
+    capacity: int  # permits, maxsize or parties (0: none, or unbounded)
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A task holding a lock (or a permit of a semaphore) since ``since``."""
+
+    task: int
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceTotals:
+    """A resource over the whole run: ``uses`` counts acquisitions, puts, sets or arrivals;
+    ``max_in_use`` its highest level; ``max_waiters`` the most tasks waiting on it at once;
+    ``wait`` the time tasks spent waiting on it; ``longest_hold`` the longest a task held it."""
+
+    uses: int
+    max_in_use: int
+    max_waiters: int
+    wait: int
+    longest_hold: int

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from loopviz.model.facts import (
     BlockingStep,
     Interval,
+    Line,
     LoopSnapshot,
     Moment,
     Parked,
@@ -106,6 +107,7 @@ def _arrange(timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]])
     ready: list[Queued] = []
     timers: list[Parked] = []
     io: list[Parked] = []
+    in_line: dict[int, list[tuple[int, int]]] = {}
     for task, interval in states:
         state = interval.state
         if state is State.RUNNING:
@@ -117,6 +119,8 @@ def _arrange(timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]])
         elif state is State.WAITING:
             if interval.kind in IO_KINDS:
                 io.append(Parked(task, interval))
+            if interval.resource:
+                in_line.setdefault(interval.resource, []).append((interval.start, task))
             if interval.deadline is not None:
                 timers.append(Parked(task, interval))
     # The loop runs its ready queue first in, first out. A timer that fell due while a step
@@ -128,6 +132,7 @@ def _arrange(timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]])
     return LoopSnapshot(
         t, is_open, running, running_at, _blocking_since(timeline, running, t), ready, timers,
         io, timeline.jobs_at(t), idle and not running, idle_until,
+        [Line(rid, [task for _, task in sorted(line)]) for rid, line in sorted(in_line.items())],
     )  # fmt: skip
 
 

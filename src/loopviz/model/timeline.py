@@ -19,6 +19,7 @@ each record handler sits beside the queries that read what it wrote.
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     KIND_MASK,
     KIND_SHIFT,
@@ -53,6 +55,7 @@ from loopviz.model.store import (
     Series,
 )
 from loopviz.trace import (
+    FORMAT_VERSION,
     Blocking,
     Callback,
     Cause,
@@ -72,11 +75,13 @@ from loopviz.trace import (
     Ready,
     Record,
     Renamed,
+    Resource,
     Site,
     Str,
     TaskCreated,
     Trace,
     Untraced,
+    Use,
     Wait,
     Waited,
     read_trace,
@@ -87,10 +92,35 @@ from loopviz.trace import (
 _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 
 _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
+_OUTCOMES = frozenset(Outcome)
+_CAUSES = frozenset(Cause)
+_WAITS = frozenset(Wait)
+MAX_T = 366 * 86_400 * 1_000_000_000  # a year: a later time (or a longer step) is damage
 
 # A timer that runs this much after it could have is late because the loop was busy, not
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
 OVERDUE_SLACK = 1_000_000
+
+# Where installed packages and the standard library live (POSIX and Windows layouts).
+_LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+
+
+def library_code(file: str, program: str) -> bool:
+    """Whether code in ``file`` is a library's (an installed package or the standard library,
+    or code without a file such as ``<frozen ...>``) rather than the program's: what lies
+    beside the program is its own, wherever it is installed.
+
+    A task whose coroutine is a library's was started by asyncio or by a library (aiohttp's
+    connection closer): the trace's creation site cannot say so, as it is the innermost line
+    of the program's own on the stack (the ``async with`` that led to it)."""
+    if not file:
+        return False
+    if file.startswith("<"):
+        return True
+    folder = os.path.dirname(program)
+    if folder and file.startswith(folder + os.sep):  # a virtualenv in the program's folder
+        file = file[len(folder) :]  # is still a library's
+    return _LIBRARY_DIR.search(file) is not None
 
 
 @dataclass(slots=True)
@@ -141,6 +171,8 @@ class Timeline:
         self._order_t: list[int] = []
         self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
         self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
+        self._cut: dict[int, list[int]] = {}  # task -> its waits cut short (segment indices)
+        self.cut_until = 0  # the latest deadline of a wait cut short
         self._loop = Series()
         self._loop_state: list[int] = []
         self._loop_cum: tuple[list[int], list[int]] = ([], [])  # idle, busy before span i
@@ -151,6 +183,10 @@ class Timeline:
         self._out_sorted: list[tuple[int, int, str]] = []
         self._out_t: list[int] = []
         self._error: ProgramError | None = None
+        self._damage_said = False
+        self.resources = Resources(self._strs, self._sites)
+        # From format 4 on, a wait on a lock, semaphore, event, condition or queue names it.
+        self._resource_refs = (header.version if header else FORMAT_VERSION) >= 4
         self._handlers: dict[type, Callable[[Any], None]] = {
             Str: self._on_str,
             Site: self._on_site,
@@ -169,6 +205,8 @@ class Timeline:
             ProgramError: self._on_program_error,
             End: self._on_end,
             Renamed: self._on_renamed,
+            Resource: self.resources.on_resource,
+            Use: self.resources.on_use,
             Untraced: self.untraced.append,
         }
 
@@ -186,9 +224,16 @@ class Timeline:
         return cls.from_trace(trace)
 
     def add(self, records: list[Record]) -> None:
-        """Fold more records in (a live run); queries see them at once."""
+        """Fold more records in (a live run); queries see them at once. A record whose time
+        is negative or past any real run is left out (the reading warnings say so)."""
         handlers = self._handlers
         for record in records:
+            if (
+                not 0 <= getattr(record, "t", 0) <= MAX_T
+                or not 0 <= getattr(record, "dur", 0) <= MAX_T
+            ):
+                self._damaged(f"a {type(record).__name__} record has an impossible time")
+                continue
             handlers[type(record)](record)
 
     @property
@@ -214,10 +259,11 @@ class Timeline:
     def _push(
         self, lane: Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0
     ) -> None:
-        """Start a segment at t (never before the previous one: records of a task arrive in
-        its order, but clamp rather than break bisect if a clock disagrees)."""
+        """Start a segment at t, never before the previous one: a task's records come in its
+        order, so one that does not is damage, repaired by moving it to the lane's end."""
         starts = lane.starts
-        if starts and t < starts[-1]:
+        if starts and t < starts[-1]:  # repaired: moved to where the task's lane is
+            self._damaged(f"records of task {lane.info.id} are out of time order")
             t = starts[-1]
         self._moment(t, lane.info.id, len(starts) << 3 | _M_SEGMENT)
         starts.append(t)
@@ -236,6 +282,9 @@ class Timeline:
         self._sites[r.id] = (file, r.line)
 
     def _on_created(self, r: TaskCreated) -> None:
+        if r.task in self._lanes:  # a damaged trace announcing a task twice: keep the first
+            self._damaged(f"task {r.task} is announced twice")
+            return
         strs = self._strs
         coro_file, coro_line = self._sites.get(r.coro_site, ("", 0))
         file, line = self._sites.get(r.site, ("", 0))
@@ -244,6 +293,8 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        program = self.header.program if self.header else ""
+        info.library = info.internal or library_code(coro_file, program)
         lane = Lane(info)
         self._lanes[r.task] = lane
         self.tasks.append(info)
@@ -255,10 +306,20 @@ class Timeline:
             parent.info.children.append(r.task)
         self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
 
+    def _damaged(self, what: str) -> None:
+        """A record that contradicts the ones before it (a damaged or hand-edited trace): it is
+        left out, and the reading warnings say so once."""
+        if not self._damage_said:
+            self._damage_said = True
+            self.warnings.append(f"the trace is damaged ({what}); such records were left out")
+
     def _on_renamed(self, r: Renamed) -> None:
         self._lane(r.task).info.name = task_name(r.name, self._strs)
 
     def _on_ready(self, r: Ready) -> None:
+        if r.cause not in _CAUSES:
+            self._damaged(f"task {r.task} became ready for an unknown reason, {r.cause}")
+            return
         lane = self._lane(r.task)
         code = lane.codes[-1]
         state = code & STATE_MASK
@@ -271,7 +332,11 @@ class Timeline:
         if state == State.DONE:
             return
         if state == State.WAITING and lane.timeouts[-1]:
-            due = self._due_from(lane.starts[-1] + lane.timeouts[-1])
+            deadline = lane.starts[-1] + lane.timeouts[-1]
+            if r.cause == Cause.CANCEL and r.t < deadline:
+                self._cut.setdefault(r.task, []).append(len(lane.starts) - 1)
+                self.cut_until = max(self.cut_until, deadline)
+            due = self._due_from(deadline)
             if r.t - due > OVERDUE_SLACK:
                 self._push(lane, due, code & ~STATE_MASK | State.READY | OVERDUE)
         self._push(lane, r.t, new, r.ref)
@@ -310,25 +375,44 @@ class Timeline:
         self._moment(step.start, step.task, len(self._blocks) << 3 | _M_BLOCK)
         self._blocks.append(step)
 
+    def _after_done(self, lane: Lane) -> bool:
+        """A step of a task that already ended: damage, left out."""
+        if lane.info.ended is None:
+            return False
+        self._damaged(f"task {lane.info.id} runs after it ended")
+        return True
+
     def _on_ran(self, r: Ran) -> None:
         lane = self._lane(r.task)
+        if self._after_done(lane):
+            return
         self._step(lane, r.t, r.dur, 0)
         self._push(lane, r.t + r.dur, State.READY | Cause.YIELD << KIND_SHIFT)
 
     def _on_waited(self, r: Waited) -> None:
+        if r.kind not in _WAITS:
+            self._damaged(f"task {r.task} waits on an unknown kind of thing, {r.kind}")
+            return
         lane = self._lane(r.task)
+        if self._after_done(lane):
+            return
         self._step(lane, r.t, r.dur, r.site)
         code = State.WAITING | r.kind << KIND_SHIFT
         self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
         lane.resume_site = r.site
 
     def _on_finished(self, r: Finished) -> None:
+        if r.outcome not in _OUTCOMES:
+            self._damaged(f"task {r.task} ended in an unknown way, {r.outcome}")
+            return
         lane = self._lane(r.task)
+        if self._after_done(lane):
+            return
         self._step(lane, r.t, r.dur, 0)
         end = r.t + r.dur
         self._push(lane, end, State.DONE | r.outcome << KIND_SHIFT, r.detail)
         info = lane.info
-        info.ended = end
+        info.ended = lane.starts[-1]  # ``end``, unless a damaged trace made it earlier
         info.outcome = Outcome(r.outcome)
         info.outcome_detail = self._strs.get(r.detail, "")
 
@@ -519,10 +603,13 @@ class Timeline:
         deadline = None
         timer = None
         late = 0
+        resource = 0
         if state == State.WAITING:
             if lane.timeouts[i]:
                 deadline = start + lane.timeouts[i]
-            if kind != Wait.TASK and kind != Wait.EXECUTOR:
+            if kind in RESOURCE_WAITS and self._resource_refs:
+                resource = ref
+            elif kind != Wait.TASK and kind != Wait.EXECUTOR:
                 detail = self._strs.get(ref, "")
                 ref = 0
         elif state == State.DONE:
@@ -537,9 +624,15 @@ class Timeline:
                 if lane.timeouts[j]:
                     overshoot = start - starts[j] - lane.timeouts[j]
                     late = overshoot if overshoot >= self.block_threshold else 0
+        elif state == State.READY and kind == Cause.FUTURE and i and self._resource_refs:
+            before = lane.codes[i - 1]  # a wake-up from a wait on a resource: which one
+            if before & STATE_MASK == State.WAITING and before >> KIND_SHIFT & KIND_MASK in (
+                RESOURCE_WAITS
+            ):
+                resource = lane.refs[i - 1]
         return Interval(
             start, end, state, kind, detail, file, line, deadline, bool(code & OVERDUE), ref,
-            timer, late,
+            timer, late, resource,
         )  # fmt: skip
 
     def job_function(self, job: int) -> str:
@@ -608,6 +701,12 @@ class Timeline:
         report = self._pending.get(task_id)
         return None if report is None else report.since
 
+    def cut_short(self, task_id: int) -> list[Interval]:
+        """The task's waits with a deadline that a cancellation ended before it (a sleep
+        cancelled, or a timeout's): each ``end`` is before its ``deadline``."""
+        lane = self._lanes[task_id]
+        return [self._interval(lane, i) for i in self._cut.get(task_id, ())]
+
     def wait_kind_in(self, task_id: int, t0: int, t1: int) -> int:
         """The ``trace.Wait`` kind the task waits on in [t0, t1): that of the wait at its
         middle, else of the last segment begun before t1."""
@@ -641,6 +740,13 @@ class Timeline:
         ]
 
     # --- the loop and the executors -------------------------------------------------------
+    @property
+    def loop_start(self) -> int:
+        """When the first event loop started (0 before any did): what comes before it is the
+        program starting up (imports, code before ``asyncio.run``)."""
+        starts = self._loop.starts
+        return starts[0] if starts else 0
+
     def loop_spans(self, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Busy and idle (in ``select``) spans of the loop overlapping [t0, t1)."""
         starts, states = self._loop.starts, self._loop_state
@@ -788,3 +894,32 @@ class Timeline:
             tail = self._idle_since()
             return True, tail is not None and t >= tail, None
         return True, states[i] == _IDLE, starts[i + 1] if states[i] == _IDLE else None
+
+    # --- resources ---------------------------------------------------------------------
+    def waits_on(self, resource: int) -> list[tuple[int, int]]:
+        """(start, end) of every wait on ``resource`` (an open one ends at the end)."""
+        spans = []
+        for lane in self._lanes.values():
+            starts, codes, refs = lane.starts, lane.codes, lane.refs
+            for i, code in enumerate(codes):
+                if (
+                    refs[i] == resource
+                    and code & STATE_MASK == State.WAITING
+                    and code >> KIND_SHIFT & KIND_MASK in RESOURCE_WAITS
+                ):
+                    spans.append((starts[i], starts[i + 1] if i + 1 < len(starts) else self.end))
+        return spans
+
+    def waiters_at(self, resource: int, t: int) -> list[tuple[int, int]]:
+        """(task, since) of the tasks waiting on ``resource`` at t, in the order they came."""
+        waiting = []
+        for task in self.alive_at(t):
+            interval = self.state_at(task, t)
+            if (
+                interval is not None
+                and interval.state is State.WAITING
+                and interval.kind in RESOURCE_WAITS
+                and interval.ref == resource
+            ):
+                waiting.append((task, interval.start))
+        return sorted(waiting, key=lambda waiter: waiter[1])

@@ -17,6 +17,7 @@ from loopviz.model.facts import (
     Interval,
     JobChange,
     JobState,
+    Line,
     LoopChange,
     LoopSnapshot,
     Moment,
@@ -36,9 +37,11 @@ from loopviz.trace import (
     EndReason,
     JobPhase,
     Outcome,
+    ResourceKind,
     Stream,
     Unseen,
     Untraced,
+    UseOp,
     Wait,
     ended_by_interrupt,
 )
@@ -71,11 +74,32 @@ _WAITING_ON: dict[int, str] = {
 
 UNFINISHED = "the trace ends early (the run did not finish)"
 
-# The run view's help (``?``, Markdown): what the lanes and the summary's figures mean.
+# The run view's help (``?``, Markdown): every mark on the timeline, and the summary's figures.
 RUN_VIEW_HELP = """
-One lane per task: **running** (a step runs; in red when it **blocks** the loop), **ready**
-(scheduled, awaiting its turn: long ready time means starved), **waiting** (suspended in an
-`await`, coloured by what on; lock also stands for semaphore, event and condition).
+One lane per task, in the order they were created: █ **running** (a step runs), in red when
+it **blocks** the loop (a step that runs for the block threshold, 100 ms by default, or
+longer: no other task can run meanwhile); ▓ **ready** (scheduled, awaiting its turn: long
+ready time means starved; the task pane says **overdue** when it became due while another
+step held the loop); ▒ **waiting** (suspended in an `await`, coloured by what on: sleep, I/O,
+lock (also semaphore, event and condition), queue, task (also gather and `wait_for`),
+executor job, future). ▏ a **short step**: a step ran in that column, too short to fill it.
+✗ the task raised, ⊘ it was cancelled. ╌ **cut short**: faintly, where a sleep or a timeout
+would have gone on had the task not been cancelled. The light column is the playhead; what
+lies after it has not happened yet and is dimmed.
+
+The **loop** lane, on top: █ busy running steps and callbacks, ░ **idle** in `select()`,
+waiting for a timer or I/O. Below it one lane per **worker** thread of an executor
+(`to_thread`, `run_in_executor`): █ while it runs a job.
+
+┊ **start-up**: the time before the first event loop started (imports, code before
+`asyncio.run`), folded into the first column; **u** or a click on its words shows it.
+▸ **asyncio and libraries**: tasks asyncio runs itself (shutting down async generators and
+the executor) and tasks a library started, folded into one dimmed lane (─ where they exist);
+**g** or a click opens it.
+
+**m** gives the whole screen to the timeline. **c** marks each kind of wait with a letter,
+not only a colour: s sleep, i I/O, l lock, q queue, t task, e executor, f future, and
+! a blocking step.
 
 **Concurrency gain**: the time tasks spent on work that can overlap (their steps, and their
 waits on timers, I/O and executor jobs) per second the loop ran: about 2 when two tasks'
@@ -108,6 +132,14 @@ def label(info: TaskInfo) -> str:
     return f"asyncio: {info.coro.rsplit('.', 1)[-1]}" if info.internal else info.name
 
 
+def label_of(timeline: Timeline, task_id: int) -> str:
+    """``label`` by id ("#7" for a task the trace never announced)."""
+    try:
+        return label(timeline.task(task_id))
+    except KeyError:
+        return f"#{task_id}"
+
+
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
     """Who created a task: its parent's name, "asyncio" for asyncio's own, else "-"."""
     if info.parent:
@@ -116,11 +148,31 @@ def created_by(timeline: Timeline, info: TaskInfo) -> str:
 
 
 def task_count(tasks: list[TaskInfo]) -> str:
-    """ "3 tasks (+2 of asyncio)": the program's tasks, and asyncio's own beside them."""
-    internal = sum(info.internal for info in tasks)
-    own = len(tasks) - internal
-    of_asyncio = f" (+{internal} of asyncio)" if internal else ""
-    return f"{own} task{'' if own == 1 else 's'}{of_asyncio}"
+    """ "3 tasks (+2 of asyncio and libraries)": the program's own tasks, and those that
+    asyncio and libraries started (the timeline's folded lane) beside them."""
+    theirs = sum(info.internal or info.library for info in tasks)
+    own = len(tasks) - theirs
+    of_theirs = f" (+{theirs} of asyncio and libraries)" if theirs else ""
+    return f"{own} task{'' if own == 1 else 's'}{of_theirs}"
+
+
+def folded_group(count: int) -> tuple[str, ...]:
+    """The folded lane of asyncio's own tasks and those libraries started, in shorter and
+    shorter words for narrower labels: "asyncio and libraries: 3 tasks" ... "+3 tasks"."""
+    tasks = f"{count} task{'' if count == 1 else 's'}"
+    return (
+        f"asyncio and libraries: {tasks}",
+        f"asyncio, libraries: {count}",
+        f"asyncio, libs: {count}",
+        f"+{tasks}",
+    )
+
+
+def start_up(duration: int) -> tuple[str, ...]:
+    """The program's start-up before its first event loop, folded into one column, in
+    shorter and shorter words: "start-up 0.45 s", "start 0.45 s", "0.45 s"."""
+    took = format_short(duration)
+    return f"start-up {took}", f"start {took}", took
 
 
 def not_created(info: TaskInfo) -> str:
@@ -166,6 +218,8 @@ def wait(timeline: Timeline, interval: Interval) -> str:
         text = task(timeline, interval.ref)
     elif kind == Wait.EXECUTOR:
         text = job(timeline, interval.ref)
+    elif interval.resource:
+        text = resource_wait(timeline, interval)
     else:
         text = interval.detail or _WAITING_ON.get(kind, "something")
     return f"{text} (timeout {format_short(timeout)})" if timeout else text
@@ -181,6 +235,8 @@ def cause(timeline: Timeline, interval: Interval) -> str:
         return f"{fired} {format_time(interval.late)} late" if interval.late else fired
     if kind == Cause.TASK:
         return f"{task(timeline, interval.ref)} finished"
+    if kind == Cause.FUTURE and interval.resource:
+        return woken_by_use(timeline, interval)
     if kind == Cause.FUTURE:
         by = f" by {task(timeline, interval.ref)}" if interval.ref else ""
         return f"a future it awaited was resolved{by}"
@@ -548,6 +604,8 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
         if interval.kind == Cause.YIELD:
             return f"{who} gave the loop back but can go on at once; {place}."
         return f"{who} is ready: {cause(timeline, interval)}; {place}."
+    if interval.kind == Outcome.CANCELLED:
+        return f"{who} is done: it was cancelled."
     return f"{who} is done: it {outcome(interval.kind, interval.detail)}."
 
 
@@ -558,10 +616,10 @@ def _narrate_block(timeline: Timeline, step: BlockingStep) -> str:
     if not due:
         return f"{said}: nothing else could run meanwhile."
     when = format_time(min(parked.interval.deadline or 0 for parked in due))
-    were = "were" if len(due) > 1 else "was"
+    were, wait = ("were", "wait") if len(due) > 1 else ("was", "waits")
     return (
         f"{said}; {_names(timeline, [p.task for p in due])} {were} due from {when} and"
-        f" wait, overdue: the loop runs one step at a time."
+        f" {wait}, overdue: the loop runs one step at a time."
     )
 
 
@@ -581,7 +639,13 @@ PANEL_NOTHING = "none"
 
 def panel_heading(what: str, count: int) -> str:
     """ "ready queue (2)": one list of the loop panel and its length."""
-    titles = {"ready": "ready queue", "timers": "timers", "io": "I/O waits", "jobs": "executor"}
+    titles = {
+        "ready": "ready queue",
+        "timers": "timers",
+        "io": "I/O waits",
+        "jobs": "executor",
+        "lines": "waiting in line",
+    }
     return f"{titles[what]} ({count})"
 
 
@@ -623,6 +687,13 @@ def job_entry(timeline: Timeline, state: JobState) -> str:
     return f"{job(timeline, state.job)}{by} · {job_state(state.worker)}"
 
 
+def line_entry(timeline: Timeline, line: Line, t: int) -> str:
+    """ "lock `printer`, held by clerk-1: clerk-2, clerk-3", who waits on a resource, in order."""
+    holders = timeline.resources.holders_at(line.resource, t)
+    held = f", held by {_names(timeline, [h.task for h in holders])}" if holders else ""
+    return f"{resource(timeline, line.resource)}{held}: {_names(timeline, line.tasks)}"
+
+
 def more(count: int) -> str:
     return f"+{count} more"
 
@@ -648,3 +719,100 @@ def following(on: bool) -> str:
     if on:
         return "the selection follows the task of each step"
     return "the selection stays on the task you chose"
+
+
+# --- resources: locks, semaphores, events, conditions, queues, barriers ----------------------
+_RESOURCE_KINDS: dict[int, str] = {
+    ResourceKind.LOCK: "lock",
+    ResourceKind.SEMAPHORE: "semaphore",
+    ResourceKind.BOUNDED_SEMAPHORE: "bounded semaphore",
+    ResourceKind.EVENT: "event",
+    ResourceKind.CONDITION: "condition",
+    ResourceKind.QUEUE: "queue",
+    ResourceKind.PRIORITY_QUEUE: "priority queue",
+    ResourceKind.LIFO_QUEUE: "LIFO queue",
+    ResourceKind.BARRIER: "barrier",
+}
+# What the task that woke a waiter did to the resource.
+_DID: dict[int, str] = {
+    UseOp.RELEASED: "released",
+    UseOp.SET: "set",
+    UseOp.PUT: "put an item in",
+    UseOp.GOT: "took an item from",
+    UseOp.NOTIFIED: "notified",
+    UseOp.PASSED: "filled",
+    UseOp.ARRIVED: "reached",
+}
+
+
+def resource_kind(kind: int) -> str:
+    """ "lock", "bounded semaphore", "queue"... as the summary's ``kind`` and the panes say."""
+    return _RESOURCE_KINDS.get(kind, "resource")
+
+
+def resource(timeline: Timeline, resource_id: int) -> str:
+    """ "lock `printer`", or "the lock made at prog.py:12" when it was bound to no name."""
+    info = timeline.resources.get(resource_id)
+    if info is None:
+        return f"resource #{resource_id}"
+    kind = resource_kind(info.kind)
+    if info.name:
+        return f"{kind} `{info.name}`"
+    return f"the {kind} made at {where(info.file, info.line)}" if info.file else f"a {kind}"
+
+
+def resource_wait(timeline: Timeline, interval: Interval) -> str:
+    """What a task waits for on a resource, as things stood when it began to wait: "lock
+    `printer` (held by clerk-1 since 0.30 s; 2 ahead in line)", "a permit of semaphore `gate`
+    (5 of 5 in use)"."""
+    rid, t = interval.resource, interval.start
+    resources = timeline.resources
+    info = resources.get(rid)
+    if info is None:
+        return resource(timeline, rid)
+    said = resource(timeline, rid)
+    level = resources.level_at(rid, t)
+    kind = interval.kind
+    if kind in (Wait.LOCK, Wait.CONDITION):
+        holders = resources.holders_at(rid, t)
+        held = (
+            f"held by {name(timeline, holders[0].task)} since {format_time(holders[0].since)}"
+            if holders
+            else "free"
+        )
+        ahead = sum(since < t for _, since in timeline.waiters_at(rid, t))
+        return f"{said} ({held}; {ahead} ahead in line)"
+    if kind == Wait.SEMAPHORE:
+        return f"a permit of {said} ({level} of {info.capacity} in use)"
+    if kind == Wait.EVENT:
+        return f"{said} to be set"
+    if kind == Wait.QUEUE_GET:
+        return f"an item from {said} (empty)"
+    if kind == Wait.QUEUE_PUT:
+        return f"room in {said} (full: {level} of {info.capacity})"
+    return said
+
+
+def woken_by_use(timeline: Timeline, interval: Interval) -> str:
+    """Why a task waiting on a resource is ready: "clerk-1 released lock `printer`"."""
+    rid = interval.resource
+    said = resource(timeline, rid)
+    found = timeline.resources.get(rid) and timeline.resources.last_use(rid, interval.start, _DID)
+    did = _DID[found[1]] if found else "used"
+    waker = interval.ref or (found[0] if found else 0)
+    return f"{name(timeline, waker)} {did} {said}" if waker else f"{said} was {did}"
+
+
+def deadlock(timeline: Timeline, cycle: list[tuple[int, Interval]]) -> str:
+    """ "deadlock: A waits for lock `a` held by B, at prog.py:8; B waits for lock `b` held
+    by A, at prog.py:14: none of them can go on"."""
+    parts = []
+    for n, (task_id, interval) in enumerate(cycle):
+        other = name(timeline, cycle[(n + 1) % len(cycle)][0])
+        at = f", at {where(interval.file, interval.line)}" if interval.file else ""
+        if interval.kind == Wait.TASK:
+            parts.append(f"{name(timeline, task_id)} awaits task {other}{at}")
+        else:
+            held = resource(timeline, interval.resource)
+            parts.append(f"{name(timeline, task_id)} waits for {held} held by {other}{at}")
+    return f"deadlock: {'; '.join(parts)}: none of them can go on"

@@ -2,15 +2,18 @@
 
 ``chrome`` writes the Trace Event Format (JSON) that Perfetto and chrome://tracing open: one
 thread per task with its running, ready and waiting intervals, a "loop" thread with busy and
-idle spans and the blocking steps, one thread per executor worker, and the program's output
-lines as instant events. ``csv`` writes one row per task interval. Events are encoded one by
-one into a buffer written out a megabyte at a time, so a million-event trace does not need its
-whole export in memory.
+idle spans and the blocking steps, one thread per executor worker, the program's output
+lines as instant events, each wake-up as a flow arrow from the waker's step to the woken
+task's next step, and each lock, semaphore, event or queue's level as a counter track.
+``csv`` writes one row per task interval. Events are encoded one by one into a buffer
+written out a megabyte at a time, so a million-event trace does not need its whole export
+in memory.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -79,7 +82,7 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
             span.label, "loop", _LOOP_TID, span.start, end if span.end is None else span.end
         )
     for step in timeline.blocking:
-        who = timeline.task(step.task).name if step.task else "callback"
+        who = words.name(timeline, step.task) if step.task else "callback"
         args: TraceEvent = {"task": who, "site": f"{step.file}:{step.line}" if step.file else ""}
         yield _event("blocked", "blocking", _LOOP_TID, step.start, step.start + step.duration, args)
     for t, stream, text in timeline.output_until(end):
@@ -98,10 +101,15 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
         yield from _thread(tid, worker)
         for span in timeline.job_spans(worker):
             yield _event(span.label, "job", tid, span.start, end if span.end is None else span.end)
+    tids = {info.id: tid + n for n, info in enumerate(timeline.tasks, 1)}
+    flows = itertools.count(1)
     for info in timeline.tasks:
-        tid += 1
+        tid = tids[info.id]
         yield from _thread(tid, words.task(timeline, info.id))
         for interval, stop in task_intervals(timeline, info.id):
+            if interval.state is State.READY and interval.ref in tids and interval.end:
+                flow = next(flows)
+                yield from _wake_up(timeline, interval, tids[interval.ref], tid, flow)
             fields: TraceEvent = {}
             detail = words.detail(timeline, interval)
             if detail:
@@ -112,6 +120,30 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
                 fields["overdue"] = True
             name = words.state(timeline, interval)
             yield _event(name, _STATE_NAMES[interval.state], tid, interval.start, stop, fields)
+    yield from _counters(timeline)
+
+
+def _wake_up(
+    timeline: Timeline, ready: Interval, waker: int, woken: int, flow_id: int
+) -> Iterator[TraceEvent]:
+    """A flow arrow from the waker's step (where it made the task ready) to the woken task's
+    next step. Both ends must fall inside a slice of their thread: a task made ready as its
+    waker's step ended is drawn from that step's last microsecond."""
+    start = ready.start
+    before = timeline.state_at(ready.ref, start - 1)
+    if before is not None and before.state is State.RUNNING and before.end == start:
+        start -= 1
+    flow: TraceEvent = {"name": "wake-up", "cat": "wake-up", "id": flow_id, "pid": _PID}
+    yield {**flow, "ph": "s", "ts": _us(start), "tid": waker}
+    yield {**flow, "ph": "f", "bp": "e", "ts": _us(ready.end or start), "tid": woken}
+
+
+def _counters(timeline: Timeline) -> Iterator[TraceEvent]:
+    """Each resource's level (holders, permits in use, items queued) as a counter track."""
+    for info in timeline.resources.all:
+        name = words.resource(timeline, info.id)
+        for t, level in zip(*timeline.resources.levels(info.id), strict=True):
+            yield {"name": name, "ph": "C", "ts": _us(t), "pid": _PID, "args": {"level": level}}
 
 
 def write_chrome(timeline: Timeline, out: TextIO) -> None:

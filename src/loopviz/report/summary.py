@@ -6,10 +6,17 @@ It only lays out what ``model.analysis`` finds, in the words of ``model.words``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from loopviz.model import words
-from loopviz.model.analysis import concurrency_gain, findings, longest_step, peak_waiting
+from loopviz.model.analysis import (
+    Finding,
+    concurrency_gain,
+    findings,
+    longest_step,
+    peak_waiting,
+)
 from loopviz.model.timeline import Timeline
 from loopviz.trace import EndReason
 from loopviz.units import format_time, seconds
@@ -77,11 +84,52 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
             }
             for step in timeline.blocking
         ],
-        "warnings": [
-            {"lint": f.lint, "t_s": seconds(f.t), "text": f.text} for f in findings(timeline)
-        ],
+        "resources": resources_json(timeline),
+        "warnings": [_finding_json(timeline, f) for f in findings(timeline)],
         "reading_warnings": timeline.warnings,
     }
+
+
+def _finding_json(timeline: Timeline, finding: Finding) -> dict[str, Any]:
+    found: dict[str, Any] = {"lint": finding.lint, "t_s": seconds(finding.t), "text": finding.text}
+    if finding.tasks:
+        found["tasks"] = [words.name(timeline, task) for task in finding.tasks]
+    return found
+
+
+def resources_json(timeline: Timeline) -> list[dict[str, Any]]:
+    """The program's locks, semaphores, events, conditions, queues and barriers."""
+    listed = []
+    for info in timeline.resources.all:
+        totals = timeline.resources.totals(info.id, timeline.waits_on, timeline.end)
+        listed.append(
+            {
+                "id": info.id,
+                "kind": words.resource_kind(info.kind).replace(" ", "-"),
+                "name": info.name or None,
+                "site": words.where(info.file, info.line) if info.file else None,
+                "capacity": info.capacity or None,
+                "max_in_use": totals.max_in_use,
+                "max_waiters": totals.max_waiters,
+                "wait_s": seconds(totals.wait),
+                "acquisitions": totals.uses,
+                "longest_hold_s": seconds(totals.longest_hold),
+            }
+        )
+    return listed
+
+
+def _aligned(rows: Sequence[Sequence[str]], left: int) -> list[str]:
+    """Rows as columns: the first ``left`` flush left (names), the rest flush right (figures)."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return [
+        "  "
+        + "  ".join(
+            cell.ljust(widths[c]) if c < left else cell.rjust(widths[c])
+            for c, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _cut(text: str, width: int) -> str:
@@ -115,12 +163,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
                 str(totals.steps),
             )
         )
-    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    for row in rows:
-        cells = [
-            cell.ljust(widths[c]) if c < 4 else cell.rjust(widths[c]) for c, cell in enumerate(row)
-        ]
-        lines.append("  " + "  ".join(cells).rstrip())
+    lines += _aligned(rows, left=4)
     left_out = len(timeline.tasks) - max_rows
     if left_out > 0:
         lines.append(f"  … and {left_out:,} more tasks (--json lists them all)")
@@ -145,6 +188,30 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     facts.append(("concurrency gain", f"{concurrency_gain(timeline):.2f}"))
     width = max(len(label) for label, _ in facts)
     lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
+
+    resources = resources_json(timeline)
+    if resources:
+        lines.append("")
+        lines.append(f"Resources ({len(resources):,})")
+        table: list[tuple[str, ...]] = [
+            ("kind", "name", "site", "capacity", "most in use", "most waiting", "waited")
+        ]
+        for r in resources[:max_rows]:
+            table.append(
+                (
+                    r["kind"],
+                    _cut(r["name"] or "-", NAME_WIDTH),
+                    r["site"] or "-",
+                    "-" if r["capacity"] is None else str(r["capacity"]),
+                    str(r["max_in_use"]),
+                    str(r["max_waiters"]),
+                    f"{r['wait_s']:.3f}",
+                )
+            )
+        lines += _aligned(table, left=3)
+        if len(resources) > max_rows:
+            lines.append(f"  … and {len(resources) - max_rows:,} more (--json lists them all)")
+        lines.append("  (waited: seconds tasks spent waiting on it, in all)")
 
     found = findings(timeline)
     lines.append("")

@@ -31,7 +31,7 @@ def step_json(timeline: Timeline, step: Step) -> dict[str, Any]:
     return {
         "i": step.index,
         "t_s": seconds(step.moment.t),
-        "task": _label(timeline, task) if task else None,
+        "task": words.label_of(timeline, task) if task else None,
         "kind": words.step_kind(step),
         "text": words.narrate(timeline, step),
         "loop": loop_json(timeline, step.loop),
@@ -41,22 +41,33 @@ def step_json(timeline: Timeline, step: Step) -> dict[str, Any]:
 def loop_json(timeline: Timeline, loop: LoopSnapshot) -> dict[str, Any]:
     return {
         "state": words.loop_state(loop),
-        "running": _label(timeline, loop.running) if loop.running else None,
+        "running": words.label_of(timeline, loop.running) if loop.running else None,
         "blocking": loop.blocking_since is not None,
-        "ready": [_label(timeline, queued.task) for queued in loop.ready],
+        "ready": [words.label_of(timeline, queued.task) for queued in loop.ready],
         "timers": [
             {
-                "task": _label(timeline, parked.task),
+                "task": words.label_of(timeline, parked.task),
                 "due_s": seconds(parked.interval.deadline or 0),
                 "what": words.timer_what(timeline, parked.interval),
             }
             for parked in loop.timers
         ],
         "io": [
-            {"task": _label(timeline, p.task), "what": words.io_what(timeline, p.interval)}
+            {"task": words.label_of(timeline, p.task), "what": words.io_what(timeline, p.interval)}
             for p in loop.io
         ],
         "executor": [_job_json(timeline, job) for job in loop.jobs],
+        "resources": [
+            {
+                "resource": words.resource(timeline, line.resource),
+                "holders": [
+                    words.label_of(timeline, h.task)
+                    for h in timeline.resources.holders_at(line.resource, loop.t)
+                ],
+                "waiting": [words.label_of(timeline, task) for task in line.tasks],
+            }
+            for line in loop.lines
+        ],
     }
 
 
@@ -66,7 +77,3 @@ def _job_json(timeline: Timeline, job: JobState) -> dict[str, Any]:
         "worker": job.worker or None,
         "state": words.job_state(job.worker),
     }
-
-
-def _label(timeline: Timeline, task_id: int) -> str:
-    return words.label(timeline.task(task_id))

@@ -62,12 +62,30 @@ class RunScreen(Screen[None]):
         Binding("a", "axis", "Steps", tooltip="Play step by step, or by time"),
         Binding("x", "stop", "Stop"),
         Binding("r", "rerun", "Re-run"),
-        Binding("s", "save", "Save"),
+        Binding("s", "save", "Save", tooltip="Save the trace", show=False),
         Binding("q,escape", "back", "Back"),  # to the picker; one of the two is shown
         Binding("q,escape", "quit_app", "Quit"),  # opened on one program or trace
         Binding("z", "zoom(0.5)", "Zoom", tooltip="Zoom in"),
         Binding("f", "fit", "Fit"),
+        Binding("m", "maximize", "Max", tooltip="Maximize the timeline / restore the panes"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding(
+            "g",
+            "group",
+            "Group",
+            tooltip="Unfold / fold asyncio's and libraries' tasks",
+            show=False,
+        ),
+        Binding(
+            "u", "startup", "Start-up", tooltip="Show / fold the program's start-up", show=False
+        ),
+        Binding(
+            "c",
+            "letters",
+            "Letters",
+            tooltip="Mark each kind of wait with a letter (colour-blind)",
+            show=False,
+        ),
         Binding("left", "step(-1)", "Prev step", key_display="←", show=False),
         Binding("F", "follow", "Follow", tooltip="Select the task each step is about", show=False),
         Binding("right_square_bracket", "task_step(1)", "Task next", key_display="]", show=False),
@@ -306,7 +324,7 @@ class RunScreen(Screen[None]):
 
     def watch_playhead(self, t: int) -> None:
         view = self.view
-        if not view.t0 <= t < view.t0 + view.span:  # keep the playhead on screen
+        if not view.shows(t):  # keep the playhead on screen
             view.set_window(t - view.span // 2, view.span)
         self._refresh_soon()
 
@@ -435,6 +453,20 @@ class RunScreen(Screen[None]):
         self.playback.following = False
         self.view.pan(fraction)
 
+    def action_group(self) -> None:
+        self.view.toggle_group()
+
+    def action_startup(self) -> None:
+        self.view.toggle_startup()
+
+    def action_maximize(self) -> None:
+        """The timeline takes the whole screen (the panes are hidden), or gives it back."""
+        self.toggle_class("-maximized")
+        self.view.scroll_to_task(self.selected)
+
+    def action_letters(self) -> None:
+        self.view.letters = not self.view.letters
+
     def action_page(self, direction: int) -> None:
         view = self.view
         view.scroll_to(y=view.scroll_y + direction * max(1, view.size.height - 3), animate=False)
@@ -454,6 +486,7 @@ class RunScreen(Screen[None]):
         self.selected = 0
         self._show_time(0)
         self._move()
+        self.query_one(SourcePane).reread()  # the program may have been edited since
         self._start_recording()
 
     def action_help(self) -> None:

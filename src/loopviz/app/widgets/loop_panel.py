@@ -15,12 +15,13 @@ from loopviz.model.facts import LoopSnapshot
 from loopviz.model.timeline import Timeline
 
 # How many entries of each list show before "+N more": the ready queue matters most.
-SHOWN = {"ready": 5, "timers": 4, "io": 3, "jobs": 3}
+SHOWN = {"ready": 5, "timers": 4, "io": 3, "jobs": 3, "lines": 3}
 
 
 class LoopPanel(Static):
     """What runs, the ready queue in the order the loop will run it, the timers soonest
-    first, the I/O waits and the executor jobs, just after the step at the playhead."""
+    first, the I/O waits, the executor jobs and who waits in line for each lock, semaphore,
+    event or queue, just after the step at the playhead."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "loop-panel--heading",
@@ -53,6 +54,10 @@ class LoopPanel(Static):
         self._section("io", len(loop.io), ((words.io_entry(timeline, p), False) for p in io))
         jobs = loop.jobs[: SHOWN["jobs"]]
         self._section("jobs", len(loop.jobs), ((words.job_entry(timeline, j), False) for j in jobs))
+        if loop.lines:  # only for programs that wait on locks, semaphores, events or queues
+            lines = loop.lines[: SHOWN["lines"]]
+            entries = ((words.line_entry(timeline, line, t), False) for line in lines)
+            self._section("lines", len(loop.lines), entries)
         self.update(text)
 
     def _style(self, name: str) -> Style:

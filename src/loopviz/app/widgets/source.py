@@ -18,7 +18,7 @@ from loopviz.model.timeline import Timeline
 
 @lru_cache(maxsize=16)
 def _highlighted(path: str, search: tuple[Path, ...]) -> list[Text] | None:
-    """A source file as highlighted lines (cached: files do not change during a session).
+    """A source file as highlighted lines (cached until a re-run, which reads them again).
 
     A trace recorded elsewhere names files that are not here: then a file of the same name
     in one of the ``search`` folders (beside the trace, the bundled scenarios) stands in.
@@ -47,6 +47,12 @@ class SourcePane(VerticalScroll, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield self._body
+
+    def reread(self) -> None:
+        """Read the source files again when next shown: the program is run again, maybe
+        edited since."""
+        _highlighted.cache_clear()
+        self._shown = None
 
     def show(self, timeline: Timeline | None, t: int, task_id: int) -> None:
         if timeline is None or timeline.header is None:

@@ -1,0 +1,147 @@
+"""The program's locks, semaphores, events, conditions, queues and barriers over time.
+
+``Timeline`` folds the ``Resource`` and ``Use`` records in here; a task waiting on one is a
+WAITING segment of its lane whose ``ref`` is the resource (trace format 4 on). This module
+answers what a learner asks of a resource at a moment (its level, who holds it, who waits
+in line) and over the whole run (most in use, most waiting, total wait, longest hold).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+
+from loopviz.model.facts import Holder, ResourceInfo, ResourceTotals
+from loopviz.trace import Resource, ResourceKind, Use, UseOp, Wait
+
+# The waits that are on a resource: ``Interval.ref`` names it.
+RESOURCE_WAITS: frozenset[int] = frozenset(
+    {Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION, Wait.QUEUE_GET, Wait.QUEUE_PUT}
+)
+# Kinds whose level counts holders (a lock, a condition's lock, a semaphore's permits).
+HELD: frozenset[int] = frozenset(
+    {ResourceKind.LOCK, ResourceKind.CONDITION, ResourceKind.SEMAPHORE,
+     ResourceKind.BOUNDED_SEMAPHORE}
+)  # fmt: skip
+
+
+class _Uses:
+    """One resource's uses in time order, as parallel lists."""
+
+    __slots__ = ("info", "levels", "ops", "tasks", "times")
+
+    def __init__(self, info: ResourceInfo) -> None:
+        self.info = info
+        self.times: list[int] = []
+        self.ops: list[int] = []
+        self.tasks: list[int] = []
+        self.levels: list[int] = []
+
+
+class Resources:
+    """Every resource of a run, by id, in the order the program made them."""
+
+    def __init__(self, strings: dict[int, str], sites: dict[int, tuple[str, int]]) -> None:
+        self._strs = strings
+        self._sites = sites
+        self._uses: dict[int, _Uses] = {}
+
+    def on_resource(self, r: Resource) -> None:
+        file, line = self._sites.get(r.site, ("", 0))
+        try:
+            kind = ResourceKind(r.kind)
+        except ValueError:  # a kind a newer recorder knows: shown as the simplest
+            kind = ResourceKind.LOCK
+        info = ResourceInfo(r.id, kind, self._strs.get(r.name, ""), file, line, r.capacity, r.t)
+        self._uses[r.id] = _Uses(info)
+
+    def on_use(self, r: Use) -> None:
+        uses = self._uses.get(r.resource)
+        if uses is None:  # a trace cut at the start: an unknown resource
+            self.on_resource(Resource(r.t, r.resource, ResourceKind.LOCK, 0, 0, 0))
+            uses = self._uses[r.resource]
+        uses.times.append(r.t)
+        uses.ops.append(r.op)
+        uses.tasks.append(r.task)
+        uses.levels.append(r.level)
+
+    def __len__(self) -> int:
+        return len(self._uses)
+
+    @property
+    def all(self) -> list[ResourceInfo]:
+        return [uses.info for uses in self._uses.values()]
+
+    def get(self, resource: int) -> ResourceInfo | None:
+        uses = self._uses.get(resource)
+        return uses.info if uses else None
+
+    def level_at(self, resource: int, t: int) -> int:
+        """Holders, permits in use, items queued or parties arrived at t (1: a set event)."""
+        uses = self._uses[resource]
+        i = bisect_right(uses.times, t) - 1
+        return uses.levels[i] if i >= 0 else 0
+
+    def levels(self, resource: int) -> tuple[list[int], list[int]]:
+        """(times, levels): the level from each time on, for drawing it."""
+        uses = self._uses[resource]
+        return uses.times, uses.levels
+
+    def holders_at(self, resource: int, t: int) -> list[Holder]:
+        """Who holds a lock, a condition's lock or a semaphore's permits at t, in the order
+        they took it (a task holding two permits is listed twice)."""
+        uses = self._uses[resource]
+        if uses.info.kind not in HELD:
+            return []
+        holding: list[Holder] = []
+        for i in range(bisect_right(uses.times, t)):
+            op = uses.ops[i]
+            if op == UseOp.ACQUIRED:
+                holding.append(Holder(uses.tasks[i], uses.times[i]))
+            elif op == UseOp.RELEASED and holding:
+                # A semaphore may be released by another task than took it: the oldest goes.
+                task = uses.tasks[i]
+                k = next((k for k, h in enumerate(holding) if h.task == task), 0)
+                del holding[k]
+        return holding
+
+    def last_use(self, resource: int, t: int, ops: Iterable[int]) -> tuple[int, int] | None:
+        """(task, op) of the last use of one of ``ops`` at or before t."""
+        uses = self._uses[resource]
+        wanted = set(ops)
+        for i in range(bisect_right(uses.times, t) - 1, -1, -1):
+            if uses.ops[i] in wanted:
+                return uses.tasks[i], uses.ops[i]
+        return None
+
+    def totals(
+        self, resource: int, waits: Callable[[int], list[tuple[int, int]]], end: int
+    ) -> ResourceTotals:
+        """The run as a whole for one resource; ``waits(resource)`` gives the (start, end)
+        of every wait on it (the timeline has them in its lanes)."""
+        uses = self._uses[resource]
+        kind = uses.info.kind
+        counted = {
+            ResourceKind.EVENT: UseOp.SET,
+            ResourceKind.BARRIER: UseOp.ARRIVED,
+        }.get(kind, UseOp.PUT if kind >= ResourceKind.QUEUE else UseOp.ACQUIRED)
+        uses_count = sum(op == counted for op in uses.ops)
+        longest = 0
+        if kind in HELD:
+            taken: dict[int, list[int]] = {}
+            for t, op, task in zip(uses.times, uses.ops, uses.tasks, strict=True):
+                if op == UseOp.ACQUIRED:
+                    taken.setdefault(task, []).append(t)
+                elif op == UseOp.RELEASED:
+                    since = taken.get(task) or next((v for v in taken.values() if v), None)
+                    if since:
+                        longest = max(longest, t - since.pop(0))
+        spans = waits(resource)
+        changes = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+        most = count = 0
+        for _, delta in changes:  # at equal times ends come first
+            count += delta
+            most = max(most, count)
+        return ResourceTotals(
+            uses_count, max(uses.levels, default=0), most, sum(e - s for s, e in spans), longest
+        )

@@ -1,0 +1,169 @@
+"""Locks, semaphores and queues in the model: levels, holders, waiters in line, who woke
+whom, totals, and deadlocks, from hand-built records as the recorder writes them (format 4)."""
+
+from __future__ import annotations
+
+from trace_builder import MS, TraceBuilder
+
+from loopviz.model import words
+from loopviz.model.analysis import findings, wait_cycle
+from loopviz.model.facts import State
+from loopviz.model.steps import snapshot
+from loopviz.model.timeline import Timeline
+from loopviz.report.export import chrome_events
+from loopviz.report.summary import render_table, to_json
+from loopviz.trace import (
+    Cause,
+    Ready,
+    Resource,
+    ResourceKind,
+    Use,
+    UseOp,
+    Wait,
+    Waited,
+)
+
+
+def timeline_of(b: TraceBuilder) -> Timeline:
+    b.header.version = 4
+    timeline = Timeline(b.header)
+    timeline.add(b.records)
+    return timeline
+
+
+def lock_in_turns() -> Timeline:
+    """Clerks 1-3 take lock `printer` in turns, each holding it 10 ms."""
+    b = TraceBuilder()
+    b.add(Resource(0, 1, ResourceKind.LOCK, b.s("printer"), b.site(3), 0))
+    for clerk in (1, 2, 3):
+        b.task(0, clerk, f"clerk-{clerk}")
+    b.add(Use(1 * MS, 1, UseOp.ACQUIRED, 1, 1))
+    b.add(Waited(1 * MS, 1, 0, Wait.SLEEP, 0, b.site(8), 10 * MS))  # holds it while it sleeps
+    for clerk in (2, 3):  # both wait in line
+        b.add(Waited(clerk * MS, clerk, 0, Wait.LOCK, 1, b.site(7)))
+    for turn, (holder, next_one) in enumerate(((1, 2), (2, 3), (3, 0))):
+        t = (11 + 10 * turn) * MS
+        b.add(Use(t, 1, UseOp.RELEASED, holder, 0))
+        if next_one:
+            b.add(Ready(t, next_one, Cause.FUTURE, holder))
+            b.add(Use(t + MS // 2, 1, UseOp.ACQUIRED, next_one, 1))
+            b.add(Waited(t + MS // 2, next_one, 0, Wait.SLEEP, 0, b.site(8), 10 * MS))
+    return timeline_of(b)
+
+
+def test_a_lock_taken_in_turns_names_holders_waiters_and_who_woke_whom() -> None:
+    tl = lock_in_turns()
+    resources = tl.resources
+    assert [h.task for h in resources.holders_at(1, 5 * MS)] == [1]
+    assert tl.waiters_at(1, 5 * MS) == [(2, 2 * MS), (3, 3 * MS)]
+    assert [h.task for h in resources.holders_at(1, 15 * MS)] == [2]
+    waiting = tl.state_at(3, 5 * MS)
+    assert waiting is not None and waiting.resource == 1
+    assert words.state(tl, waiting) == (
+        "waiting: lock `printer` (held by clerk-1 since 1.00 ms; 1 ahead in line)"
+    )
+    woken = tl.state_at(2, 11 * MS)
+    assert woken is not None and woken.state is State.READY
+    assert words.state(tl, woken) == "ready: clerk-1 released lock `printer`"
+    woken = tl.state_at(3, 21 * MS)
+    assert woken is not None and words.cause(tl, woken) == "clerk-2 released lock `printer`"
+    totals = resources.totals(1, tl.waits_on, tl.end)
+    assert (totals.uses, totals.max_in_use, totals.max_waiters) == (3, 1, 2)
+    assert totals.wait == (11 - 2) * MS + (21 - 3) * MS
+    assert totals.longest_hold == 10 * MS
+
+
+def test_the_summary_lists_resources() -> None:
+    tl = lock_in_turns()
+    (listed,) = to_json(tl)["resources"]
+    assert listed == {
+        "id": 1,
+        "kind": "lock",
+        "name": "printer",
+        "site": "prog.py:3",
+        "capacity": None,
+        "max_in_use": 1,
+        "max_waiters": 2,
+        "wait_s": 0.027,
+        "acquisitions": 3,
+        "longest_hold_s": 0.01,
+    }
+    table = render_table(tl)
+    assert "Resources (1)" in table
+    assert any(line.split()[:3] == ["lock", "printer", "prog.py:3"] for line in table.splitlines())
+
+
+def test_a_full_semaphore_says_how_many_permits_are_in_use() -> None:
+    b = TraceBuilder()
+    b.add(Resource(0, 7, ResourceKind.SEMAPHORE, b.s("gate"), b.site(2), 2))
+    for task in (1, 2, 3):
+        b.task(0, task, f"fetch-{task}")
+    b.add(Use(1 * MS, 7, UseOp.ACQUIRED, 1, 1), Use(2 * MS, 7, UseOp.ACQUIRED, 2, 2))
+    b.add(Waited(3 * MS, 3, 0, Wait.SEMAPHORE, 7, b.site(9)))
+    tl = timeline_of(b)
+    interval = tl.state_at(3, 4 * MS)
+    assert interval is not None
+    assert words.state(tl, interval) == "waiting: a permit of semaphore `gate` (2 of 2 in use)"
+    assert wait_cycle(tl, 4 * MS) is None  # two holders: waiting is not a deadlock
+
+
+def test_two_locks_taken_in_opposite_order_are_a_deadlock() -> None:
+    b = TraceBuilder()
+    b.add(Resource(0, 1, ResourceKind.LOCK, b.s("a"), b.site(2), 0))
+    b.add(Resource(0, 2, ResourceKind.LOCK, b.s("b"), b.site(3), 0))
+    b.task(0, 1, "left")
+    b.task(0, 2, "right")
+    b.add(Use(1 * MS, 1, UseOp.ACQUIRED, 1, 1), Use(1 * MS, 2, UseOp.ACQUIRED, 2, 1))
+    b.add(Waited(2 * MS, 1, 0, Wait.LOCK, 2, b.site(8)))
+    b.add(Waited(3 * MS, 2, 0, Wait.LOCK, 1, b.site(14)))
+    tl = timeline_of(b)
+    tl.advance_to(5 * MS)
+    (found,) = [f for f in findings(tl) if f.lint == "deadlock"]
+    assert found.t == 3 * MS and set(found.tasks) == {1, 2}
+    assert found.text == (
+        "deadlock: left waits for lock `b` held by right, at prog.py:8; right waits for lock"
+        " `a` held by left, at prog.py:14: none of them can go on"
+    )
+    (warning,) = [w for w in to_json(tl)["warnings"] if w["lint"] == "deadlock"]
+    assert warning["tasks"] == ["left", "right"]
+
+
+def test_a_task_awaiting_a_task_that_awaits_it_is_a_deadlock() -> None:
+    b = TraceBuilder()
+    b.task(0, 1, "first")
+    b.task(0, 2, "second")
+    b.add(Waited(1 * MS, 1, 0, Wait.TASK, 2, b.site(5)))
+    b.add(Waited(2 * MS, 2, 0, Wait.TASK, 1, b.site(9)))
+    tl = timeline_of(b)
+    (found,) = [f for f in findings(tl) if f.lint == "deadlock"]
+    assert found.text.startswith("deadlock: first awaits task second, at prog.py:5; second")
+    assert wait_cycle(tl, 1500_000) is None  # not before the second wait closed the cycle
+
+
+def test_the_chrome_export_draws_wake_ups_as_arrows_and_levels_as_counters() -> None:
+    tl = lock_in_turns()
+    events = list(chrome_events(tl))
+    tids = {e["args"]["name"]: e["tid"] for e in events if e.get("name") == "thread_name"}
+    starts = {e["id"]: e for e in events if e.get("ph") == "s"}
+    ends = {e["id"]: e for e in events if e.get("ph") == "f"}
+    assert starts.keys() == ends.keys() and len(starts) == 2
+    arrows = sorted((starts[i]["tid"], ends[i]["tid"], ends[i]["ts"]) for i in starts)
+    assert arrows == [
+        (tids["task clerk-1"], tids["task clerk-2"], 11.5 * 1000),
+        (tids["task clerk-2"], tids["task clerk-3"], 21.5 * 1000),
+    ]
+    counters = [e for e in events if e.get("ph") == "C"]
+    assert {e["name"] for e in counters} == {"lock `printer`"}
+    assert [e["args"]["level"] for e in counters] == [1, 0, 1, 0, 1, 0]
+
+
+def test_the_loop_panel_lists_who_waits_in_line_for_each_resource() -> None:
+    tl = lock_in_turns()
+    loop = snapshot(tl, tl.moment_index(5 * MS))
+    (line,) = loop.lines
+    assert (line.resource, line.tasks) == (1, [2, 3])
+    assert words.line_entry(tl, line, loop.t) == (
+        "lock `printer`, held by clerk-1: clerk-2 and clerk-3"
+    )
+    later = snapshot(tl, tl.moment_index(15 * MS)).lines
+    assert [(line.resource, line.tasks) for line in later] == [(1, [3])]
