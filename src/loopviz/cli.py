@@ -70,7 +70,6 @@ def _timeout(text: str) -> float | None:
     return value or None
 
 
-PROGRAM_USAGE = "[PROGRAM | -m MODULE]"
 PROGRAM_HELP = (
     "PROGRAM is a Python file or a command on PATH that is a Python script (uvicorn, pytest, "
     "hypercorn); -m MODULE runs a module as python -m does. Arguments after -- go to the "
@@ -119,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser(
         "record",
         help="run a program under the recorder and save its trace",
-        usage=f"loopviz record {PROGRAM_USAGE} [-o TRACE] [--timeout S] [--block-threshold MS] "
-        "[--no-uvloop] [-- ARGS]",
+        usage="loopviz record [PROGRAM | -m MODULE] [-o TRACE] [--timeout S] "
+        "[--block-threshold MS] [--no-uvloop] [-- ARGS]",
         description="Run a program under the recorder and save its trace. Its standard "
         "input, output and exit status are its own.",
         epilog=PROGRAM_HELP,
