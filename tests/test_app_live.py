@@ -9,6 +9,7 @@ import pytest
 from conftest import text_of, wait_for
 from textual import events
 from textual.pilot import Pilot
+from textual.widgets import Input
 from trace_builder import MS, S
 
 from loopviz.app.app import LoopvizApp
@@ -265,3 +266,26 @@ async def test_a_wheel_zoom_during_a_live_run_stops_following(tmp_path: Path) ->
         assert text_of(screen, "#title").lstrip().startswith("‖ paused")
         await pilot.press("x")
         await wait_ended(pilot, screen)
+
+
+async def test_a_runs_temporary_trace_goes_when_the_app_closes_unless_saved(
+    tmp_path: Path,
+) -> None:
+    app = live_app(tmp_path, SHORT)
+    kept = tmp_path / "kept.trace.jsonl"
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await wait_ended(pilot, screen)
+        first = screen.recording.trace_path
+        assert first.exists()
+        await pilot.press("r")  # a re-run: the first run's trace is not kept
+        await wait_ended(pilot, screen)
+        second = screen.recording.trace_path
+        assert not first.exists() and second.exists() and second != first
+        await pilot.press("s")
+        app.screen.query_one(Input).value = str(kept)
+        await pilot.press("enter")
+        await pilot.pause()
+    assert not second.exists()  # gone with the app
+    assert Timeline.from_file(kept).finished  # what the user saved stays

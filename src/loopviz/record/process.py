@@ -93,6 +93,7 @@ class Recording:
         no_uvloop: bool = False,
     ) -> None:
         self.program = program if isinstance(program, Program) else Program(Path(program))
+        self.temporary = output is None  # a trace of the app's own, deleted with ``discard``
         if output is None:
             fd, name = tempfile.mkstemp(prefix=f"{self.program.stem}-", suffix=".trace.jsonl")
             os.close(fd)
@@ -189,6 +190,13 @@ class Recording:
             killer = threading.Timer(STOP_GRACE, self._kill_if_running)
             killer.daemon = True
             killer.start()
+
+    def discard(self) -> None:
+        """Stop the run and delete its trace, if it is a temporary one (the app's: the user
+        keeps a run by saving a copy of it)."""
+        self.stop()
+        if self.temporary:
+            self.trace_path.unlink(missing_ok=True)
 
     def _kill_if_running(self) -> None:
         if self.running:

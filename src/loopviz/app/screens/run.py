@@ -162,8 +162,9 @@ class RunScreen(Screen[None]):
         self._update_title()
 
     def on_unmount(self) -> None:
-        if self.recording is not None and self.recording.running:
-            self.recording.stop()
+        """A run not saved (``s`` copies it) is not kept once the user leaves it."""
+        if self.recording is not None:
+            self.recording.discard()
 
     # --- getting the data -----------------------------------------------------------------
     @property
@@ -199,8 +200,8 @@ class RunScreen(Screen[None]):
     def _start_recording(self) -> None:
         from loopviz.record.process import Recording
 
-        if self.recording is not None and self.recording.running:
-            self.recording.stop()
+        if self.recording is not None:  # a re-run replaces the run before
+            self.recording.discard()
         on_records = self.feed.new_run()
         self.timeline = None
         self.message = ""
@@ -513,6 +514,8 @@ class RunScreen(Screen[None]):
             prompt = PathPrompt(f"{target.name} exists: enter replaces it", name)
             self.app.push_screen(prompt, lambda again: self._save_to(again, replace=target))
             return
+        if same and self.recording is not None:
+            self.recording.temporary = False  # saved where it is: kept
         try:
             if not same:
                 shutil.copyfile(self.trace_path, target)
