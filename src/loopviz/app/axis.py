@@ -185,9 +185,9 @@ class StepAxis:
             return spread[:columns]
         return spread + [fill] * (columns - len(spread))
 
-    def ticks(self) -> list[tuple[int, str]]:
+    def ticks(self, clear: range = range(0)) -> list[tuple[int, str]]:
         """(column, label) of the axis: step numbers as people count them (from 1), and the
-        time of the step now and then, labels kept apart."""
+        time of the step now and then, labels kept apart and off the ``clear`` columns."""
         shown = self.shown
         number = len(f"{self.start + shown}") + 1  # "╵120"
         step = tick_step(shown, self.columns, number + 3)
@@ -205,6 +205,8 @@ class StepAxis:
                 label, timed = timed_label, column
             if column + len(label) > self.columns:
                 break
+            if clear and column <= clear.stop and clear.start <= column + len(label):
+                continue
             labels.append((column, label))
             free = column + len(label) + 1
         return labels

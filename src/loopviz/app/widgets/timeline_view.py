@@ -219,7 +219,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def columns(self) -> int:
-        return max(0, self.size.width - self.label_width)
+        # Not under the vertical scrollbar, which is drawn over the last columns.
+        return max(0, self.scrollable_content_region.width - self.label_width)
 
     @property
     def origin(self) -> int:
@@ -237,13 +238,18 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def step_axis(self) -> StepAxis:
-        """The step window: events one after another, a column (or several) each."""
+        """The step window: events one after another, a column (or several) each. A window
+        of one event per column stays so when the columns change (the scrollbar comes or
+        goes, the terminal is resized), rather than squeezing two events into one."""
         axis = self._step_axis
         assert self.timeline is not None
+        columns = self.columns
+        if axis is not None and self.step_count == axis.count == axis.columns != columns:
+            self.step_count = columns
         if axis is None or (axis.start, axis.count, axis.columns) != (
-            self.first_step, self.step_count, self.columns,
+            self.first_step, self.step_count, columns,
         ):  # fmt: skip
-            axis = StepAxis(self.first_step, self.step_count, self.columns, self.timeline)
+            axis = StepAxis(self.first_step, self.step_count, columns, self.timeline)
             self._step_axis = axis
         return axis
 
@@ -311,10 +317,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._refresh_columns(range(0) if new is None else range(new, new + 1))
 
     def watch_step(self, before: int, step: int) -> None:
+        """Repaint the old and new columns of the playhead (the axis row marks it too)."""
         if self.by_steps and self.timeline is not None:
             axis = self.step_axis
             self._refresh_columns(axis.column_of_step(before))
             self._refresh_columns(axis.column_of_step(step))
+            self.refresh_line(0)  # the axis: the step's number, labels kept off it
 
     def _refresh_columns(self, columns: range) -> None:
         if columns:
@@ -372,10 +380,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         cover = axis.playhead(self.playhead, self.step)
         if cover and cover.start < len(cells):
             marks = looks.marks
+            # In step order the playhead's column is what a learner reads (each task just
+            # after the step): its cells keep their look, marked where a lane is empty.
+            keep = self.by_steps
             marked = []
             for column in cover:
                 char, style = cells[column]
-                if not (row.kind == GROUP and column < self._group_spill):  # words stay whole
+                words_here = row.kind == GROUP and column < self._group_spill  # kept whole
+                if not words_here and (char == " " or not keep):
                     style += marks["playhead"]
                 marked.append(Segment("│" if char == " " else char, style))
             future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
@@ -515,14 +527,28 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip([left, Segment("".join(chars), style)]).adjust_cell_length(width)
 
     def _step_axis_row(self, axis: StepAxis, width: int) -> Strip:
-        """Step numbers (with the time now and then), "step" in the labels' column."""
-        chars = [" "] * axis.columns
-        for column, label in axis.ticks():
-            label = label[: axis.columns - column]
+        """Step numbers (with the time now and then), "step" in the labels' column, and the
+        playhead's step number from its column on, the other labels kept off it."""
+        columns = axis.columns
+        cover = axis.column_of_step(self.step)
+        here = f"{self.step + 1}".ljust(len(cover))[: columns - cover.start] if cover else ""
+        clear = range(cover.start, cover.start + len(here)) if cover else range(0)
+        chars = [" "] * columns
+        for column, label in axis.ticks(clear):
             chars[column : column + len(label)] = label
-        style = self.looks.marks["axis"]
-        left = Segment(words.STEP_AXIS.rjust(self.label_width - 1) + " ", style)
-        return Strip([left, Segment("".join(chars), style)]).adjust_cell_length(width)
+        marks = self.looks.marks
+        style = marks["axis"]
+        text = "".join(chars)
+        segments = [Segment(words.STEP_AXIS.rjust(self.label_width - 1) + " ", style)]
+        if clear:
+            segments += [
+                Segment(text[: clear.start], style),
+                Segment(here, marks["playhead"]),
+                Segment(text[clear.stop :], style),
+            ]
+        else:
+            segments.append(Segment(text, style))
+        return Strip(segments).adjust_cell_length(width)
 
     # --- mouse ------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
