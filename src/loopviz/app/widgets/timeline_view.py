@@ -18,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -531,21 +532,23 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         playhead's step number from its column on, the other labels kept off it."""
         columns = axis.columns
         cover = axis.column_of_step(self.step)
-        here = f"{self.step + 1}".ljust(len(cover))[: columns - cover.start] if cover else ""
-        clear = range(cover.start, cover.start + len(here)) if cover else range(0)
+        number = f"{self.step + 1}".ljust(len(cover))
+        # From the playhead's column on, or ending there at the right edge.
+        start = min(cover.start, columns - len(number)) if cover else 0
+        clear = range(max(0, start), start + len(number)) if cover else range(0)
         chars = [" "] * columns
         for column, label in axis.ticks(clear):
             chars[column : column + len(label)] = label
+        chars[clear.start : clear.stop] = number[len(number) - len(clear) :]
         marks = self.looks.marks
         style = marks["axis"]
         text = "".join(chars)
         segments = [Segment(words.STEP_AXIS.rjust(self.label_width - 1) + " ", style)]
-        if clear:
-            segments += [
-                Segment(text[: clear.start], style),
-                Segment(here, marks["playhead"]),
-                Segment(text[clear.stop :], style),
-            ]
+        if cover:  # the playhead's column marked, the rest of its number not dimmed
+            edges = sorted({0, clear.start, cover.start, cover.stop, clear.stop, columns})
+            for a, b in pairwise(edges):
+                look = marks["playhead"] if a in cover else Style() if a in clear else style
+                segments.append(Segment(text[a:b], look))
         else:
             segments.append(Segment(text, style))
         return Strip(segments).adjust_cell_length(width)
@@ -647,11 +650,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.set_window(self.origin, self._span_to(self.timeline.end if self.timeline else 0))
 
     def follow_end(self) -> None:
-        """A live run's newest events in view: in time the whole run, in step order the last
-        screenful at the width shown."""
+        """A live run's newest events in view: in time the whole run, in step order every
+        event while they fit, then the last screenful at a column each."""
         if self.by_steps and self.timeline is not None:
-            total, shown = self.timeline.moment_count(), self.step_axis.shown
-            self.set_steps(total - min(shown, self.columns), self.step_count)
+            total, columns = self.timeline.moment_count(), max(1, self.columns)
+            self.set_steps(max(0, total - columns), min(total, columns))
         else:
             self.fit()
 
