@@ -205,7 +205,7 @@ class StepAxis:
                 label, timed = timed_label, column
             if column + len(label) > self.columns:
                 break
-            if clear and column <= clear.stop and clear.start <= column + len(label):
+            if clear and column <= clear.stop and clear.start <= column + len(label) + 1:
                 continue
             labels.append((column, label))
             free = column + len(label) + 1
