@@ -50,6 +50,11 @@ async def measure(path: Path, frames: int) -> None:
             ("fit all", ["f"]),
             ("step view: next step", ["right"]),  # playing by steps (key a)
             ("step view: task step", ["right_square_bracket"]),
+            ("step view: zoom in", ["z"]),
+            ("step view: zoom out", ["Z"]),
+            ("step view: pan", ["l"]),
+            ("step view: fit all", ["f"]),
+            ("switch axis (a, a)", ["a", "a"]),
         ):
             if name.startswith("step view") and not screen.playback.by_steps:
                 await pilot.press("a")
@@ -69,7 +74,7 @@ async def measure(path: Path, frames: int) -> None:
                 screen._refresh_panes()
                 panes.append((time.perf_counter() - begin) * 1000)
             print(
-                f"{name:24s} panes {statistics.median(panes):5.1f} ms  "
+                f"{name:26s} panes {statistics.median(panes):5.1f} ms  "
                 f"key→screen median {statistics.median(round_trips):6.1f} ms "
                 f"(max {max(round_trips):6.1f})  timeline redraw {statistics.median(draws):5.1f} ms"
             )

@@ -14,6 +14,8 @@ from textual.pilot import Pilot
 
 from loopviz.app.app import LoopvizApp
 from loopviz.app.target import resolve
+from loopviz.model.facts import Segment
+from loopviz.model.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -62,3 +64,33 @@ def test_run_view_maximized_at_80x24_with_ghosts_and_the_asyncio_lane_open(snap_
         await pilot.press("m", "g", "end")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=maximize)
+
+
+def overdue_during_the_block() -> int:
+    """The step of 10_blocking_call where the second heartbeat falls due while the download
+    holds the loop: both heartbeats are in the ready queue, overdue."""
+    model = Timeline.from_file(FIXTURES / "blocking.trace.jsonl")
+    return next(
+        i
+        for i in range(model.moment_count())
+        if isinstance(event := model.moment(i).event, Segment)
+        and event.interval.overdue
+        and model.task(event.task).name == "blocking/beat-2"
+    )
+
+
+async def to_the_block(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("a", *["right"] * (overdue_during_the_block() + 1))
+
+
+def test_step_view_mid_block(snap_compare) -> None:
+    """10_blocking_call in step order while the download blocks the loop: red in its lane,
+    the heartbeats overdue in the ready queue, the narration saying why."""
+    app = LoopvizApp(resolve(FIXTURES / "blocking.trace.jsonl"))
+    assert snap_compare(app, terminal_size=(160, 48), run_before=to_the_block)
+
+
+def test_step_view_mid_block_at_80x24(snap_compare) -> None:
+    app = LoopvizApp(resolve(FIXTURES / "blocking.trace.jsonl"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=to_the_block)

@@ -193,6 +193,8 @@ async def test_help_explains_every_mark_on_the_timeline(tmp_path: Path) -> None:
     for said in ("loop", "idle", "overdue", "worker", "short step", "blocks", "cut short"):
         assert said in text
     assert "start-up" in text and "asyncio and libraries" in text
+    for said in ("step order", "one column per event", "event loop", "ready queue", "**F**"):
+        assert said in text  # the step view, its loop panel and narration
 
 
 async def test_re_run_reads_the_edited_source_again(tmp_path: Path) -> None:

@@ -45,14 +45,7 @@ def snapshot(timeline: Timeline, index: int) -> LoopSnapshot:
     if index < 0:
         return _arrange(timeline, 0, [])
     t = timeline.moment_time(index)
-    # Events after ``index`` at the same clock reading have not happened yet.
-    before: dict[int, int] = {}
-    j = index + 1
-    while j < timeline.moment_count() and timeline.moment_time(j) == t:
-        event = timeline.moment(j).event
-        if isinstance(event, Segment):
-            before[event.task] = min(before.get(event.task, event.index), event.index) - 1
-        j += 1
+    before = ties_after(timeline, index)
     states: list[tuple[int, Interval]] = []
     for task in dict.fromkeys([*timeline.alive_at(t), *before]):
         if task in before:
@@ -66,6 +59,21 @@ def snapshot(timeline: Timeline, index: int) -> LoopSnapshot:
             interval = found
         states.append((task, interval))
     return _arrange(timeline, t, states)
+
+
+def ties_after(timeline: Timeline, index: int) -> dict[int, int]:
+    """The tasks that events after ``index`` at its clock reading are about (they have not
+    happened yet at ``index``), each with the number of its segment current just after event
+    ``index`` (-1: not created yet). Other tasks are in their state at that time."""
+    t = timeline.moment_time(index)
+    before: dict[int, int] = {}
+    j = index + 1
+    while j < timeline.moment_count() and timeline.moment_time(j) == t:
+        event = timeline.moment(j).event
+        if isinstance(event, Segment):
+            before[event.task] = min(before.get(event.task, event.index), event.index) - 1
+        j += 1
+    return before
 
 
 def steps(timeline: Timeline) -> Iterator[Step]:

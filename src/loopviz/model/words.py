@@ -816,3 +816,20 @@ def deadlock(timeline: Timeline, cycle: list[tuple[int, Interval]]) -> str:
             held = resource(timeline, interval.resource)
             parts.append(f"{name(timeline, task_id)} waits for {held} held by {other}{at}")
     return f"deadlock: {'; '.join(parts)}: none of them can go on"
+
+
+# --- the step axis ------------------------------------------------------------------------------
+STEP_AXIS = "step"  # what the timeline's axis counts when drawn in step order
+
+# The run view's help (``?``) on the step view, after ``RUN_VIEW_HELP``.
+STEP_VIEW_HELP = """
+**a** draws the timeline in **step order**: one column per event, each as wide as any other
+however long it took, so every step moves the playhead; the numbers on top count the steps
+(the time of a step now and then) and a lane shows the task's state just after each event.
+It plays one step at a time at a pace (**+**/**-**), and the selection follows the task each
+step is about (**F** stops that). A click on a column goes to that step. asyncio's and
+libraries' tasks stay folded there. The line under the timeline says what the step did and
+why; the **event loop** pane shows what the loop holds just after it: the task running, the
+ready queue in the order it will run, the timers soonest first, the I/O waits and the
+executor's jobs.
+"""

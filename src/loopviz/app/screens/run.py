@@ -53,7 +53,7 @@ DRAIN = 0.1  # how often live records are folded into the model, seconds
 class RunScreen(Screen[None]):
     """Owns the playhead and the selected task, the playback clock and the live recording."""
 
-    HELP = words.RUN_VIEW_HELP  # shown above the keys by the help panel (``?``)
+    HELP = words.RUN_VIEW_HELP + words.STEP_VIEW_HELP  # shown above the keys by the help (``?``)
 
     # The footer shows the keys a user needs first; the rest are in the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -131,7 +131,9 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
-        view = TimelineView(id="timeline").data_bind(RunScreen.playhead, RunScreen.selected)
+        view = TimelineView(id="timeline").data_bind(
+            RunScreen.playhead, RunScreen.step, RunScreen.selected
+        )
         view.border_title = "timeline"
         yield view
         yield Narration(id="narration")
@@ -252,7 +254,7 @@ class RunScreen(Screen[None]):
             if not self.selected and self.timeline.tasks:
                 self.selected = self.timeline.tasks[0].id
             if self.playback.following:
-                self.view.fit()
+                self.view.follow_end()
                 self._show_time(self.timeline.end)
             else:
                 self._update_title()
@@ -324,12 +326,11 @@ class RunScreen(Screen[None]):
         )
 
     def watch_playhead(self, t: int) -> None:
-        view = self.view
-        if not view.shows(t):  # keep the playhead on screen
-            view.set_window(t - view.span // 2, view.span)
+        self.view.reveal(t, self.step)  # keep the playhead on screen
         self._refresh_soon()
 
-    def watch_step(self) -> None:
+    def watch_step(self, index: int) -> None:
+        self.view.reveal(self.playhead, index)
         self._refresh_soon()
 
     def watch_selected(self) -> None:
@@ -405,13 +406,16 @@ class RunScreen(Screen[None]):
         self._show_step(index)
 
     def action_axis(self) -> None:
-        """Play step by step (each event one step, the selection following its task) or by
-        time."""
+        """Play step by step (each event one step and one column of the timeline, the
+        selection following its task) or by time; the playhead, the selection and the
+        events in view stay."""
         playback = self.playback
         playback.by_steps = not playback.by_steps
         playback.playing = False
         self.follow = playback.by_steps
         self.set_class(playback.by_steps, "-steps")
+        self.view.use_steps(playback.by_steps)
+        self.view.scroll_to_task(self.selected)
         self._move()
         self.notify(words.playing_by(playback.by_steps), timeout=3)
 
@@ -439,13 +443,19 @@ class RunScreen(Screen[None]):
     def on_timeline_view_task_clicked(self, message: TimelineView.TaskClicked) -> None:
         self.selected = message.task_id
 
+    def on_timeline_view_step_clicked(self, message: TimelineView.StepClicked) -> None:
+        self.playback.playing = False
+        self.playback.following = False
+        self._move()
+        self._show_step(message.index)
+
     def on_timeline_view_moved(self, message: TimelineView.Moved) -> None:
         self.playback.following = False  # a live run's window stays where the user put it
         self._update_title()
 
     def action_zoom(self, factor: float) -> None:
         self.playback.following = False
-        self.view.zoom(factor, self.playhead)
+        self.view.zoom(factor)
 
     def action_fit(self) -> None:
         self.view.fit()

@@ -2,14 +2,15 @@
 
 Each frame asks the model only for the rows on screen (``model.columns``: one value per
 column), so its cost follows the screen size, not the trace size. Which time each column
-shows is the axis's (``axis.TimeAxis``). Rendered lanes are cached per row under a key that
-changes when the data or the axis changes; moving the playhead or the selection only
-repaints what it touches.
+shows is the axis's: ``axis.TimeAxis`` in time, ``axis.StepAxis`` in step order (one column
+per event). Each keeps its own window; switching carries the events in view over. Rendered
+lanes are cached per row under a key that changes when the data or the axis changes; moving
+the playhead or the selection only repaints what it touches.
 
-The playhead and the selected task are the screen's: the view is bound to them
-(``data_bind``) and reports clicks on tasks up (``TaskClicked``). What it folds (the
-program's start-up, the lane of asyncio's and libraries' tasks) and its look (``letters``)
-are its own.
+The playhead (a time, and the step at it) and the selected task are the screen's: the view
+is bound to them (``data_bind``) and reports clicks up (``TaskClicked``, ``StepClicked``).
+What it folds (the program's start-up, the lane of asyncio's and libraries' tasks) and its
+look (``letters``) are its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -28,7 +30,14 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from loopviz.app.axis import TimeAxis, tick_label, tick_step
+from loopviz.app.axis import (
+    StepAxis,
+    TimeAxis,
+    steps_between,
+    tick_label,
+    tick_step,
+    zoomed_steps,
+)
 from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, component_style
 from loopviz.model import words
 from loopviz.model.columns import loop_columns, task_columns
@@ -38,6 +47,9 @@ from loopviz.model.timeline import Timeline
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
 MIN_SPAN = 1_000  # 1 µs: zooming further shows nothing new
+MIN_STEPS = 4  # in step order: the fewest events a window shows
+
+Axis = TimeAxis | StepAxis
 
 
 GROUP = "group"  # the row key of the folded lane of asyncio's and libraries' tasks
@@ -66,10 +78,18 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.task_id = task_id
 
+    class StepClicked(Message):
+        """A click on a column in step order: go to that event."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
     class Moved(Message):
         """The user zoomed or panned with the mouse: the window is theirs now."""
 
     playhead: var[int] = var(0, init=False)  # bound to the screen's
+    step: var[int] = var(-1, init=False)  # bound to the screen's: the event at the playhead
     selected: var[int] = var(0, init=False)  # bound to the screen's
     letters: var[bool] = var(False, init=False)  # each wait kind marked by a letter too
 
@@ -78,7 +98,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.timeline: Timeline | None = None
         self.t0 = 0
         self.span = 1_000_000_000
-        self.group_open = False  # the lane of asyncio's and libraries' tasks, unfolded
+        self.by_steps = False  # drawn in step order (``StepAxis``), not in time
+        self.first_step = 0  # the step window: its first event...
+        self.step_count = 1  # ...and how many it spans
+        self._switched: tuple[tuple[int, int], tuple[int, int]] | None = (
+            None  # before, after a switch
+        )
+        self._group_open = [False, False]  # asyncio's and libraries' lane unfolded, per axis
         self.startup_shown = False  # the program's start-up drawn to scale, not folded
         self._rows: list[Row] = []
         self._grouped: list[TaskInfo] = []  # the tasks folded into the group's lane
@@ -87,9 +113,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._longest = 0
         self._row_of_task: dict[int, int] = {}
         self._generation = 0
-        self._cache: dict[int, tuple[tuple[int, TimeAxis], list[Cell], Strip]] = {}
+        self._cache: dict[int, tuple[tuple[int, Axis], list[Cell], Strip]] = {}
         self._looks: Looks | None = None
         self._time_axis: TimeAxis | None = None
+        self._step_axis: StepAxis | None = None
 
     # --- styles -------------------------------------------------------------------------
     @property
@@ -132,6 +159,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """The model grew (a live run): rebuild the row list and drop cached lanes."""
         self._generation += 1
         self._cache.clear()
+        self._step_axis = None  # new events, maybe between the ones in view
         self._sync_rows()
         self.refresh()
 
@@ -160,16 +188,24 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._longest = max(map(len, labels), default=0)
         self.virtual_size = Size(0, HEADER_ROWS + max(0, len(self._rows) - 1))
 
+    @property
+    def group_open(self) -> bool:
+        """Whether the lane of asyncio's and libraries' tasks is unfolded (each axis keeps
+        its own: in step order it starts folded, whatever the time view shows)."""
+        return self._group_open[self.by_steps]
+
     def toggle_group(self) -> None:
         """Fold or unfold the lane of asyncio's and libraries' tasks."""
-        self.group_open = not self.group_open
+        self._group_open[self.by_steps] = not self.group_open
         self.data_changed()
 
     def toggle_startup(self) -> None:
-        """Show the program's start-up to scale, or fold it into one column; then fit."""
+        """Show the program's start-up to scale, or fold it into one column; then fit (in
+        step order there is no start-up column: events come one after another)."""
         self.startup_shown = not self.startup_shown
         self.data_changed()
-        self.fit()
+        if not self.by_steps:
+            self.fit()
 
     @property
     def task_ids(self) -> list[int]:
@@ -184,7 +220,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def columns(self) -> int:
-        return max(0, self.size.width - self.label_width)
+        # Not under the vertical scrollbar, which is drawn over the last columns.
+        return max(0, self.scrollable_content_region.width - self.label_width)
 
     @property
     def origin(self) -> int:
@@ -194,9 +231,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return self.timeline.loop_start
 
     @property
-    def axis(self) -> TimeAxis:
-        """Which time each column shows: the window, after the folded start-up's column when
-        the window starts at the first loop."""
+    def axis(self) -> Axis:
+        """Which time (or which event, in step order) each column shows."""
+        if self.by_steps and self.timeline is not None:
+            return self.step_axis
+        return self.time_axis
+
+    @property
+    def step_axis(self) -> StepAxis:
+        """The step window: events one after another, a column (or several) each. A window
+        of one event per column stays so when the columns change (the scrollbar comes or
+        goes, the terminal is resized), rather than squeezing two events into one."""
+        axis = self._step_axis
+        assert self.timeline is not None
+        columns = self.columns
+        if axis is not None and self.step_count == axis.count == axis.columns != columns:
+            self.step_count = columns
+        if axis is None or (axis.start, axis.count, axis.columns) != (
+            self.first_step, self.step_count, columns,
+        ):  # fmt: skip
+            axis = StepAxis(self.first_step, self.step_count, columns, self.timeline)
+            self._step_axis = axis
+        return axis
+
+    @property
+    def time_axis(self) -> TimeAxis:
+        """The time window, after the folded start-up's column when the window starts at the
+        first loop."""
         axis = self._time_axis
         gap = self._gap_shown()
         if axis is None or (axis.t0, axis.span, axis.columns, axis.gap) != (
@@ -221,17 +282,53 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._cache.clear()
             self.refresh()
 
+    def set_steps(self, first: int, count: int) -> None:
+        """The step window: ``count`` events from event ``first``."""
+        total = self.timeline.moment_count() if self.timeline is not None else 0
+        count = max(MIN_STEPS, int(count))
+        first = max(0, min(int(first), total - 1))
+        if (first, count) != (self.first_step, self.step_count):
+            self.first_step, self.step_count = first, count
+            self._cache.clear()
+            self.refresh()
+
+    def reveal(self, t: int, step: int) -> None:
+        """Bring the playhead (at ``t``, on event ``step``) on screen, centred, if it is off."""
+        if self.by_steps and self.timeline is not None:
+            shown = self.step_axis.shown
+            if step >= 0 and not self.first_step <= step < self.first_step + shown:
+                self.set_steps(step - shown // 2, self.step_count)
+        elif not self.shows(t):
+            self.set_window(t - self.span // 2, self.span)
+
     def time_at_column(self, column: int) -> int:
-        return self.axis.time_at(column)
+        return self.time_axis.time_at(column)
 
     def column_of(self, t: int) -> int | None:
         return self.axis.column_of(t)
 
+    def playhead_columns(self) -> range:
+        """The columns the playhead covers (one; in step order, its event's)."""
+        return self.axis.playhead(self.playhead, self.step)
+
     def watch_playhead(self, before: int, t: int) -> None:
-        old, new = self.column_of(before), self.column_of(t)
-        if old != new:
-            height, left = self.size.height, self.label_width
-            self.refresh(*(Region(left + c, 0, 1, height) for c in (old, new) if c is not None))
+        if not self.by_steps:
+            old, new = self.column_of(before), self.column_of(t)
+            self._refresh_columns(range(0) if old is None else range(old, old + 1))
+            self._refresh_columns(range(0) if new is None else range(new, new + 1))
+
+    def watch_step(self, before: int, step: int) -> None:
+        """Repaint the old and new columns of the playhead (the axis row marks it too)."""
+        if self.by_steps and self.timeline is not None:
+            axis = self.step_axis
+            self._refresh_columns(axis.column_of_step(before))
+            self._refresh_columns(axis.column_of_step(step))
+            self.refresh_line(0)  # the axis: the step's number, labels kept off it
+
+    def _refresh_columns(self, columns: range) -> None:
+        if columns:
+            left = self.label_width + columns.start
+            self.refresh(Region(left, 0, len(columns), self.size.height))
 
     def watch_selected(self, before: int, task_id: int) -> None:
         for index in (self._row_of_task.get(before), self._row_of_task.get(task_id)):
@@ -281,15 +378,21 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             cached = self._cache[index] = (key, cells, strip)
         _, cells, strip = cached
         label = self._label(row, looks)
-        column = axis.column_of(self.playhead)
-        if column is not None and column < len(cells):
-            char, style = cells[column]
+        cover = axis.playhead(self.playhead, self.step)
+        if cover and cover.start < len(cells):
             marks = looks.marks
-            if not (row.kind == GROUP and column < self._group_spill):  # words stay whole
-                style += marks["playhead"]
-            mark = Strip([Segment("│" if char == " " else char, style)], 1)
-            future = strip.crop(column + 1).apply_style(marks["future"])  # not happened yet
-            strip = Strip.join([strip.crop(0, column), mark, future])
+            # In step order the playhead's column is what a learner reads (each task just
+            # after the step): its cells keep their look, marked where a lane is empty.
+            keep = self.by_steps
+            marked = []
+            for column in cover:
+                char, style = cells[column]
+                words_here = row.kind == GROUP and column < self._group_spill  # kept whole
+                if not words_here and (char == " " or not keep):
+                    style += marks["playhead"]
+                marked.append(Segment("│" if char == " " else char, style))
+            future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
+            strip = Strip.join([strip.crop(0, cover.start), Strip(marked, len(cover)), future])
         return Strip.join([label, strip]).adjust_cell_length(width)
 
     def _label(self, row: Row, looks: Looks) -> Strip:
@@ -309,11 +412,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         forms = words.folded_group(len(self._grouped))
         return next((form for form in forms if len(form) <= width - 1 + blank), forms[-1])
 
-    def _cells(self, row: Row, axis: TimeAxis) -> list[Cell]:
+    def _cells(self, row: Row, axis: Axis) -> list[Cell]:
+        """The row's cells, one per screen column."""
         timeline, columns = self.timeline, axis.columns
         if timeline is None or columns == 0:
             return []
         looks = self.looks
+        if row.kind == GROUP:
+            return self._group_cells(axis, looks)
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
             cells = [
@@ -323,13 +429,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif row.kind == "worker":
             jobs = timeline.job_spans(str(row.key), axis.edges[0], axis.edges[-1])
             cells = self._spans_cells(axis, looks.running, ((job.start, job.end) for job in jobs))
-        elif row.kind == GROUP:
-            cells = self._group_cells(axis, looks)
         else:
             task_id = int(row.key)
             task_cell = looks.task_cell
-            cells = [task_cell(col) for col in task_columns(timeline, task_id, axis.edges)]
-            info = timeline.task(task_id)
+            ties = axis.ties if isinstance(axis, StepAxis) else None
+            columns_of = task_columns(timeline, task_id, axis.edges, ties)
+            cells = [task_cell(col) for col in columns_of]
+        cells = axis.spread(cells, BLANK)
+        if row.kind == "task":
+            info = timeline.task(int(row.key))
             mark = looks.end_mark(info.outcome)
             column = axis.column_of(info.ended) if info.ended is not None else None
             if mark is not None and column is not None:
@@ -339,12 +447,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return cells
 
     def _spans_cells(
-        self, axis: TimeAxis, cell: Cell, spans: Iterable[tuple[int, int | None]]
+        self, axis: Axis, cell: Cell, spans: Iterable[tuple[int, int | None]]
     ) -> list[Cell]:
-        """``cell`` in every column a span [start, end) touches (None: still open)."""
+        """``cell`` in every bucket of ``axis.edges`` a span [start, end) touches (None:
+        still open)."""
         # Local names and a bisect per span: a worker can have thousands of jobs in the
         # window, and asking the widget its size per job cost more than the rest of the frame.
-        columns, edges = axis.columns, axis.edges
+        edges = axis.edges
+        columns = len(edges) - 1
         end = self.timeline.end if self.timeline is not None else 0
         cells = [BLANK] * columns
         for start, stop in spans:
@@ -353,7 +463,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             cells[first : last + 1] = [cell] * (last + 1 - first)
         return cells
 
-    def _group_cells(self, axis: TimeAxis, looks: Looks) -> list[Cell]:
+    def _group_cells(self, axis: Axis, looks: Looks) -> list[Cell]:
         """Where the folded tasks exist, after the rest of the group's label."""
         t0, t1 = axis.edges[0], axis.edges[-1]
         spans = (
@@ -361,7 +471,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             for info in self._grouped
             if info.created < t1 and (info.ended is None or info.ended >= t0)
         )
-        cells = self._spans_cells(axis, looks.group, spans)
+        cells = axis.spread(self._spans_cells(axis, looks.group, spans), BLANK)
         blank = next((c for c, cell in enumerate(cells) if cell is not BLANK), len(cells))
         width = self.label_width
         self._group_text = self._group_label(width, blank)
@@ -391,6 +501,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         axis, columns = self.axis, self.columns
         if columns < 8:
             return Strip.blank(width)
+        if isinstance(axis, StepAxis):
+            return self._step_axis_row(axis, width)
         step = tick_step(self.span, columns - axis.first, 12)
         chars = [" "] * columns
         first = -(-self.t0 // step) * step
@@ -415,21 +527,52 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         left = Segment(start.rjust(label_width - 1)[-(label_width - 1) :] + " ", style)
         return Strip([left, Segment("".join(chars), style)]).adjust_cell_length(width)
 
+    def _step_axis_row(self, axis: StepAxis, width: int) -> Strip:
+        """Step numbers (with the time now and then), "step" in the labels' column, and the
+        playhead's step number from its column on, the other labels kept off it."""
+        columns = axis.columns
+        cover = axis.column_of_step(self.step)
+        number = f"{self.step + 1}".ljust(len(cover))
+        # From the playhead's column on, or ending there at the right edge.
+        start = min(cover.start, columns - len(number)) if cover else 0
+        clear = range(max(0, start), start + len(number)) if cover else range(0)
+        chars = [" "] * columns
+        for column, label in axis.ticks(clear):
+            chars[column : column + len(label)] = label
+        chars[clear.start : clear.stop] = number[len(number) - len(clear) :]
+        marks = self.looks.marks
+        style = marks["axis"]
+        text = "".join(chars)
+        segments = [Segment(words.STEP_AXIS.rjust(self.label_width - 1) + " ", style)]
+        if cover:  # the playhead's column marked, the rest of its number not dimmed
+            edges = sorted({0, clear.start, cover.start, cover.stop, clear.stop, columns})
+            for a, b in pairwise(edges):
+                look = marks["playhead"] if a in cover else Style() if a in clear else style
+                segments.append(Segment(text[a:b], look))
+        else:
+            segments.append(Segment(text, style))
+        return Strip(segments).adjust_cell_length(width)
+
     # --- mouse ------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
         self.border_subtitle = self.looks.legend(self.outer_size.width - 4)  # inside the corners
 
     def on_click(self, event: events.Click) -> None:
-        """A task's lane selects it; the group's lane and the start-up's mark unfold them."""
+        """A task's lane selects it; the group's lane and the start-up's mark unfold them.
+        In step order a click on a column also goes to that step."""
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        if offset.y == 0:  # the start-up's words and column
+        row = self.row_at_y(offset.y)
+        if self.by_steps and self.timeline is not None and offset.x >= self.label_width:
+            index = self.step_axis.step_at(offset.x - self.label_width)
+            if index is not None and (row is None or row.kind != GROUP):
+                self.post_message(self.StepClicked(index))
+        if offset.y == 0 and not self.by_steps:  # the start-up's words and column
             started = self.timeline.loop_start if self.timeline is not None else 0
             if started and offset.x < self.label_width + self.axis.first:
                 self.toggle_startup()
             return
-        row = self.row_at_y(offset.y)
         if row is not None and row.kind == GROUP:
             self.toggle_group()
         elif row is not None and row.kind == "task":
@@ -453,14 +596,31 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.pan(direction * 0.1)
             self.post_message(self.Moved())
         elif event.ctrl or self.max_scroll_y == 0 or offset.y < HEADER_ROWS:
-            self.zoom(1.25 if direction > 0 else 0.8, self.time_at_column(column))
+            if self.by_steps and self.timeline is not None:
+                axis = self.step_axis
+                at = axis.step_at(column)
+                around = at if at is not None else axis.start + axis.shown
+            else:
+                around = self.time_at_column(column)
+            self.zoom(1.25 if direction > 0 else 0.8, around)
             self.post_message(self.Moved())
         else:
             self.scroll_to(y=self.scroll_y + direction * 2, animate=False)
 
-    def zoom(self, factor: float, around: int) -> None:
-        """Scale the window by ``factor`` keeping ``around`` at the same column. Zooming out
-        stops at the whole run, then goes on only as far as a wait cut short would have."""
+    def zoom(self, factor: float, around: int | None = None) -> None:
+        """Scale the window by ``factor`` keeping ``around`` (a time, or an event in step
+        order; the playhead by default) at the same column. Zooming out stops at the whole
+        run, then in time goes on only as far as a wait cut short would have."""
+        if self.by_steps and self.timeline is not None:
+            axis = self.step_axis
+            first, count = zoomed_steps(axis, factor, self.step if around is None else around)
+            total = self.timeline.moment_count()
+            if factor > 1 and count >= total:
+                self.fit()
+            else:
+                self.set_steps(first, count)
+            return
+        around = self.playhead if around is None else around
         span = max(MIN_SPAN, int(self.span * factor))
         whole = self._span_to(self.timeline.end if self.timeline is not None else 0)
         if factor > 1 and span >= whole:
@@ -475,11 +635,82 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.set_window(around - int(span * fraction), span)
 
     def pan(self, fraction: float) -> None:
-        self.set_window(self.t0 + int(self.span * fraction), self.span)
+        if self.by_steps and self.timeline is not None:
+            shown = self.step_axis.shown
+            self.set_steps(self.first_step + round(shown * fraction), self.step_count)
+        else:
+            self.set_window(self.t0 + int(self.span * fraction), self.span)
 
     def fit(self) -> None:
-        """The whole run: from the first loop's start (or 0) to the end."""
-        self.set_window(self.origin, self._span_to(self.timeline.end if self.timeline else 0))
+        """The whole run: from the first loop's start (or 0) to the end; in step order,
+        every event."""
+        if self.by_steps and self.timeline is not None:
+            self.set_steps(0, self.timeline.moment_count())
+        else:
+            self.set_window(self.origin, self._span_to(self.timeline.end if self.timeline else 0))
+
+    def follow_end(self) -> None:
+        """A live run's newest events in view: in time the whole run, in step order every
+        event while they fit, then the last screenful at a column each."""
+        if self.by_steps and self.timeline is not None:
+            total, columns = self.timeline.moment_count(), max(1, self.columns)
+            self.set_steps(max(0, total - columns), min(total, columns))
+        else:
+            self.fit()
+
+    def use_steps(self, on: bool) -> None:
+        """Draw the run in step order (one column per event) or in time. The events in view
+        stay in view (in step order at most one per column, so each step moves the
+        playhead, which stays where it was on screen); switching back without moving the
+        window gives back the one before."""
+        if on == self.by_steps:
+            return
+        before = self._window()
+        self.by_steps = on
+        self._sync_rows()  # each axis folds asyncio's and libraries' lane its own way
+        self._cache.clear()
+        switched, self._switched = self._switched, None
+        if switched is not None and switched[1] == before:
+            window = switched[0]
+        elif self.timeline is None:
+            window = self._window()
+        elif on:
+            window = self._steps_for_time()
+        else:
+            window = self._time_for_steps()
+        if on:
+            self.set_steps(*window)
+        else:
+            self.set_window(*window)
+        self._switched = (before, self._window())
+        self.refresh()
+
+    def _window(self) -> tuple[int, int]:
+        """The window of the axis shown: (t0, span), or (first event, count)."""
+        return (self.first_step, self.step_count) if self.by_steps else (self.t0, self.span)
+
+    def _steps_for_time(self) -> tuple[int, int]:
+        """The events of the time window, as many as fit a column each around the playhead."""
+        assert self.timeline is not None
+        t0 = 0 if self._gap_shown() else self.t0
+        first, count = steps_between(self.timeline, t0, self.t0 + self.span)
+        columns, step = max(1, self.columns), max(0, self.step)
+        if count > columns or not first <= step < first + count:
+            count = min(max(count, MIN_STEPS), columns)
+            at = (self.playhead - self.t0) / self.span if self.span else 0.5
+            first = step - round(max(0.0, min(1.0, at)) * count)
+        return first, count
+
+    def _time_for_steps(self) -> tuple[int, int]:
+        """The time from the first event in view to the last, with a little room."""
+        assert self.timeline is not None
+        axis = self.step_axis
+        total = self.timeline.moment_count()
+        if not total:
+            return self.t0, self.span
+        last = max(axis.start, min(axis.start + axis.shown, total) - 1)
+        t0, t1 = self.timeline.moment_time(axis.start), self.timeline.moment_time(last)
+        return t0, (t1 - t0) + (t1 - t0) // 50 + 1
 
     def _span_to(self, end: int) -> int:
         """The span from the origin that shows ``end`` with a little room after it."""
