@@ -170,7 +170,7 @@ def test_steps_json_lines_carry_the_loop(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [row["i"] for row in rows] == list(range(len(rows)))
+    assert [row["i"] for row in rows] == list(range(1, len(rows) + 1))  # as the app counts
     assert {"i", "t_s", "task", "kind", "text", "loop"} <= set(rows[0])
     assert {row["kind"] for row in rows} >= {"loop", "created", "running", "waiting", "ready"}
     timed = max(rows, key=lambda row: len(row["loop"]["timers"]))
@@ -190,7 +190,7 @@ def test_steps_text_is_one_numbered_sentence_per_event(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     first, *_ = done.stdout.splitlines()
-    assert first.split()[0] == "0" and first.endswith(
+    assert first.split()[0] == "1" and first.endswith(
         "The event loop starts: from now on it runs one step at a time."
     )
 

@@ -665,8 +665,8 @@ def queue_entry(timeline: Timeline, queued: Queued, t: int) -> str:
     interval = queued.interval
     waited = format_time(t - interval.start)
     if interval.overdue:
-        due = _timer(interval.kind)
-        return f"{name(timeline, queued.task)}: overdue {waited}: its {due} was due"
+        due = f"its {_timer(interval.kind)} was due at {format_time(interval.start)}"
+        return f"{name(timeline, queued.task)}: {due} · overdue"
     return f"{name(timeline, queued.task)}: {cause(timeline, interval)} · {waited} in line"
 
 

@@ -17,7 +17,8 @@ from loopviz.units import format_time, seconds
 def lines(timeline: Timeline) -> Iterator[str]:
     """One line per step: number, time, sentence."""
     for step in steps(timeline):
-        yield f"{step.index:>5}  {format_time(step.moment.t):>9}  {words.narrate(timeline, step)}"
+        said = words.narrate(timeline, step)
+        yield f"{step.index + 1:>5}  {format_time(step.moment.t):>9}  {said}"
 
 
 def json_lines(timeline: Timeline) -> Iterator[dict[str, Any]]:
@@ -29,7 +30,7 @@ def json_lines(timeline: Timeline) -> Iterator[dict[str, Any]]:
 def step_json(timeline: Timeline, step: Step) -> dict[str, Any]:
     task = step.moment.task
     return {
-        "i": step.index,
+        "i": step.index + 1,  # as the app counts them: "step 1 of 40"
         "t_s": seconds(step.moment.t),
         "task": words.label_of(timeline, task) if task else None,
         "kind": words.step_kind(step),
