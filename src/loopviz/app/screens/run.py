@@ -350,7 +350,7 @@ class RunScreen(Screen[None]):
         self.step = index
         self.playhead = timeline.moment_time(index)
         task = timeline.moment(index).task
-        if self.follow and task:
+        if self.follow and task and task in self.view.task_ids:  # not into the folded lane
             self.selected = task
 
     def _move(self, to: int | None = None) -> None:
