@@ -169,6 +169,7 @@ class Timeline:
         self._ev_ref: list[int] = []
         self._order: list[int] = []
         self._order_t: list[int] = []
+        self._reordered: list[int] = []  # per late arrival: the first order index it moved
         self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
         self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
         self._cut: dict[int, list[int]] = {}  # task -> its waits cut short (segment indices)
@@ -787,6 +788,7 @@ class Timeline:
         if n < len(ev_t):
             new = sorted(range(n, len(ev_t)), key=ev_t.__getitem__)
             if n and ev_t[new[0]] < self._order_t[-1]:
+                self._reordered.append(bisect_right(self._order_t, ev_t[new[0]]))
                 order.extend(new)
                 order.sort(key=ev_t.__getitem__)  # nearly sorted: timsort merges the runs
                 self._order_t = [ev_t[i] for i in order]
@@ -870,6 +872,48 @@ class Timeline:
     def moment_time(self, index: int) -> int:
         _, times = self._ordered()
         return times[index]
+
+    def moment_times(self, start: int, stop: int) -> list[int]:
+        """The times of events ``start`` to ``stop`` (excluded), in time order."""
+        _, times = self._ordered()
+        return times[start:stop]
+
+    def reordered_since(self, seen: int) -> tuple[int, int | None]:
+        """For a reader that keeps something per event in time order (``census``): how many
+        times late records have changed that order so far, and the first event index they
+        changed since the reader's ``seen``-th time (None: nothing before the new events).
+        In a live run records come nearly in time order: a step's record comes when it ends,
+        after those of what it woke, so only the last few events move."""
+        self._ordered()
+        changed = self._reordered[seen:]
+        return len(self._reordered), min(changed) if changed else None
+
+    def changes(self, start: int = 0) -> Iterator[tuple[int, int, int, int, int]]:
+        """Per event from the ``start``-th in time order on: (time, task, state before,
+        state after, since). An event that begins a task's segment changes its state
+        (-1: none, before it was created); ``since`` is when the state it leaves began (for
+        READY, the whole time in the ready queue: overdue, then woken). Other events change
+        no task's: (time, 0, -1, -1, time)."""
+        order, times = self._ordered()
+        ev_task, ev_ref, lanes = self._ev_task, self._ev_ref, self._lanes
+        ready, mask = State.READY, STATE_MASK
+        for index, t in zip(order[start:], times[start:], strict=True):
+            ref = ev_ref[index]
+            if ref & 7:  # not a segment's (``_M_SEGMENT`` is 0)
+                yield t, 0, -1, -1, t
+                continue
+            task = ev_task[index]
+            lane = lanes[task]
+            codes, i = lane.codes, ref >> 3
+            if not i:
+                yield t, task, -1, codes[0] & mask, t
+                continue
+            j = i - 1
+            before = codes[j] & mask
+            if before == ready:
+                while j and codes[j - 1] & mask == ready:
+                    j -= 1
+            yield t, task, before, codes[i] & mask, lane.starts[j]
 
     def jobs_at(self, t: int) -> list[JobState]:
         """Executor jobs queued or running at t, queued ones first, each in order of time."""

@@ -8,10 +8,12 @@ wait kind or cause is one entry in a table here (plus its record in ``trace``).
 
 from __future__ import annotations
 
+import re
 import signal
 from dataclasses import replace
 from pathlib import PurePath
 
+from loopviz.model.census import CensusColumn, Stretch
 from loopviz.model.facts import (
     BlockingStep,
     Interval,
@@ -30,6 +32,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.groups import Group, GroupStats, Spread
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
 from loopviz.trace import (
@@ -71,6 +74,8 @@ _WAITING_ON: dict[int, str] = {
     Wait.EXECUTOR: "an executor job",
     Wait.TIMEOUT: "a timeout",
 }
+
+_DEFAULT_NAME = re.compile(r"Task-[1-9][0-9]*")  # asyncio's name for a task not given one
 
 UNFINISHED = "the trace ends early (the run did not finish)"
 
@@ -127,9 +132,22 @@ def task(timeline: Timeline, task_id: int) -> str:
 
 
 def label(info: TaskInfo) -> str:
-    """A task's lane label: its name, or for asyncio's own tasks (``asyncio.run``'s shutdown
-    steps) what they do, "asyncio: shutdown_asyncgens", rather than "Task-3"."""
-    return f"asyncio: {info.coro.rsplit('.', 1)[-1]}" if info.internal else info.name
+    """A task's lane label: the name the program gave it; for a task left with asyncio's
+    default name ("Task-3") the coroutine it runs, "handle"; for asyncio's own tasks
+    (``asyncio.run``'s shutdown steps) what they do, "asyncio: shutdown_asyncgens"."""
+    if info.internal:
+        return f"asyncio: {info.coro.rsplit('.', 1)[-1]}"
+    if info.coro and _DEFAULT_NAME.fullmatch(info.name):
+        return info.coro.rsplit(".", 1)[-1]
+    return info.name
+
+
+def member_label(info: TaskInfo) -> str:
+    """A task's label under its coroutine's group row, which names the coroutine: its
+    ``label``, or the name asyncio gave it ("Task-1520") where that label is only the
+    coroutine's name."""
+    said = label(info)
+    return info.name if said == info.coro.rsplit(".", 1)[-1] else said
 
 
 def label_of(timeline: Timeline, task_id: int) -> str:
@@ -833,3 +851,158 @@ why; the **event loop** pane shows what the loop holds just after it: the task r
 ready queue in the order it will run, the timers soonest first, the I/O waits and the
 executor's jobs.
 """
+
+
+# --- navigation at scale: groups, the census, search, the worst ---------------------------------
+def group_label(group: Group, count: int | None = None) -> str:
+    """A coroutine's group, as its row's label: "handle ×3,000" (``count``: of its tasks
+    shown, when a filter leaves fewer)."""
+    return f"{group.coro.rsplit('.', 1)[-1]} ×{len(group.tasks) if count is None else count:,}"
+
+
+def group_brief(stats: GroupStats) -> tuple[str, ...]:
+    """A group's lifetimes and ready times on its row, in shorter and shorter words."""
+    life, ready = stats.lifetime, stats.ready
+    return (
+        f"lived p50 {format_time(life.p50)} · p99 {format_time(life.p99)} · max"
+        f" {format_time(life.longest)}; ready p50 {format_time(ready.p50)} · p99"
+        f" {format_time(ready.p99)} · max {format_time(ready.longest)}",
+        f"lived {_spread(life)}, ready {_spread(ready)} (p50/p99/max)",
+        f"p99 lived {format_time(life.p99)}, ready {format_time(ready.p99)}",
+        "",
+    )
+
+
+def _spread(spread: Spread) -> str:
+    return f"{format_time(spread.p50)}/{format_time(spread.p99)}/{format_time(spread.longest)}"
+
+
+def group_facts(timeline: Timeline, group: Group, stats: GroupStats) -> list[str]:
+    """The inspector's lines on a coroutine's group, one short fact each (after its label
+    and the coroutine's name)."""
+    done = stats.count - stats.unfinished
+    ended = [f"{done:,} done"]
+    if stats.unfinished:
+        ended.append(f"{stats.unfinished:,} not done (counted to the end)")
+    if stats.raised:
+        ended.append(f"{stats.raised:,} raised")
+    if stats.cancelled:
+        ended.append(f"{stats.cancelled:,} cancelled")
+    life, ready = stats.lifetime, stats.ready
+    return [
+        *([f"coroutine defined at {where(group.file, group.line)}"] if group.file else []),
+        ", ".join(ended),
+        f"lifetime p50 {format_time(life.p50)} · p99 {format_time(life.p99)}",
+        f"  longest {format_time(life.longest)}: {name(timeline, life.task)}",
+        f"ready p50 {format_time(ready.p50)} · p99 {format_time(ready.p99)}",
+        f"  longest {format_time(ready.longest)}: {name(timeline, ready.task)}",
+    ]
+
+
+# The census strip's rows, top to bottom: the loop's busy share, tasks ready, tasks waiting,
+# and the loop's lag (the longest wait in the ready queue that ended in the column).
+CENSUS_ROWS = ("busy", "ready", "waiting", "lag")
+
+
+def census_value(row: str, column: CensusColumn | None) -> str:
+    """A census row's value in one column, as its label says it: "busy 93%", "ready 14",
+    "waiting 2,980", "lag 1.20 s" (averages of few tasks keep a decimal: "ready 0.4")."""
+    if column is None:
+        return row
+    if row == "busy":
+        return f"busy {round(column.busy * 100)}%" if column.busy is not None else "busy -"
+    if row == "lag":
+        return f"lag {format_time(column.lag)}" if column.lag else "lag 0"
+    count = column.ready if row == "ready" else column.waiting
+    return (
+        f"{row} {count:.1f}" if 0 < count < 9.95 and count != int(count) else f"{row} {count:,.0f}"
+    )
+
+
+CENSUS_HELP = """
+**The census**, on top of the lanes when a run has more than 20 tasks (**C** shows or hides
+it): **busy**, the share of each column the loop spent running steps and callbacks (a task
+runs only while the loop is busy); **ready**, how many tasks waited in the ready queue (on
+average over the column); **waiting**, how many were suspended in an `await`; **lag**, the
+longest a task that left the ready queue in the column had waited there: how late the loop
+got to it. Each row is drawn to the scale of its highest value in view; its label says its
+value at the playhead's column. In step order a column's values are those just after its
+events.
+
+**Groups.** The tasks of one coroutine are a group: a coroutine that made more than 20 tasks
+is folded into one row, ▸ **handle ×3,000**, which says how long its tasks lived and how long
+they waited in the ready queue (p50: half of them took less; p99: all but one in a hundred;
+max: the longest), and draws how many of them were alive. **Enter** folds or unfolds the
+group of the selected row, **shift+↓ / shift+↑** go to the next or previous group; the task
+pane shows a selected group in full. A task the program gave no name is labelled by its
+coroutine.
+
+**/** finds tasks: words match a task's name, coroutine or file (`fetch`, `app.py`);
+`name:`, `coro:`, `file:` narrow a word, `state:ready` (also `running`, `waiting`, `done`)
+picks the tasks in that state at the playhead. The lanes show only the tasks that match;
+**n / N** select the next and previous one, **Esc** clears the filter.
+
+**w** jumps to the longest wait in the ready queue (the most starved task), **W** to the
+longest step; pressed again, to the next longest.
+"""
+
+SEARCH_PROMPT = "find tasks"
+SEARCH_PLACEHOLDER = "name, coroutine or file · state:ready · file:app.py"
+SEARCH_KEYS = "enter: keep the filter · esc: clear it · n / N: next, previous match"
+SEARCH_STATES: dict[str, State] = {
+    "running": State.RUNNING,
+    "ready": State.READY,
+    "waiting": State.WAITING,
+    "done": State.DONE,
+}
+
+
+def search_result(query: str, found: int, total: int, t: int, states: bool) -> str:
+    """ "12 of 3,000 tasks match 'fetch'" (with a state: at the playhead's time)."""
+    at = f" at {format_time(t) if t else '0 s'}" if states else ""
+    return f"{found:,} of {total:,} task{'' if total == 1 else 's'} match '{query}'{at}"
+
+
+def unknown_states(states: tuple[str, ...]) -> str:
+    known = ", ".join(SEARCH_STATES)
+    return f"no state {', '.join(repr(s) for s in states)}: the states are {known}"
+
+
+AT_SCALE = (
+    "many tasks: / finds and filters them, Enter folds or unfolds a group,"
+    " w goes to the most starved task, ? says more"
+)
+NO_MORE_GROUPS = "no more groups that way"
+NOTHING_TO_FOLD = "nothing to fold: no other task shown runs this task's coroutine"
+CENSUS_COUNTING = "counting the tasks per column…"
+FILTER_CLEARED = "filter cleared: every task is shown"
+NO_MATCH_TO_GO_TO = "no task matches: / to search"
+
+
+def worst_ready(timeline: Timeline, stretch: Stretch, rank: int) -> str:
+    """ "h-17 waited 1.20 s in the ready queue from 3.400 s: the longest wait for the loop"."""
+    return (
+        f"{label_of(timeline, stretch.task)} waited {format_time(stretch.length)} in the ready"
+        f" queue from {format_time(stretch.start)}: {_longest(rank)} wait for the loop"
+    )
+
+
+def worst_step(timeline: Timeline, stretch: Stretch, rank: int) -> str:
+    """ "h-17's step at 3.400 s ran 1.20 s: the longest step"."""
+    return (
+        f"{label_of(timeline, stretch.task)}'s step at {format_time(stretch.start)} ran"
+        f" {format_time(stretch.length)}: {_longest(rank)} step"
+    )
+
+
+def _longest(rank: int) -> str:
+    """ "the longest", "the 2nd longest", "the 21st longest" (``rank`` from 0)."""
+    if not rank:
+        return "the longest"
+    n = rank + 1
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"the {n}{suffix} longest"
+
+
+NO_READY_WAIT = "no task has waited in the ready queue yet"
+NO_STEP = "no step has finished yet"
