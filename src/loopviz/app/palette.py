@@ -56,8 +56,27 @@ LETTERS = {
 GHOST = "╌"  # a wait cut short, drawn on in its own look, faintly, to where it would have ended
 # Styles without a cell of their own: the playhead's column, what lies after it (dimmed), the
 # selected task's label, the labels of the loop, workers and asyncio's tasks, the time axis,
-# and what makes a ghost of a wait's look.
-MARKS = ("playhead", "future", "selected", "muted", "axis", "ghost")
+# what makes a ghost of a wait's look, and the bars of each row of the census.
+MARKS = (
+    "playhead",
+    "future",
+    "selected",
+    "muted",
+    "axis",
+    "ghost",
+    *(f"census-{row}" for row in ("busy", "ready", "waiting", "lag")),
+)
+# A value in a census row or a folded group's lane, as a bar an eighth of a cell high or more.
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def bar(value: float, peak: float) -> str:
+    """The bar of ``value`` on a scale up to ``peak``: blank for none, ▁ for the least."""
+    if value <= 0 or peak <= 0:
+        return " "
+    return BARS[max(1, min(8, round(value / peak * 8)))]
+
+
 STATE_LOOKS = ("running", "ready", *(f"wait-{name}" for name, _ in WAIT_GROUPS))
 
 

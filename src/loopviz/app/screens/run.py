@@ -1,7 +1,9 @@
 """The run view: a program recorded live, or a saved trace, on a timeline you can play.
 
-The screen is the Textual glue: its reactives (the playhead, the step at it and the selected
-task, which the widgets are bound to), keys, timers, workers and dialogs. The playback clock
+The screen is the Textual glue: its reactives (the playhead, the step at it and the selection:
+a task, or a coroutine's group; the widgets are bound to them), keys, timers, workers and
+dialogs. It finds what the search bar asks for (``model.search``) and counts the census
+(``model.census``) off the UI thread for a saved trace. The playback clock
 and the live feed are plain Python (``loopviz.app.state``). Live records are folded into the
 model at most ten times a second on the UI thread; while the run goes on the playhead
 follows "now" until the user moves it.
@@ -32,11 +34,14 @@ from loopviz.app.widgets.inspector import Inspector
 from loopviz.app.widgets.loop_panel import LoopPanel
 from loopviz.app.widgets.narration import Narration
 from loopviz.app.widgets.output import OutputPane
+from loopviz.app.widgets.search_bar import SearchBar
 from loopviz.app.widgets.source import SourcePane
 from loopviz.app.widgets.summary import SummaryPane
-from loopviz.app.widgets.timeline_view import TimelineView
+from loopviz.app.widgets.timeline_view import CORO, Row, TimelineView
 from loopviz.catalog import bundled_folder
-from loopviz.model import words
+from loopviz.model import search, words
+from loopviz.model.census import Census, Stretch
+from loopviz.model.groups import FOLD_AT
 from loopviz.model.steps import Step, snapshot
 from loopviz.model.timeline import Timeline
 from loopviz.record.program import Program
@@ -53,7 +58,8 @@ DRAIN = 0.1  # how often live records are folded into the model, seconds
 class RunScreen(Screen[None]):
     """Owns the playhead and the selected task, the playback clock and the live recording."""
 
-    HELP = words.RUN_VIEW_HELP + words.STEP_VIEW_HELP  # shown above the keys by the help (``?``)
+    # Shown above the keys by the help (``?``).
+    HELP = words.RUN_VIEW_HELP + words.STEP_VIEW_HELP + words.CENSUS_HELP
 
     # The footer shows the keys a user needs first; the rest are in the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,7 +74,50 @@ class RunScreen(Screen[None]):
         Binding("z", "zoom(0.5)", "Zoom", tooltip="Zoom in"),
         Binding("f", "fit", "Fit"),
         Binding("m", "maximize", "Max", tooltip="Maximize the timeline / restore the panes"),
+        Binding(
+            "slash", "search", "Find", key_display="/", tooltip="Find and filter tasks", show=False
+        ),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("n", "match(1)", "Next match", show=False),
+        Binding("N,shift+n", "match(-1)", "Previous match", key_display="N", show=False),
+        Binding("enter", "fold", "Fold", tooltip="Fold / unfold the selected group", show=False),
+        Binding(
+            "shift+down,right_curly_bracket",
+            "group_step(1)",
+            "Next group",
+            key_display="shift+↓",
+            show=False,
+        ),
+        Binding(
+            "shift+up,left_curly_bracket",
+            "group_step(-1)",
+            "Previous group",
+            key_display="shift+↑",
+            show=False,
+        ),
+        Binding(
+            "w",
+            "worst('ready')",
+            "Most starved",
+            tooltip="Jump to the longest ready wait",
+            show=False,
+        ),
+        Binding(
+            "W,shift+w",
+            "worst('step')",
+            "Longest step",
+            key_display="W",
+            tooltip="Jump to the longest step",
+            show=False,
+        ),
+        Binding(
+            "C,shift+c",
+            "census",
+            "Census",
+            key_display="C",
+            tooltip="Show / hide the census",
+            show=False,
+        ),
         Binding(
             "g",
             "group",
@@ -106,6 +155,7 @@ class RunScreen(Screen[None]):
     playhead: reactive[int] = reactive(0, init=False)
     step: reactive[int] = reactive(-1, init=False)  # the last event at the playhead (-1: none)
     selected: reactive[int] = reactive(0, init=False)
+    group: reactive[str] = reactive("", init=False)  # a selected coroutine's group (its key)
 
     def __init__(
         self, path: Path, *, live: bool, title: str = "", module: str = "", run: Run | None = None
@@ -128,14 +178,19 @@ class RunScreen(Screen[None]):
         self._refresh_due = False
         self.follow = False  # the selection follows each step's task (on when playing by steps)
         self._summary_pace = Pacer()  # a live run's summary is shown again when due
+        self.census: Census | None = None
+        self.matches: list[int] = []  # the tasks the search found, in creation order
+        self._worst: dict[str, int] = {"ready": -1, "step": -1}  # the last rank jumped to
+        self._hinted = False  # said how to find one's way among many tasks
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         view = TimelineView(id="timeline").data_bind(
-            RunScreen.playhead, RunScreen.step, RunScreen.selected
+            RunScreen.playhead, RunScreen.step, RunScreen.selected, selected_group=RunScreen.group
         )
         view.border_title = "timeline"
         yield view
+        yield SearchBar(id="search")
         yield Narration(id="narration")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
@@ -181,7 +236,19 @@ class RunScreen(Screen[None]):
         except TraceError as exc:
             self.app.call_from_thread(self._fail, str(exc))
             return
+        timeline.moment_index(0)  # events in time order now: the census reads them meanwhile
         self.app.call_from_thread(self._set_timeline, timeline)
+
+    @work(thread=True, exclusive=True, group="census")
+    def _count(self, timeline: Timeline) -> None:
+        """The census of a big trace takes a second or two: count it off the UI thread."""
+        census = Census(timeline)
+        self.app.call_from_thread(self._set_census, timeline, census)
+
+    def _set_census(self, timeline: Timeline, census: Census) -> None:
+        if timeline is self.timeline:
+            self.census = census
+            self.view.set_census(census)
 
     def _set_timeline(self, timeline: Timeline) -> None:
         # A big trace is millions of long-lived objects: keep them out of the collector's
@@ -190,9 +257,10 @@ class RunScreen(Screen[None]):
         self.view.loading = False
         self.timeline = timeline
         self.view.set_timeline(timeline)
+        self._count(timeline)
         self.view.fit()
-        if timeline.tasks:
-            self.selected = timeline.tasks[0].id
+        self._select_first()
+        self._hint_at_scale()
         for warning in timeline.warnings:
             self.notify(warning, severity="warning")
         self._show_time(0)
@@ -206,7 +274,9 @@ class RunScreen(Screen[None]):
             self.recording.discard()
         on_records = self.feed.new_run()
         self.timeline = None
+        self.census = None
         self.message = ""
+        self._clear_search()
         self.view.set_timeline(None)
         self.playback.following = True
         run = self.run
@@ -241,7 +311,8 @@ class RunScreen(Screen[None]):
             return
         if self.timeline is None:
             self.timeline = Timeline(recording.header)
-            self.view.set_timeline(self.timeline)
+            self.census = Census(self.timeline)
+            self.view.set_timeline(self.timeline, self.census)
         timeline = self.timeline
         live = recording.running and not timeline.finished
         if not batch and not live:
@@ -250,9 +321,12 @@ class RunScreen(Screen[None]):
             timeline.add(batch)
             if live and timeline.header is not None:
                 timeline.advance_to(time.monotonic_ns() - timeline.header.clock_origin_ns)
+            if self.census is not None:
+                self.census.update()
             self.view.data_changed()
-            if not self.selected and self.timeline.tasks:
-                self.selected = self.timeline.tasks[0].id
+            if not self.selected and not self.group:
+                self._select_first()
+            self._hint_at_scale()
             if self.playback.following:
                 self.view.follow_end()
                 self._show_time(self.timeline.end)
@@ -290,7 +364,11 @@ class RunScreen(Screen[None]):
     def _refresh_panes(self) -> None:
         t, timeline, index = self.playhead, self.timeline, self.step
         self._refresh_due = False
-        self.query_one(Inspector).show(timeline, t, self.selected)
+        if self.group and timeline is not None and self.group in self.view.grouping.groups:
+            group = self.view.grouping.groups[self.group]
+            self.query_one(Inspector).show_group(timeline, group, self.view.group_stats(self.group))
+        else:
+            self.query_one(Inspector).show(timeline, t, self.selected)
         self.query_one(SourcePane).show(timeline, t, self.selected)
         self.query_one(OutputPane).show(timeline, t)
         self.query_one(EventLog).show(timeline, index)
@@ -336,6 +414,9 @@ class RunScreen(Screen[None]):
     def watch_selected(self) -> None:
         self._refresh_soon()
 
+    def watch_group(self) -> None:
+        self._refresh_soon()
+
     def _show_time(self, t: int) -> None:
         """The playhead at ``t``, at the last event by then."""
         if self.timeline is not None:
@@ -350,8 +431,8 @@ class RunScreen(Screen[None]):
         self.step = index
         self.playhead = timeline.moment_time(index)
         task = timeline.moment(index).task
-        if self.follow and task and task in self.view.task_ids:  # not into the folded lane
-            self.selected = task
+        if self.follow and task and task in self.view.task_ids:  # not into what is folded
+            self._select_task(task)
 
     def _move(self, to: int | None = None) -> None:
         """Show what the playback says: the playhead at ``to`` (a time, or a step number when
@@ -433,15 +514,189 @@ class RunScreen(Screen[None]):
         self.playback.change_speed(direction)
         self._move()
 
+    def _hint_at_scale(self) -> None:
+        """Once a run has more tasks than a screen shows, say how to find one's way."""
+        timeline = self.timeline
+        if not self._hinted and timeline is not None and len(timeline.tasks) > FOLD_AT:
+            self._hinted = True
+            self.notify(words.AT_SCALE, timeout=8)
+
+    # --- the selection: a task, or a coroutine's group ----------------------------------------
+    def _select_task(self, task_id: int) -> None:
+        self.group = ""
+        self.selected = task_id
+
+    def _select_row(self, row: Row) -> None:
+        if row.kind == CORO:
+            self.selected = 0
+            self.group = str(row.key)
+        else:
+            self._select_task(int(row.key))
+
+    def _select_first(self) -> None:
+        rows = self.view.selectable
+        if rows:
+            self._select_row(rows[0])
+
+    def _selected_index(self, rows: list[Row]) -> int | None:
+        """Where the selection is among ``rows`` (None: not among them)."""
+        key: int | str = self.group or self.selected
+        kind = CORO if self.group else "task"
+        return next((i for i, row in enumerate(rows) if row.kind == kind and row.key == key), None)
+
     def action_select(self, direction: int) -> None:
-        ids = self.view.task_ids
-        if not ids:
+        rows = self.view.selectable
+        if not rows:
             return
-        index = ids.index(self.selected) if self.selected in ids else -direction
-        self.selected = ids[max(0, min(len(ids) - 1, index + direction))]
+        index = self._selected_index(rows)
+        index = -direction if index is None else index
+        self._select_row(rows[max(0, min(len(rows) - 1, index + direction))])
+
+    def action_group_step(self, direction: int) -> None:
+        """Select the next (or previous) coroutine's group row."""
+        rows = self.view.selectable
+        index = self._selected_index(rows)
+        order = range(len(rows)) if direction > 0 else range(len(rows) - 1, -1, -1)
+        start = -1 if index is None and direction > 0 else len(rows) if index is None else index
+        for i in order:
+            if (i - start) * direction > 0 and rows[i].kind == CORO:
+                self._select_row(rows[i])
+                return
+        self.notify(words.NO_MORE_GROUPS, timeout=1.5)
+
+    def action_fold(self) -> None:
+        """Fold or unfold the selected group, or the group of the selected task."""
+        view = self.view
+        key = self.group or view.group_of(self.selected)
+        if not key:
+            self.notify(words.NOTHING_TO_FOLD, timeout=2)
+            return
+        view.toggle_fold(key)
+        if view.has_row(CORO, key):
+            self.selected = 0
+            self.group = key
+            view.scroll_to_group(key)
+        else:  # a small group unfolded back to its tasks' places: the first of them
+            self._select_task(view.members(key)[0])
 
     def on_timeline_view_task_clicked(self, message: TimelineView.TaskClicked) -> None:
-        self.selected = message.task_id
+        self._select_task(message.task_id)
+
+    def on_timeline_view_group_clicked(self, message: TimelineView.GroupClicked) -> None:
+        self.selected = 0
+        self.group = message.key
+        self.action_fold()
+
+    # --- finding tasks -------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open()
+
+    def on_search_bar_changed(self, message: SearchBar.Changed) -> None:
+        self._apply_search(message.query)
+
+    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
+        if message.keep:
+            self.query_one(SearchBar).close(clear=False)
+            if self.matches and self.selected not in self.matches:
+                self._go_to_task(self.matches[0])
+        else:
+            self._clear_search()
+        self.view.focus()
+
+    def _apply_search(self, text: str) -> None:
+        """Filter the lanes to the tasks matching ``text`` and say how many did."""
+        timeline, bar = self.timeline, self.query_one(SearchBar)
+        query = search.parse(text)
+        if timeline is None or not query:
+            self.matches = []
+            self.view.set_filter(None)
+            self.view.border_title = "timeline"
+            bar.show_result(words.SEARCH_KEYS)
+            return
+        if query.unknown:
+            said = words.unknown_states(query.unknown)
+        else:
+            self.matches = search.matches(timeline, query, self.playhead)
+            states = any(field == "state" for field, _ in query.terms)
+            said = words.search_result(
+                query.text, len(self.matches), len(timeline.tasks), self.playhead, states
+            )
+            self.view.set_filter(frozenset(self.matches))
+            self.view.border_title = f"timeline · {said}"
+        bar.show_result(said)
+
+    def _clear_search(self) -> bool:
+        """Clear the filter (False: there was none)."""
+        bar = self.query_one(SearchBar)
+        had = self.view.filter is not None
+        self.matches = []
+        bar.close(clear=True)
+        self.view.set_filter(None)
+        self.view.border_title = "timeline"
+        return had
+
+    def action_match(self, direction: int) -> None:
+        """Select the next (or previous) task that matches the search."""
+        matches = self.matches
+        if not matches:
+            self.notify(words.NO_MATCH_TO_GO_TO, timeout=2)
+            return
+        if self.selected in matches:
+            index = (matches.index(self.selected) + direction) % len(matches)
+        else:
+            index = 0 if direction > 0 else len(matches) - 1
+        self._go_to_task(matches[index])
+
+    def _go_to_task(self, task_id: int) -> None:
+        """Select a task, unfolding what hides it (a filter that leaves it out is cleared)."""
+        view = self.view
+        if not view.reveal_task(task_id):
+            self._clear_search()
+            self.notify(words.FILTER_CLEARED, timeout=2)
+            view.reveal_task(task_id)
+        self._select_task(task_id)
+        view.scroll_to_task(task_id)
+
+    # --- the worst -------------------------------------------------------------------------------
+    def action_worst(self, what: str) -> None:
+        """Go to the longest wait in the ready queue (or the longest step), then at each press
+        the next longest: the task selected, the playhead where it began, all of it in view."""
+        timeline, census = self.timeline, self.census
+        if timeline is None:
+            return
+        if census is None:
+            self.notify(words.CENSUS_COUNTING, timeout=2)
+            return
+        rank = self._worst[what] + 1
+        find = census.longest_ready if what == "ready" else census.longest_step
+        found = find(rank)
+        if found is None:  # past the last: from the longest again
+            rank, found = 0, find(0)
+        if found is None:
+            self.notify(words.NO_READY_WAIT if what == "ready" else words.NO_STEP, timeout=3)
+            return
+        self._worst[what] = rank
+        self._go_to_task(found.task)
+        self._show_stretch(found)
+        said = words.worst_ready if what == "ready" else words.worst_step
+        self.notify(said(timeline, found, rank), timeout=6)
+
+    def _show_stretch(self, stretch: Stretch) -> None:
+        """The playhead at the stretch's start, the whole of it in view."""
+        timeline = self.timeline
+        assert timeline is not None
+        self.playback.playing = False
+        self.playback.following = False
+        self._move()
+        if self.playback.by_steps:
+            self._show_step(timeline.moment_index(stretch.start))
+        else:
+            length = max(stretch.length, 1)
+            self.view.set_window(stretch.start - length, 3 * length)
+            self._show_time(stretch.start)
+
+    def action_census(self) -> None:
+        self.view.toggle_census()
 
     def on_timeline_view_step_clicked(self, message: TimelineView.StepClicked) -> None:
         self.playback.playing = False
@@ -544,10 +799,12 @@ class RunScreen(Screen[None]):
         return len(self.app.screen_stack) > 2
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        if not self._clear_search():  # Esc clears a filter first
+            self.app.pop_screen()
 
     def action_quit_app(self) -> None:
-        self.app.exit()
+        if not self._clear_search():
+            self.app.exit()
 
 
 def _clock(ns: int) -> str:

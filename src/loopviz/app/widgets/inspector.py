@@ -1,4 +1,5 @@
-"""The inspector: the selected task at the playhead, one short line per fact."""
+"""The inspector: the selected task at the playhead (or the selected coroutine's group over
+the run), one short line per fact."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual.widgets import Static
 from loopviz.app.palette import STATE_LOOKS, component_style, state_look
 from loopviz.model import words
 from loopviz.model.facts import State
+from loopviz.model.groups import Group, GroupStats
 from loopviz.model.timeline import Timeline
 
 
@@ -47,4 +49,17 @@ class Inspector(Static):
         for line in words.family(timeline, info, t, timeline.position(task_id, t)):
             text.append(line + "\n")
         text.append("\n".join(words.time_spent(timeline.totals(task_id, until=t))), style=muted)
+        self.update(text)
+
+    def show_group(self, timeline: Timeline, group: Group, stats: GroupStats) -> None:
+        """A coroutine's group over the run so far: its tasks, how they ended, the spread of
+        their lifetimes and of their time in the ready queue."""
+        muted = component_style(self, "inspector--muted")
+        text = Text()
+        text.append(
+            words.group_label(group, stats.count), style=component_style(self, "inspector--name")
+        )
+        lines = words.group_facts(timeline, group, stats)
+        text.append(f"  {group.coro}\n", style=muted)
+        text.append("\n".join(lines))
         self.update(text)

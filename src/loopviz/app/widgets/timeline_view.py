@@ -7,17 +7,24 @@ per event). Each keeps its own window; switching carries the events in view over
 lanes are cached per row under a key that changes when the data or the axis changes; moving
 the playhead or the selection only repaints what it touches.
 
-The playhead (a time, and the step at it) and the selected task are the screen's: the view
-is bound to them (``data_bind``) and reports clicks up (``TaskClicked``, ``StepClicked``).
-What it folds (the program's start-up, the lane of asyncio's and libraries' tasks) and its
-look (``letters``) are its own.
+Thousands of tasks stay navigable: the tasks of a coroutine that made more than
+``groups.FOLD_AT`` are gathered under one row (``CORO``), folded, which draws how many were
+alive and says their lifetimes and ready times; a filter (the screen's search) leaves only
+the tasks that match; the census strip over the lanes (``census.Census``, given by the
+screen) counts the tasks ready and waiting per column, the loop's busy share and its lag.
+
+The playhead (a time, and the step at it) and the selection (a task, or a coroutine's
+group) are the screen's: the view is bound to them (``data_bind``) and reports clicks up
+(``TaskClicked``, ``GroupClicked``, ``StepClicked``). What it folds (the program's
+start-up, the lane of asyncio's and libraries' tasks, the groups), what it shows (the
+census, the filter) and its look (``letters``) are its own.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import ClassVar
 
@@ -38,14 +45,16 @@ from loopviz.app.axis import (
     tick_step,
     zoomed_steps,
 )
-from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, component_style
+from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, bar, component_style
 from loopviz.model import words
+from loopviz.model.census import Census, CensusColumn
 from loopviz.model.columns import loop_columns, task_columns
 from loopviz.model.facts import TaskInfo
+from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, alive, stats
 from loopviz.model.timeline import Timeline
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
-HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll
+HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll (and the census)
 MIN_SPAN = 1_000  # 1 µs: zooming further shows nothing new
 MIN_STEPS = 4  # in step order: the fewest events a window shows
 
@@ -53,12 +62,14 @@ Axis = TimeAxis | StepAxis
 
 
 GROUP = "group"  # the row key of the folded lane of asyncio's and libraries' tasks
+CORO = "coro"  # the row kind of a coroutine's group (its key: ``groups.group_key``)
+CENSUS_ROWS = words.CENSUS_ROWS  # the census strip's rows, over the loop's lane
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    kind: str  # "loop", "worker", "task" or GROUP
-    key: int | str  # task id or worker name
+    kind: str  # "loop", "worker", "task", GROUP or CORO
+    key: int | str  # task id, worker name or group key
     label: str
     dim: bool = False  # the loop, workers, asyncio's and libraries' tasks: not the program's
 
@@ -78,6 +89,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.task_id = task_id
 
+    class GroupClicked(Message):
+        """A click on a coroutine's group: it is selected (and folded or unfolded)."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
     class StepClicked(Message):
         """A click on a column in step order: go to that event."""
 
@@ -91,6 +109,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     playhead: var[int] = var(0, init=False)  # bound to the screen's
     step: var[int] = var(-1, init=False)  # bound to the screen's: the event at the playhead
     selected: var[int] = var(0, init=False)  # bound to the screen's
+    selected_group: var[str] = var("", init=False)  # bound to the screen's: a group's key
     letters: var[bool] = var(False, init=False)  # each wait kind marked by a letter too
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -109,11 +128,20 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows: list[Row] = []
         self._grouped: list[TaskInfo] = []  # the tasks folded into the group's lane
         self._group_text = ""  # its label, as long as its lane leaves room for
-        self._group_spill = 0  # how many of the lane's columns the label runs on over
+        self.grouping = Grouping()  # the tasks by coroutine
+        self._members: dict[str, list[int]] = {}  # a group's tasks shown (all, or the filter's)
+        self._folded: dict[str, bool] = {}  # groups the user folded or unfolded
+        self._stats: dict[str, GroupStats] = {}  # per group, for this generation
+        self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
+        self.census: Census | None = None
+        self._census_shown: bool | None = None  # the user's choice (None: shown at scale)
+        self._census_cache: tuple[tuple[int, Axis], list[CensusColumn | None]] | None = None
         self._longest = 0
         self._row_of_task: dict[int, int] = {}
+        self._row_of_group: dict[str, int] = {}
         self._generation = 0
-        self._cache: dict[int, tuple[tuple[int, Axis], list[Cell], Strip]] = {}
+        # Per row: its cells, drawn, and how many of its first columns are words.
+        self._cache: dict[int, tuple[tuple[int, Axis], list[Cell], Strip, int]] = {}
         self._looks: Looks | None = None
         self._time_axis: TimeAxis | None = None
         self._step_axis: StepAxis | None = None
@@ -149,44 +177,172 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._restyle(before)
 
     # --- data ---------------------------------------------------------------------------
-    def set_timeline(self, timeline: Timeline | None) -> None:
+    def set_timeline(self, timeline: Timeline | None, census: Census | None = None) -> None:
         self.timeline = timeline
+        self.census = census
+        self.grouping = Grouping()
         self._rows = []
         self._row_of_task = {}
+        self.data_changed()
+
+    def set_census(self, census: Census | None) -> None:
+        """The census of the run, once counted (a big trace's takes a second or two)."""
+        self.census = census
         self.data_changed()
 
     def data_changed(self) -> None:
         """The model grew (a live run): rebuild the row list and drop cached lanes."""
         self._generation += 1
         self._cache.clear()
+        self._stats.clear()
         self._step_axis = None  # new events, maybe between the ones in view
         self._sync_rows()
         self.refresh()
 
     def _sync_rows(self) -> None:
         timeline = self.timeline
-        self._rows = []
+        rows: list[Row] = []
         self._grouped = []
+        self._members = {}
         if timeline is not None:
-            self._rows.append(Row("loop", 0, "loop", True))
-            self._rows.extend(Row("worker", w, w, True) for w in timeline.workers)
+            self.grouping.update(timeline)
+            rows.append(Row("loop", 0, "loop", True))
+            rows.extend(Row("worker", w, w, True) for w in timeline.workers)
             tasks = timeline.tasks
-            self._rows.extend(_task_row(info) for info in tasks if not info.library)
-            self._grouped = [info for info in tasks if info.library]
-            if self._grouped:
-                self._rows.append(Row(GROUP, GROUP, "", True))
-            if self.group_open:
-                self._rows.extend(_task_row(info) for info in self._grouped)
-        self._row_of_task = {
-            int(row.key): index for index, row in enumerate(self._rows) if row.kind == "task"
-        }
+            shown = self.filter
+            if shown is not None:  # what matches, wherever it would be folded
+                rows.extend(self._grouped_rows([info for info in tasks if info.id in shown]))
+            else:
+                rows.extend(self._grouped_rows([info for info in tasks if not info.library]))
+                self._grouped = [info for info in tasks if info.library]
+                if self._grouped:
+                    rows.append(Row(GROUP, GROUP, "", True))
+                if self.group_open:
+                    rows.extend(self._grouped_rows(self._grouped))
+        self._rows = rows
+        self._row_of_task = {int(r.key): i for i, r in enumerate(rows) if r.kind == "task"}
+        self._row_of_group = {str(r.key): i for i, r in enumerate(rows) if r.kind == CORO}
         # asyncio's and libraries' tasks, often last, do not widen the labels (the lanes
         # would jump); the group's label runs on over its empty lane.
-        labels = [row.label for row in self._rows if row.kind != GROUP and not row.dim]
+        labels = [row.label for row in rows if row.kind != GROUP and not row.dim]
         if timeline is not None and timeline.loop_start:  # the folded start-up's words
             labels.append(words.start_up(timeline.loop_start)[0])
         self._longest = max(map(len, labels), default=0)
-        self.virtual_size = Size(0, HEADER_ROWS + max(0, len(self._rows) - 1))
+        self.virtual_size = Size(0, self.header_rows + max(0, len(rows) - 1))
+
+    def _grouped_rows(self, tasks: list[TaskInfo]) -> list[Row]:
+        """Rows for ``tasks`` in creation order, where the tasks of a folding group (of more
+        than ``FOLD_AT`` tasks here, or one the user folded) are gathered under its row, at
+        its first task's place."""
+        of_task = self.grouping.of_task
+        members: dict[str, list[int]] = {}
+        for info in tasks:
+            members.setdefault(of_task[info.id].key, []).append(info.id)
+        self._members.update(members)
+        rows: list[Row] = []
+        done: set[str] = set()
+        for info in tasks:
+            group = of_task[info.id]
+            key = group.key
+            if not self._headed(key):
+                rows.append(_task_row(info))
+                continue
+            if key in done:
+                continue
+            done.add(key)
+            rows.append(Row(CORO, key, words.group_label(group, len(members[key])), info.library))
+            if not self.folded(key):
+                timeline = self.timeline
+                assert timeline is not None
+                rows.extend(_task_row(timeline.task(task), member=True) for task in members[key])
+        return rows
+
+    def _headed(self, key: str) -> bool:
+        """Whether a group has a row of its own: it folds by default, or the user folded it."""
+        return len(self._members.get(key, ())) > FOLD_AT or key in self._folded
+
+    def folded(self, key: str) -> bool:
+        """Whether a group's tasks are folded into its row."""
+        return self._folded.get(key, len(self._members.get(key, ())) > FOLD_AT)
+
+    def toggle_fold(self, key: str) -> None:
+        """Fold a coroutine's group into one row, or unfold it (a group small enough to be
+        unfolded from the start goes back to its tasks' places)."""
+        if self.folded(key) and len(self._members.get(key, ())) <= FOLD_AT:
+            self._folded.pop(key, None)
+        else:
+            self._folded[key] = not self.folded(key)
+        self.data_changed()
+
+    def group_of(self, task_id: int) -> str:
+        """The key of the group a task belongs to, if it has more than one task shown."""
+        group = self.grouping.of_task.get(task_id)
+        if group is None or len(self._members.get(group.key, ())) < 2:
+            return ""
+        return group.key
+
+    def members(self, key: str) -> list[int]:
+        """A group's tasks shown (all of them, or those the filter leaves), in creation order."""
+        return self._members.get(key, [])
+
+    def has_row(self, kind: str, key: int | str) -> bool:
+        """Whether a task (``"task"``) or a group (``CORO``) has a row of its own now."""
+        rows = self._row_of_task if kind == "task" else self._row_of_group
+        return key in rows
+
+    def reveal_task(self, task_id: int) -> bool:
+        """Unfold what hides a task (asyncio's and libraries' lane, its group); False if the
+        filter leaves it out."""
+        if self.filter is not None and task_id not in self.filter:
+            return False
+        if task_id in self._row_of_task:
+            return True
+        info = self.timeline.task(task_id) if self.timeline is not None else None
+        if info is not None and info.library and self.filter is None and not self.group_open:
+            self._group_open[self.by_steps] = True
+            self.data_changed()
+        key = self.group_of(task_id)
+        if key and task_id not in self._row_of_task and self.folded(key):
+            self._folded[key] = False
+            self.data_changed()
+        return task_id in self._row_of_task
+
+    def set_filter(self, tasks: frozenset[int] | None) -> None:
+        """Show only ``tasks`` (None: every task)."""
+        if tasks != self.filter:
+            self.filter = tasks
+            self.data_changed()
+            self.scroll_to(y=0, animate=False)
+
+    def group_stats(self, key: str) -> GroupStats:
+        """A group's spreads over the run so far (its tasks shown), once per generation."""
+        found = self._stats.get(key)
+        if found is None and self.timeline is not None:
+            group = self.grouping.groups[key]
+            shown = self._members.get(key, group.tasks)
+            if len(shown) != len(group.tasks):  # a filter leaves some: of those
+                group = replace(group, tasks=shown)
+            found = self._stats[key] = stats(self.timeline, group)
+        assert found is not None
+        return found
+
+    # --- the census -------------------------------------------------------------------------
+    @property
+    def census_shown(self) -> bool:
+        """Whether the census strip is over the lanes: at scale (more than ``FOLD_AT``
+        tasks), unless the user said otherwise."""
+        if self._census_shown is not None:
+            return self._census_shown
+        return self.timeline is not None and len(self.timeline.tasks) > FOLD_AT
+
+    def toggle_census(self) -> None:
+        self._census_shown = not self.census_shown
+        self.data_changed()
+
+    @property
+    def header_rows(self) -> int:
+        """The rows that stay put while lanes scroll: the axis, the census, the loop."""
+        return HEADER_ROWS + (len(CENSUS_ROWS) if self.census_shown else 0)
 
     @property
     def group_open(self) -> bool:
@@ -210,6 +366,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def task_ids(self) -> list[int]:
         return [row.key for row in self._rows if row.kind == "task"]  # type: ignore[misc]
+
+    @property
+    def selectable(self) -> list[Row]:
+        """The rows a user can select, in order: tasks and coroutines' groups."""
+        return [row for row in self._rows if row.kind in ("task", CORO)]
 
     # --- the window -----------------------------------------------------------------------
     @property
@@ -316,6 +477,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             old, new = self.column_of(before), self.column_of(t)
             self._refresh_columns(range(0) if old is None else range(old, old + 1))
             self._refresh_columns(range(0) if new is None else range(new, new + 1))
+            if old != new:
+                self._refresh_census_labels()
 
     def watch_step(self, before: int, step: int) -> None:
         """Repaint the old and new columns of the playhead (the axis row marks it too)."""
@@ -324,6 +487,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._refresh_columns(axis.column_of_step(before))
             self._refresh_columns(axis.column_of_step(step))
             self.refresh_line(0)  # the axis: the step's number, labels kept off it
+            self._refresh_census_labels()
+
+    def _refresh_census_labels(self) -> None:
+        """The census rows' labels say their values at the playhead's column."""
+        if self.census_shown:
+            self.refresh(Region(0, 1, self.label_width, len(CENSUS_ROWS)))
 
     def _refresh_columns(self, columns: range) -> None:
         if columns:
@@ -333,25 +502,37 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def watch_selected(self, before: int, task_id: int) -> None:
         for index in (self._row_of_task.get(before), self._row_of_task.get(task_id)):
             if index is not None:
-                self.refresh_line(HEADER_ROWS - 1 + index)
+                self.refresh_line(self.header_rows - 1 + index)
         self.scroll_to_task(task_id)
 
+    def watch_selected_group(self, before: str, key: str) -> None:
+        for index in (self._row_of_group.get(before), self._row_of_group.get(key)):
+            if index is not None:
+                self.refresh_line(self.header_rows - 1 + index)
+        self.scroll_to_group(key)
+
     def scroll_to_task(self, task_id: int) -> None:
-        index = self._row_of_task.get(task_id)
+        self._scroll_to_row(self._row_of_task.get(task_id))
+
+    def scroll_to_group(self, key: str) -> None:
+        self._scroll_to_row(self._row_of_group.get(key))
+
+    def _scroll_to_row(self, index: int | None) -> None:
         if index is None:
             return
         y = index - 1  # scrolled rows start after the loop row
-        visible = self.size.height - HEADER_ROWS
+        visible = self.size.height - self.header_rows
         if y < self.scroll_y:
             self.scroll_to(y=y, animate=False)
         elif visible > 0 and y >= self.scroll_y + visible:
             self.scroll_to(y=y - visible + 1, animate=False)
 
     def row_at_y(self, y: int) -> Row | None:
-        """The row drawn on screen row ``y`` (None: the axis, or below the last)."""
-        if y < HEADER_ROWS:
-            return self._rows[0] if y == 1 and self._rows else None
-        index = y - HEADER_ROWS + 1 + int(self.scroll_y)
+        """The row drawn on screen row ``y`` (None: the axis, the census, or below the last)."""
+        header = self.header_rows
+        if y < header:
+            return self._rows[0] if y == header - 1 and self._rows else None
+        index = y - header + 1 + int(self.scroll_y)
         return self._rows[index] if index < len(self._rows) else None
 
     def task_at_y(self, y: int) -> int | None:
@@ -364,36 +545,47 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.size.width
         if y == 0:
             return self._axis_row(width)
-        index = 0 if y == 1 else y - HEADER_ROWS + 1 + int(self.scroll_y)
-        if self.timeline is None or index >= len(self._rows):
+        if self.timeline is None:
+            return Strip.blank(width)
+        header = self.header_rows
+        if y < header - 1:  # the census
+            return self._census_row(CENSUS_ROWS[y - 1], width)
+        index = 0 if y == header - 1 else y - header + 1 + int(self.scroll_y)
+        if index >= len(self._rows):
             return Strip.blank(width)
         row = self._rows[index]
-        looks = self.looks
         axis = self.axis
         key = (self._generation, axis)
         cached = self._cache.get(index)
         if cached is None or cached[0] != key:
-            cells = self._cells(row, axis)
+            cells, spill = self._lane(row, axis)
             strip = Strip(self._segments(cells), len(cells))
-            cached = self._cache[index] = (key, cells, strip)
-        _, cells, strip = cached
-        label = self._label(row, looks)
+            cached = self._cache[index] = (key, cells, strip, spill)
+        _, cells, strip, spill = cached
+        label = self._label(row, self.looks)
+        return Strip.join([label, self._with_playhead(cells, strip, spill)]).adjust_cell_length(
+            width
+        )
+
+    def _with_playhead(self, cells: list[Cell], strip: Strip, spill: int = 0) -> Strip:
+        """A row's lane with the playhead's column marked and what lies after it dimmed;
+        the words on its first ``spill`` columns are kept whole."""
+        axis = self.axis
         cover = axis.playhead(self.playhead, self.step)
-        if cover and cover.start < len(cells):
-            marks = looks.marks
-            # In step order the playhead's column is what a learner reads (each task just
-            # after the step): its cells keep their look, marked where a lane is empty.
-            keep = self.by_steps
-            marked = []
-            for column in cover:
-                char, style = cells[column]
-                words_here = row.kind == GROUP and column < self._group_spill  # kept whole
-                if not words_here and (char == " " or not keep):
-                    style += marks["playhead"]
-                marked.append(Segment("│" if char == " " else char, style))
-            future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
-            strip = Strip.join([strip.crop(0, cover.start), Strip(marked, len(cover)), future])
-        return Strip.join([label, strip]).adjust_cell_length(width)
+        if not cover or cover.start >= len(cells):
+            return strip
+        marks = self.looks.marks
+        # In step order the playhead's column is what a learner reads (each task just
+        # after the step): its cells keep their look, marked where a lane is empty.
+        keep = self.by_steps
+        marked = []
+        for column in cover:
+            char, style = cells[column]
+            if column >= spill and (char == " " or not keep):
+                style += marks["playhead"]
+            marked.append(Segment("│" if char == " " else char, style))
+        future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
+        return Strip.join([strip.crop(0, cover.start), Strip(marked, len(cover)), future])
 
     def _label(self, row: Row, looks: Looks) -> Strip:
         width = self.label_width
@@ -401,9 +593,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             marker = "▾" if self.group_open else "▸"
             text = (marker + self._group_text).ljust(width)[:width]
             return Strip([Segment(text, looks.marks["muted"])], width)
-        selected = row.kind == "task" and row.key == self.selected
+        if row.kind == CORO:
+            selected = row.key == self.selected_group
+            marker = "▸" if self.folded(str(row.key)) else "▾"
+            text = marker + shorten(row.label, width - 2)
+        else:
+            selected = row.kind == "task" and row.key == self.selected and not self.selected_group
+            text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         style = looks.marks["selected" if selected else "muted"] if selected or row.dim else Style()
-        text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
 
     def _group_label(self, width: int, blank: int) -> str:
@@ -414,12 +611,18 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _cells(self, row: Row, axis: Axis) -> list[Cell]:
         """The row's cells, one per screen column."""
+        return self._lane(row, axis)[0]
+
+    def _lane(self, row: Row, axis: Axis) -> tuple[list[Cell], int]:
+        """The row's cells, one per screen column, and how many of the first are words."""
         timeline, columns = self.timeline, axis.columns
         if timeline is None or columns == 0:
-            return []
+            return [], 0
         looks = self.looks
         if row.kind == GROUP:
             return self._group_cells(axis, looks)
+        if row.kind == CORO:
+            return self._coro_cells(str(row.key), axis, looks)
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
             cells = [
@@ -444,7 +647,67 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 cells[column] = mark
         if axis.first and cells[0] is BLANK:  # the folded start-up
             cells[0] = looks.gap
-        return cells
+        return cells, 0
+
+    def _coro_cells(self, key: str, axis: Axis, looks: Looks) -> tuple[list[Cell], int]:
+        """How many of a group's tasks were alive per column, as bars; over its first
+        columns, how long they lived and waited in the ready queue."""
+        assert self.timeline is not None
+        counts = alive(self.timeline, self._members.get(key, []), axis.edges)
+        peak = max(counts, default=0)
+        style = looks.group[1]
+        cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
+        forms = words.group_brief(self.group_stats(key))
+        room = len(cells) // 2
+        text = next((form for form in forms if len(form) < room), "")
+        if text:
+            text += " "
+        muted = looks.marks["muted"]
+        cells[: len(text)] = [(char, muted) for char in text]
+        return cells, len(text)
+
+    def _census_row(self, name: str, width: int) -> Strip:
+        """One row of the census strip: bars to the scale of its highest value in view; its
+        label says its value in the playhead's column."""
+        looks = self.looks
+        census = self._census_columns()
+        style = looks.marks[f"census-{name}"]
+        if name == "busy":
+            values = [col.busy or 0.0 if col is not None else 0.0 for col in census]
+            peak = 1.0
+        elif name == "lag":
+            values = [float(col.lag) if col is not None else 0.0 for col in census]
+            threshold = self.timeline.block_threshold if self.timeline is not None else 0
+            peak = max(max(values, default=0.0), threshold)
+        else:
+            values = [getattr(col, name) if col is not None else 0.0 for col in census]
+            peak = max(max(values, default=0.0), 1.0)
+        cells: list[Cell] = [(bar(value, peak), style) for value in values]
+        if self.census is None and cells and name == CENSUS_ROWS[0]:
+            said = words.CENSUS_COUNTING[: len(cells)]
+            cells[: len(said)] = [(char, looks.marks["muted"]) for char in said]
+        cover = self.axis.playhead(self.playhead, self.step)
+        at = census[cover.start] if cover and cover.start < len(census) else None
+        text = " " + shorten(words.census_value(name, at), self.label_width - 2)
+        label = Strip(
+            [Segment(text.ljust(self.label_width - 1), looks.marks["muted"]), Segment(" ")]
+        )
+        strip = self._with_playhead(cells, Strip(self._segments(cells), len(cells)))
+        return Strip.join([label, strip]).adjust_cell_length(width)
+
+    def _census_columns(self) -> list[CensusColumn | None]:
+        """The census per screen column, once per axis and generation."""
+        axis = self.axis
+        key = (self._generation, axis)
+        if self._census_cache is not None and self._census_cache[0] == key:
+            return self._census_cache[1]
+        columns: list[CensusColumn | None] = [None] * axis.columns
+        if self.census is not None and axis.columns:
+            steps = axis.steps if isinstance(axis, StepAxis) else None
+            found: list[CensusColumn | None] = list(self.census.columns(axis.edges, steps))
+            columns = axis.spread(found, None)
+        self._census_cache = (key, columns)
+        return columns
 
     def _spans_cells(
         self, axis: Axis, cell: Cell, spans: Iterable[tuple[int, int | None]]
@@ -463,7 +726,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             cells[first : last + 1] = [cell] * (last + 1 - first)
         return cells
 
-    def _group_cells(self, axis: Axis, looks: Looks) -> list[Cell]:
+    def _group_cells(self, axis: Axis, looks: Looks) -> tuple[list[Cell], int]:
         """Where the folded tasks exist, after the rest of the group's label."""
         t0, t1 = axis.edges[0], axis.edges[-1]
         spans = (
@@ -478,8 +741,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         rest = self._group_text[width - 1 :]
         muted = looks.marks["muted"]
         cells[: len(rest)] = [(char, muted) for char in rest]
-        self._group_spill = len(rest)
-        return cells
+        return cells, len(rest)
 
     @staticmethod
     def _segments(cells: list[Cell]) -> list[Segment]:
@@ -558,7 +820,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.border_subtitle = self.looks.legend(self.outer_size.width - 4)  # inside the corners
 
     def on_click(self, event: events.Click) -> None:
-        """A task's lane selects it; the group's lane and the start-up's mark unfold them.
+        """A task's lane selects it, a coroutine's group's row selects and unfolds (or folds)
+        it; asyncio's and libraries' lane and the start-up's mark unfold them.
         In step order a click on a column also goes to that step."""
         offset = event.get_content_offset(self)
         if offset is None:
@@ -566,7 +829,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.row_at_y(offset.y)
         if self.by_steps and self.timeline is not None and offset.x >= self.label_width:
             index = self.step_axis.step_at(offset.x - self.label_width)
-            if index is not None and (row is None or row.kind != GROUP):
+            if index is not None and (row is None or row.kind not in (GROUP, CORO)):
                 self.post_message(self.StepClicked(index))
         if offset.y == 0 and not self.by_steps:  # the start-up's words and column
             started = self.timeline.loop_start if self.timeline is not None else 0
@@ -575,6 +838,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         if row is not None and row.kind == GROUP:
             self.toggle_group()
+        elif row is not None and row.kind == CORO:
+            self.post_message(self.GroupClicked(str(row.key)))
         elif row is not None and row.kind == "task":
             self.post_message(self.TaskClicked(int(row.key)))
 
@@ -595,7 +860,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if event.shift:
             self.pan(direction * 0.1)
             self.post_message(self.Moved())
-        elif event.ctrl or self.max_scroll_y == 0 or offset.y < HEADER_ROWS:
+        elif event.ctrl or self.max_scroll_y == 0 or offset.y < self.header_rows:
             if self.by_steps and self.timeline is not None:
                 axis = self.step_axis
                 at = axis.step_at(column)
@@ -729,5 +994,7 @@ def shorten(name: str, width: int) -> str:
     return name[: width - 1 - tail] + "…" + name[len(name) - tail :]
 
 
-def _task_row(info: TaskInfo) -> Row:
-    return Row("task", info.id, words.label(info), info.library)
+def _task_row(info: TaskInfo, member: bool = False) -> Row:
+    """A task's row; a ``member`` of a group's row is labelled within it."""
+    label = words.member_label(info) if member else words.label(info)
+    return Row("task", info.id, label, info.library)
