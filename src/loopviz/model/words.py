@@ -880,22 +880,26 @@ def _spread(spread: Spread) -> str:
 def group_facts(timeline: Timeline, group: Group, stats: GroupStats) -> list[str]:
     """The inspector's lines on a coroutine's group, one short fact each (after its label
     and the coroutine's name)."""
-    done = stats.count - stats.unfinished
-    ended = [f"{done:,} done"]
-    if stats.unfinished:
-        ended.append(f"{stats.unfinished:,} not done (counted to the end)")
-    if stats.raised:
-        ended.append(f"{stats.raised:,} raised")
-    if stats.cancelled:
-        ended.append(f"{stats.cancelled:,} cancelled")
+    how = [
+        f"{n:,} {what}"
+        for n, what in ((stats.raised, "raised"), (stats.cancelled, "cancelled"))
+        if n
+    ]
+    ended = f"{stats.count - stats.unfinished:,} done" + (f" ({', '.join(how)})" if how else "")
+    unfinished = (
+        [f"{stats.unfinished:,} not done yet (lifetime so far)"] if stats.unfinished else []
+    )
     life, ready = stats.lifetime, stats.ready
     return [
         *([f"coroutine defined at {where(group.file, group.line)}"] if group.file else []),
-        ", ".join(ended),
-        f"lifetime p50 {format_time(life.p50)} · p99 {format_time(life.p99)}",
-        f"  longest {format_time(life.longest)}: {name(timeline, life.task)}",
-        f"ready p50 {format_time(ready.p50)} · p99 {format_time(ready.p99)}",
-        f"  longest {format_time(ready.longest)}: {name(timeline, ready.task)}",
+        ended,
+        *unfinished,
+        f"lifetime: p50 {format_time(life.p50)}",
+        f"  p99 {format_time(life.p99)}, max {format_time(life.longest)}",
+        f"  longest: {name(timeline, life.task)}",
+        f"ready: p50 {format_time(ready.p50)}",
+        f"  p99 {format_time(ready.p99)}, max {format_time(ready.longest)}",
+        f"  longest: {name(timeline, ready.task)}",
     ]
 
 

@@ -691,9 +691,9 @@ class RunScreen(Screen[None]):
         if self.playback.by_steps:
             self._show_step(timeline.moment_index(stretch.start))
         else:
+            self._show_time(stretch.start)
             length = max(stretch.length, 1)
             self.view.set_window(stretch.start - length, 3 * length)
-            self._show_time(stretch.start)
 
     def action_census(self) -> None:
         self.view.toggle_census()
