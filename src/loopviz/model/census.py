@@ -22,6 +22,7 @@ import heapq
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import islice
 
 from loopviz.model.facts import State
 from loopviz.model.timeline import Timeline
@@ -106,7 +107,8 @@ class Stretch:
 class Census:
     """Counts of tasks per state over the run, as prefix sums (see the module's doc)."""
 
-    def __init__(self, timeline: Timeline) -> None:
+    def __init__(self, timeline: Timeline, *, fold: bool = True) -> None:
+        """Count ``timeline``'s events now, or (``fold`` False) as ``update`` is called."""
         self.timeline = timeline
         self._codes = array("B")  # per event in time order: its change, as a code
         # Per checkpoint c, the state before event c * EVERY: the counts (waiting, ready,
@@ -128,18 +130,21 @@ class Census:
         self._step_len = array("q")
         self._step_task = array("q")
         self._epoch = 0  # how many reorderings of the events this has seen
-        self.update()
+        if fold:
+            self.update()
 
     # --- building ----------------------------------------------------------------------------
-    def update(self) -> None:
+    def update(self, most: int | None = None) -> bool:
         """Fold in the events that arrived since (a live run), again from the checkpoint
-        before any that late records moved."""
+        before any that late records moved; at ``most`` events at a time (a caller counting
+        a big trace beside a screen lets it draw in between). True once every event is in."""
         timeline = self.timeline
         self._epoch, changed = timeline.reordered_since(self._epoch)
         if changed is not None and changed < len(self._codes):
             self._rewind(max(0, changed - 1) // EVERY)
-        if len(self._codes) == timeline.moment_count():
-            return
+        count = timeline.moment_count()
+        if len(self._codes) == count:
+            return True
         codes, deltas = self._codes, _DELTAS
         counts, area, sums, marks = self._counts, self._area, self._sum, self._marks
         ready_at, ready_len, ready_task = self._ready_at, self._ready_len, self._ready_task
@@ -150,7 +155,8 @@ class Census:
         last = self._last_t
         k = len(codes)
         ready, running = State.READY, State.RUNNING
-        for t, task, before, after, since in timeline.changes(k):
+        stop = count if most is None else min(count, k + most)
+        for t, task, before, after, since in islice(timeline.changes(k), stop - k):
             if t != last:
                 dt = t - last
                 aw += w * dt
@@ -185,6 +191,7 @@ class Census:
             k += 1
         self._now, self._area_now, self._sum_now = [w, r, x], [aw, ar, ax], [sw, sr, sx]
         self._last_t = last
+        return k == count
 
     def _rewind(self, checkpoint: int) -> None:
         """Forget the events from checkpoint ``checkpoint`` on, to fold them in again (the

@@ -897,7 +897,8 @@ class Timeline:
         order, times = self._ordered()
         ev_task, ev_ref, lanes = self._ev_task, self._ev_ref, self._lanes
         ready, mask = State.READY, STATE_MASK
-        for index, t in zip(order[start:], times[start:], strict=True):
+        for k in range(start, len(order)):  # indexed: a slice would copy the rest each call
+            index, t = order[k], times[k]
             ref = ev_ref[index]
             if ref & 7:  # not a segment's (``_M_SEGMENT`` is 0)
                 yield t, 0, -1, -1, t

@@ -81,7 +81,8 @@ UNFINISHED = "the trace ends early (the run did not finish)"
 
 # The run view's help (``?``, Markdown): every mark on the timeline, and the summary's figures.
 RUN_VIEW_HELP = """
-One lane per task, in the order they were created: █ **running** (a step runs), in red when
+One lane per task, in the order they were created (a coroutine's many tasks are gathered in
+one row: **Groups**, below): █ **running** (a step runs), in red when
 it **blocks** the loop (a step that runs for the block threshold, 100 ms by default, or
 longer: no other task can run meanwhile); ▓ **ready** (scheduled, awaiting its turn: long
 ready time means starved; the task pane says **overdue** when it became due while another

@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.app.state import LiveFeed, Pacer, Playback
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at 
 
 FRAME = 1 / 30  # playback tick, seconds
 DRAIN = 0.1  # how often live records are folded into the model, seconds
+CENSUS_SLICE = 2_000  # events counted at a time (about 2 ms), then a rest: the screen goes first
 
 
 class RunScreen(Screen[None]):
@@ -241,8 +242,13 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="census")
     def _count(self, timeline: Timeline) -> None:
-        """The census of a big trace takes a second or two: count it off the UI thread."""
-        census = Census(timeline)
+        """The census of a big trace takes a second or two: count it off the UI thread, a
+        slice at a time, letting the screen draw in between (they share the interpreter)."""
+        census = Census(timeline, fold=False)
+        while not census.update(most=CENSUS_SLICE):
+            if get_current_worker().is_cancelled:
+                return
+            time.sleep(0.001)
         self.app.call_from_thread(self._set_census, timeline, census)
 
     def _set_census(self, timeline: Timeline, census: Census) -> None:
@@ -276,6 +282,7 @@ class RunScreen(Screen[None]):
         self.timeline = None
         self.census = None
         self.message = ""
+        self._worst = {"ready": -1, "step": -1}
         self._clear_search()
         self.view.set_timeline(None)
         self.playback.following = True

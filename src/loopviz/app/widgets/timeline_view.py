@@ -131,11 +131,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.grouping = Grouping()  # the tasks by coroutine
         self._members: dict[str, list[int]] = {}  # a group's tasks shown (all, or the filter's)
         self._folded: dict[str, bool] = {}  # groups the user folded or unfolded
-        self._stats: dict[str, GroupStats] = {}  # per group, for this generation
+        # Per group: its spreads, and the data they were worked out from.
+        self._stats: dict[str, tuple[tuple[object, ...], GroupStats]] = {}
         self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
         self.census: Census | None = None
         self._census_shown: bool | None = None  # the user's choice (None: shown at scale)
-        self._census_cache: tuple[tuple[int, Axis], list[CensusColumn | None]] | None = None
+        # The census per column, and each of its rows drawn, for one axis and the data so far.
+        self._census_cache: tuple[tuple[object, ...], list[CensusColumn | None]] | None = None
+        self._census_rows: dict[str, tuple[list[Cell], Strip]] = {}
         self._longest = 0
         self._row_of_task: dict[int, int] = {}
         self._row_of_group: dict[str, int] = {}
@@ -194,7 +197,6 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """The model grew (a live run): rebuild the row list and drop cached lanes."""
         self._generation += 1
         self._cache.clear()
-        self._stats.clear()
         self._step_axis = None  # new events, maybe between the ones in view
         self._sync_rows()
         self.refresh()
@@ -315,15 +317,20 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=0, animate=False)
 
     def group_stats(self, key: str) -> GroupStats:
-        """A group's spreads over the run so far (its tasks shown), once per generation."""
-        found = self._stats.get(key)
-        if found is None and self.timeline is not None:
-            group = self.grouping.groups[key]
-            shown = self._members.get(key, group.tasks)
-            if len(shown) != len(group.tasks):  # a filter leaves some: of those
-                group = replace(group, tasks=shown)
-            found = self._stats[key] = stats(self.timeline, group)
-        assert found is not None
+        """A group's spreads over the run so far (of its tasks shown), worked out again only
+        when the run or the filter changed."""
+        timeline = self.timeline
+        assert timeline is not None
+        group = self.grouping.groups[key]
+        shown = self._members.get(key, group.tasks)
+        data = (timeline.end, len(timeline.tasks), self.filter)
+        cached = self._stats.get(key)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+        if len(shown) != len(group.tasks):  # a filter leaves some: of those
+            group = replace(group, tasks=shown)
+        found = stats(timeline, group)
+        self._stats[key] = (data, found)
         return found
 
     # --- the census -------------------------------------------------------------------------
@@ -671,6 +678,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         label says its value in the playhead's column."""
         looks = self.looks
         census = self._census_columns()
+        cells, strip = self._census_rows.get(name) or self._census_cells(name, census)
+        cover = self.axis.playhead(self.playhead, self.step)
+        at = census[cover.start] if cover and cover.start < len(census) else None
+        text = " " + shorten(words.census_value(name, at), self.label_width - 2)
+        muted = looks.marks["muted"]
+        label = Strip([Segment(text.ljust(self.label_width - 1), muted), Segment(" ")])
+        return Strip.join([label, self._with_playhead(cells, strip)]).adjust_cell_length(width)
+
+    def _census_cells(
+        self, name: str, census: list[CensusColumn | None]
+    ) -> tuple[list[Cell], Strip]:
+        """A census row's bars, drawn once per census of the columns."""
+        looks = self.looks
         style = looks.marks[f"census-{name}"]
         if name == "busy":
             values = [col.busy or 0.0 if col is not None else 0.0 for col in census]
@@ -686,21 +706,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.census is None and cells and name == CENSUS_ROWS[0]:
             said = words.CENSUS_COUNTING[: len(cells)]
             cells[: len(said)] = [(char, looks.marks["muted"]) for char in said]
-        cover = self.axis.playhead(self.playhead, self.step)
-        at = census[cover.start] if cover and cover.start < len(census) else None
-        text = " " + shorten(words.census_value(name, at), self.label_width - 2)
-        label = Strip(
-            [Segment(text.ljust(self.label_width - 1), looks.marks["muted"]), Segment(" ")]
-        )
-        strip = self._with_playhead(cells, Strip(self._segments(cells), len(cells)))
-        return Strip.join([label, strip]).adjust_cell_length(width)
+        drawn = self._census_rows[name] = (cells, Strip(self._segments(cells), len(cells)))
+        return drawn
 
     def _census_columns(self) -> list[CensusColumn | None]:
-        """The census per screen column, once per axis and generation."""
+        """The census per screen column, counted again only when the axis, the run or the
+        look changed."""
         axis = self.axis
-        key = (self._generation, axis)
+        timeline = self.timeline
+        progress = (timeline.end, timeline.moment_count()) if timeline is not None else ()
+        key = (axis, self.census, *progress, self._looks)
         if self._census_cache is not None and self._census_cache[0] == key:
             return self._census_cache[1]
+        self._census_rows = {}
         columns: list[CensusColumn | None] = [None] * axis.columns
         if self.census is not None and axis.columns:
             steps = axis.steps if isinstance(axis, StepAxis) else None
