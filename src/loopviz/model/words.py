@@ -706,7 +706,10 @@ def step_caption(index: int, count: int, live: bool) -> str:
 
 
 # --- the run view's notices ---------------------------------------------------------------------
-NO_MORE_STEPS = "no more steps that way"
+def no_more_steps(forward: bool) -> str:
+    if forward:
+        return "this is the last step (Home goes back to the first)"
+    return "this is the first step"
 
 
 def playing_by(steps: bool) -> str:
