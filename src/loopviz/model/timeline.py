@@ -52,6 +52,8 @@ from loopviz.model.store import (
     Series,
 )
 from loopviz.trace import (
+    FIRST_WITH_ARGS,
+    FORMAT_VERSION,
     Blocking,
     Callback,
     Cause,
@@ -86,6 +88,11 @@ _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 
 _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
 
+# Waits whose ``detail`` is a number, not a Str id: the task or job awaited, how many tasks a
+# gather or task group awaits, how long a sleep cut short by a deadline would have lasted.
+_NUMBERED_V1 = frozenset({Wait.TASK, Wait.EXECUTOR})
+_NUMBERED = _NUMBERED_V1 | {Wait.GATHER, Wait.SLEEP, Wait.TASK_GROUP}
+
 # A timer that runs this much after it could have is late because the loop was busy, not
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
 OVERDUE_SLACK = 1_000_000
@@ -112,6 +119,9 @@ class Timeline:
 
     def __init__(self, header: Header | None = None) -> None:
         self.header = header
+        version = header.version if header is not None else FORMAT_VERSION
+        self._numbered = _NUMBERED if version >= FIRST_WITH_ARGS else _NUMBERED_V1
+        self._with_args = version >= FIRST_WITH_ARGS
         self.warnings = []
         self.tasks = []
         self.workers = []
@@ -236,6 +246,8 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        if self._with_args:
+            info.args = r.args
         lane = Lane(info)
         self._lanes[r.task] = lane
         self.tasks.append(info)
@@ -510,7 +522,7 @@ class Timeline:
         if state == State.WAITING:
             if lane.timeouts[i]:
                 deadline = start + lane.timeouts[i]
-            if kind != Wait.TASK and kind != Wait.EXECUTOR:
+            if kind not in self._numbered:
                 detail = self._strs.get(ref, "")
                 ref = 0
         elif state == State.DONE:
@@ -522,12 +534,14 @@ class Timeline:
                 j -= 1
             if j >= 0 and lane.codes[j] & STATE_MASK == State.WAITING:
                 timer = lane.codes[j] >> KIND_SHIFT & KIND_MASK
+                if timer == Wait.SLEEP and lane.refs[j] and Wait.SLEEP in self._numbered:
+                    timer = Wait.TIMEOUT  # a sleep cut short: its deadline's timer fired
                 if lane.timeouts[j]:
                     overshoot = start - starts[j] - lane.timeouts[j]
                     late = overshoot if overshoot >= self.block_threshold else 0
         return Interval(
             start, end, state, kind, detail, file, line, deadline, bool(code & OVERDUE), ref,
-            timer, late,
+            timer, late, lane.info.id,
         )  # fmt: skip
 
     def job_function(self, job: int) -> str:
@@ -547,7 +561,7 @@ class Timeline:
             # A step still blocking the loop: its record comes when it ends, the watchdog
             # already said where it is.
             file, line = self._sites.get(report.site, ("", 0))
-            return Interval(report.since, None, State.RUNNING, file=file, line=line)
+            return Interval(report.since, None, State.RUNNING, file=file, line=line, task=task_id)
         return self._interval(lane, i) if i >= 0 else None
 
     def position(self, task_id: int, t: int) -> tuple[str, int] | None:

@@ -25,6 +25,13 @@ Fields and functions the loop uses, and where:
   builtin ``task_wakeup``, both with the task as ``__self__`` (the pure-Python Task's are its
   ``__step`` / ``__wakeup`` methods): :data:`STEPS`, :data:`WAKEUPS`, :func:`is_step`.
 - ``asyncio.tasks._GatheringFuture`` and its ``_children``: a task waiting on ``gather()``.
+- ``asyncio.futures._set_result_unless_cancelled``: the callback of ``sleep()``'s timer, to
+  tell a sleep's own length from a deadline around it (:data:`SLEEP_TIMER`).
+- ``TaskGroup._on_task_done`` (each child's done-callback, :data:`GROUP_TASK_DONE`),
+  ``TaskGroup._parent_task`` and ``_tasks``: why a task group wakes or cancels a task, and
+  how many tasks it still waits for; ``Timeout._on_timeout`` and ``Timeout._task``: whose
+  deadline cancels a task (:data:`TIMEOUT_FIRED`). Read with ``getattr`` and a default: a
+  Python without them only says less.
 - The qualified names of asyncio's functions a task can wait in (``code.py``), among them
   the private ``TaskGroup._aexit`` of 3.13: a name missing there only makes that wait a plain
   "future", so they are recognised, not relied on.
@@ -80,10 +87,19 @@ PRIVATE: tuple[tuple[str, str], ...] = (
     ("Task", "_exception"),
     ("asyncio.tasks", "_GatheringFuture"),
     ("asyncio.format_helpers", "_format_callback_source"),
+    ("asyncio.futures", "_set_result_unless_cancelled"),
+    ("TaskGroup", "_on_task_done"),
+    ("TaskGroup", "_parent_task"),
+    ("TaskGroup", "_tasks"),
+    ("Timeout", "_on_timeout"),
+    ("Timeout", "_task"),
 )
 
 Task = asyncio.Task  # the C Task on 3.11-3.13
 GatheringFuture: type[asyncio.Future[Any]] = asyncio.tasks._GatheringFuture  # type: ignore[attr-defined]
+SLEEP_TIMER = getattr(asyncio.futures, "_set_result_unless_cancelled", None)
+GROUP_TASK_DONE = getattr(asyncio.TaskGroup, "_on_task_done", None)
+TIMEOUT_FIRED = getattr(asyncio.Timeout, "_on_timeout", None)
 # How a Task's own callbacks look (C Task on 3.11-3.13; then the pure-Python Task's methods).
 C_STEP = "TaskStepMethWrapper"  # the C Task's step: no ``__name__``, known by its type's
 STEPS = frozenset({C_STEP, "__step", "_Task__step"})
@@ -108,6 +124,9 @@ def missing() -> list[str]:
             "Task": Task,
             "asyncio.tasks": asyncio.tasks,
             "asyncio.format_helpers": format_helpers,
+            "asyncio.futures": asyncio.futures,
+            "TaskGroup": asyncio.TaskGroup(),
+            "Timeout": asyncio.Timeout(None),
         }
         return [f"{o}.{a}" for o, a in PRIVATE if not hasattr(owners[o], a)]
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import operator
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ class Step(asyncio.Handle):
 
 class _TimedRun:
     """Runs a plain callback as the stock Handle does, timed, noting what it means for the
-    tasks it wakes (``_cause``; ``_ref``: the finished task it reports on, or 0)."""
+    tasks it wakes (``_cause``; ``_ref``: what it reports on, see ``LoopState.wake_ref``)."""
 
     __slots__ = ()
     _cause: int
@@ -125,9 +126,10 @@ class IOCallback(Callback):
 
 
 class Timer(_TimedRun, asyncio.TimerHandle):
-    """A timer (a sleep's, a timeout's) in the loop's heap."""
+    """A timer (a sleep's, a timeout's) in the loop's heap; what it reports on is its callback
+    (an ``asyncio.timeout()``'s names the task it is a deadline for)."""
 
     __slots__ = ()
     __init__ = handle_init  # then call_at sets ``_when`` and ``_scheduled``
     _cause = _CAUSE_TIMER
-    _ref = 0
+    _ref = property(operator.attrgetter("_callback"))

@@ -79,7 +79,7 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
             span.label, "loop", _LOOP_TID, span.start, end if span.end is None else span.end
         )
     for step in timeline.blocking:
-        who = timeline.task(step.task).name if step.task else "callback"
+        who = words.name(timeline, step.task) if step.task else "callback"
         args: TraceEvent = {"task": who, "site": f"{step.file}:{step.line}" if step.file else ""}
         yield _event("blocked", "blocking", _LOOP_TID, step.start, step.start + step.duration, args)
     for t, stream, text in timeline.output_until(end):
@@ -95,7 +95,7 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
     tid = _LOOP_TID
     for worker in timeline.workers:
         tid += 1
-        yield from _thread(tid, worker)
+        yield from _thread(tid, words.worker(worker))
         for span in timeline.job_spans(worker):
             yield _event(span.label, "job", tid, span.start, end if span.end is None else span.end)
     for info in timeline.tasks:
@@ -137,7 +137,7 @@ def write_csv(timeline: Timeline, out: TextIO) -> None:
         writer.writerows(
             (
                 info.id,
-                info.name,
+                words.label(info),
                 _STATE_NAMES[interval.state],
                 seconds(interval.start),
                 seconds(stop),
