@@ -10,9 +10,11 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import aiohttp
 import pytest
 from trace_builder import MS, S, TraceBuilder
 
+from loopviz.httpserver import LocalServer
 from loopviz.model import words
 from loopviz.model.facts import Interval, State, TaskInfo
 from loopviz.model.timeline import Timeline
@@ -284,3 +286,27 @@ def test_a_task_group_exit_waits_for_its_tasks_by_name() -> None:
     )
     woken = states(tl, main_task(tl), State.READY)[-1]
     assert words.cause(tl, woken) == "task download('b', 0.02) finished"
+
+
+@pytest.mark.parametrize("form", ["async with", "await"])
+def test_an_http_request_is_named_by_its_method_and_path(form: str) -> None:
+    async def fetch(session: aiohttp.ClientSession, url: str) -> int:
+        if form == "async with":
+            async with session.post(url) as response:
+                return response.status
+        response = await session.post(url)  # no context manager: an __await__ in between
+        response.release()
+        return response.status
+
+    with LocalServer() as base:
+
+        async def main() -> int:
+            async with aiohttp.ClientSession() as session:
+                return await fetch(session, f"{base}/status/204?key=secret")
+
+        status, tl = recorded(main)
+    assert status == 204
+    fetcher = labelled(tl, "main()")
+    requests = [iv for iv in states(tl, fetcher, State.WAITING) if iv.kind == Wait.HTTP]
+    assert requests and {iv.detail for iv in requests} == {"POST /status/204"}  # no query
+    assert words.wait(tl, requests[0]).startswith("HTTP POST /status/204")

@@ -17,7 +17,7 @@ from loopviz.trace import Wait
 
 # Waiting on other tasks is not a task's own work: a parent awaiting a gather of its
 # children would otherwise count the children's time twice in the concurrency gain.
-_DELEGATING: set[int] = {Wait.TASK, Wait.GATHER}
+_DELEGATING: set[int] = {Wait.TASK, Wait.GATHER, Wait.TASK_GROUP}
 
 
 @dataclass(frozen=True, slots=True)

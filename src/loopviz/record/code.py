@@ -83,7 +83,7 @@ def library_prefixes() -> tuple[str, ...]:
 class CodeInfo:
     """What the recorder needs to know of one code object, computed once."""
 
-    __slots__ = ("code", "coro", "kind", "library", "name", "sites")
+    __slots__ = ("args", "code", "coro", "kind", "library", "name", "sites")
 
     def __init__(self, code: CodeType, library: bool, kind: int | None) -> None:
         self.code = code
@@ -92,6 +92,7 @@ class CodeInfo:
         self.kind = kind
         self.name = 0  # Str of its qualified name, once used
         self.coro: tuple[int, int] | None = None  # (Str of its name, Site of its def), once used
+        self.args: tuple[tuple[str, ...], bool] | None = None  # arg_names(), once used
         # Sites by instruction offset: working out a line number is slow; few places recur.
         self.sites: dict[int, int] = {}
 
@@ -170,7 +171,7 @@ def _arg(value: Any, name: str) -> Arg:
     if kind is bool or value is None:
         return value  # type: ignore[no-any-return]
     if kind is int:
-        return value if -(2**63) <= value < 2**63 else [name]  # JSON holds 64 bits
+        return value if -_INT64 <= value < _INT64 else [name]  # JSON holds 64 bits
     if kind is float:
         return value if value - value == 0 else [repr(value)]  # inf and nan: not JSON
     if kind is bytes:
@@ -179,28 +180,45 @@ def _arg(value: Any, name: str) -> Arg:
     return [name]
 
 
+_INT64 = 2**63
 _SELF = frozenset({"self", "cls"})
 
 
-def first_args(coro: Any, code: CodeType) -> tuple[Arg, ...] | None:
-    """The first positional arguments a task's coroutine holds, as ``trace.Arg`` records them
-    (a method's ``self`` left out); None when they cannot be read (its frame is gone)."""
-    count = code.co_argcount
-    if not count:
-        return ()
+def arg_names(code: CodeType) -> tuple[tuple[str, ...], bool]:
+    """The parameters of a coroutine whose values a task's record shows (a method's
+    ``self`` left out), and whether more follow them."""
+    names = code.co_varnames[: code.co_argcount]
+    if names and names[0] in _SELF:
+        names = names[1:]
+    return names[:MAX_ARGS], len(names) > MAX_ARGS
+
+
+def first_args(coro: Any, names: tuple[str, ...], more: bool) -> tuple[Arg, ...] | None:
+    """The values of a new task's coroutine's first parameters ``names`` (``arg_names``), as
+    ``trace.Arg`` records them; None when they cannot be read (its frame is gone). On every
+    task's path: the common values (str, int) are taken inline."""
     frame = coro.cr_frame if type(coro) is CoroutineType else getattr(coro, "gi_frame", None)
     if frame is None:
         return None
-    names = code.co_varnames[:count]
-    if names[0] in _SELF:
-        names = names[1:]
-    shown = names[:MAX_ARGS]
-    values = frame_values(frame, shown)
-    if values is None:
+    values = frame.f_locals
+    args: list[Arg] = []
+    try:
+        for name in names:
+            value = values[name]
+            kind = type(value)
+            if kind is int and -_INT64 <= value < _INT64:
+                args.append(value)
+            elif kind is str:
+                args.append(value[: ARG_CHARS + 1])
+            else:
+                args.append(_arg(value, name))
+    except KeyError:  # unbound: deleted by an eager first step
         return None
-    args = [_arg(value, name) for value, name in zip(values, shown, strict=True)]
-    if len(names) > MAX_ARGS:
-        args.append([])  # more follow
+    finally:
+        if type(values) is dict:  # see frame_values
+            values.clear()
+    if more:
+        args.append([])
     return tuple(args)
 
 

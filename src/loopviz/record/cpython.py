@@ -35,6 +35,9 @@ Fields and functions the loop uses, and where:
 - The qualified names of asyncio's functions a task can wait in (``code.py``), among them
   the private ``TaskGroup._aexit`` of 3.13: a name missing there only makes that wait a plain
   "future", so they are recognised, not relied on.
+- A coroutine's ``__await__()`` iterator (``coroutine_wrapper``) holds its coroutine where
+  only the garbage collector sees it: :func:`wrapped_coroutine` (a chain of awaits through an
+  object whose ``__await__`` returns one, as aiohttp's ``await session.get(url)``).
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import inspect
 import sys
 from asyncio import format_helpers
@@ -111,6 +115,26 @@ LOCKED_THREADSAFE_HANDLES = hasattr(asyncio.events, "_ThreadSafeHandle")
 _FORMAT_TAKES_DEBUG = (
     "debug" in inspect.signature(format_helpers._format_callback_source).parameters
 )
+
+
+async def _probe() -> None:
+    """Only to learn the type of a coroutine's ``__await__()`` iterator."""
+
+
+def _wrapper_type() -> type:
+    coro = _probe()
+    try:
+        return type(coro.__await__())
+    finally:
+        coro.close()
+
+
+COROUTINE_WRAPPER = _wrapper_type()
+
+
+def wrapped_coroutine(wrapper: Any) -> Any:
+    """The coroutine a ``coroutine.__await__()`` iterator runs (None if it has none)."""
+    return next(iter(gc.get_referents(wrapper)), None)
 
 
 def missing() -> list[str]:

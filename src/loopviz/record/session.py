@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import sys
 import threading
@@ -29,6 +28,7 @@ from loopviz.record.code import (
     WAIT_FOR,
     CodeBook,
     CodeInfo,
+    arg_names,
     callable_name,
     first_args,
     frame_values,
@@ -36,7 +36,13 @@ from loopviz.record.code import (
     short_text,
     task_group_size,
 )
-from loopviz.record.cpython import TIMEOUT_FIRED, GatheringFuture, Task
+from loopviz.record.cpython import (
+    COROUTINE_WRAPPER,
+    TIMEOUT_FIRED,
+    GatheringFuture,
+    Task,
+    wrapped_coroutine,
+)
 from loopviz.record.hooks import LoopHooks, LoopState
 from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
@@ -508,8 +514,10 @@ class Recorder(LoopHooks):
             info = self._codes.get(id(code)) or self.code(code)
             if info.coro is None:
                 info.coro = (self.code_name(info), self.site(code.co_filename, code.co_firstlineno))
+                info.args = arg_names(code)
             what = info.coro
-            args = first_args(coro, code) if code.co_argcount else ()
+            names, more = info.args  # type: ignore[misc]
+            args = first_args(coro, names, more) if names else ()
         # The creator is the task whose step is running (not asyncio.current_task(): in
         # Python on 3.11, and during an eager first step it is the new task itself).
         parent = loop.running_tid if loop.running_task is not None else 0
@@ -579,8 +587,8 @@ class Recorder(LoopHooks):
                 code, nxt = obj.cr_code, obj.cr_await
             elif kind is GeneratorType:
                 code, nxt = obj.gi_code, obj.gi_yieldfrom
-            elif kind is _COROUTINE_WRAPPER:  # ``await`` of an object whose __await__ is a
-                obj = next(iter(gc.get_referents(obj)), None)  # coroutine's: that coroutine
+            elif kind is COROUTINE_WRAPPER:  # ``await`` of an object whose __await__ is a
+                obj = wrapped_coroutine(obj)  # coroutine's (aiohttp's request): that coroutine
                 continue
             else:
                 break
@@ -638,13 +646,3 @@ class Recorder(LoopHooks):
         if isinstance(future, GatheringFuture):
             return _WAIT_GATHER, len(future._children)  # type: ignore[attr-defined]
         return None
-
-
-async def _probe() -> None:
-    """Only to learn the type of a coroutine's ``__await__()`` iterator."""
-
-
-_probe_coro = _probe()
-_COROUTINE_WRAPPER = type(_probe_coro.__await__())
-_probe_coro.close()
-del _probe_coro
