@@ -20,10 +20,11 @@ from trace_builder import S
 
 from loopviz import catalog
 from loopviz.model import words
-from loopviz.model.facts import Interval, Segment, State, TaskInfo
+from loopviz.model.facts import Interval, JobChange, Segment, State, TaskInfo
 from loopviz.model.timeline import Timeline
 from loopviz.protocol import HTTP_BASE
-from loopviz.trace import Cause, Outcome, Wait
+from loopviz.trace import Cause, JobPhase, Outcome, Wait
+from loopviz.units import format_short
 
 SCENARIOS = catalog.discover(catalog.bundled_folder())
 
@@ -86,11 +87,15 @@ WOKEN = (Cause.TASK, Cause.GROUP_FAILED, Cause.GROUP_CANCEL)  # by another task'
 
 def assert_waiters_follow_what_they_await(tl: Timeline) -> None:
     """Stepping through the run, a task woken by another's end ("ready: task B finished",
-    or failed in its task group) is read only after that task's own "done"."""
+    or failed in its task group) is read only after that task's own "done"; one woken by an
+    executor job, after the job's "finished"."""
     done: set[int] = set()
+    jobs_done: set[int] = set()
     woken = 0
     for moment in tl.events_around(-1, 0, 10**9):  # every event, in order
         event = moment.event
+        if isinstance(event, JobChange) and event.phase == JobPhase.FINISHED:
+            jobs_done.add(event.job)
         if not isinstance(event, Segment):
             continue
         interval = event.interval
@@ -100,6 +105,9 @@ def assert_waiters_follow_what_they_await(tl: Timeline) -> None:
             line = words.moment(tl, moment)
             assert interval.ref in done, f"{line!r} before {words.task(tl, interval.ref)} done"
             woken += 1
+        elif interval.state is State.READY and interval.kind == Cause.EXECUTOR:
+            line = words.moment(tl, moment)
+            assert interval.ref in jobs_done, f"{line!r} before the job finished"
     if any(info.parent for info in tl.tasks):
         assert woken, "a run with tasks awaiting others has wake-ups to check"
 
@@ -239,7 +247,8 @@ def assert_cut_at_two_seconds(tl: Timeline) -> None:
     first = next(iv for iv in tl.intervals(main.id) if iv.state == State.WAITING)
     assert (first.kind, first.ref) == (Wait.TASK, slow.id)
     assert first.deadline is not None and 1.9 <= (first.deadline - first.start) / S <= 2.0
-    assert words.wait(tl, first) == "task slow-report (timeout 2.0 s)"
+    deadline = format_short(first.deadline - first.start)  # "2.0 s", less the step's own time
+    assert words.wait(tl, first) == f"task slow-report (timeout {deadline})"
     assert not any(
         iv.kind == Wait.TIMEOUT for info in tl.tasks for iv in waits(tl, info, Wait.TIMEOUT)
     )

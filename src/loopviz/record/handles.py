@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import operator
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -76,7 +75,7 @@ class _TimedRun:
     def _run(self) -> None:
         loop = self._loop
         hooks = loop.hooks
-        # Tasks it wakes are woken by ``_cause`` (``_ref``: a task id, or a task resolved if used).
+        # Tasks it wakes are woken by ``_cause``, about ``_ref``.
         loop.wake_cause, loop.wake_ref, loop.running_tid = self._cause, self._ref, 0
         loop.busy_since = t0 = _now()
         try:
@@ -129,7 +128,6 @@ class Timer(_TimedRun, asyncio.TimerHandle):
     """A timer (a sleep's, a timeout's) in the loop's heap; what it reports on is its callback
     (an ``asyncio.timeout()``'s names the task it is a deadline for)."""
 
-    __slots__ = ()
-    __init__ = handle_init  # then call_at sets ``_when`` and ``_scheduled``
+    __slots__ = ("_ref",)
+    __init__ = handle_init  # then call_at sets ``_when``, ``_scheduled`` and ``_ref``
     _cause = _CAUSE_TIMER
-    _ref = property(operator.attrgetter("_callback"))

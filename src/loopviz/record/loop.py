@@ -27,7 +27,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Generator
-from types import FrameType
+from types import FrameType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loopviz.record.cpython import (
@@ -194,7 +194,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
             first = args[0] if args else None
             handle = Callback(callback, args, self, context)
             if isinstance(first, Task):
-                if getattr(callback, "__func__", None) is GROUP_TASK_DONE:
+                if type(callback) is MethodType and callback.__func__ is GROUP_TASK_DONE:
                     # A task group's: a failure there cancels the rest (the owner to wake it).
                     handle._cause = _CAUSE_GROUP_FAILED  # type: ignore[attr-defined]
                     handle._ref = (first, callback.__self__)  # type: ignore[attr-defined]
@@ -239,7 +239,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         if callback is SLEEP_TIMER:
             self.sleep_due = when
         timer = Timer(callback, args, self, context)
-        timer._when, timer._scheduled = when, True
+        timer._when, timer._scheduled, timer._ref = when, True, callback
         if self._debug:
             timer._source_traceback = source_traceback(1)
         heapq.heappush(self._scheduled, timer)

@@ -48,6 +48,7 @@ from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
 from loopviz.record.watchdog import Watchdog
 from loopviz.trace import (
+    PROCESS_POOL,
     Blocking,
     Callback,
     Cause,
@@ -85,6 +86,7 @@ _CAUSE_GROUP_CANCEL = int(Cause.GROUP_CANCEL)
 _CAUSE_GROUP_FAILED = int(Cause.GROUP_FAILED)
 _CAUSE_START = int(Cause.START)
 _CAUSE_TASK = int(Cause.TASK)
+_CAUSE_TIMER = int(Cause.TIMER)
 _CAUSE_YIELD = int(Cause.YIELD)
 _OUTCOME_CANCELLED = int(Outcome.CANCELLED)
 _OUTCOME_ERROR = int(Outcome.ERROR)
@@ -393,8 +395,10 @@ class Recorder(LoopHooks):
         self.emit(Job(self.now(), job, JobPhase.STARTED, self.intern(worker), fn, task))
 
     def job_finished(self, job: int, worker: str) -> None:
-        fn, task = self._jobs.pop(job)
-        self.emit(Job(self.now(), job, JobPhase.FINISHED, self.intern(worker), fn, task))
+        known = self._jobs.pop(job, None)
+        if known is not None:  # (a process pool's job may be said finished by its waiter)
+            fn, task = known
+            self.emit(Job(self.now(), job, JobPhase.FINISHED, self.intern(worker), fn, task))
 
     def task_scheduled(
         self, loop: LoopState, task: asyncio.Task[Any], future: asyncio.Future[Any] | None
@@ -486,10 +490,15 @@ class Recorder(LoopHooks):
         jobs = loop.executor_jobs
         job = jobs.get(future) if jobs is not None else None
         if job is not None:
-            return Ready(t, tid, _CAUSE_EXECUTOR, job)
+            if job in self._jobs:  # a process pool's, whose end is seen only now: first that
+                self.job_finished(job, PROCESS_POOL)
+            return Ready(self.now(), tid, _CAUSE_EXECUTOR, job)
         if current is not None:  # resolved by the running step: woken by that task
             return Ready(t, tid, _CAUSE_FUTURE, self._task_ids.get(id(current), 0))
-        cause, ref = loop.wake_cause, loop.wake_ref
+        cause = loop.wake_cause
+        if cause == _CAUSE_TIMER:  # the most frequent: a sleep's timer
+            return Ready(t, tid, cause, 0)
+        ref = loop.wake_ref
         if cause == _CAUSE_GROUP_FAILED:  # a task group's last task ended: the owner goes on
             cause, ref = _CAUSE_TASK, ref[0]
         if type(ref) is not int:
@@ -610,7 +619,10 @@ class Recorder(LoopHooks):
         else:
             frame: Any = user.cr_frame if type(user) is CoroutineType else user.gi_frame
             site = user_info.sites.get(frame.f_lasti) or self.frame_site(frame, user_info)
-        what = self._awaited(loop, waiter)
+        # A sleep's own future (the most frequent wait) is none of those _awaited knows.
+        what = (
+            None if found is not None and found.kind == _WAIT_SLEEP else self._awaited(loop, waiter)
+        )
         if what is None and found is not None:
             wait = found.kind
             if wait == _WAIT_SLEEP:  # its own length if a nearer deadline cuts it short
