@@ -20,7 +20,17 @@ from loopviz.model import words
 from loopviz.model.facts import Interval, State, TaskInfo
 from loopviz.model.timeline import Timeline
 from loopviz.record import Recorder
-from loopviz.trace import Cause, Header, Ready, TaskCreated, Wait, Waited
+from loopviz.trace import (
+    PROCESS_POOL,
+    Cause,
+    Header,
+    Job,
+    JobPhase,
+    Ready,
+    TaskCreated,
+    Wait,
+    Waited,
+)
 from loopviz.units import format_short
 
 
@@ -316,3 +326,18 @@ def test_an_http_request_is_named_by_its_method_and_path(form: str) -> None:
     requests = [iv for iv in states(tl, fetcher, State.WAITING) if iv.kind == Wait.HTTP]
     assert requests and {iv.detail for iv in requests} == {"POST /status/204"}  # no query
     assert words.wait(tl, requests[0]).startswith("HTTP POST /status/204")
+
+
+@pytest.mark.parametrize("recorded_as", [PROCESS_POOL, "process pool"])  # v3, and before
+def test_a_process_pools_worker_is_said_plainly(recorded_as: str) -> None:
+    b = TraceBuilder()
+    fn, worker = b.s("series"), b.s(recorded_as)
+    b.add(Job(MS, 1, JobPhase.SUBMITTED, 0, fn, 0))
+    b.add(Job(MS, 1, JobPhase.STARTED, worker, fn, 0))  # as soon as submitted: not seen
+    b.add(Job(2 * MS, 1, JobPhase.FINISHED, worker, fn, 0))
+    tl = Timeline(b.header)
+    tl.add(b.records)
+    finished = tl.events_around(-1, 0, 10)[-1]
+    assert words.moment(tl, finished) == "job 1: series finished in a process pool"
+    assert [words.worker(name) for name in tl.workers] == ["process pool"]
+    assert words.worker("asyncio_0") == "asyncio_0"

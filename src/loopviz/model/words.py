@@ -425,13 +425,15 @@ def _job_change(timeline: Timeline, task_id: int, change: JobChange) -> str:
         who = task(timeline, task_id) if task_id else "the program"
         return f"{who} submitted {what}"
     verb = "started" if change.phase == JobPhase.STARTED else "finished"
+    if change.worker in _PROCESS_POOLS:
+        return f"{what} {verb} in a process pool"
     return f"{what} {verb} on {worker(change.worker)}"
 
 
 def worker(name: str) -> str:
-    """An executor worker as people say it: a thread's name, "asyncio_0"; "a process pool"
-    for a process pool's (which of its processes ran a job is not known)."""
-    return "a process pool" if name in _PROCESS_POOLS else name
+    """An executor worker as its lane is labelled: a thread's name, "asyncio_0"; "process
+    pool" for a process pool's (which of its processes ran a job is not known)."""
+    return "process pool" if name in _PROCESS_POOLS else name
 
 
 def _timeout(interval: Interval) -> int:
