@@ -8,6 +8,7 @@ wait kind or cause is one entry in a table here (plus its record in ``trace``).
 
 from __future__ import annotations
 
+import re
 import signal
 from dataclasses import replace
 from pathlib import PurePath
@@ -33,6 +34,9 @@ from loopviz.model.facts import (
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
 from loopviz.trace import (
+    ARG_CHARS,
+    PROCESS_POOL,
+    Arg,
     Cause,
     EndReason,
     JobPhase,
@@ -55,6 +59,14 @@ _BECAUSE: dict[int, str] = {
     Cause.CANCEL: "it was cancelled",
 }
 
+# How a task it awaited ended, when that woke it: "task B finished".
+_ENDED: dict[int | None, str] = {
+    Outcome.RESULT: "finished",
+    Outcome.ERROR: "failed",
+    Outcome.CANCELLED: "ended (cancelled)",
+    None: "finished",
+}
+
 # What a task waits on when the trace recorded no function name for it.
 _WAITING_ON: dict[int, str] = {
     Wait.FUTURE: "a future",
@@ -70,7 +82,19 @@ _WAITING_ON: dict[int, str] = {
     Wait.IO: "a socket or pipe",
     Wait.EXECUTOR: "an executor job",
     Wait.TIMEOUT: "a timeout",
+    Wait.HTTP: "an HTTP request",
+    Wait.QUEUE_JOIN: "a queue join",
+    Wait.TASK_GROUP: "its task group",
 }
+
+# What a wait means, said after the library function it waits in, where its name alone
+# does not say it.
+_MEANING: dict[int, str] = {
+    Wait.QUEUE_JOIN: "until every item put is done",
+}
+
+_DEFAULT_NAME = re.compile(r"Task-[1-9][0-9]*")
+_PROCESS_POOLS = frozenset({PROCESS_POOL, "process pool"})  # the latter: versions 1 and 2
 
 UNFINISHED = "the trace ends early (the run did not finish)"
 
@@ -114,9 +138,10 @@ def where(file: str, line: int) -> str:
 
 
 def name(timeline: Timeline, task_id: int) -> str:
-    """A task's name, "B" (or "#7" for a task the trace never announced)."""
+    """What a task is called everywhere: its ``label``, "B", "square(3)" (or "#7" for a task
+    the trace never announced)."""
     try:
-        return timeline.task(task_id).name
+        return label(timeline.task(task_id))
     except KeyError:
         return f"#{task_id}"
 
@@ -127,9 +152,27 @@ def task(timeline: Timeline, task_id: int) -> str:
 
 
 def label(info: TaskInfo) -> str:
-    """A task's lane label: its name, or for asyncio's own tasks (``asyncio.run``'s shutdown
-    steps) what they do, "asyncio: shutdown_asyncgens", rather than "Task-3"."""
-    return f"asyncio: {info.coro.rsplit('.', 1)[-1]}" if info.internal else info.name
+    """What a task is called on every surface: the name the program gave it; for a task left
+    with asyncio's default name ("Task-3"), its coroutine and first arguments, "square(3)",
+    "main()"; for asyncio's own tasks (``asyncio.run``'s shutdown steps) what they do,
+    "asyncio: shutdown_asyncgens"."""
+    call = info.coro.rsplit(".", 1)[-1]
+    if info.args is not None:
+        call = f"{call}({', '.join(_arg(arg) for arg in info.args)})"
+    if info.internal:  # what it does matters, not that it takes no arguments
+        return f"asyncio: {call.removesuffix('()')}"
+    return call if info.args is not None and _DEFAULT_NAME.fullmatch(info.name) else info.name
+
+
+def _arg(arg: Arg) -> str:
+    """An argument as a call shows it: 'A', 1, 2.5, None; a string cut short with "…"; of a
+    value that is not shown, the parameter's name; "…" where more arguments follow."""
+    if isinstance(arg, list):
+        return arg[0] if arg else "…"
+    if isinstance(arg, str) and len(arg) > ARG_CHARS:
+        text = repr(arg[:ARG_CHARS])
+        return f"{text[:-1]}…{text[-1]}"
+    return repr(arg)
 
 
 def label_of(timeline: Timeline, task_id: int) -> str:
@@ -210,19 +253,53 @@ def job(timeline: Timeline, job_id: int) -> str:
 
 
 def wait(timeline: Timeline, interval: Interval) -> str:
-    """What a waiting task awaits: "sleep 1.0 s", "Lock.acquire (timeout 0.1 s)", "task B"."""
-    kind, timeout = interval.kind, _timeout(interval)
+    """What a waiting task awaits: "sleep 1.0 s", "Lock.acquire (timeout 0.1 s)", "task B",
+    "HTTP GET /delay/1", "gather of 2: a(1), a(2)"."""
+    kind, timeout, ref = interval.kind, _timeout(interval), interval.ref
     if kind == Wait.SLEEP:
-        return f"sleep {format_short(timeout)}" if timeout else "sleep"
-    if kind == Wait.TASK:
-        text = task(timeline, interval.ref)
+        if not ref:  # its own timer is the deadline
+            return f"sleep {format_short(timeout)}" if timeout else "sleep"
+        text = "sleep for ever" if ref < 0 else f"sleep {format_short(ref)}"
+    elif kind == Wait.TASK:
+        text = task(timeline, ref)
     elif kind == Wait.EXECUTOR:
-        text = job(timeline, interval.ref)
+        text = job(timeline, ref)
+    elif kind == Wait.HTTP and interval.detail:
+        text = f"HTTP {interval.detail}"
+    elif kind == Wait.GATHER and ref:
+        text = f"gather of {ref}{_members(timeline, interval)}"
+    elif kind == Wait.TASK_GROUP:
+        tasks = f"{ref} task{'' if ref == 1 else 's'}" if ref else "tasks"
+        text = f"its task group's {tasks}{_members(timeline, interval)}"
     elif interval.resource:
         text = resource_wait(timeline, interval)
     else:
         text = interval.detail or _WAITING_ON.get(kind, "something")
+        meaning = _MEANING.get(kind)
+        if meaning and interval.detail:
+            text = f"{text}, {meaning}"
     return f"{text} (timeout {format_short(timeout)})" if timeout else text
+
+
+def _members(timeline: Timeline, interval: Interval, shown: int = 3) -> str:
+    """ ": a, b, c" naming the tasks a gather or task group waits for, if they are the
+    waiting task's children still running when it began to wait ("" if they are not)."""
+    try:
+        info = timeline.task(interval.task)
+    except KeyError:
+        return ""
+    start = interval.start
+    alive = [
+        child
+        for child in info.children
+        if (other := timeline.task(child)).created <= start
+        and (other.ended is None or other.ended > start)
+    ]
+    if len(alive) != interval.ref:
+        return ""
+    names = [name(timeline, child) for child in alive[:shown]]
+    more = f" and {len(alive) - shown} more" if len(alive) > shown else ""
+    return f": {', '.join(names)}{more}"
 
 
 def cause(timeline: Timeline, interval: Interval) -> str:
@@ -234,7 +311,17 @@ def cause(timeline: Timeline, interval: Interval) -> str:
         fired = f"its {_timer(interval.timer)} fired"
         return f"{fired} {format_time(interval.late)} late" if interval.late else fired
     if kind == Cause.TASK:
-        return f"{task(timeline, interval.ref)} finished"
+        return f"{task(timeline, interval.ref)} {_ENDED[_outcome_of(timeline, interval.ref)]}"
+    if kind == Cause.CANCEL and interval.ref:
+        return f"{task(timeline, interval.ref)} cancelled it"
+    if kind == Cause.GROUP_FAILED:
+        return f"{task(timeline, interval.ref)} in its task group failed"
+    if kind == Cause.GROUP_CANCEL:
+        return f"its task group cancelled it, as {task(timeline, interval.ref)} failed"
+    if kind == Cause.DEADLINE:
+        if interval.ref == interval.task:
+            return "its timeout fell due, which cancels its await"
+        return f"the timeout of {task(timeline, interval.ref)} fell due, which cancels it"
     if kind == Cause.FUTURE and interval.resource:
         return woken_by_use(timeline, interval)
     if kind == Cause.FUTURE:
@@ -243,6 +330,13 @@ def cause(timeline: Timeline, interval: Interval) -> str:
     if kind == Cause.EXECUTOR:
         return f"{job(timeline, interval.ref)} finished"
     return _BECAUSE.get(kind, "")
+
+
+def _outcome_of(timeline: Timeline, task_id: int) -> Outcome | None:
+    try:
+        return timeline.task(task_id).outcome
+    except KeyError:
+        return None
 
 
 def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
@@ -449,7 +543,15 @@ def _job_change(timeline: Timeline, task_id: int, change: JobChange) -> str:
         who = task(timeline, task_id) if task_id else "the program"
         return f"{who} submitted {what}"
     verb = "started" if change.phase == JobPhase.STARTED else "finished"
-    return f"{what} {verb} on {change.worker}"
+    if change.worker in _PROCESS_POOLS:
+        return f"{what} {verb} in a process pool"
+    return f"{what} {verb} on {worker(change.worker)}"
+
+
+def worker(name: str) -> str:
+    """An executor worker as its lane is labelled: a thread's name, "asyncio_0"; "process
+    pool" for a process pool's (which of its processes ran a job is not known)."""
+    return "process pool" if name in _PROCESS_POOLS else name
 
 
 def _timeout(interval: Interval) -> int:
