@@ -78,6 +78,12 @@ def test_the_timers_of_a_gather_hold_each_sleep_soonest_first(gather: Timeline) 
         asked = (parked.interval.deadline or 0) - first_wait(gather, parked.task)
         assert abs(asked - seconds * S) < 5 * MS
     assert words.timer_what(gather, loop.timers[2].interval) == "sleep 2.0 s"
+    # lanes and transcript call them by their coroutine and first arguments
+    assert [words.label_of(gather, p.task) for p in loop.timers] == [
+        "job('A', 1)",
+        "job('C', 1)",
+        "job('B', 2)",
+    ]
     assert not loop.ready and not loop.running
     assert loop.idle or words.loop_state(loop) == "busy between steps"
 
@@ -175,6 +181,11 @@ def test_steps_json_lines_carry_the_loop(tmp_path: Path) -> None:
     assert {row["kind"] for row in rows} >= {"loop", "created", "running", "waiting", "ready"}
     timed = max(rows, key=lambda row: len(row["loop"]["timers"]))
     dues = [timer["due_s"] for timer in timed["loop"]["timers"]]
+    assert [timer["task"] for timer in timed["loop"]["timers"]] == [
+        "job('A', 1)",
+        "job('C', 1)",
+        "job('B', 2)",
+    ]
     assert len(dues) == 3 and dues == sorted(dues)
     assert all(timer["what"].startswith("sleep ") for timer in timed["loop"]["timers"])
     assert rows[-1]["kind"] == "exit" and rows[-1]["text"] == "The program exited, status 0."

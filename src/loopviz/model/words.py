@@ -677,10 +677,11 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
     if segment.first:
         info = timeline.task(segment.task)
         by = f"{name(timeline, info.parent)} creates" if info.parent else "The program creates"
-        if info.internal:
-            by = "asyncio creates"
+        made = f"task {who}"
+        if info.internal:  # asyncio.run's shutdown steps, named for what they do
+            by, made = "asyncio creates", f"its own task {info.coro.rsplit('.', 1)[-1]}"
         at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
-        return f"{by} task {who}{at}; {_place(timeline, segment.task, loop)}."
+        return f"{by} {made}{at}; {_place(timeline, segment.task, loop)}."
     state = interval.state
     if state is State.RUNNING:
         resumes = timeline.position(segment.task, interval.start)
