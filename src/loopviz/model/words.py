@@ -268,9 +268,11 @@ def wait(timeline: Timeline, interval: Interval) -> str:
         text = f"HTTP {interval.detail}"
     elif kind == Wait.GATHER and ref:
         text = f"gather of {ref}{_members(timeline, interval)}"
-    elif kind == Wait.TASK_GROUP:
-        tasks = f"{ref} task{'' if ref == 1 else 's'}" if ref else "tasks"
+    elif kind == Wait.TASK_GROUP and ref:
+        tasks = f"{ref} task{'' if ref == 1 else 's'}"
         text = f"its task group's {tasks}{_members(timeline, interval)}"
+    elif kind == Wait.TASK_GROUP:  # they ended, and the group is told of it in a callback
+        text = "its task group's end (its tasks are done)"
     elif interval.resource:
         text = resource_wait(timeline, interval)
     else:
