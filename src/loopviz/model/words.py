@@ -175,12 +175,7 @@ def _arg(arg: Arg) -> str:
     return repr(arg)
 
 
-def label_of(timeline: Timeline, task_id: int) -> str:
-    """``label`` by id ("#7" for a task the trace never announced)."""
-    try:
-        return label(timeline.task(task_id))
-    except KeyError:
-        return f"#{task_id}"
+label_of = name  # ``label`` by id: what a task is called, the same everywhere
 
 
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
