@@ -357,9 +357,11 @@ def _(tl: Timeline) -> None:
     assert main.outcome == Outcome.RESULT  # caught by except*
     assert lines_with(tl, "the group failed: ConnectionError")
     # main waits for its group's three tasks, by name, and wakes as one of them failed.
-    exit_wait = waits(tl, main, Wait.TASK_GROUP)[0]
+    exit_wait, again = waits(tl, main, Wait.TASK_GROUP)
     assert exit_wait.ref == 3
     assert words.wait(tl, exit_wait) == "its task group's 3 tasks: mirror-a, mirror-b, mirror-c"
+    # Woken, it waits again: its tasks are done (the siblings ran first), the group not yet.
+    assert words.wait(tl, again) == "its task group's end (its tasks are done)"
     readies = [iv for iv in tl.intervals(main.id) if iv.state == State.READY]
     assert [(iv.kind, iv.ref) for iv in readies[1:2]] == [(Cause.GROUP_FAILED, failed.id)]
     assert words.cause(tl, readies[1]) == "task mirror-b in its task group failed"

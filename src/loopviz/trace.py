@@ -69,7 +69,7 @@ class Wait(enum.IntEnum):
     TIMEOUT = 12  # ``wait_for`` up to version 2; since, a wait records what it wraps
     HTTP = 13  # an HTTP request (aiohttp); ``detail``: "METHOD /path"
     QUEUE_JOIN = 14  # ``Queue.join()``: until every item put is marked done
-    TASK_GROUP = 15  # the end of ``async with TaskGroup()``; ``detail``: its tasks left
+    TASK_GROUP = 15  # the end of ``async with TaskGroup()``; ``detail``: its tasks not done
 
 
 class Outcome(enum.IntEnum):

@@ -175,12 +175,7 @@ def _arg(arg: Arg) -> str:
     return repr(arg)
 
 
-def label_of(timeline: Timeline, task_id: int) -> str:
-    """``label`` by id ("#7" for a task the trace never announced)."""
-    try:
-        return label(timeline.task(task_id))
-    except KeyError:
-        return f"#{task_id}"
+label_of = name  # ``label`` by id: what a task is called, the same everywhere
 
 
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
@@ -268,9 +263,11 @@ def wait(timeline: Timeline, interval: Interval) -> str:
         text = f"HTTP {interval.detail}"
     elif kind == Wait.GATHER and ref:
         text = f"gather of {ref}{_members(timeline, interval)}"
-    elif kind == Wait.TASK_GROUP:
-        tasks = f"{ref} task{'' if ref == 1 else 's'}" if ref else "tasks"
+    elif kind == Wait.TASK_GROUP and ref:
+        tasks = f"{ref} task{'' if ref == 1 else 's'}"
         text = f"its task group's {tasks}{_members(timeline, interval)}"
+    elif kind == Wait.TASK_GROUP:  # they ended, and the group is told of it in a callback
+        text = "its task group's end (its tasks are done)"
     elif interval.resource:
         text = resource_wait(timeline, interval)
     else:

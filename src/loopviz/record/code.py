@@ -240,6 +240,8 @@ def http_request(coro: Any, qualname: str) -> str:
 
 
 def task_group_size(coro: Any) -> int:
-    """How many tasks a task group, waited on in its ``__aexit__``, still runs."""
+    """How many of its tasks a task group, waited on in its ``__aexit__``, still runs (not
+    done: the group hears of a task's end only in a later callback)."""
     values = frame_values(coro.cr_frame, ("self",))
-    return len(getattr(values[0], "_tasks", ())) if values else 0
+    tasks = getattr(values[0], "_tasks", ()) if values else ()
+    return sum(not task.done() for task in tasks)
