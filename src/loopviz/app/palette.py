@@ -26,10 +26,10 @@ BLANK: Cell = (" ", Style())
 # ``asyncio.timeout`` is: both look like waiting on a task, in every scenario.
 WAIT_GROUPS: tuple[tuple[str, tuple[Wait, ...]], ...] = (
     ("sleep", (Wait.SLEEP,)),
-    ("io", (Wait.IO,)),
+    ("io", (Wait.IO, Wait.HTTP)),
     ("lock", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
-    ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT)),
-    ("task", (Wait.TASK, Wait.GATHER, Wait.TIMEOUT)),
+    ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT, Wait.QUEUE_JOIN)),
+    ("task", (Wait.TASK, Wait.GATHER, Wait.TASK_GROUP, Wait.TIMEOUT)),
     ("executor", (Wait.EXECUTOR,)),
     ("future", (Wait.FUTURE,)),
 )

@@ -169,7 +169,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._grouped = []
         if timeline is not None:
             self._rows.append(Row("loop", 0, "loop", True))
-            self._rows.extend(Row("worker", w, w, True) for w in timeline.workers)
+            self._rows.extend(Row("worker", w, words.worker(w), True) for w in timeline.workers)
             tasks = timeline.tasks
             self._rows.extend(_task_row(info) for info in tasks if not info.library)
             self._grouped = [info for info in tasks if info.library]
