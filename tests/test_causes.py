@@ -301,7 +301,9 @@ def test_a_task_group_exit_waits_for_its_tasks_by_name() -> None:
         "its task group's 2 tasks: download('a', 0.01), download('b', 0.02)"
     )
     woken = states(tl, main_task(tl), State.READY)[-1]
-    assert words.cause(tl, woken) == "task download('b', 0.02) finished"
+    assert words.cause(tl, woken) == (
+        "its task group's tasks are done (download('b', 0.02) was the last)"
+    )
 
 
 @pytest.mark.parametrize("form", ["async with", "await"])

@@ -85,7 +85,7 @@ def test_the_timers_of_a_gather_hold_each_sleep_soonest_first(gather: Timeline) 
         "job('B', 2)",
     ]
     assert not loop.ready and not loop.running
-    assert loop.idle or words.loop_state(loop) == "busy between steps"
+    assert words.loop_state(loop).startswith("idle: nothing is ready, it waits in select()")
 
 
 def test_at_one_second_the_short_sleepers_are_ready_in_the_order_they_run(
@@ -151,9 +151,10 @@ def test_the_blocking_step_says_who_had_to_wait(blocking: Timeline) -> None:
     step = next(s for s in steps(blocking) if s.moment.event in blocking.blocking)
     said = words.narrate(blocking, step)
     names = [words.name(blocking, task) for task in by_coro(blocking, "beat")]
-    assert said.startswith(f"Task {words.name(blocking, hog)} blocked the loop 1.0")
-    assert f"{names[0]} and {names[1]} were due from" in said
-    assert said.endswith("wait, overdue: the loop runs one step at a time.")
+    assert said.startswith(f"{words.name(blocking, hog)}'s step runs 1.0")
+    assert "without giving the loop back, at prog.py:10: the loop is stuck" in said
+    assert f"{names[0]} and {names[1]}, due from " in said
+    assert said.endswith("must wait.")
 
 
 def test_a_wait_says_what_runs_next(gather: Timeline) -> None:
@@ -216,3 +217,9 @@ def test_a_step_list_of_a_bad_file_is_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == f"loopviz: {bad}: no such file"
+
+
+def test_a_gather_wakes_its_waiter_once_all_are_done(gather: Timeline) -> None:
+    (main,) = by_coro(gather, "main")
+    woken = [iv for iv in gather.intervals(main) if iv.state is State.READY][-1]
+    assert words.cause(gather, woken) == "the gather it awaited is done (job('B', 2) was the last)"

@@ -308,6 +308,9 @@ def cause(timeline: Timeline, interval: Interval) -> str:
         fired = f"its {_timer(interval.timer)} fired"
         return f"{fired} {format_time(interval.late)} late" if interval.late else fired
     if kind == Cause.TASK:
+        awaited = _awaited_many(timeline, interval)
+        if awaited:  # a gather or a task group: the task named is only the last to end
+            return f"{awaited} ({name(timeline, interval.ref)} was the last)"
         return f"{task(timeline, interval.ref)} {_ENDED[_outcome_of(timeline, interval.ref)]}"
     if kind == Cause.CANCEL and interval.ref:
         return f"{task(timeline, interval.ref)} cancelled it"
@@ -334,6 +337,19 @@ def _outcome_of(timeline: Timeline, task_id: int) -> Outcome | None:
         return timeline.task(task_id).outcome
     except KeyError:
         return None
+
+
+def _awaited_many(timeline: Timeline, ready: Interval) -> str:
+    """ "the gather it awaited is done" when the wait before this wake-up was on several
+    tasks at once (a gather, a task group), else ""."""
+    before = timeline.state_at(ready.task, ready.start - 1) if ready.task else None
+    if before is None or before.state is not State.WAITING:
+        return ""
+    if before.kind == Wait.GATHER:
+        return "the gather it awaited is done"
+    if before.kind == Wait.TASK_GROUP:
+        return "its task group's tasks are done"
+    return ""
 
 
 def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
@@ -622,10 +638,12 @@ def loop_state(loop: LoopSnapshot) -> str:
     """The loop's own state in a few words: "running task B's step", "idle in select()"."""
     if not loop.open:
         return "no event loop is running"
-    if loop.idle:
+    if loop.running:
+        return "running a step"
+    if loop.idle or not loop.ready:
         until = f" until {format_time(loop.idle_until)}" if loop.idle_until is not None else ""
-        return f"idle: waiting in select() for a timer or I/O{until}"
-    return "running a step" if loop.running else "busy between steps"
+        return f"idle: nothing is ready, it waits in select() for a timer or I/O{until}"
+    return "between steps: the next one is about to run"
 
 
 def _bare_wait(timeline: Timeline, interval: Interval) -> str:
@@ -649,16 +667,23 @@ def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
     """What the loop does once the current step gives it back."""
     if loop.ready:
         return f"Next in the ready queue: {name(timeline, loop.ready[0].task)}."
+    awaited = []
+    if loop.io:
+        awaited.append("a socket")
+    if loop.jobs:
+        awaited.append("a job")
     if loop.timers:
         first = loop.timers[0]
-        due = first.interval.deadline or 0
-        return (
-            f"Nothing is ready: the loop waits in select() until {name(timeline, first.task)}'s"
-            f" timer at {format_time(due)}, or until I/O is ready."
-        )
-    if loop.io or loop.jobs:
-        return "Nothing is ready: the loop waits in select() until I/O or a job is done."
-    return "Nothing is ready and nothing is pending."
+        due = format_time(first.interval.deadline or 0)
+        awaited.append(f"the first timer ({name(timeline, first.task)}'s, at {due})")
+    if not awaited:
+        return "Nothing is ready: the loop waits in select() until something wakes it."
+    return f"Nothing is ready: the loop waits in select() for {_either(awaited)}."
+
+
+def _either(things: list[str]) -> str:
+    """ "a socket, a job or the first timer"."""
+    return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} or {things[-1]}"
 
 
 def _place(timeline: Timeline, task_id: int, loop: LoopSnapshot) -> str:
@@ -675,9 +700,10 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
         info = timeline.task(segment.task)
         by = f"{name(timeline, info.parent)} creates" if info.parent else "The program creates"
         made = f"task {who}"
+        at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
         if info.internal:  # asyncio.run's shutdown steps, named for what they do
             by, made = "asyncio creates", f"its own task {info.coro.rsplit('.', 1)[-1]}"
-        at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
+            at = f" as asyncio.run(){at} finishes"
         return f"{by} {made}{at}; {_place(timeline, segment.task, loop)}."
     state = interval.state
     if state is State.RUNNING:
@@ -699,7 +725,7 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
             busy = f" ({name(timeline, loop.running)}'s step holds it)" if loop.running else ""
             return (
                 f"{who}'s {_timer(interval.kind)} is due, but the loop is busy{busy}: {who}"
-                f" is overdue and waits for the loop to come back."
+                f" is overdue, and runs only once the loop gets back to its timers."
             )
         if interval.kind == Cause.YIELD:
             return f"{who} gave the loop back but can go on at once; {place}."
@@ -710,16 +736,19 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
 
 
 def _narrate_block(timeline: Timeline, step: BlockingStep) -> str:
-    said = blocked(timeline, step)
-    said = said[0].upper() + said[1:]
+    """ "download's step runs 1.006 s without giving the loop back, at prog.py:19: the loop
+    is stuck; beat-1 and beat-2, due from 270 ms, must wait." """
+    who = f"{name(timeline, step.task)}'s step" if step.task else "A callback"
+    runs = "has run" if step.ongoing else "runs"
+    at = f", at {where(step.file, step.line)}" if step.file else ""
+    said = f"{who} {runs} {format_time(step.duration)} without giving the loop back{at}"
     due = due_during(timeline, step)
     if not due:
-        return f"{said}: nothing else could run meanwhile."
+        return f"{said}: the loop is stuck, nothing else can run meanwhile."
     when = format_time(min(parked.interval.deadline or 0 for parked in due))
-    were, wait = ("were", "wait") if len(due) > 1 else ("was", "waits")
     return (
-        f"{said}; {_names(timeline, [p.task for p in due])} {were} due from {when} and"
-        f" {wait}, overdue: the loop runs one step at a time."
+        f"{said}: the loop is stuck; {_names(timeline, [p.task for p in due])}, due from"
+        f" {when}, must wait."
     )
 
 
@@ -727,10 +756,10 @@ def _narrate_job(timeline: Timeline, task_id: int, change: JobChange) -> str:
     what = job(timeline, change.job)
     if change.phase == JobPhase.SUBMITTED:
         who = name(timeline, task_id) if task_id else "The program"
-        return f"{who} hands {what} to the executor, to run in a worker thread or process."
+        return f"{who} hands {what} to the executor, to run beside the loop."
     if change.phase == JobPhase.STARTED:
-        return f"{what} starts on {change.worker}, beside the loop."
-    return f"{what} finished on {change.worker}; whoever awaits it becomes ready."
+        return f"{what} starts on {worker(change.worker)}, beside the loop."
+    return f"{what} finished on {worker(change.worker)}; whoever awaits it becomes ready."
 
 
 # --- the loop panel: the loop's state at the playhead, as lists a learner can read ----------
