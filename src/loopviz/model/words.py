@@ -794,8 +794,8 @@ def queue_entry(timeline: Timeline, queued: Queued, t: int) -> str:
     interval = queued.interval
     waited = format_time(t - interval.start)
     if interval.overdue:
-        due = f"its {_timer(interval.kind)} was due at {format_time(interval.start)}"
-        return f"{name(timeline, queued.task)}: {due} · overdue"
+        since = format_time(interval.start)
+        return f"{name(timeline, queued.task)}: overdue since {since} (its {_timer(interval.kind)})"
     return f"{name(timeline, queued.task)}: {cause(timeline, interval)} · {waited} in line"
 
 
@@ -843,8 +843,8 @@ def no_more_steps(forward: bool) -> str:
 
 def playing_by(steps: bool) -> str:
     if steps:
-        return "step by step: each event is one step (+/- change the pace); the selection follows"
-    return "by time: the playhead moves with the clock (+/- change the speed)"
+        return "step view: → goes one event at a time, +/- set the pace"
+    return "time view: the playhead moves with the clock, +/- set the speed"
 
 
 def following(on: bool) -> str:

@@ -427,7 +427,7 @@ class RunScreen(Screen[None]):
         self.view.use_steps(playback.by_steps)
         self.view.scroll_to_task(self.selected)
         self._move()
-        self.notify(words.playing_by(playback.by_steps), timeout=3)
+        self.notify(words.playing_by(playback.by_steps), timeout=NOTICE)
 
     def action_follow(self) -> None:
         self.follow = not self.follow
