@@ -329,7 +329,7 @@ def _(tl: Timeline) -> None:
 
 @lesson("12_threads_vs_asyncio")
 def _(tl: Timeline) -> None:
-    threads, aio = named(tl, "threads"), named(tl, "asyncio")
+    threads, aio = named(tl, "threads"), named(tl, "aiohttp")
     jobs = {
         worker: [s for s in tl.job_spans(worker) if threads.created <= s.start < threads.ended]
         for worker in tl.workers
