@@ -454,6 +454,20 @@ def program_end(timeline: Timeline) -> str:
     return ending(exit.reason, exit.status, exit.error)
 
 
+def run_figures(timeline: Timeline, busy: int, gain: float) -> str:
+    """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
+    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``)."""
+    wall = timeline.end
+    figures = [f"ran {format_time(wall)}"]
+    if wall:
+        figures += [f"loop busy {100 * busy / wall:.0f}%", f"concurrency gain {gain:.2f}"]
+    return " · ".join([*figures, task_count(timeline.tasks)])
+
+
+def more_warnings(count: int) -> str:
+    return f"… {count} more warning{'' if count == 1 else 's'}"
+
+
 def trace_written(path: str, events: int) -> str:
     return f"trace written to {path} ({events:,} event{'' if events == 1 else 's'})"
 
