@@ -340,6 +340,6 @@ def test_a_process_pools_worker_is_said_plainly(recorded_as: str) -> None:
     tl = Timeline(b.header)
     tl.add(b.records)
     finished = tl.events_around(-1, 0, 10)[-1]
-    assert words.moment(tl, finished) == "job 1: series finished in a process pool"
+    assert words.moment(tl, finished) == "series() (job 1) finished in a process pool"
     assert [words.worker(name) for name in tl.workers] == ["process pool"]
     assert words.worker("asyncio_0") == "asyncio_0"

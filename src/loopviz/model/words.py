@@ -242,9 +242,9 @@ def time_spent(totals: Totals) -> list[str]:
 
 
 def job(timeline: Timeline, job_id: int) -> str:
-    """ "job 3: fetch", an executor job and the function it runs."""
+    """ "fetch() (job 3)", an executor job: the function it runs, and its number."""
     function = timeline.job_function(job_id)
-    return f"job {job_id}: {function}" if function else f"job {job_id}"
+    return f"{function}() (job {job_id})" if function else f"job {job_id}"
 
 
 def wait(timeline: Timeline, interval: Interval) -> str:
