@@ -5,7 +5,8 @@ latter both recording to memory (``Recorder()``) and streaming to a trace file
 (``Recorder(path)``, closed inside the timed run so that writing the file is paid for):
 
 1. ``yield``: 1,000 tasks × 100 ``await asyncio.sleep(0)`` (task steps, nothing else);
-2. ``gather``: a gather of 10,000 tasks each sleeping 1 ms (task creation, timers, gather);
+2. ``gather``: a gather of 10,000 tasks each sleeping 1 ms (task creation, timers, gather),
+   each called with an argument, which the recorder reads for its label (``sleeper(17)``);
 3. ``pipeline``: 100,000 items through producer → stage → stage → consumer, joined by
    bounded ``asyncio.Queue(100)`` (futures resolved by other tasks, the common server shape).
 
@@ -63,12 +64,12 @@ async def many_yields(scale: float) -> None:
             group.create_task(yielder(100))
 
 
-async def sleeper() -> None:
+async def sleeper(n: int) -> None:
     await asyncio.sleep(0.001)
 
 
 async def gather_sleepers(scale: float) -> None:
-    await asyncio.gather(*(sleeper() for _ in range(int(10_000 * scale))))
+    await asyncio.gather(*(sleeper(n) for n in range(int(10_000 * scale))))
 
 
 async def produce(out: asyncio.Queue[int | None], items: int) -> None:

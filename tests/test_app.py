@@ -74,7 +74,7 @@ def gather_trace(folder: Path) -> Path:
     for task, name in ((2, "A"), (3, "B"), (4, "C")):
         b.task(1 * MS, task, name, parent=1, line=11)
         b.add(Ready(1 * MS, task, Cause.START))
-    b.add(Waited(MS // 2, 1, MS // 2, Wait.GATHER, b.s("gather"), b.site(11)))
+    b.add(Waited(MS // 2, 1, MS // 2, Wait.GATHER, 3, b.site(11)))  # a gather of 3
     for task, name, start, delay in ((2, "A", 2, 100), (3, "B", 3, 200), (4, "C", 4, 100)):
         b.add(Waited(start * MS, task, MS // 2, Wait.SLEEP, 0, b.site(6), delay * MS))
         b.add(Output(start * MS + MS // 4, 1, f"{name} started"))

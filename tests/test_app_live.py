@@ -217,7 +217,7 @@ async def test_rerun_during_a_live_run_shows_only_the_new_run(tmp_path: Path) ->
 
 def shown_seconds(text: str) -> float:
     """The wall time a summary pane shows, in seconds."""
-    found = re.search(r"wall ([0-9.]+) (s|ms|µs)", text)
+    found = re.search(r"ran ([0-9.]+) (s|ms|µs)", text)
     assert found, text
     return float(found[1]) * {"s": 1, "ms": 1e-3, "µs": 1e-6}[found[2]]
 

@@ -67,7 +67,7 @@ async def test_three_thousand_tasks_are_a_few_rows_grouped_by_coroutine(server: 
         # main, the 3,000 handlers folded in one row at the first one's place, the fetches
         # one lane each (12: too few to fold), asyncio's and libraries' lane.
         assert [row.kind for row in rows[:3]] == ["loop", "task", CORO]
-        assert rows[1].label == "main"  # asyncio's name Task-1: labelled by its coroutine
+        assert rows[1].label == "main()"  # asyncio's name Task-1: labelled by its coroutine
         assert rows[2].key == handle and rows[2].label == "handle ×3,000"
         assert [row.label for row in rows[3:15]] == [f"fetch-{n}" for n in range(1, 13)]
         assert rows[15].kind == GROUP and len(rows) == 16
@@ -187,8 +187,8 @@ async def test_the_census_strip_says_what_the_model_counts(server: Path) -> None
             drawn = lines(view)[1 : 1 + len(CENSUS_ROWS)]
             for name, line in zip(CENSUS_ROWS, drawn, strict=True):
                 assert line[:width].strip() == words.census_value(name, at)
-                if name == "busy":
-                    values = [c.busy or 0.0 if c else 0.0 for c in model]
+                if name in ("busy", "running"):
+                    values = [getattr(c, name) or 0.0 if c else 0.0 for c in model]
                     peak = 1.0
                 elif name == "lag":
                     values = [float(c.lag) if c else 0.0 for c in model]

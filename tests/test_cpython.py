@@ -17,3 +17,14 @@ def test_a_missing_private_is_named() -> None:
         assert cpython.missing() == ["Task._no_such_field"]
     finally:
         cpython.PRIVATE = saved
+
+
+def test_the_coroutine_behind_an_await_iterator_is_found() -> None:
+    async def inner() -> None:
+        pass
+
+    coro = inner()
+    try:
+        assert cpython.wrapped_coroutine(coro.__await__()) is coro
+    finally:
+        coro.close()

@@ -77,7 +77,7 @@ def test_chrome_trace_has_a_thread_per_task_loop_and_worker(tmp_path, capsys):
     assert [e["cat"] for e in main] == MAIN_STATES
     assert all(e["ph"] == "X" and e["dur"] >= 0 for e in main)
     waiting = main[1]
-    assert waiting["name"] == "waiting: job 7: fetch"
+    assert waiting["name"] == "waiting: fetch() (job 7)"
     assert waiting["args"]["site"].endswith("prog.py:5")
     assert (waiting["ts"], waiting["dur"]) == (2000, 48000)  # microseconds
     overdue = main[5]

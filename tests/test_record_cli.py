@@ -25,6 +25,7 @@ from loopviz.trace import (
     Record,
     Stream,
     TaskCreated,
+    Wait,
     read_trace,
 )
 
@@ -66,9 +67,7 @@ def test_gather_of_one_two_one_seconds_takes_two(tmp_path: Path) -> None:
         waiting = timeline.totals(task.id).waiting
         assert delay * S * 0.98 < waiting < delay * S * 1.1
         assert all(
-            i.detail.startswith("sleep")
-            for i in timeline.intervals(task.id)
-            if i.state == State.WAITING
+            i.kind == Wait.SLEEP for i in timeline.intervals(task.id) if i.state == State.WAITING
         )
         lifetimes += task.ended - task.created
     assert 1.7 < lifetimes / wall < 2.05  # concurrency gain: 4 s of sleeping in 2 s

@@ -167,7 +167,7 @@ def test_summary_of_a_program_gates_a_step_below_the_default_threshold(tmp_path:
     )
     assert done.returncode == exits.BLOCKED
     (line,) = done.stderr.splitlines()
-    assert line.startswith("loopviz: over --max-block 50 ms: task Task-1 blocked the loop 6")
+    assert line.startswith("loopviz: over --max-block 50 ms: task main() blocked the loop 6")
     assert line.endswith(" ms at prog.py:5")
 
 

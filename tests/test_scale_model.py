@@ -224,22 +224,24 @@ def test_finding_tasks_by_name_coroutine_file_and_state(server: Timeline) -> Non
     assert not search.parse("   ")
 
 
-def task_info(name: str, coro: str, *, internal: bool = False) -> TaskInfo:
+def task_info(name: str, coro: str, args: tuple[object, ...] | None = ()) -> TaskInfo:
     info = TaskInfo(1, name, coro, "/srv/app.py", 3, 0, 0)
-    info.internal = internal
+    info.args = args  # type: ignore[assignment]
     return info
 
 
-def test_a_task_left_with_asyncios_name_is_labelled_by_its_coroutine() -> None:
-    assert words.label(task_info("Task-12", "main.<locals>.handle")) == "handle"
-    assert words.label(task_info("fetch-3", "fetch")) == "fetch-3"  # a name it was given
-    assert words.label(task_info("Task-0", "handle")) == "Task-0"  # not asyncio's pattern
-    assert words.label(task_info("Task-7", "")) == "Task-7"  # no coroutine recorded
-    shutdown = task_info("Task-9", "BaseEventLoop.shutdown_asyncgens", internal=True)
-    assert words.label(shutdown) == "asyncio: shutdown_asyncgens"
-    # Under its group's row, which names the coroutine, the task's own name tells it apart.
-    assert words.member_label(task_info("Task-12", "main.<locals>.handle")) == "Task-12"
-    assert words.member_label(task_info("fetch-3", "fetch")) == "fetch-3"
+def test_a_groups_tasks_are_told_apart_under_its_row() -> None:
+    """Under the row that names the coroutine, the labels where they differ ("handle(1)"),
+    else asyncio's names for the tasks it named ("Task-12"), and the names given."""
+    apart = [task_info("Task-12", "handle", (1,)), task_info("Task-13", "handle", (2,))]
+    assert words.member_labels(apart) == ["handle(1)", "handle(2)"]
+    alike = [
+        task_info("Task-12", "main.<locals>.handle", (["request"],)),
+        task_info("Task-13", "main.<locals>.handle", (["request"],)),
+        task_info("fetch-3", "main.<locals>.handle", (["request"],)),
+    ]
+    assert [words.label(info) for info in alike[:2]] == ["handle(request)"] * 2
+    assert words.member_labels(alike) == ["Task-12", "Task-13", "fetch-3"]
 
 
 def test_the_words_of_navigation_at_scale(server: Timeline) -> None:
@@ -266,7 +268,7 @@ def test_the_words_of_navigation_at_scale(server: Timeline) -> None:
     step = census.longest_step()
     assert step is not None
     assert words.worst_step(server, step, 0) == (
-        f"main's step at {format_time(step.start)} ran 300 ms: the longest step"
+        f"main()'s step at {format_time(step.start)} ran 300 ms: the longest step"
     )
     assert words.search_result("fetch", 12, 3038, 0, False) == "12 of 3,038 tasks match 'fetch'"
     assert words.search_result("state:ready", 4, 3038, 1_700 * MS, True).endswith(

@@ -19,11 +19,13 @@ from conftest import run_record
 from trace_builder import S
 
 from loopviz import catalog
+from loopviz.model import words
 from loopviz.model.analysis import concurrency_gain
-from loopviz.model.facts import Interval, State, TaskInfo
+from loopviz.model.facts import Interval, JobChange, Segment, State, TaskInfo
 from loopviz.model.timeline import Timeline
 from loopviz.protocol import HTTP_BASE
-from loopviz.trace import Cause, Outcome, Wait
+from loopviz.trace import Cause, JobPhase, Outcome, Wait
+from loopviz.units import format_short
 
 SCENARIOS = catalog.discover(catalog.bundled_folder())
 
@@ -76,7 +78,39 @@ def recorded(path: Path, tmp_path: Path) -> Timeline:
 def test_recorded_timeline_shows_the_lesson(scenario: catalog.Scenario, tmp_path: Path) -> None:
     check = LESSONS.get(scenario.name)
     assert check is not None, f"{scenario.name} has no lesson check in this file"
-    check(recorded(scenario.path, tmp_path))
+    timeline = recorded(scenario.path, tmp_path)
+    check(timeline)
+    assert_waiters_follow_what_they_await(timeline)
+
+
+WOKEN = (Cause.TASK, Cause.GROUP_FAILED, Cause.GROUP_CANCEL)  # by another task's end
+
+
+def assert_waiters_follow_what_they_await(tl: Timeline) -> None:
+    """Stepping through the run, a task woken by another's end ("ready: task B finished",
+    or failed in its task group) is read only after that task's own "done"; one woken by an
+    executor job, after the job's "finished"."""
+    done: set[int] = set()
+    jobs_done: set[int] = set()
+    woken = 0
+    for moment in tl.events_around(-1, 0, 10**9):  # every event, in order
+        event = moment.event
+        if isinstance(event, JobChange) and event.phase == JobPhase.FINISHED:
+            jobs_done.add(event.job)
+        if not isinstance(event, Segment):
+            continue
+        interval = event.interval
+        if interval.state is State.DONE:
+            done.add(event.task)
+        elif interval.state is State.READY and not interval.overdue and interval.kind in WOKEN:
+            line = words.moment(tl, moment)
+            assert interval.ref in done, f"{line!r} before {words.task(tl, interval.ref)} done"
+            woken += 1
+        elif interval.state is State.READY and interval.kind == Cause.EXECUTOR:
+            line = words.moment(tl, moment)
+            assert interval.ref in jobs_done, f"{line!r} before the job finished"
+    if any(info.parent for info in tl.tasks):
+        assert woken, "a run with tasks awaiting others has wake-ups to check"
 
 
 # --- reading the timeline --------------------------------------------------------------------
@@ -186,6 +220,11 @@ def _(tl: Timeline) -> None:
 def _(tl: Timeline) -> None:
     fetches = with_prefix(tl, "fetch-")
     assert len(fetches) == 5
+    for fetch in fetches:  # the request the program made, not aiohttp's insides
+        requests = waits(tl, fetch, Wait.HTTP)
+        assert requests, f"{fetch.name} never waits on its request"
+        assert {iv.detail for iv in requests} == {"GET /delay/1"}
+        assert words.wait(tl, requests[0]).startswith("HTTP GET /delay/1")
     assert all(1.0 <= life(f) < 2.0 for f in fetches)
     middle = max(f.created for f in fetches) + S // 2
     assert {f.id for f in fetches} <= set(tl.alive_at(middle))  # all five in flight together
@@ -205,6 +244,16 @@ def _(tl: Timeline) -> None:
 
 def assert_cut_at_two_seconds(tl: Timeline) -> None:
     slow = named(tl, "slow-report")
+    main = running(tl, "main")
+    # main waits on the task it wraps (as any wait on a task looks), under a 2 s deadline.
+    first = next(iv for iv in tl.intervals(main.id) if iv.state == State.WAITING)
+    assert (first.kind, first.ref) == (Wait.TASK, slow.id)
+    assert first.deadline is not None and 1.9 <= (first.deadline - first.start) / S <= 2.0
+    deadline = format_short(first.deadline - first.start)  # "2.0 s", less the step's own time
+    assert words.wait(tl, first) == f"task slow-report (timeout {deadline})"
+    assert not any(
+        iv.kind == Wait.TIMEOUT for info in tl.tasks for iv in waits(tl, info, Wait.TIMEOUT)
+    )
     assert slow.outcome == Outcome.CANCELLED
     assert 2.0 <= life(slow) < 2.5
     assert lines_with(tl, "gave up after")
@@ -280,7 +329,7 @@ def _(tl: Timeline) -> None:
 
 @lesson("12_threads_vs_asyncio")
 def _(tl: Timeline) -> None:
-    threads, aio = named(tl, "threads"), named(tl, "asyncio")
+    threads, aio = named(tl, "threads"), named(tl, "aiohttp")
     jobs = {
         worker: [s for s in tl.job_spans(worker) if threads.created <= s.start < threads.ended]
         for worker in tl.workers
@@ -304,8 +353,26 @@ def _(tl: Timeline) -> None:
         sibling = named(tl, name)
         assert sibling.outcome == Outcome.CANCELLED
         assert sibling.ended - failed.ended < S // 10  # cancelled at once, not at 1 or 1.5 s
-    assert running(tl, "main").outcome == Outcome.RESULT  # caught by except*
+    main = running(tl, "main")
+    assert main.outcome == Outcome.RESULT  # caught by except*
     assert lines_with(tl, "the group failed: ConnectionError")
+    # main waits for its group's three tasks, by name, and wakes as one of them failed.
+    exit_wait, again = waits(tl, main, Wait.TASK_GROUP)
+    assert exit_wait.ref == 3
+    assert words.wait(tl, exit_wait) == "its task group's 3 tasks: mirror-a, mirror-b, mirror-c"
+    # Woken, it waits again: its tasks are done (the siblings ran first), the group not yet.
+    assert words.wait(tl, again) == "its task group's end (its tasks are done)"
+    readies = [iv for iv in tl.intervals(main.id) if iv.state == State.READY]
+    assert [(iv.kind, iv.ref) for iv in readies[1:2]] == [(Cause.GROUP_FAILED, failed.id)]
+    assert words.cause(tl, readies[1]) == "task mirror-b in its task group failed"
+    assert not any(iv.kind == Cause.CANCEL for iv in readies)  # main itself was not cancelled
+    for name in ("mirror-a", "mirror-c"):
+        (cut,) = (
+            iv
+            for iv in tl.intervals(named(tl, name).id)
+            if iv.state == State.READY and iv.kind == Cause.GROUP_CANCEL
+        )
+        assert cut.ref == failed.id
 
 
 @lesson("14_queue")
@@ -344,6 +411,16 @@ def _(tl: Timeline) -> None:
     assert backup.outcome == Outcome.CANCELLED
     assert (backup.ended - cancelled[0].start) / S >= 0.1  # the finally block awaited
     assert printed_before(tl, "backup: tidy again", "main: the backup was cancelled")
+    main = running(tl, "main")
+    assert cancelled[0].ref == main.id  # main cancelled it...
+    assert words.cause(tl, cancelled[0]) == "task main() cancelled it"
+    # ...and main itself was not: it wakes as the task it awaited ended, cancelled.
+    main_ready = [iv for iv in tl.intervals(main.id) if iv.state == State.READY]
+    assert not any(iv.kind == Cause.CANCEL for iv in main_ready)
+    woken = main_ready[-1]
+    assert (woken.kind, woken.ref) == (Cause.TASK, backup.id)
+    assert woken.start >= backup.ended
+    assert words.state(tl, woken) == "ready: task backup ended (cancelled)"
 
 
 @lesson("17_thousand_tasks")

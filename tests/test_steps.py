@@ -78,8 +78,14 @@ def test_the_timers_of_a_gather_hold_each_sleep_soonest_first(gather: Timeline) 
         asked = (parked.interval.deadline or 0) - first_wait(gather, parked.task)
         assert abs(asked - seconds * S) < 5 * MS
     assert words.timer_what(gather, loop.timers[2].interval) == "sleep 2.0 s"
+    # lanes and transcript call them by their coroutine and first arguments
+    assert [words.label_of(gather, p.task) for p in loop.timers] == [
+        "job('A', 1)",
+        "job('C', 1)",
+        "job('B', 2)",
+    ]
     assert not loop.ready and not loop.running
-    assert loop.idle or words.loop_state(loop) == "busy between steps"
+    assert words.loop_state(loop).startswith("idle: nothing is ready, it waits in select()")
 
 
 def test_at_one_second_the_short_sleepers_are_ready_in_the_order_they_run(
@@ -145,9 +151,10 @@ def test_the_blocking_step_says_who_had_to_wait(blocking: Timeline) -> None:
     step = next(s for s in steps(blocking) if s.moment.event in blocking.blocking)
     said = words.narrate(blocking, step)
     names = [words.name(blocking, task) for task in by_coro(blocking, "beat")]
-    assert said.startswith(f"Task {words.name(blocking, hog)} blocked the loop 1.0")
-    assert f"{names[0]} and {names[1]} were due from" in said
-    assert said.endswith("wait, overdue: the loop runs one step at a time.")
+    assert said.startswith(f"{words.name(blocking, hog)}'s step runs 1.0")
+    assert "without giving the loop back, at prog.py:10: the loop is stuck" in said
+    assert f"{names[0]} and {names[1]}, due from " in said
+    assert said.endswith("must wait.")
 
 
 def test_a_wait_says_what_runs_next(gather: Timeline) -> None:
@@ -175,6 +182,11 @@ def test_steps_json_lines_carry_the_loop(tmp_path: Path) -> None:
     assert {row["kind"] for row in rows} >= {"loop", "created", "running", "waiting", "ready"}
     timed = max(rows, key=lambda row: len(row["loop"]["timers"]))
     dues = [timer["due_s"] for timer in timed["loop"]["timers"]]
+    assert [timer["task"] for timer in timed["loop"]["timers"]] == [
+        "job('A', 1)",
+        "job('C', 1)",
+        "job('B', 2)",
+    ]
     assert len(dues) == 3 and dues == sorted(dues)
     assert all(timer["what"].startswith("sleep ") for timer in timed["loop"]["timers"])
     assert rows[-1]["kind"] == "exit" and rows[-1]["text"] == "The program exited, status 0."
@@ -205,3 +217,9 @@ def test_a_step_list_of_a_bad_file_is_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == f"loopviz: {bad}: no such file"
+
+
+def test_a_gather_wakes_its_waiter_once_all_are_done(gather: Timeline) -> None:
+    (main,) = by_coro(gather, "main")
+    woken = [iv for iv in gather.intervals(main) if iv.state is State.READY][-1]
+    assert words.cause(gather, woken) == "the gather it awaited is done (job('B', 2) was the last)"

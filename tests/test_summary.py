@@ -92,7 +92,7 @@ def test_blocking_step_is_warned_at_its_line(blocking_trace, capsys):
     code, out, _ = summary(capsys, str(trace))
     assert code == 0
     warnings = out.split("Warnings (")[1]
-    assert "task Task-1 blocked the loop 3" in warnings  # 300-ish ms
+    assert "task main() blocked the loop 3" in warnings  # 300-ish ms
     assert f" ms at prog.py:{line}\n" in warnings
     assert "longest step" in out and f"prog.py:{line})" in out
 
@@ -102,7 +102,7 @@ def test_max_block_exit_code_names_each_offender(blocking_trace, capsys):
     code, _, err = summary(capsys, str(trace), "--max-block", "100")
     assert code == exits.BLOCKED
     [offender] = err.splitlines()
-    assert offender.startswith("loopviz: over --max-block 100 ms: task Task-1 blocked the loop ")
+    assert offender.startswith("loopviz: over --max-block 100 ms: task main() blocked the loop ")
     assert offender.endswith(f" ms at prog.py:{line}")
     code, _, err = summary(capsys, str(trace), "--max-block", "1000")
     assert code == 0 and err == ""

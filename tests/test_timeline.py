@@ -333,6 +333,9 @@ def test_format_time():
     assert format_time(1_002_000_000) == "1.002 s"
     assert format_time(35 * MS) == "35.0 ms"
     assert format_time(12_300) == "12 µs"
+    # rounding up to the next unit says it in that unit: never "1000 ms" beside "2.000 s"
+    assert format_time(999_950_000) == "1.000 s" and format_time(999_499_999) == "999 ms"
+    assert format_time(999_999) == "1.00 ms" and format_time(999_400) == "999 µs"
     assert format_time(850) == "850 ns"
     # What the program asked for, from a deadline recorded a hair early.
     assert format_short(999_990_000) == "1.0 s"

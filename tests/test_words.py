@@ -125,15 +125,15 @@ def test_executor_jobs_problems_and_output_lines():
     b = executor_job()
     b.add(Output(70 * MS, Stream.STDERR, "oops"))
     tl = timeline_of(b)
-    assert words.state(tl, tl.state_at(1, 10 * MS)) == "waiting: job 3: fetch"
-    assert words.state(tl, tl.state_at(1, 51 * MS)) == "ready: job 3: fetch finished"
+    assert words.state(tl, tl.state_at(1, 10 * MS)) == "waiting: fetch() (job 3)"
+    assert words.state(tl, tl.state_at(1, 51 * MS)) == "ready: fetch() (job 3) finished"
     said = [words.moment(tl, m) for m in tl.events_around(0, 0, 20)]
     assert said == [
-        "task main submitted job 3: fetch",
-        "task main waiting: job 3: fetch at prog.py:4",
-        "job 3: fetch started on ThreadPoolExecutor-0_0",
-        "job 3: fetch finished on ThreadPoolExecutor-0_0",
-        "task main ready: job 3: fetch finished",
+        "task main submitted fetch() (job 3)",
+        "task main waiting: fetch() (job 3) at prog.py:4",
+        "fetch() (job 3) started on ThreadPoolExecutor-0_0",
+        "fetch() (job 3) finished on ThreadPoolExecutor-0_0",
+        "task main ready: fetch() (job 3) finished",
         "task main: Task exception was never retrieved",
         "stderr: oops",
     ]

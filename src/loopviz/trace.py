@@ -27,7 +27,8 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 2  # 2: default task names as -N (docs/trace-format.md lists the changes)
+FORMAT_VERSION = 3  # 3: task arguments, waits in libraries (docs/trace-format.md lists the changes)
+FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 
 
 class TraceError(LoopvizError):
@@ -43,8 +44,11 @@ class Cause(enum.IntEnum):
     FUTURE = 3  # a future it awaited was resolved (``ref``: the task that resolved it, or 0)
     TASK = 4  # a task it awaited finished (``ref``: that task)
     IO = 5  # a socket or pipe became readable or writable
-    CANCEL = 6  # it was cancelled
+    CANCEL = 6  # it was cancelled (``ref``: the task whose step cancelled it, or 0)
     EXECUTOR = 7  # a job it awaited in a thread or process pool finished (``ref``: the job)
+    GROUP_FAILED = 8  # a task of the task group it runs failed (``ref``): the group wakes it
+    GROUP_CANCEL = 9  # its task group cancelled it, as a task of the group failed (``ref``)
+    DEADLINE = 10  # an ``asyncio.timeout()`` of task ``ref`` (maybe its own) fell due
 
 
 class Wait(enum.IntEnum):
@@ -53,7 +57,7 @@ class Wait(enum.IntEnum):
     FUTURE = 0
     SLEEP = 1
     TASK = 2  # ``detail`` is the awaited task's id rather than a string id
-    GATHER = 3
+    GATHER = 3  # ``detail`` is the number of awaitables gathered (version 3 on)
     LOCK = 4
     SEMAPHORE = 5
     EVENT = 6
@@ -62,7 +66,10 @@ class Wait(enum.IntEnum):
     QUEUE_PUT = 9
     IO = 10
     EXECUTOR = 11  # ``detail`` is the job id rather than a string id
-    TIMEOUT = 12
+    TIMEOUT = 12  # ``wait_for`` up to version 2; since, a wait records what it wraps
+    HTTP = 13  # an HTTP request (aiohttp); ``detail``: "METHOD /path"
+    QUEUE_JOIN = 14  # ``Queue.join()``: until every item put is marked done
+    TASK_GROUP = 15  # the end of ``async with TaskGroup()``; ``detail``: its tasks not done
 
 
 class Outcome(enum.IntEnum):
@@ -187,6 +194,14 @@ class Site(msgspec.Struct, **_record(1)):
     line: int
 
 
+# A task's argument as recorded: a str (cut to ARG_CHARS + 1 characters), int, float, bool or
+# None as itself; any other value as ``[type name]`` or ``[type name, safe repr]``; ``[]`` for
+# "more arguments follow" (at most MAX_ARGS are recorded).
+Arg = str | int | float | bool | None | list[str]
+MAX_ARGS = 3
+ARG_CHARS = 12
+
+
 class TaskCreated(msgspec.Struct, **_record(2)):
     """Task ``task`` was created by ``parent`` (0: outside any task) at ``site``."""
 
@@ -197,6 +212,7 @@ class TaskCreated(msgspec.Struct, **_record(2)):
     coro_site: int  # Site of the coroutine's ``def``
     parent: int
     site: int  # Site of the creating call (0 if unknown)
+    args: tuple[Arg, ...] | None = ()  # its first arguments (see Arg); None: not known
 
 
 def task_name(ref: int, strings: dict[int, str]) -> str:
@@ -274,6 +290,9 @@ class Blocking(msgspec.Struct, **_record(9)):
     since: int
     task: int
     site: int
+
+
+PROCESS_POOL = "ProcessPoolExecutor"  # the worker of a process pool's jobs (unknown which)
 
 
 class Job(msgspec.Struct, **_record(10)):

@@ -9,7 +9,7 @@ def format_time(ns: int) -> str:
     value = abs(ns)
     sign = "-" if ns < 0 else ""
     for scale, unit in ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")):
-        if value >= scale:
+        if value >= scale - scale // 2000:  # 999.6 ms is "1.000 s", not "1000 ms"
             x = value / scale
             if unit == "s":
                 digits = 3 if x < 10 else 2 if x < 100 else 1

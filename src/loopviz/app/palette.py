@@ -14,6 +14,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from loopviz.model import words
 from loopviz.model.columns import Column
 from loopviz.model.facts import State
 from loopviz.trace import Outcome, Wait
@@ -26,10 +27,10 @@ BLANK: Cell = (" ", Style())
 # ``asyncio.timeout`` is: both look like waiting on a task, in every scenario.
 WAIT_GROUPS: tuple[tuple[str, tuple[Wait, ...]], ...] = (
     ("sleep", (Wait.SLEEP,)),
-    ("io", (Wait.IO,)),
+    ("io", (Wait.IO, Wait.HTTP)),
     ("lock", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
-    ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT)),
-    ("task", (Wait.TASK, Wait.GATHER, Wait.TIMEOUT)),
+    ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT, Wait.QUEUE_JOIN)),
+    ("task", (Wait.TASK, Wait.GATHER, Wait.TASK_GROUP, Wait.TIMEOUT)),
     ("executor", (Wait.EXECUTOR,)),
     ("future", (Wait.FUTURE,)),
 )
@@ -64,7 +65,7 @@ MARKS = (
     "muted",
     "axis",
     "ghost",
-    *(f"census-{row}" for row in ("busy", "ready", "waiting", "lag")),
+    *(f"census-{row}" for row in words.CENSUS_ROWS),
 )
 # A value in a census row or a folded group's lane, as a bar an eighth of a cell high or more.
 BARS = " ▁▂▃▄▅▆▇█"

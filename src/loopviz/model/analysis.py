@@ -15,14 +15,14 @@ from loopviz.model.facts import BlockingStep, Interval, State
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Wait
 
-# Waits that are only waiting in line: for another task, or for a lock, a permit, an event,
-# a condition or a queue that another task controls. They overlap nothing of their own.
 # Waits on something a single task can hold, that the waiter waits for it to let go of.
 _HELD_WAITS = frozenset({Wait.LOCK, Wait.CONDITION, Wait.SEMAPHORE})
 
+# Waits that are only waiting in line: for other tasks (awaited, gathered, in a task group),
+# or for a lock, a permit, an event, a condition or a queue that another task controls.
 _IN_LINE: set[int] = {
     Wait.TASK, Wait.GATHER, Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION,
-    Wait.QUEUE_GET, Wait.QUEUE_PUT,
+    Wait.QUEUE_GET, Wait.QUEUE_PUT, Wait.QUEUE_JOIN, Wait.TASK_GROUP,
 }  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from loopviz.trace import Outcome, ResourceKind
+from loopviz.trace import Arg, Outcome, ResourceKind
 
 
 class State(enum.IntEnum):
@@ -24,9 +24,12 @@ class State(enum.IntEnum):
 class Interval:
     """One segment of a task's life. ``end`` is None while it is still open (the run goes on).
 
-    Plain facts, no prose (``words`` says them). For WAITING: ``kind`` is a ``trace.Wait``,
-    ``ref`` the awaited task (``Wait.TASK``) or executor job (``Wait.EXECUTOR``), ``detail``
-    the library function awaited as recorded ("Lock.acquire", "gather of 3"),
+    Plain facts, no prose (``words`` says them). ``task`` is the task whose interval it is.
+    For WAITING: ``kind`` is a ``trace.Wait``, ``ref`` the awaited task (``Wait.TASK``) or
+    executor job (``Wait.EXECUTOR``), how many tasks a gather or task group awaits
+    (``GATHER``, ``TASK_GROUP``), the length in ns of a sleep cut short by a nearer
+    deadline (``SLEEP``; -1: for ever, 0: the deadline is its own); ``detail`` the library
+    function awaited as recorded ("Lock.acquire"; "GET /path" for ``HTTP``),
     ``file``/``line`` where the task's own code is suspended and ``deadline`` the wait's
     deadline (or None). For READY: ``kind`` is a ``trace.Cause`` (what made it ready), ``ref``
     the task or job behind it; when ``overdue`` the ready time began at a missed deadline and
@@ -51,6 +54,7 @@ class Interval:
     timer: int | None = None
     late: int = 0
     resource: int = 0
+    task: int = 0
 
 
 @dataclass(slots=True)
@@ -70,6 +74,8 @@ class TaskInfo:
     children: list[int] = field(default_factory=list)
     internal: bool = False  # asyncio's own task (asyncio.run's shutdown steps), not the program's
     library: bool = False  # asyncio's own or a library's (``timeline.library_code``): folded away
+    # Its coroutine's first arguments as recorded (``trace.Arg``); None: not recorded.
+    args: tuple[Arg, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

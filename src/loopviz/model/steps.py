@@ -28,7 +28,7 @@ from loopviz.model.timeline import Timeline
 from loopviz.trace import Wait
 
 # Waits the loop watches a file descriptor for (the selector), rather than a timer.
-IO_KINDS: frozenset[int] = frozenset({Wait.IO})
+IO_KINDS: frozenset[int] = frozenset({Wait.IO, Wait.HTTP})
 
 
 @dataclass(frozen=True, slots=True)

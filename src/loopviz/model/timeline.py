@@ -55,6 +55,7 @@ from loopviz.model.store import (
     Series,
 )
 from loopviz.trace import (
+    FIRST_WITH_ARGS,
     FORMAT_VERSION,
     Blocking,
     Callback,
@@ -94,8 +95,15 @@ _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 _NO_LOOP, _IDLE, _BUSY = -1, 0, 1
 _OUTCOMES = frozenset(Outcome)
 _CAUSES = frozenset(Cause)
+# Wake-ups that cancel a wait: one before its deadline leaves it cut short.
+_CANCELLED = frozenset({Cause.CANCEL, Cause.GROUP_CANCEL, Cause.GROUP_FAILED, Cause.DEADLINE})
 _WAITS = frozenset(Wait)
 MAX_T = 366 * 86_400 * 1_000_000_000  # a year: a later time (or a longer step) is damage
+
+# Waits whose ``detail`` is a number, not a Str id: the task or job awaited, how many tasks a
+# gather or task group awaits, how long a sleep cut short by a deadline would have lasted.
+_NUMBERED_V1 = frozenset({Wait.TASK, Wait.EXECUTOR})
+_NUMBERED = _NUMBERED_V1 | {Wait.GATHER, Wait.SLEEP, Wait.TASK_GROUP}
 
 # A timer that runs this much after it could have is late because the loop was busy, not
 # because of clock and ``select`` granularity: that part of the wait counts as overdue.
@@ -148,6 +156,9 @@ class Timeline:
 
     def __init__(self, header: Header | None = None) -> None:
         self.header = header
+        version = header.version if header is not None else FORMAT_VERSION
+        self._numbered = _NUMBERED if version >= FIRST_WITH_ARGS else _NUMBERED_V1
+        self._with_args = version >= FIRST_WITH_ARGS
         self.warnings = []
         self.tasks = []
         self.workers = []
@@ -296,6 +307,8 @@ class Timeline:
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
         program = self.header.program if self.header else ""
         info.library = info.internal or library_code(coro_file, program)
+        if self._with_args:
+            info.args = r.args
         lane = Lane(info)
         self._lanes[r.task] = lane
         self.tasks.append(info)
@@ -334,7 +347,7 @@ class Timeline:
             return
         if state == State.WAITING and lane.timeouts[-1]:
             deadline = lane.starts[-1] + lane.timeouts[-1]
-            if r.cause == Cause.CANCEL and r.t < deadline:
+            if r.cause in _CANCELLED and r.t < deadline:
                 self._cut.setdefault(r.task, []).append(len(lane.starts) - 1)
                 self.cut_until = max(self.cut_until, deadline)
             due = self._due_from(deadline)
@@ -610,7 +623,7 @@ class Timeline:
                 deadline = start + lane.timeouts[i]
             if kind in RESOURCE_WAITS and self._resource_refs:
                 resource = ref
-            elif kind != Wait.TASK and kind != Wait.EXECUTOR:
+            elif kind not in self._numbered:
                 detail = self._strs.get(ref, "")
                 ref = 0
         elif state == State.DONE:
@@ -622,6 +635,8 @@ class Timeline:
                 j -= 1
             if j >= 0 and lane.codes[j] & STATE_MASK == State.WAITING:
                 timer = lane.codes[j] >> KIND_SHIFT & KIND_MASK
+                if timer == Wait.SLEEP and lane.refs[j] and Wait.SLEEP in self._numbered:
+                    timer = Wait.TIMEOUT  # a sleep cut short: its deadline's timer fired
                 if lane.timeouts[j]:
                     overshoot = start - starts[j] - lane.timeouts[j]
                     late = overshoot if overshoot >= self.block_threshold else 0
@@ -633,7 +648,7 @@ class Timeline:
                 resource = lane.refs[i - 1]
         return Interval(
             start, end, state, kind, detail, file, line, deadline, bool(code & OVERDUE), ref,
-            timer, late, resource,
+            timer, late, resource, lane.info.id,
         )  # fmt: skip
 
     def job_function(self, job: int) -> str:
@@ -653,7 +668,7 @@ class Timeline:
             # A step still blocking the loop: its record comes when it ends, the watchdog
             # already said where it is.
             file, line = self._sites.get(report.site, ("", 0))
-            return Interval(report.since, None, State.RUNNING, file=file, line=line)
+            return Interval(report.since, None, State.RUNNING, file=file, line=line, task=task_id)
         return self._interval(lane, i) if i >= 0 else None
 
     def position(self, task_id: int, t: int) -> tuple[str, int] | None:

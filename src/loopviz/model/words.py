@@ -36,6 +36,9 @@ from loopviz.model.groups import Group, GroupStats, Spread
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
 from loopviz.trace import (
+    ARG_CHARS,
+    PROCESS_POOL,
+    Arg,
     Cause,
     EndReason,
     JobPhase,
@@ -58,6 +61,14 @@ _BECAUSE: dict[int, str] = {
     Cause.CANCEL: "it was cancelled",
 }
 
+# How a task it awaited ended, when that woke it: "task B finished".
+_ENDED: dict[int | None, str] = {
+    Outcome.RESULT: "finished",
+    Outcome.ERROR: "failed",
+    Outcome.CANCELLED: "ended (cancelled)",
+    None: "finished",
+}
+
 # What a task waits on when the trace recorded no function name for it.
 _WAITING_ON: dict[int, str] = {
     Wait.FUTURE: "a future",
@@ -73,9 +84,19 @@ _WAITING_ON: dict[int, str] = {
     Wait.IO: "a socket or pipe",
     Wait.EXECUTOR: "an executor job",
     Wait.TIMEOUT: "a timeout",
+    Wait.HTTP: "an HTTP request",
+    Wait.QUEUE_JOIN: "a queue join",
+    Wait.TASK_GROUP: "its task group",
 }
 
-_DEFAULT_NAME = re.compile(r"Task-[1-9][0-9]*")  # asyncio's name for a task not given one
+# What a wait means, said after the library function it waits in, where its name alone
+# does not say it.
+_MEANING: dict[int, str] = {
+    Wait.QUEUE_JOIN: "until every item put is done",
+}
+
+_DEFAULT_NAME = re.compile(r"Task-[1-9][0-9]*")
+_PROCESS_POOLS = frozenset({PROCESS_POOL, "process pool"})  # the latter: versions 1 and 2
 
 UNFINISHED = "the trace ends early (the run did not finish)"
 
@@ -120,9 +141,10 @@ def where(file: str, line: int) -> str:
 
 
 def name(timeline: Timeline, task_id: int) -> str:
-    """A task's name, "B" (or "#7" for a task the trace never announced)."""
+    """What a task is called everywhere: its ``label``, "B", "square(3)" (or "#7" for a task
+    the trace never announced)."""
     try:
-        return timeline.task(task_id).name
+        return label(timeline.task(task_id))
     except KeyError:
         return f"#{task_id}"
 
@@ -133,30 +155,43 @@ def task(timeline: Timeline, task_id: int) -> str:
 
 
 def label(info: TaskInfo) -> str:
-    """A task's lane label: the name the program gave it; for a task left with asyncio's
-    default name ("Task-3") the coroutine it runs, "handle"; for asyncio's own tasks
-    (``asyncio.run``'s shutdown steps) what they do, "asyncio: shutdown_asyncgens"."""
-    if info.internal:
-        return f"asyncio: {info.coro.rsplit('.', 1)[-1]}"
-    if info.coro and _DEFAULT_NAME.fullmatch(info.name):
-        return info.coro.rsplit(".", 1)[-1]
-    return info.name
+    """What a task is called on every surface: the name the program gave it; for a task left
+    with asyncio's default name ("Task-3"), its coroutine and first arguments, "square(3)",
+    "main()"; for asyncio's own tasks (``asyncio.run``'s shutdown steps) what they do,
+    "asyncio: shutdown_asyncgens"."""
+    call = info.coro.rsplit(".", 1)[-1]
+    if info.args is not None:
+        call = f"{call}({', '.join(_arg(arg) for arg in info.args)})"
+    if info.internal:  # what it does matters, not that it takes no arguments
+        return f"asyncio: {call.removesuffix('()')}"
+    return call if info.args is not None and _DEFAULT_NAME.fullmatch(info.name) else info.name
 
 
-def member_label(info: TaskInfo) -> str:
-    """A task's label under its coroutine's group row, which names the coroutine: its
-    ``label``, or the name asyncio gave it ("Task-1520") where that label is only the
-    coroutine's name."""
-    said = label(info)
-    return info.name if said == info.coro.rsplit(".", 1)[-1] else said
+def member_labels(infos: list[TaskInfo]) -> list[str]:
+    """The labels of a coroutine's tasks under its group's row (which names the coroutine):
+    their ``label``s where those tell them apart, else, for the tasks left with asyncio's
+    default name, that name ("Task-1520" rather than a thousand "handle(request)")."""
+    labels = [label(info) for info in infos]
+    if len(set(labels)) == len(labels):
+        return labels
+    return [
+        info.name if _DEFAULT_NAME.fullmatch(info.name) else said
+        for info, said in zip(infos, labels, strict=True)
+    ]
 
 
-def label_of(timeline: Timeline, task_id: int) -> str:
-    """``label`` by id ("#7" for a task the trace never announced)."""
-    try:
-        return label(timeline.task(task_id))
-    except KeyError:
-        return f"#{task_id}"
+def _arg(arg: Arg) -> str:
+    """An argument as a call shows it: 'A', 1, 2.5, None; a string cut short with "…"; of a
+    value that is not shown, the parameter's name; "…" where more arguments follow."""
+    if isinstance(arg, list):
+        return arg[0] if arg else "…"
+    if isinstance(arg, str) and len(arg) > ARG_CHARS:
+        text = repr(arg[:ARG_CHARS])
+        return f"{text[:-1]}…{text[-1]}"
+    return repr(arg)
+
+
+label_of = name  # ``label`` by id: what a task is called, the same everywhere
 
 
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
@@ -223,25 +258,61 @@ def time_spent(totals: Totals) -> list[str]:
 
 
 def job(timeline: Timeline, job_id: int) -> str:
-    """ "job 3: fetch", an executor job and the function it runs."""
+    """ "fetch() (job 3)", an executor job: the function it runs, and its number."""
     function = timeline.job_function(job_id)
-    return f"job {job_id}: {function}" if function else f"job {job_id}"
+    return f"{function}() (job {job_id})" if function else f"job {job_id}"
 
 
 def wait(timeline: Timeline, interval: Interval) -> str:
-    """What a waiting task awaits: "sleep 1.0 s", "Lock.acquire (timeout 0.1 s)", "task B"."""
-    kind, timeout = interval.kind, _timeout(interval)
+    """What a waiting task awaits: "sleep 1.0 s", "Lock.acquire (timeout 0.1 s)", "task B",
+    "HTTP GET /delay/1", "gather of 2: a(1), a(2)"."""
+    kind, timeout, ref = interval.kind, _timeout(interval), interval.ref
     if kind == Wait.SLEEP:
-        return f"sleep {format_short(timeout)}" if timeout else "sleep"
-    if kind == Wait.TASK:
-        text = task(timeline, interval.ref)
+        if not ref:  # its own timer is the deadline
+            return f"sleep {format_short(timeout)}" if timeout else "sleep"
+        text = "sleep for ever" if ref < 0 else f"sleep {format_short(ref)}"
+    elif kind == Wait.TASK:
+        text = task(timeline, ref)
     elif kind == Wait.EXECUTOR:
-        text = job(timeline, interval.ref)
+        text = job(timeline, ref)
+    elif kind == Wait.HTTP and interval.detail:
+        text = f"HTTP {interval.detail}"
+    elif kind == Wait.GATHER and ref:
+        text = f"gather of {ref}{_members(timeline, interval)}"
+    elif kind == Wait.TASK_GROUP and ref:
+        tasks = f"{ref} task{'' if ref == 1 else 's'}"
+        text = f"its task group's {tasks}{_members(timeline, interval)}"
+    elif kind == Wait.TASK_GROUP:  # they ended, and the group is told of it in a callback
+        text = "its task group's end (its tasks are done)"
     elif interval.resource:
         text = resource_wait(timeline, interval)
     else:
         text = interval.detail or _WAITING_ON.get(kind, "something")
+        meaning = _MEANING.get(kind)
+        if meaning and interval.detail:
+            text = f"{text}, {meaning}"
     return f"{text} (timeout {format_short(timeout)})" if timeout else text
+
+
+def _members(timeline: Timeline, interval: Interval, shown: int = 3) -> str:
+    """ ": a, b, c" naming the tasks a gather or task group waits for, if they are the
+    waiting task's children still running when it began to wait ("" if they are not)."""
+    try:
+        info = timeline.task(interval.task)
+    except KeyError:
+        return ""
+    start = interval.start
+    alive = [
+        child
+        for child in info.children
+        if (other := timeline.task(child)).created <= start
+        and (other.ended is None or other.ended > start)
+    ]
+    if len(alive) != interval.ref:
+        return ""
+    names = [name(timeline, child) for child in alive[:shown]]
+    more = f" and {len(alive) - shown} more" if len(alive) > shown else ""
+    return f": {', '.join(names)}{more}"
 
 
 def cause(timeline: Timeline, interval: Interval) -> str:
@@ -253,7 +324,20 @@ def cause(timeline: Timeline, interval: Interval) -> str:
         fired = f"its {_timer(interval.timer)} fired"
         return f"{fired} {format_time(interval.late)} late" if interval.late else fired
     if kind == Cause.TASK:
-        return f"{task(timeline, interval.ref)} finished"
+        awaited = _awaited_many(timeline, interval)
+        if awaited:  # a gather or a task group: the task named is only the last to end
+            return f"{awaited} ({name(timeline, interval.ref)} was the last)"
+        return f"{task(timeline, interval.ref)} {_ENDED[_outcome_of(timeline, interval.ref)]}"
+    if kind == Cause.CANCEL and interval.ref:
+        return f"{task(timeline, interval.ref)} cancelled it"
+    if kind == Cause.GROUP_FAILED:
+        return f"{task(timeline, interval.ref)} in its task group failed"
+    if kind == Cause.GROUP_CANCEL:
+        return f"its task group cancelled it, as {task(timeline, interval.ref)} failed"
+    if kind == Cause.DEADLINE:
+        if interval.ref == interval.task:
+            return "its timeout fell due, which cancels its await"
+        return f"the timeout of {task(timeline, interval.ref)} fell due, which cancels it"
     if kind == Cause.FUTURE and interval.resource:
         return woken_by_use(timeline, interval)
     if kind == Cause.FUTURE:
@@ -262,6 +346,26 @@ def cause(timeline: Timeline, interval: Interval) -> str:
     if kind == Cause.EXECUTOR:
         return f"{job(timeline, interval.ref)} finished"
     return _BECAUSE.get(kind, "")
+
+
+def _outcome_of(timeline: Timeline, task_id: int) -> Outcome | None:
+    try:
+        return timeline.task(task_id).outcome
+    except KeyError:
+        return None
+
+
+def _awaited_many(timeline: Timeline, ready: Interval) -> str:
+    """ "the gather it awaited is done" when the wait before this wake-up was on several
+    tasks at once (a gather, a task group), else ""."""
+    before = timeline.state_at(ready.task, ready.start - 1) if ready.task else None
+    if before is None or before.state is not State.WAITING:
+        return ""
+    if before.kind == Wait.GATHER:
+        return "the gather it awaited is done"
+    if before.kind == Wait.TASK_GROUP:
+        return "its task group's tasks are done"
+    return ""
 
 
 def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
@@ -366,6 +470,20 @@ def program_end(timeline: Timeline) -> str:
     return ending(exit.reason, exit.status, exit.error)
 
 
+def run_figures(timeline: Timeline, busy: int, gain: float) -> str:
+    """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
+    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``)."""
+    wall = timeline.end
+    figures = [f"ran {format_time(wall)}"]
+    if wall:
+        figures += [f"loop busy {100 * busy / wall:.0f}%", f"concurrency gain {gain:.2f}"]
+    return " · ".join([*figures, task_count(timeline.tasks)])
+
+
+def more_warnings(count: int) -> str:
+    return f"… {count} more warning{'' if count == 1 else 's'}"
+
+
 def trace_written(path: str, events: int) -> str:
     return f"trace written to {path} ({events:,} event{'' if events == 1 else 's'})"
 
@@ -468,7 +586,15 @@ def _job_change(timeline: Timeline, task_id: int, change: JobChange) -> str:
         who = task(timeline, task_id) if task_id else "the program"
         return f"{who} submitted {what}"
     verb = "started" if change.phase == JobPhase.STARTED else "finished"
-    return f"{what} {verb} on {change.worker}"
+    if change.worker in _PROCESS_POOLS:
+        return f"{what} {verb} in a process pool"
+    return f"{what} {verb} on {worker(change.worker)}"
+
+
+def worker(name: str) -> str:
+    """An executor worker as its lane is labelled: a thread's name, "asyncio_0"; "process
+    pool" for a process pool's (which of its processes ran a job is not known)."""
+    return "process pool" if name in _PROCESS_POOLS else name
 
 
 def _timeout(interval: Interval) -> int:
@@ -542,10 +668,12 @@ def loop_state(loop: LoopSnapshot) -> str:
     """The loop's own state in a few words: "running task B's step", "idle in select()"."""
     if not loop.open:
         return "no event loop is running"
-    if loop.idle:
+    if loop.running:
+        return "running a step"
+    if loop.idle or not loop.ready:
         until = f" until {format_time(loop.idle_until)}" if loop.idle_until is not None else ""
-        return f"idle: waiting in select() for a timer or I/O{until}"
-    return "running a step" if loop.running else "busy between steps"
+        return f"idle: nothing is ready, it waits in select() for a timer or I/O{until}"
+    return "between steps: the next one is about to run"
 
 
 def _bare_wait(timeline: Timeline, interval: Interval) -> str:
@@ -569,16 +697,23 @@ def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
     """What the loop does once the current step gives it back."""
     if loop.ready:
         return f"Next in the ready queue: {name(timeline, loop.ready[0].task)}."
+    awaited = []
+    if loop.io:
+        awaited.append("a socket")
+    if loop.jobs:
+        awaited.append("a job")
     if loop.timers:
         first = loop.timers[0]
-        due = first.interval.deadline or 0
-        return (
-            f"Nothing is ready: the loop waits in select() until {name(timeline, first.task)}'s"
-            f" timer at {format_time(due)}, or until I/O is ready."
-        )
-    if loop.io or loop.jobs:
-        return "Nothing is ready: the loop waits in select() until I/O or a job is done."
-    return "Nothing is ready and nothing is pending."
+        due = format_time(first.interval.deadline or 0)
+        awaited.append(f"the first timer ({name(timeline, first.task)}'s, at {due})")
+    if not awaited:
+        return "Nothing is ready: the loop waits in select() until something wakes it."
+    return f"Nothing is ready: the loop waits in select() for {_either(awaited)}."
+
+
+def _either(things: list[str]) -> str:
+    """ "a socket, a job or the first timer"."""
+    return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} or {things[-1]}"
 
 
 def _place(timeline: Timeline, task_id: int, loop: LoopSnapshot) -> str:
@@ -594,10 +729,12 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
     if segment.first:
         info = timeline.task(segment.task)
         by = f"{name(timeline, info.parent)} creates" if info.parent else "The program creates"
-        if info.internal:
-            by = "asyncio creates"
+        made = f"task {who}"
         at = f" at {where(info.created_file, info.created_line)}" if info.created_file else ""
-        return f"{by} task {who}{at}; {_place(timeline, segment.task, loop)}."
+        if info.internal:  # asyncio.run's shutdown steps, named for what they do
+            by, made = "asyncio creates", f"its own task {info.coro.rsplit('.', 1)[-1]}"
+            at = f" as asyncio.run(){at} finishes"
+        return f"{by} {made}{at}; {_place(timeline, segment.task, loop)}."
     state = interval.state
     if state is State.RUNNING:
         resumes = timeline.position(segment.task, interval.start)
@@ -618,7 +755,7 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
             busy = f" ({name(timeline, loop.running)}'s step holds it)" if loop.running else ""
             return (
                 f"{who}'s {_timer(interval.kind)} is due, but the loop is busy{busy}: {who}"
-                f" is overdue and waits for the loop to come back."
+                f" is overdue, and runs only once the loop gets back to its timers."
             )
         if interval.kind == Cause.YIELD:
             return f"{who} gave the loop back but can go on at once; {place}."
@@ -629,16 +766,19 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
 
 
 def _narrate_block(timeline: Timeline, step: BlockingStep) -> str:
-    said = blocked(timeline, step)
-    said = said[0].upper() + said[1:]
+    """ "download's step runs 1.006 s without giving the loop back, at prog.py:19: the loop
+    is stuck; beat-1 and beat-2, due from 270 ms, must wait." """
+    who = f"{name(timeline, step.task)}'s step" if step.task else "A callback"
+    runs = "has run" if step.ongoing else "runs"
+    at = f", at {where(step.file, step.line)}" if step.file else ""
+    said = f"{who} {runs} {format_time(step.duration)} without giving the loop back{at}"
     due = due_during(timeline, step)
     if not due:
-        return f"{said}: nothing else could run meanwhile."
+        return f"{said}: the loop is stuck, nothing else can run meanwhile."
     when = format_time(min(parked.interval.deadline or 0 for parked in due))
-    were, wait = ("were", "wait") if len(due) > 1 else ("was", "waits")
     return (
-        f"{said}; {_names(timeline, [p.task for p in due])} {were} due from {when} and"
-        f" {wait}, overdue: the loop runs one step at a time."
+        f"{said}: the loop is stuck; {_names(timeline, [p.task for p in due])}, due from"
+        f" {when}, must wait."
     )
 
 
@@ -646,10 +786,10 @@ def _narrate_job(timeline: Timeline, task_id: int, change: JobChange) -> str:
     what = job(timeline, change.job)
     if change.phase == JobPhase.SUBMITTED:
         who = name(timeline, task_id) if task_id else "The program"
-        return f"{who} hands {what} to the executor, to run in a worker thread or process."
+        return f"{who} hands {what} to the executor, to run beside the loop."
     if change.phase == JobPhase.STARTED:
-        return f"{what} starts on {change.worker}, beside the loop."
-    return f"{what} finished on {change.worker}; whoever awaits it becomes ready."
+        return f"{what} starts on {worker(change.worker)}, beside the loop."
+    return f"{what} finished on {worker(change.worker)}; whoever awaits it becomes ready."
 
 
 # --- the loop panel: the loop's state at the playhead, as lists a learner can read ----------
@@ -684,8 +824,8 @@ def queue_entry(timeline: Timeline, queued: Queued, t: int) -> str:
     interval = queued.interval
     waited = format_time(t - interval.start)
     if interval.overdue:
-        due = f"its {_timer(interval.kind)} was due at {format_time(interval.start)}"
-        return f"{name(timeline, queued.task)}: {due} · overdue"
+        since = format_time(interval.start)
+        return f"{name(timeline, queued.task)}: overdue since {since} (its {_timer(interval.kind)})"
     return f"{name(timeline, queued.task)}: {cause(timeline, interval)} · {waited} in line"
 
 
@@ -725,13 +865,16 @@ def step_caption(index: int, count: int, live: bool) -> str:
 
 
 # --- the run view's notices ---------------------------------------------------------------------
-NO_MORE_STEPS = "no more steps that way"
+def no_more_steps(forward: bool) -> str:
+    if forward:
+        return "this is the last step (Home goes back to the first)"
+    return "this is the first step"
 
 
 def playing_by(steps: bool) -> str:
     if steps:
-        return "step by step: each event is one step (+/- change the pace); the selection follows"
-    return "by time: the playhead moves with the clock (+/- change the speed)"
+        return "step view: → goes one event at a time, +/- set the pace"
+    return "time view: the playhead moves with the clock, +/- set the speed"
 
 
 def following(on: bool) -> str:
@@ -897,16 +1040,26 @@ def group_facts(timeline: Timeline, group: Group, stats: GroupStats) -> list[str
         *unfinished,
         f"lifetime: p50 {format_time(life.p50)}",
         f"  p99 {format_time(life.p99)}, max {format_time(life.longest)}",
-        f"  longest: {name(timeline, life.task)}",
+        f"  longest: {_told_apart(timeline, life.task)}",
         f"ready: p50 {format_time(ready.p50)}",
         f"  p99 {format_time(ready.p99)}, max {format_time(ready.longest)}",
-        f"  longest: {name(timeline, ready.task)}",
+        f"  longest: {_told_apart(timeline, ready.task)}",
     ]
 
 
-# The census strip's rows, top to bottom: the loop's busy share, tasks ready, tasks waiting,
-# and the loop's lag (the longest wait in the ready queue that ended in the column).
-CENSUS_ROWS = ("busy", "ready", "waiting", "lag")
+def _told_apart(timeline: Timeline, task_id: int) -> str:
+    """A task of a group among its like: "handle(request), Task-1518" (its label, and the
+    name asyncio gave it where that tells it apart)."""
+    info = timeline.task(task_id)
+    said = label(info)
+    return (
+        f"{said}, {info.name}" if said != info.name and _DEFAULT_NAME.fullmatch(info.name) else said
+    )
+
+
+# The census strip's rows, top to bottom: tasks running, ready and waiting, the loop's busy
+# share and its lag (the longest wait in the ready queue that ended in the column).
+CENSUS_ROWS = ("running", "ready", "waiting", "busy", "lag")
 
 
 def census_value(row: str, column: CensusColumn | None) -> str:
@@ -918,7 +1071,7 @@ def census_value(row: str, column: CensusColumn | None) -> str:
         return f"busy {round(column.busy * 100)}%" if column.busy is not None else "busy -"
     if row == "lag":
         return f"lag {format_time(column.lag)}" if column.lag else "lag 0"
-    count = column.ready if row == "ready" else column.waiting
+    count = getattr(column, row)
     return (
         f"{row} {count:.1f}" if 0 < count < 9.95 and count != int(count) else f"{row} {count:,.0f}"
     )
@@ -926,13 +1079,14 @@ def census_value(row: str, column: CensusColumn | None) -> str:
 
 CENSUS_HELP = """
 **The census**, on top of the lanes when a run has more than 20 tasks (**C** shows or hides
-it): **busy**, the share of each column the loop spent running steps and callbacks (a task
-runs only while the loop is busy); **ready**, how many tasks waited in the ready queue (on
-average over the column); **waiting**, how many were suspended in an `await`; **lag**, the
-longest a task that left the ready queue in the column had waited there: how late the loop
-got to it. Each row is drawn to the scale of its highest value in view; its label says its
-value at the playhead's column. In step order a column's values are those just after its
-events.
+it): how many tasks were **running** (one at most: the share of the column a task's step
+ran), **ready** in the ready queue and **waiting** in an `await`, on average over the column;
+**busy**, the share of it the loop spent running steps and callbacks (more than running when
+callbacks, such as a library's protocol, take time); **lag**, the longest a task that left
+the ready queue in the column had waited there: how late the loop got to it. A full bar of
+running or busy is the whole column; ready, waiting and lag are drawn to the scale of their
+highest value in view (lag to the block threshold at least). Each row's label says its value
+at the playhead's column. In step order a column's values are those just after its events.
 
 **Groups.** The tasks of one coroutine are a group: a coroutine that made more than 20 tasks
 is folded into one row, ▸ **handle ×3,000**, which says how long its tasks lived and how long

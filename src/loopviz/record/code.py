@@ -4,6 +4,8 @@ a library function means, and short names and reprs for what it shows.
 A task's records point at the program's own code (where it was created, where it waits) and
 name the library function it waits in; both come from walking frames or coroutines, so each
 code object is classified once (:class:`CodeBook`) and its facts cached on a :class:`CodeInfo`.
+A few library functions say more than their name: the request an aiohttp call makes, the
+size of a task group; those facts are read from their frames (:func:`frame_values`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ import sys
 import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
-from types import CodeType
+from types import CodeType, CoroutineType, FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
-from loopviz.trace import Wait
+from loopviz.trace import ARG_CHARS, MAX_ARGS, Arg, Wait
 
 _PACKAGE_DIR = str(Path(__file__).parent.parent) + os.sep
 _SCENARIO_DIR = str(Path(__file__).parent.parent / "scenarios") + os.sep
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+_AIOHTTP_PART = f"{os.sep}aiohttp{os.sep}"
+
+# Not a trace kind: ``wait_for``, which waits on what it wraps (its ``fut``) under a deadline.
+WAIT_FOR = -1
 
 # Library functions a task can be suspended in, by qualified name, and what they mean.
 _ASYNCIO_WAITS = {
@@ -38,9 +45,10 @@ _ASYNCIO_WAITS = {
     "Condition.wait_for": Wait.CONDITION,
     "Queue.get": Wait.QUEUE_GET,
     "Queue.put": Wait.QUEUE_PUT,
-    "wait_for": Wait.TIMEOUT,
-    "TaskGroup.__aexit__": Wait.GATHER,
-    "TaskGroup._aexit": Wait.GATHER,
+    "Queue.join": Wait.QUEUE_JOIN,
+    "wait_for": WAIT_FOR,
+    "TaskGroup.__aexit__": Wait.TASK_GROUP,
+    "TaskGroup._aexit": Wait.TASK_GROUP,
     "wait": Wait.FUTURE,
     "as_completed": Wait.FUTURE,
 }
@@ -53,6 +61,10 @@ def wait_kind_of(qualname: str, filename: str) -> int | None:
         kind = _ASYNCIO_WAITS.get(qualname)
         if kind is not None:
             return kind
+    elif _AIOHTTP_PART in filename and (
+        qualname == "ClientSession._request" or qualname.startswith("ClientResponse.")
+    ):
+        return Wait.HTTP
     name = qualname.rsplit(".", 1)[-1].lower()
     if any(word in name for word in _IO_WORDS):
         return Wait.IO
@@ -71,14 +83,16 @@ def library_prefixes() -> tuple[str, ...]:
 class CodeInfo:
     """What the recorder needs to know of one code object, computed once."""
 
-    __slots__ = ("code", "coro", "kind", "library", "name", "sites")
+    __slots__ = ("args", "code", "coro", "kind", "library", "name", "sites")
 
     def __init__(self, code: CodeType, library: bool, kind: int | None) -> None:
         self.code = code
         self.library = library
-        self.kind = kind  # Wait kind when a task is suspended in it (library code only)
+        # Wait kind (or WAIT_FOR) when a task is suspended in it (library code only)
+        self.kind = kind
         self.name = 0  # Str of its qualified name, once used
         self.coro: tuple[int, int] | None = None  # (Str of its name, Site of its def), once used
+        self.args: tuple[tuple[str, ...], bool] | None = None  # arg_names(), once used
         # Sites by instruction offset: working out a line number is slow; few places recur.
         self.sites: dict[int, int] = {}
 
@@ -128,3 +142,106 @@ def callable_name(func: Any) -> str:
             func = func.func
     name = getattr(func, "__qualname__", None) or type(func).__qualname__
     return str(name)
+
+
+def frame_values(frame: FrameType, names: Iterable[str]) -> list[Any] | None:
+    """The values of some of a frame's locals (None if one is unbound).
+
+    On 3.11 and 3.12 ``f_locals`` is a snapshot kept on the frame, which would keep values
+    alive that the function later drops: it is emptied again (whatever reads ``f_locals``
+    next fills it afresh). On 3.13 it is a view of the frame itself, left as it is.
+    """
+    values = frame.f_locals
+    try:
+        return [values[name] for name in names]
+    except KeyError:
+        return None
+    finally:
+        if type(values) is dict:
+            values.clear()
+
+
+def _arg(value: Any, name: str) -> Arg:
+    """One argument as ``trace.Arg`` records it. Only plain values are shown (their repr is
+    safe and quick); of anything else, the parameter's name (the value's own ``__repr__``
+    could be slow or have side effects)."""
+    kind = type(value)
+    if kind is str:
+        return value[: ARG_CHARS + 1]  # type: ignore[no-any-return]
+    if kind is bool or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return value if -_INT64 <= value < _INT64 else [name]  # JSON holds 64 bits
+    if kind is float:
+        return value if value - value == 0 else [repr(value)]  # inf and nan: not JSON
+    if kind is bytes:
+        text = repr(value[:ARG_CHARS])
+        return [f"{text[:-1]}…{text[-1]}" if len(value) > ARG_CHARS else text]
+    return [name]
+
+
+_INT64 = 2**63
+_SELF = frozenset({"self", "cls"})
+
+
+def arg_names(code: CodeType) -> tuple[tuple[str, ...], bool]:
+    """The parameters of a coroutine whose values a task's record shows (a method's
+    ``self`` left out), and whether more follow them."""
+    names = code.co_varnames[: code.co_argcount]
+    if names and names[0] in _SELF:
+        names = names[1:]
+    return names[:MAX_ARGS], len(names) > MAX_ARGS
+
+
+def first_args(coro: Any, names: tuple[str, ...], more: bool) -> tuple[Arg, ...] | None:
+    """The values of a new task's coroutine's first parameters ``names`` (``arg_names``), as
+    ``trace.Arg`` records them; None when they cannot be read (its frame is gone). On every
+    task's path: the common values (str, int) are taken inline."""
+    frame = coro.cr_frame if type(coro) is CoroutineType else getattr(coro, "gi_frame", None)
+    if frame is None:
+        return None
+    values = frame.f_locals
+    args: list[Arg] = []
+    try:
+        for name in names:
+            value = values[name]
+            kind = type(value)
+            if kind is int and -_INT64 <= value < _INT64:
+                args.append(value)
+            elif kind is str:
+                args.append(value[: ARG_CHARS + 1])
+            else:
+                args.append(_arg(value, name))
+    except KeyError:  # unbound: deleted by an eager first step
+        return None
+    finally:
+        if type(values) is dict:  # see frame_values
+            values.clear()
+    if more:
+        args.append([])
+    return tuple(args)
+
+
+def http_request(coro: Any, qualname: str) -> str:
+    """ "GET /delay/1": the request an aiohttp coroutine makes (``ClientSession._request``
+    or a ``ClientResponse`` method), its method and path (not its query: it may hold keys)."""
+    if qualname == "ClientSession._request":
+        values = frame_values(coro.cr_frame, ("method", "str_or_url"))
+        if values is None:
+            return ""
+        method, url = values
+    else:
+        values = frame_values(coro.cr_frame, ("self",))
+        if values is None:
+            return ""
+        method, url = getattr(values[0], "method", ""), getattr(values[0], "url", "")
+    path = urlsplit(url).path if isinstance(url, str) else getattr(url, "path", "")
+    return f"{str(method).upper()} {path or '/'}"[:80]
+
+
+def task_group_size(coro: Any) -> int:
+    """How many of its tasks a task group, waited on in its ``__aexit__``, still runs (not
+    done: the group hears of a task's end only in a later callback)."""
+    values = frame_values(coro.cr_frame, ("self",))
+    tasks = getattr(values[0], "_tasks", ()) if values else ()
+    return sum(not task.done() for task in tasks)

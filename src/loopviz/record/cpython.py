@@ -25,9 +25,19 @@ Fields and functions the loop uses, and where:
   builtin ``task_wakeup``, both with the task as ``__self__`` (the pure-Python Task's are its
   ``__step`` / ``__wakeup`` methods): :data:`STEPS`, :data:`WAKEUPS`, :func:`is_step`.
 - ``asyncio.tasks._GatheringFuture`` and its ``_children``: a task waiting on ``gather()``.
+- ``asyncio.futures._set_result_unless_cancelled``: the callback of ``sleep()``'s timer, to
+  tell a sleep's own length from a deadline around it (:data:`SLEEP_TIMER`).
+- ``TaskGroup._on_task_done`` (each child's done-callback, :data:`GROUP_TASK_DONE`),
+  ``TaskGroup._parent_task`` and ``_tasks``: why a task group wakes or cancels a task, and
+  how many tasks it still waits for; ``Timeout._on_timeout`` and ``Timeout._task``: whose
+  deadline cancels a task (:data:`TIMEOUT_FIRED`). Read with ``getattr`` and a default: a
+  Python without them only says less.
 - The qualified names of asyncio's functions a task can wait in (``code.py``), among them
   the private ``TaskGroup._aexit`` of 3.13: a name missing there only makes that wait a plain
   "future", so they are recognised, not relied on.
+- A coroutine's ``__await__()`` iterator (``coroutine_wrapper``) holds its coroutine where
+  only the garbage collector sees it: :func:`wrapped_coroutine` (a chain of awaits through an
+  object whose ``__await__`` returns one, as aiohttp's ``await session.get(url)``).
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).
@@ -37,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import inspect
 import os
 import runpy
@@ -83,10 +94,19 @@ PRIVATE: tuple[tuple[str, str], ...] = (
     ("Task", "_exception"),
     ("asyncio.tasks", "_GatheringFuture"),
     ("asyncio.format_helpers", "_format_callback_source"),
+    ("asyncio.futures", "_set_result_unless_cancelled"),
+    ("TaskGroup", "_on_task_done"),
+    ("TaskGroup", "_parent_task"),
+    ("TaskGroup", "_tasks"),
+    ("Timeout", "_on_timeout"),
+    ("Timeout", "_task"),
 )
 
 Task = asyncio.Task  # the C Task on 3.11-3.13
 GatheringFuture: type[asyncio.Future[Any]] = asyncio.tasks._GatheringFuture  # type: ignore[attr-defined]
+SLEEP_TIMER = getattr(asyncio.futures, "_set_result_unless_cancelled", None)
+GROUP_TASK_DONE = getattr(asyncio.TaskGroup, "_on_task_done", None)
+TIMEOUT_FIRED = getattr(asyncio.Timeout, "_on_timeout", None)
 # How a Task's own callbacks look (C Task on 3.11-3.13; then the pure-Python Task's methods).
 C_STEP = "TaskStepMethWrapper"  # the C Task's step: no ``__name__``, known by its type's
 STEPS = frozenset({C_STEP, "__step", "_Task__step"})
@@ -100,6 +120,26 @@ _FORMAT_TAKES_DEBUG = (
 )
 
 
+async def _probe() -> None:
+    """Only to learn the type of a coroutine's ``__await__()`` iterator."""
+
+
+def _wrapper_type() -> type:
+    coro = _probe()
+    try:
+        return type(coro.__await__())
+    finally:
+        coro.close()
+
+
+COROUTINE_WRAPPER = _wrapper_type()
+
+
+def wrapped_coroutine(wrapper: Any) -> Any:
+    """The coroutine a ``coroutine.__await__()`` iterator runs (None if it has none)."""
+    return next(iter(gc.get_referents(wrapper)), None)
+
+
 def missing() -> list[str]:
     """The private names of :data:`PRIVATE` this Python does not have (a port's to-do list)."""
     loop = asyncio.SelectorEventLoop()
@@ -111,6 +151,9 @@ def missing() -> list[str]:
             "Task": Task,
             "asyncio.tasks": asyncio.tasks,
             "asyncio.format_helpers": format_helpers,
+            "asyncio.futures": asyncio.futures,
+            "TaskGroup": asyncio.TaskGroup(),
+            "Timeout": asyncio.Timeout(None),
         }
         return [f"{o}.{a}" for o, a in PRIVATE if not hasattr(owners[o], a)]
     finally:

@@ -62,7 +62,7 @@ class Step(asyncio.Handle):
 
 class _TimedRun:
     """Runs a plain callback as the stock Handle does, timed, noting what it means for the
-    tasks it wakes (``_cause``; ``_ref``: the finished task it reports on, or 0)."""
+    tasks it wakes (``_cause``; ``_ref``: what it reports on, see ``LoopState.wake_ref``)."""
 
     __slots__ = ()
     _cause: int
@@ -75,7 +75,7 @@ class _TimedRun:
     def _run(self) -> None:
         loop = self._loop
         hooks = loop.hooks
-        # Tasks it wakes are woken by ``_cause`` (``_ref``: a task id, or a task resolved if used).
+        # Tasks it wakes are woken by ``_cause``, about ``_ref``.
         loop.wake_cause, loop.wake_ref, loop.running_tid = self._cause, self._ref, 0
         loop.busy_since = t0 = _now()
         try:
@@ -125,12 +125,12 @@ class IOCallback(Callback):
 
 
 class Timer(_TimedRun, asyncio.TimerHandle):
-    """A timer (a sleep's, a timeout's) in the loop's heap."""
+    """A timer (a sleep's, a timeout's) in the loop's heap; what it reports on is its callback
+    (an ``asyncio.timeout()``'s names the task it is a deadline for)."""
 
-    __slots__ = ()
-    __init__ = handle_init  # then call_at sets ``_when`` and ``_scheduled``
+    __slots__ = ("_ref",)
+    __init__ = handle_init  # then call_at sets ``_when``, ``_scheduled`` and ``_ref``
     _cause = _CAUSE_TIMER
-    _ref = 0
 
 
 # What the program sees of them (a handle's repr, in asyncio's debug log) is the stock names.

@@ -39,12 +39,14 @@ class LoopState(Protocol):
     ``time.monotonic_ns()`` when the running step or callback started (0: none runs), and
     ``thread_id`` the thread running the loop (0: not running): the watchdog reads both from
     its own thread. ``wake_cause`` (a :class:`~loopviz.trace.Cause`) and ``wake_ref`` say why
-    a task woken now is woken, outside a step: by the running callback's meaning (a timer, a
-    task's done-callback with that ``asyncio.Task`` as ``wake_ref``...), else by I/O.
+    a task woken now is woken, outside a step: by the running callback's meaning, else by
+    I/O. ``wake_ref`` is what that callback reports on: a task id; the ``asyncio.Task`` whose
+    done-callback it is; ``(task, group)`` for a task group's; else the callback itself.
     ``step_deadline`` is the earliest timer (``loop.time()`` seconds, 0: none) the running step
-    set. ``creating`` is ``(coroutine, monotonic ns, caller's frame)`` while ``create_task``
-    runs (a 3.12+ eager first step runs inside it). ``executor_jobs`` maps each executor
-    future to its job id (None until the first job).
+    set, ``sleep_due`` when the last ``asyncio.sleep()`` timer set falls due (a sleep sets it
+    in the step it begins in). ``creating`` is ``(coroutine, monotonic ns, caller's frame)``
+    while ``create_task`` runs (a 3.12+ eager first step runs inside it). ``executor_jobs``
+    maps each executor future to its job id (None until the first job).
     """
 
     recording: bool
@@ -55,6 +57,7 @@ class LoopState(Protocol):
     wake_cause: int
     wake_ref: Any
     step_deadline: float
+    sleep_due: float
     creating: tuple[Any, int, FrameType] | None
     executor_jobs: Any
 
@@ -113,7 +116,7 @@ class LoopHooks:
         return 0
 
     def job_started(self, job: int, worker: str) -> None:
-        """The job began on ``worker`` (a thread's name; ``"process pool"``)."""
+        """The job began on ``worker`` (a thread's name; ``trace.PROCESS_POOL``)."""
 
     def job_finished(self, job: int, worker: str) -> None:
         """The job ended (its result or exception is not yet seen by the loop)."""

@@ -27,12 +27,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Generator
-from types import FrameType
+from types import FrameType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loopviz.record.cpython import (
     C_STEP,
+    GROUP_TASK_DONE,
     LOCKED_THREADSAFE_HANDLES,
+    SLEEP_TIMER,
     WAKEUPS,
     Task,
     is_step,
@@ -42,13 +44,14 @@ from loopviz.record.cpython import (
 )
 from loopviz.record.handles import Callback, IOCallback, Step, Timer
 from loopviz.record.hooks import LoopHooks
-from loopviz.trace import Cause
+from loopviz.trace import PROCESS_POOL, Cause
 
 _now = time.monotonic_ns
 _new_handle = object.__new__
 _copy_context = contextvars.copy_context
 _T = TypeVar("_T")
 _CAUSE_FUTURE = int(Cause.FUTURE)
+_CAUSE_GROUP_FAILED = int(Cause.GROUP_FAILED)
 _CAUSE_IO = int(Cause.IO)
 _CAUSE_TASK = int(Cause.TASK)
 
@@ -152,8 +155,9 @@ class TracingLoop(asyncio.SelectorEventLoop):
         self.running_task: asyncio.Task[Any] | None = None
         self.running_tid = 0
         self.wake_cause = _CAUSE_IO  # set by whatever callback runs; outside one, the selector's
-        self.wake_ref: Any = 0  # a task id, or the finished task itself (resolved if used)
+        self.wake_ref: Any = 0  # what the running callback reports on (LoopState.wake_ref)
         self.step_deadline = 0.0
+        self.sleep_due = 0.0
         self.creating: tuple[Any, int, FrameType] | None = None
         self.executor_jobs: weakref.WeakKeyDictionary[asyncio.Future[Any], int] | None = None
         self.busy_since = 0
@@ -216,9 +220,14 @@ class TracingLoop(asyncio.SelectorEventLoop):
             first = args[0] if args else None
             handle = Callback(callback, args, self, context)
             if isinstance(first, Task):
-                handle._cause, handle._ref = _CAUSE_TASK, first  # type: ignore[attr-defined]
+                if type(callback) is MethodType and callback.__func__ is GROUP_TASK_DONE:
+                    # A task group's: a failure there cancels the rest (the owner to wake it).
+                    handle._cause = _CAUSE_GROUP_FAILED  # type: ignore[attr-defined]
+                    handle._ref = (first, callback.__self__)  # type: ignore[attr-defined]
+                else:
+                    handle._cause, handle._ref = _CAUSE_TASK, first  # type: ignore[attr-defined]
             else:
-                handle._cause, handle._ref = _CAUSE_FUTURE, 0  # type: ignore[attr-defined]
+                handle._cause, handle._ref = _CAUSE_FUTURE, callback  # type: ignore[attr-defined]
         if self._debug:
             handle._source_traceback = source_traceback(1)  # type: ignore[attr-defined]
         self._ready.append(handle)
@@ -253,8 +262,10 @@ class TracingLoop(asyncio.SelectorEventLoop):
             and (not self.step_deadline or when < self.step_deadline)
         ):
             self.step_deadline = when
+        if callback is SLEEP_TIMER:
+            self.sleep_due = when
         timer = Timer(callback, args, self, context)
-        timer._when, timer._scheduled = when, True
+        timer._when, timer._scheduled, timer._ref = when, True, callback
         if self._debug:
             timer._source_traceback = source_traceback(1)
         heapq.heappush(self._scheduled, timer)
@@ -295,8 +306,8 @@ class TracingLoop(asyncio.SelectorEventLoop):
         if pools is not None and isinstance(executor, pools.ProcessPoolExecutor):
             # A process pool pickles ``func``: it cannot be wrapped, nor seen starting.
             future = super().run_in_executor(executor, func, *args)
-            hooks.job_started(job, "process pool")
-            future.add_done_callback(lambda _: hooks.job_finished(job, "process pool"))
+            hooks.job_started(job, PROCESS_POOL)
+            future.add_done_callback(lambda _: hooks.job_finished(job, PROCESS_POOL))
         else:
             future = super().run_in_executor(executor, _Job(hooks, job, func), *args)
         if self.executor_jobs is None:

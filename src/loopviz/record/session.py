@@ -27,13 +27,31 @@ from pathlib import Path
 from types import CodeType, CoroutineType, FrameType, GeneratorType
 from typing import IO, Any
 
-from loopviz.record.code import CodeBook, CodeInfo, callable_name, short_text
-from loopviz.record.cpython import GatheringFuture, Task
+from loopviz.record.code import (
+    WAIT_FOR,
+    CodeBook,
+    CodeInfo,
+    arg_names,
+    callable_name,
+    first_args,
+    frame_values,
+    http_request,
+    short_text,
+    task_group_size,
+)
+from loopviz.record.cpython import (
+    COROUTINE_WRAPPER,
+    TIMEOUT_FIRED,
+    GatheringFuture,
+    Task,
+    wrapped_coroutine,
+)
 from loopviz.record.hooks import LoopHooks, LoopState
-from loopviz.record.loop import TracingLoop
+from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
 from loopviz.record.watchdog import Watchdog
 from loopviz.trace import (
+    PROCESS_POOL,
     Blocking,
     Callback,
     Cause,
@@ -66,10 +84,14 @@ _now = time.monotonic_ns
 # Enum members the hot paths use, as module constants: reading ``Cause.IO`` takes ~70 ns
 # on 3.11, and a task's life reads about ten of them.
 _CAUSE_CANCEL = int(Cause.CANCEL)
+_CAUSE_DEADLINE = int(Cause.DEADLINE)
 _CAUSE_EXECUTOR = int(Cause.EXECUTOR)
 _CAUSE_FUTURE = int(Cause.FUTURE)
+_CAUSE_GROUP_CANCEL = int(Cause.GROUP_CANCEL)
+_CAUSE_GROUP_FAILED = int(Cause.GROUP_FAILED)
 _CAUSE_START = int(Cause.START)
 _CAUSE_TASK = int(Cause.TASK)
+_CAUSE_TIMER = int(Cause.TIMER)
 _CAUSE_YIELD = int(Cause.YIELD)
 _OUTCOME_CANCELLED = int(Outcome.CANCELLED)
 _OUTCOME_ERROR = int(Outcome.ERROR)
@@ -77,7 +99,10 @@ _OUTCOME_RESULT = int(Outcome.RESULT)
 _WAIT_EXECUTOR = int(Wait.EXECUTOR)
 _WAIT_FUTURE = int(Wait.FUTURE)
 _WAIT_GATHER = int(Wait.GATHER)
+_WAIT_HTTP = int(Wait.HTTP)
+_WAIT_SLEEP = int(Wait.SLEEP)
 _WAIT_TASK = int(Wait.TASK)
+_WAIT_TASK_GROUP = int(Wait.TASK_GROUP)
 _NONE = repr(None)
 
 
@@ -139,6 +164,10 @@ class Recorder(LoopHooks):
         # run next iteration, still name them. Older ids are dropped, as addresses get reused.
         self._finished: dict[int, int] = {}
         self._finished_before: dict[int, int] = {}
+        # Tasks woken by the running task's end, during its last step: their Ready records
+        # follow its Finished record (the awaited task is done, then its waiter is ready).
+        self._held: list[int] = []
+        self._held_by: Any = None
         self._next_task = 0
         self._next_job = 0
         self._next_loop = 0
@@ -395,8 +424,10 @@ class Recorder(LoopHooks):
         self.emit(Job(self.now(), job, JobPhase.STARTED, self.intern(worker), fn, task))
 
     def job_finished(self, job: int, worker: str) -> None:
-        fn, task = self._jobs.pop(job)
-        self.emit(Job(self.now(), job, JobPhase.FINISHED, self.intern(worker), fn, task))
+        known = self._jobs.pop(job, None)
+        if known is not None:  # (a process pool's job may be said finished by its waiter)
+            fn, task = known
+            self.emit(Job(self.now(), job, JobPhase.FINISHED, self.intern(worker), fn, task))
 
     def task_scheduled(
         self, loop: LoopState, task: asyncio.Task[Any], future: asyncio.Future[Any] | None
@@ -407,7 +438,9 @@ class Recorder(LoopHooks):
             if future is not None:  # a wake-up: the future it awaited is done
                 if tid is None:
                     tid = self._register(loop, task, None, _now())
-                self.emit(self._woken(loop, _now() - self.origin, tid, future))
+                ready = self._woken(loop, _now() - self.origin, tid, task, future)
+                if ready is not None:
+                    self.emit(ready)
                 return tid
             if tid is None:
                 creating = loop.creating
@@ -420,8 +453,11 @@ class Recorder(LoopHooks):
                 tid = self._register(loop, task, None, t)
                 self.emit(Ready(t - self.origin, tid, _CAUSE_START, 0))
                 return tid
-            cause = _CAUSE_CANCEL if task._must_cancel else _CAUSE_YIELD  # type: ignore[attr-defined]
-            self.emit(Ready(_now() - self.origin, tid, cause, 0))
+            if task._must_cancel:  # type: ignore[attr-defined]
+                by = loop.running_tid if loop.running_task is not None else 0
+                self.emit(Ready(_now() - self.origin, tid, _CAUSE_CANCEL, by))
+            else:
+                self.emit(Ready(_now() - self.origin, tid, _CAUSE_YIELD, 0))
             return tid
         except Exception as exc:
             self.fail(exc)
@@ -451,21 +487,52 @@ class Recorder(LoopHooks):
                 self.fail(exc)
 
     # --- the records of a task's life -------------------------------------------------------------
-    def _woken(self, loop: LoopState, t: int, tid: int, future: asyncio.Future[Any]) -> Ready:
-        """The Ready record of a task woken because ``future`` is done: by what?"""
-        if future.cancelled():
-            return Ready(t, tid, _CAUSE_CANCEL)
-        if isinstance(future, Task):
+    def _woken(
+        self,
+        loop: LoopState,
+        t: int,
+        tid: int,
+        task: asyncio.Task[Any],
+        future: asyncio.Future[Any],
+    ) -> Ready | None:
+        """The Ready record of a task woken because ``future`` is done: by what? None when it
+        is held back until the record of the task whose end woke it."""
+        current = loop.running_task
+        if isinstance(future, Task):  # a task it awaited ended, however it ended
+            if future is current:  # in its own last step, not yet recorded as done
+                self._held.append(tid)
+                self._held_by = current
+                return None
             return Ready(t, tid, _CAUSE_TASK, self.task_id(future))
+        if future.cancelled() and task.cancelling():  # it was cancelled (not only its future)
+            if current is not None:  # by the running step
+                return Ready(t, tid, _CAUSE_CANCEL, loop.running_tid)
+            wake = loop.wake_ref
+            if loop.wake_cause == _CAUSE_GROUP_FAILED:  # by its task group: a task there failed
+                failed, group = wake
+                owner = getattr(group, "_parent_task", None) is task
+                cause = _CAUSE_GROUP_FAILED if owner else _CAUSE_GROUP_CANCEL
+                return Ready(t, tid, cause, self.task_id(failed))
+            if getattr(wake, "__func__", None) is TIMEOUT_FIRED:  # by an asyncio.timeout()
+                return Ready(t, tid, _CAUSE_DEADLINE, self.task_id(wake.__self__._task))
+            return Ready(t, tid, _CAUSE_CANCEL, 0)
         jobs = loop.executor_jobs
         job = jobs.get(future) if jobs is not None else None
         if job is not None:
-            return Ready(t, tid, _CAUSE_EXECUTOR, job)
-        current = loop.running_task
+            if job in self._jobs:  # a process pool's, whose end is seen only now: first that
+                self.job_finished(job, PROCESS_POOL)
+            return Ready(self.now(), tid, _CAUSE_EXECUTOR, job)
         if current is not None:  # resolved by the running step: woken by that task
             return Ready(t, tid, _CAUSE_FUTURE, self._task_ids.get(id(current), 0))
+        cause = loop.wake_cause
+        if cause == _CAUSE_TIMER:  # the most frequent: a sleep's timer
+            return Ready(t, tid, cause, 0)
         ref = loop.wake_ref
-        return Ready(t, tid, loop.wake_cause, ref if type(ref) is int else self.task_id(ref))
+        if cause == _CAUSE_GROUP_FAILED:  # a task group's last task ended: the owner goes on
+            cause, ref = _CAUSE_TASK, ref[0]
+        if type(ref) is not int:
+            ref = self.task_id(ref) if isinstance(ref, Task) else 0
+        return Ready(t, tid, cause, ref)
 
     def _register(self, loop: LoopState, task: asyncio.Task[Any], coro: Any, t: int) -> int:
         self._next_task = tid = self._next_task + 1
@@ -480,11 +547,15 @@ class Recorder(LoopHooks):
         code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
         if code is None:
             what = (self.intern(type(coro).__qualname__), 0)
+            args: tuple[Any, ...] | None = None
         else:
             info = self._codes.get(id(code)) or self.code(code)
             if info.coro is None:
                 info.coro = (self.code_name(info), self.site(code.co_filename, code.co_firstlineno))
+                info.args = arg_names(code)
             what = info.coro
+            names, more = info.args  # type: ignore[misc]
+            args = first_args(coro, names, more) if names else ()
         # The creator is the task whose step is running (not asyncio.current_task(): in
         # Python on 3.11, and during an eager first step it is the new task itself).
         parent = loop.running_tid if loop.running_task is not None else 0
@@ -493,7 +564,7 @@ class Recorder(LoopHooks):
         coro_name, coro_site = what
         self.emit(
             TaskCreated(
-                t - self.origin, tid, self.name_ref(name), coro_name, coro_site, parent, site
+                t - self.origin, tid, self.name_ref(name), coro_name, coro_site, parent, site, args
             )
         )
         return tid
@@ -506,15 +577,19 @@ class Recorder(LoopHooks):
             self._finished[id(task)] = self._task_ids.pop(id(task))
             if task.cancelled():
                 self.emit(Finished(start, tid, dur, _OUTCOME_CANCELLED, 0))
-                return
-            exc = task._exception  # not exception(): see above
-            if exc is not None:
+            elif (exc := task._exception) is not None:  # not exception(): see above
                 text = f"{type(exc).__name__}: {exc}"[:200]
                 self.emit(Finished(start, tid, dur, _OUTCOME_ERROR, self.intern(text)))
             else:
                 result = task.result()
                 text = _NONE if result is None else short_text(result)  # None: most tasks
                 self.emit(Finished(start, tid, dur, _OUTCOME_RESULT, self.intern(text)))
+            if self._held and self._held_by is task:  # its waiters: ready as it ends
+                end = start + dur
+                for waiter in self._held:
+                    self.emit(Ready(end, waiter, _CAUSE_TASK, tid))
+                self._held.clear()
+                self._held_by = None
             return
         waiter = task._fut_waiter  # type: ignore[attr-defined]
         if waiter is None:  # yielded: ready again at once
@@ -538,8 +613,10 @@ class Recorder(LoopHooks):
         """The Waited record of a suspended task: on what, from its chain of awaits."""
         user: Any = None  # the innermost coroutine (or generator) of the program's own code
         user_info: CodeInfo | None = None
-        found: CodeInfo | None = None  # the library function it waits in
+        found: CodeInfo | None = None  # the library function it waits in, that says on what
+        found_at: Any = None  # its coroutine
         first_library: CodeInfo | None = None
+        wrapper: Any = None  # a wait_for it waits in: it waits on what that wraps
         codes = self._codes
         obj: Any = task.get_coro()
         while obj is not None:
@@ -548,16 +625,22 @@ class Recorder(LoopHooks):
                 code, nxt = obj.cr_code, obj.cr_await
             elif kind is GeneratorType:
                 code, nxt = obj.gi_code, obj.gi_yieldfrom
+            elif kind is COROUTINE_WRAPPER:  # ``await`` of an object whose __await__ is a
+                obj = wrapped_coroutine(obj)  # coroutine's (aiohttp's request): that coroutine
+                continue
             else:
                 break
             info = codes.get(id(code)) or self.code(code)
             if not info.library:
-                user, user_info, found, first_library = obj, info, None, None
+                user, user_info, found, first_library, wrapper = obj, info, None, None, None
             else:
                 if first_library is None:
                     first_library = info
                 if found is None and info.kind is not None:
-                    found = info
+                    if info.kind != WAIT_FOR:
+                        found, found_at = info, obj
+                    elif wrapper is None:
+                        wrapper = obj
             obj = nxt
         # Only the program's frame is asked for: each frame asked for is made into an object.
         if user_info is None:
@@ -565,17 +648,42 @@ class Recorder(LoopHooks):
         else:
             frame: Any = user.cr_frame if type(user) is CoroutineType else user.gi_frame
             site = user_info.sites.get(frame.f_lasti) or self.frame_site(frame, user_info)
-        if isinstance(waiter, Task):
-            return Waited(t, tid, dur, _WAIT_TASK, self.task_id(waiter), site, timeout)
+        # A sleep's own future (the most frequent wait) is none of those _awaited knows.
+        what = (
+            None if found is not None and found.kind == _WAIT_SLEEP else self._awaited(loop, waiter)
+        )
+        if what is None and found is not None:
+            wait = found.kind
+            if wait == _WAIT_SLEEP:  # its own length if a nearer deadline cuts it short
+                due = loop.sleep_due
+                if due >= NO_DEADLINE_S:
+                    what = wait, -1  # it sleeps for ever
+                else:
+                    own = int(due * 1e9) - self.origin - t - dur
+                    what = wait, own if own > timeout else 0
+            elif wait == _WAIT_HTTP:
+                what = wait, self.intern(http_request(found_at, found.code.co_qualname))
+            elif wait == _WAIT_TASK_GROUP:
+                what = wait, task_group_size(found_at)
+            else:
+                what = wait, found.name or self.code_name(found)  # type: ignore[assignment]
+        if what is None and wrapper is not None:  # 3.11's wait_for: on a future of its own
+            inner = frame_values(wrapper.cr_frame, ("fut",))
+            if inner is not None and isinstance(inner[0], asyncio.Future):
+                what = self._awaited(loop, inner[0])
+        if what is None:
+            what = _WAIT_FUTURE, self.code_name(first_library) if first_library else 0
+        return Waited(t, tid, dur, what[0], what[1], site, timeout)
+
+    def _awaited(self, loop: LoopState, future: Any) -> tuple[int, int] | None:
+        """(Wait kind, detail) of a future that says itself what it is: a task, an executor
+        job, a gather; None for any other."""
+        if isinstance(future, Task):
+            return _WAIT_TASK, self.task_id(future)
         jobs = loop.executor_jobs
-        job = jobs.get(waiter) if jobs is not None else None
+        job = jobs.get(future) if jobs is not None else None
         if job is not None:
-            return Waited(t, tid, dur, _WAIT_EXECUTOR, job, site, timeout)
-        if isinstance(waiter, GatheringFuture):
-            detail = self.intern(f"gather of {len(waiter._children)}")  # type: ignore[attr-defined]
-            return Waited(t, tid, dur, _WAIT_GATHER, detail, site, timeout)
-        if found is not None:
-            detail = found.name or self.code_name(found)
-            return Waited(t, tid, dur, found.kind, detail, site, timeout)  # type: ignore[arg-type]
-        detail = self.code_name(first_library) if first_library else 0
-        return Waited(t, tid, dur, _WAIT_FUTURE, detail, site, timeout)
+            return _WAIT_EXECUTOR, job
+        if isinstance(future, GatheringFuture):
+            return _WAIT_GATHER, len(future._children)  # type: ignore[attr-defined]
+        return None

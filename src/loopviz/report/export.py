@@ -98,7 +98,7 @@ def chrome_events(timeline: Timeline) -> Iterator[TraceEvent]:
     tid = _LOOP_TID
     for worker in timeline.workers:
         tid += 1
-        yield from _thread(tid, worker)
+        yield from _thread(tid, words.worker(worker))
         for span in timeline.job_spans(worker):
             yield _event(span.label, "job", tid, span.start, end if span.end is None else span.end)
     tids = {info.id: tid + n for n, info in enumerate(timeline.tasks, 1)}
@@ -169,7 +169,7 @@ def write_csv(timeline: Timeline, out: TextIO) -> None:
         writer.writerows(
             (
                 info.id,
-                info.name,
+                words.label(info),
                 _STATE_NAMES[interval.state],
                 seconds(interval.start),
                 seconds(stop),

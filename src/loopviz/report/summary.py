@@ -37,6 +37,7 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
             {
                 "id": info.id,
                 "name": info.name,
+                "label": words.label(info),
                 "coro": info.coro,
                 "parent": info.parent,
                 "created_s": seconds(info.created),
@@ -153,7 +154,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         parent = words.created_by(timeline, info)
         rows.append(
             (
-                _cut(info.name, NAME_WIDTH),
+                _cut(words.label(info), NAME_WIDTH),
                 _cut(info.coro, NAME_WIDTH),
                 _cut(parent, NAME_WIDTH),
                 _cut(words.task_outcome(timeline, info.id), OUTCOME_WIDTH),

@@ -2,7 +2,7 @@
 
 Two phases fetch the same five one-second pages. In "threads", a pool of five
 worker threads each makes one synchronous urllib call: watch the five jobs on
-the worker lanes while the loop idles. In "asyncio", aiohttp makes the same five
+the worker lanes while the loop idles. In "aiohttp", aiohttp makes the same five
 requests from the loop's one thread. Both take about a second: for I/O either
 works; asyncio needs no threads, which matters once there are thousands.
 """
@@ -43,7 +43,7 @@ async def with_aiohttp(urls: list[str]) -> list[bytes]:
 
 async def main(base: str) -> None:
     urls = [f"{base}/delay/1?page={n}" for n in range(1, PAGES + 1)]
-    for label, fetch_all in (("threads", with_threads), ("asyncio", with_aiohttp)):
+    for label, fetch_all in (("threads", with_threads), ("aiohttp", with_aiohttp)):
         started = time.perf_counter()
         pages = await asyncio.create_task(fetch_all(urls), name=label)
         print(f"{label}: {len(pages)} pages in {time.perf_counter() - started:.1f} s")

@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at 
 FRAME = 1 / 30  # playback tick, seconds
 DRAIN = 0.1  # how often live records are folded into the model, seconds
 CENSUS_SLICE = 2_000  # events counted at a time (about 2 ms), then a rest: the screen goes first
+NOTICE = 2.0  # how long a repeated notice (no more steps) stays, seconds
 
 
 class RunScreen(Screen[None]):
@@ -177,6 +178,7 @@ class RunScreen(Screen[None]):
         self.feed = LiveFeed()
         self.message = ""
         self._refresh_due = False
+        self._last_notice, self._last_notice_until = "", 0.0
         self.follow = False  # the selection follows each step's task (on when playing by steps)
         self._summary_pace = Pacer()  # a live run's summary is shown again when due
         self.census: Census | None = None
@@ -487,11 +489,19 @@ class RunScreen(Screen[None]):
             return
         index = self.playback.step(self.timeline, self.step, direction, task_id)
         if index is None:
-            self.notify(words.NO_MORE_STEPS, timeout=1.5)
+            self._notify_once(words.no_more_steps(direction > 0))
             self._move()
             return
         self._move()
         self._show_step(index)
+
+    def _notify_once(self, message: str) -> None:
+        """A notice that a held key would repeat: shown once while it is on screen."""
+        now = time.monotonic()
+        if (message, True) == (self._last_notice, now < self._last_notice_until):
+            return
+        self._last_notice, self._last_notice_until = message, now + NOTICE
+        self.notify(message, timeout=NOTICE)
 
     def action_axis(self) -> None:
         """Play step by step (each event one step and one column of the timeline, the
@@ -505,7 +515,7 @@ class RunScreen(Screen[None]):
         self.view.use_steps(playback.by_steps)
         self.view.scroll_to_task(self.selected)
         self._move()
-        self.notify(words.playing_by(playback.by_steps), timeout=3)
+        self.notify(words.playing_by(playback.by_steps), timeout=NOTICE)
 
     def action_follow(self) -> None:
         self.follow = not self.follow

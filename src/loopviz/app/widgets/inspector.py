@@ -33,7 +33,7 @@ class Inspector(Static):
         info = timeline.task(task_id)
         muted = component_style(self, "inspector--muted")
         text = Text()
-        text.append(f"{info.name}", style=component_style(self, "inspector--name"))
+        text.append(words.label(info), style=component_style(self, "inspector--name"))
         text.append(f"  {info.coro}\n", style=muted)
         interval = timeline.state_at(task_id, t)
         if interval is None:

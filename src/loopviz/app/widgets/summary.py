@@ -13,7 +13,6 @@ from loopviz.app.palette import component_style
 from loopviz.model import words
 from loopviz.model.analysis import concurrency_gain, findings
 from loopviz.model.timeline import Timeline
-from loopviz.units import format_time
 
 
 class SummaryPane(VerticalScroll, can_focus=False):
@@ -56,14 +55,9 @@ class SummaryPane(VerticalScroll, can_focus=False):
             style = blocking if finding.lint == "blocking" else warning
             text.append(f"⚠ {finding.text}\n", style=style)
         if len(found) > self.MAX_FINDINGS:
-            text.append(f"⚠ … {len(found) - self.MAX_FINDINGS} more warnings\n", style=warning)
-        wall = timeline.end
+            text.append(f"⚠ {words.more_warnings(len(found) - self.MAX_FINDINGS)}\n", style=warning)
         busy, _ = timeline.loop_totals()
-        text.append(f"wall {format_time(wall)}")
-        if wall:
-            text.append(f" · loop busy {100 * busy / wall:.0f}%")
-            text.append(f" · concurrency gain {concurrency_gain(timeline):.2f}")
-        text.append(f" · {words.task_count(timeline.tasks)}\n")
+        text.append(words.run_figures(timeline, busy, concurrency_gain(timeline)) + "\n")
         for problem in timeline.warnings:
             text.append(f"⚠ {problem}\n", style=warning)
         text.rstrip()

@@ -209,7 +209,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if timeline is not None:
             self.grouping.update(timeline)
             rows.append(Row("loop", 0, "loop", True))
-            rows.extend(Row("worker", w, w, True) for w in timeline.workers)
+            rows.extend(Row("worker", w, words.worker(w), True) for w in timeline.workers)
             tasks = timeline.tasks
             shown = self.filter
             if shown is not None:  # what matches, wherever it would be folded
@@ -256,7 +256,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             if not self.folded(key):
                 timeline = self.timeline
                 assert timeline is not None
-                rows.extend(_task_row(timeline.task(task), member=True) for task in members[key])
+                infos = [timeline.task(task) for task in members[key]]
+                rows.extend(
+                    Row("task", info.id, said, info.library)
+                    for info, said in zip(infos, words.member_labels(infos), strict=True)
+                )
         return rows
 
     def _headed(self, key: str) -> bool:
@@ -692,8 +696,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """A census row's bars, drawn once per census of the columns."""
         looks = self.looks
         style = looks.marks[f"census-{name}"]
-        if name == "busy":
-            values = [col.busy or 0.0 if col is not None else 0.0 for col in census]
+        if name in ("busy", "running"):  # shares: the whole column is the top
+            values = [getattr(col, name) or 0.0 if col is not None else 0.0 for col in census]
             peak = 1.0
         elif name == "lag":
             values = [float(col.lag) if col is not None else 0.0 for col in census]
@@ -836,6 +840,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     # --- mouse ------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
         self.border_subtitle = self.looks.legend(self.outer_size.width - 4)  # inside the corners
+        # Panes below that grow (a longer narration) leave fewer rows: keep the selection in.
+        if self.selected_group:
+            self.scroll_to_group(self.selected_group)
+        else:
+            self.scroll_to_task(self.selected)
 
     def on_click(self, event: events.Click) -> None:
         """A task's lane selects it, a coroutine's group's row selects and unfolds (or folds)
@@ -1012,7 +1021,5 @@ def shorten(name: str, width: int) -> str:
     return name[: width - 1 - tail] + "…" + name[len(name) - tail :]
 
 
-def _task_row(info: TaskInfo, member: bool = False) -> Row:
-    """A task's row; a ``member`` of a group's row is labelled within it."""
-    label = words.member_label(info) if member else words.label(info)
-    return Row("task", info.id, label, info.library)
+def _task_row(info: TaskInfo) -> Row:
+    return Row("task", info.id, words.label(info), info.library)
