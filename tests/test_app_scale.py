@@ -105,6 +105,13 @@ async def test_three_thousand_tasks_are_a_few_rows_grouped_by_coroutine(server: 
         assert [row.label for row in view._rows[3:15]] == [f"fetch-{n}" for n in range(1, 13)]
         assert screen.selected == view.grouping.groups[fetch].tasks[0]
 
+        y = view.header_rows + 1  # the handlers' row, +1 for the border: a click unfolds it
+        await pilot.click(TimelineView, offset=(view.label_width + 30, y + 1))
+        assert screen.group == handle and not view.folded(handle)
+        assert view._rows[3].key == members[0]
+        await pilot.click(TimelineView, offset=(3, y + 1))  # and folds it again
+        assert view.folded(handle) and len(view._rows) == 16
+
         await pilot.press("g")  # asyncio's and libraries' lane opens: a group too (25 > 20)
         library = key_of(screen, "RequestHandler._handle_request")
         assert view._rows[-1].key == library and view._rows[-1].dim

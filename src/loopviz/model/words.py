@@ -1064,7 +1064,8 @@ CENSUS_ROWS = ("running", "ready", "waiting", "busy", "lag")
 
 def census_value(row: str, column: CensusColumn | None) -> str:
     """A census row's value in one column, as its label says it: "busy 93%", "ready 14",
-    "waiting 2,980", "lag 1.20 s" (averages of few tasks keep a decimal: "ready 0.4")."""
+    "waiting 2,980", "lag 1.20 s" (averages of few tasks keep a decimal: "ready 0.4",
+    "ready <0.1")."""
     if column is None:
         return row
     if row == "busy":
@@ -1072,9 +1073,11 @@ def census_value(row: str, column: CensusColumn | None) -> str:
     if row == "lag":
         return f"lag {format_time(column.lag)}" if column.lag else "lag 0"
     count = getattr(column, row)
-    return (
-        f"{row} {count:.1f}" if 0 < count < 9.95 and count != int(count) else f"{row} {count:,.0f}"
-    )
+    if 0 < count < 0.05:
+        return f"{row} <0.1"
+    if 0 < count < 9.95 and count != int(count):
+        return f"{row} {count:.1f}"
+    return f"{row} {count:,.0f}"
 
 
 CENSUS_HELP = """
