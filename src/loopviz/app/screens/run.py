@@ -58,7 +58,8 @@ NOTICE = 2.0  # how long a repeated notice (no more steps) stays, seconds
 
 
 class RunScreen(Screen[None]):
-    """Owns the playhead and the selected task, the playback clock and the live recording."""
+    """Owns the playhead and the selection (a task or a coroutine's group), the playback
+    clock and the live recording."""
 
     # Shown above the keys by the help (``?``).
     HELP = words.RUN_VIEW_HELP + words.STEP_VIEW_HELP + words.CENSUS_HELP
@@ -630,17 +631,14 @@ class RunScreen(Screen[None]):
             self.view.border_title = "timeline"
             bar.show_result(words.SEARCH_KEYS)
             return
-        if query.unknown:
-            said = words.unknown_states(query.unknown)
-        else:
-            self.matches = search.matches(timeline, query, self.playhead)
-            states = any(field == "state" for field, _ in query.terms)
-            said = words.search_result(
-                query.text, len(self.matches), len(timeline.tasks), self.playhead, states
-            )
-            self.view.set_filter(frozenset(self.matches))
-            self.view.border_title = f"timeline · {said}"
-        bar.show_result(said)
+        self.matches = search.matches(timeline, query, self.playhead)  # none for no state
+        states = any(field == "state" for field, _ in query.terms)
+        said = words.search_result(
+            query.text, len(self.matches), len(timeline.tasks), self.playhead, states
+        )
+        self.view.set_filter(frozenset(self.matches))
+        self.view.border_title = f"timeline · {said}"
+        bar.show_result(words.unknown_states(query.unknown) if query.unknown else said)
 
     def _clear_search(self) -> bool:
         """Clear the filter (False: there was none)."""

@@ -11,7 +11,8 @@ Thousands of tasks stay navigable: the tasks of a coroutine that made more than
 ``groups.FOLD_AT`` are gathered under one row (``CORO``), folded, which draws how many were
 alive and says their lifetimes and ready times; a filter (the screen's search) leaves only
 the tasks that match; the census strip over the lanes (``census.Census``, given by the
-screen) counts the tasks ready and waiting per column, the loop's busy share and its lag.
+screen) counts the tasks running, ready and waiting per column, the loop's busy share and
+its lag.
 
 The playhead (a time, and the step at it) and the selection (a task, or a coroutine's
 group) are the screen's: the view is bound to them (``data_bind``) and reports clicks up
