@@ -29,7 +29,6 @@ the garbage collector rather than as soon as the program drops it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import linecache
 import re
@@ -65,8 +64,9 @@ _KINDS: tuple[tuple[type, ResourceKind], ...] = (
 _MADE = (asyncio.Lock, asyncio.Semaphore, asyncio.Event, asyncio.Condition, asyncio.Queue,
          asyncio.Barrier)  # fmt: skip
 _QUEUES = frozenset({ResourceKind.QUEUE, ResourceKind.PRIORITY_QUEUE, ResourceKind.LIFO_QUEUE})
-# The op that wakes a task waiting on a queue.
+# The op that wakes a task waiting on a queue, and where the queue keeps such waiters.
 _WAKES: dict[int, int] = {Wait.QUEUE_GET: UseOp.PUT, Wait.QUEUE_PUT: UseOp.GOT}
+_WAITERS: dict[int, str] = {Wait.QUEUE_GET: "_getters", Wait.QUEUE_PUT: "_putters"}
 
 _ACQUIRED, _RELEASED = int(UseOp.ACQUIRED), int(UseOp.RELEASED)
 _SET, _CLEARED, _NOTIFIED = int(UseOp.SET), int(UseOp.CLEARED), int(UseOp.NOTIFIED)
@@ -190,7 +190,7 @@ class ResourceWatch:
 
     ``users`` maps a task to the queues it uses (their puts and gets are counted when it ends
     a step): a task uses a queue it made, waited on, woke a task waiting on, or was given
-    (an argument of its coroutine, a variable it closes over, an attribute of its ``self``);
+    (an argument of its coroutine, or a variable it closes over);
     ``waits`` a task waiting on a resource to the queue's books (None for any other
     resource) and the op that wakes it.
     """
@@ -264,7 +264,8 @@ class ResourceWatch:
             text = bound_name(linecache.getline(file, line), type(obj))
             name = self._names[key] = rec.intern(text) if text else 0
         rec.emit(Resource(rec.now(), rid, kind, name, rec.site(file, line), capacity))
-        vars(obj).update(hooks)
+        for attribute, hook in hooks.items():  # not vars(obj).update(): see met()
+            setattr(obj, attribute, hook)
 
     def _id(self, obj: Any, rid: int = 0) -> int:
         """Give ``obj`` an id (a new one, or ``rid``), kept while it lives."""
@@ -303,35 +304,43 @@ class ResourceWatch:
                 mine.append(books)
 
     def met(self, task: int, coro: Any) -> None:
-        """A new task runs ``coro``: it uses the queues among its arguments, the variables it
-        closes over and the attributes of its ``self``."""
+        """A new task runs ``coro``: it uses the queues among its arguments and the variables
+        it closes over. (Not its ``self``'s attributes: reading an object's ``__dict__`` on
+        3.11 and 3.12 makes every later attribute access of the program's on it slower.)"""
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is None:
             return
         values = frame.f_locals
         try:
             found = list(values.values())
-            me = values.get("self")
         finally:
             if type(values) is dict:  # see code.frame_values
                 values.clear()
-        if me is not None:
-            with contextlib.suppress(AttributeError):  # no attributes of its own
-                found.extend(object.__getattribute__(me, "__dict__").values())
         ids, queues = self._ids, self.queues
         for value in found:
             books = queues.get(ids.get(id(value), 0))
             if books is not None:
                 self.uses(task, books)
 
-    def waiting(self, task: int, obj: Any, wait: int) -> int:
-        """``task`` waits on ``obj`` (``wait``, a resource wait): its resource id (0: none)."""
-        rid = self._ids.get(id(obj), 0)
+    def waiting(self, task: int, wait: int, future: Any, coro: Any) -> int:
+        """``task`` waits on ``future`` in ``coro``, a method of a resource (``wait``): that
+        resource's id (0: one not recorded). A queue's is found among those the task uses, by
+        its waiting futures (``_getters``, ``_putters``); any other from ``coro``'s ``self``
+        (which costs more: a frame object, its locals)."""
+        waiters = _WAITERS.get(wait)
+        if waiters is not None:
+            for books in self.users.get(task, ()):
+                queue = books.queue()
+                if queue is not None and future in getattr(queue, waiters):  # cpython.py
+                    self.waits[task] = books, _WAKES[wait]
+                    return books.rid
+        values = frame_values(coro.cr_frame, ("self",))
+        rid = self._ids.get(id(values[0]), 0) if values else 0
         if rid:
-            books = self.queues.get(rid)
-            if books is not None:
-                self.uses(task, books)
-            self.waits[task] = books, _WAKES.get(wait, _PUT)
+            found = self.queues.get(rid)
+            if found is not None:
+                self.uses(task, found)
+            self.waits[task] = found, _WAKES.get(wait, _PUT)
         return rid
 
     def woken(self, books: QueueBooks, wakes: int, by: int, t: int) -> None:
@@ -346,26 +355,31 @@ class ResourceWatch:
             self.count(books, task, t, _PUT)
 
     def count(self, books: QueueBooks, task: int, t: int, last: int) -> None:
-        """Record the puts and gets of the queue since it was last seen, as ``task``'s."""
+        """Record the puts and gets of the queue since it was last seen, as ``task``'s, the
+        op ``last`` after the other. On every step of a task using a queue: kept lean."""
         queue = books.queue()
-        if queue is None or not (self.on and self._recorder.enabled):
+        if queue is None:
             return
         puts = queue._unfinished_tasks + books.done  # type: ignore[attr-defined]  # cpython.py
         level = queue.qsize()
         put = puts - books.puts
-        got = put - (level - books.level)
-        if put < 0:  # 3.13's shutdown(immediate=True) dropped items without task_done()
-            put, got = 0, max(books.level - level, 0)
-        if not (put or got):
+        if (not put and level == books.level) or not (self.on and self._recorder.enabled):
             return
+        got = put - level + books.level
+        if put < 0:  # 3.13's shutdown(immediate=True) dropped items without task_done()
+            put, got = 0, books.level - level
         books.puts, books.level = puts, level
         emit, rid = self._recorder.emit, books.rid
-        first, then = (_GOT, got), (_PUT, put)
-        if last == _GOT:
-            first, then = then, first
-        for op, n in (first, then):
-            if n > 0:
-                emit(Use(t, rid, op, task, level, n))
+        if last == _PUT:
+            if got > 0:
+                emit(Use(t, rid, _GOT, task, level, got))
+            if put:
+                emit(Use(t, rid, _PUT, task, level, put))
+        else:
+            if put:
+                emit(Use(t, rid, _PUT, task, level, put))
+            if got > 0:
+                emit(Use(t, rid, _GOT, task, level, got))
 
     def close(self, t: int) -> None:
         """The loop closes: count what no task was seen doing (``t``), stop recording."""

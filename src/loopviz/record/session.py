@@ -705,7 +705,7 @@ class Recorder(LoopHooks):
             elif wait == _WAIT_TASK_GROUP:
                 what = wait, task_group_size(found_at)
             elif wait in RESOURCE_WAITS:
-                what = wait, self._resource(found_at, tid, wait)
+                what = wait, self._resource(found_at, tid, wait, waiter)
             else:
                 what = wait, found.name or self.code_name(found)  # type: ignore[assignment]
         if what is None and wrapper is not None:  # 3.11's wait_for: on a future of its own
@@ -716,12 +716,11 @@ class Recorder(LoopHooks):
             what = _WAIT_FUTURE, self.code_name(first_library) if first_library else 0
         return Waited(t, tid, dur, what[0], what[1], site, timeout)
 
-    def _resource(self, coro: Any, tid: int, wait: int) -> int:
-        """The id of the resource whose method ``coro`` is, that task ``tid`` waits in (0:
-        one not recorded)."""
+    def _resource(self, coro: Any, tid: int, wait: int, waiter: Any) -> int:
+        """The id of the resource that task ``tid`` waits on in ``coro``, one of its methods,
+        for ``waiter`` (0: one not recorded)."""
         watch = self.resources
-        values = frame_values(coro.cr_frame, ("self",)) if watch is not None else None
-        return watch.waiting(tid, values[0], wait) if values else 0  # type: ignore[union-attr]
+        return watch.waiting(tid, wait, waiter, coro) if watch is not None else 0
 
     def _awaited(self, loop: LoopState, future: Any) -> tuple[int, int] | None:
         """(Wait kind, detail) of a future that says itself what it is: a task, an executor
