@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import linecache
 import re
 import sys
@@ -198,10 +199,10 @@ class ResourceWatch:
     def __init__(self, recorder: Recorder) -> None:
         self._recorder = recorder
         self.on = True
-        self._next = 0
+        self._next = itertools.count(1).__next__  # atomic: threads make resources too
         self._ids: dict[int, int] = {}  # id(object) -> resource id, while the object lives
         self._refs: dict[int, weakref.ref[Any]] = {}  # keeps the weak references that clear it
-        self.held = [0]  # by resource id: holders of a lock or condition, permits in use
+        self.held: dict[int, int] = {}  # by id: holders of a lock or condition, permits in use
         self.queues: dict[int, QueueBooks] = {}  # by resource id
         self.users: dict[int, list[QueueBooks]] = {}
         self.waits: dict[int, tuple[QueueBooks | None, int]] = {}
@@ -230,7 +231,7 @@ class ResourceWatch:
         rec = self._recorder
         kind = next(kind for cls, kind in _KINDS if isinstance(obj, cls))
         rid = self._id(obj)
-        self.held.append(0)
+        self.held[rid] = 0
         file, line = frame.f_code.co_filename, frame.f_lineno
         capacity = 0
         hooks: dict[str, Any] = {}
@@ -256,7 +257,7 @@ class ResourceWatch:
             self.uses(_running_tid(), books)
         else:  # a barrier
             capacity = obj.parties
-            hooks["_wait"] = functools.partial(_arrive, self, rid, False, obj._wait)
+            hooks["_wait"] = functools.partial(_arrive, self, rid, False, obj._wait)  # cpython.py
             hooks["_release"] = functools.partial(_arrive, self, rid, True, obj._release)
         key = (file, line, type(obj))
         name = self._names.get(key)
@@ -270,7 +271,7 @@ class ResourceWatch:
     def _id(self, obj: Any, rid: int = 0) -> int:
         """Give ``obj`` an id (a new one, or ``rid``), kept while it lives."""
         if not rid:
-            self._next = rid = self._next + 1
+            rid = self._next()
         key, ids, refs = id(obj), self._ids, self._refs
 
         def gone(ref: weakref.ref[Any]) -> None:
