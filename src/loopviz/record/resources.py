@@ -174,9 +174,10 @@ def _task_done(queue: QueueBooks, task_done: Callable[[], Any]) -> Any:
 
 
 class QueueBooks:
-    """What was last seen of a queue: its puts so far and its size."""
+    """What was last seen of a queue: its puts so far and its size; and when the running
+    step first woke a task waiting on it (0: it did not), and by what op."""
 
-    __slots__ = ("done", "level", "puts", "queue", "rid")
+    __slots__ = ("done", "level", "puts", "queue", "rid", "wakes", "woke")
 
     def __init__(self, rid: int, queue: asyncio.Queue[Any]) -> None:
         self.rid = rid
@@ -184,6 +185,7 @@ class QueueBooks:
         self.done = 0  # task_done() calls
         self.puts = queue._unfinished_tasks  # type: ignore[attr-defined]  # cpython.py
         self.level = queue.qsize()
+        self.woke = self.wakes = 0
 
 
 class ResourceWatch:
@@ -345,10 +347,16 @@ class ResourceWatch:
         return rid
 
     def woken(self, books: QueueBooks, wakes: int, by: int, t: int) -> None:
-        """A task waiting on a queue is woken by ``by``'s step (0: a callback) at ``t``: what
-        ``by`` did to the queue since it was last seen, ``wakes`` (the op that woke it) last."""
+        """A task waiting on a queue is woken at ``t`` by ``by``'s step, doing ``wakes``. What
+        ``by`` does to the queue in that step is counted as it ends, but stamped ``t``,
+        ``wakes`` last: before the ``Ready`` of the task it woke. (Counted now if a callback
+        woke it: ``by`` 0.)"""
+        if not by:
+            self.count(books, 0, t, wakes)
+            return
         self.uses(by, books)
-        self.count(books, by, t, wakes)
+        if not books.woke:
+            books.woke, books.wakes = t, wakes
 
     def stepped(self, task: int, t: int, done: bool) -> None:
         """``task``, which uses queues, ended a step at ``t`` (its last one if ``done``)."""
@@ -356,11 +364,14 @@ class ResourceWatch:
             self.count(books, task, t, _PUT)
 
     def count(self, books: QueueBooks, task: int, t: int, last: int) -> None:
-        """Record the puts and gets of the queue since it was last seen, as ``task``'s, the
-        op ``last`` after the other. On every step of a task using a queue: kept lean."""
+        """Record the puts and gets of the queue since it was last seen, as ``task``'s, at
+        ``t`` (or when its step woke a task waiting on the queue), the op ``last`` (or the
+        one that woke that task) after the other. On every step of a task using a queue."""
         queue = books.queue()
         if queue is None:
             return
+        if books.woke:
+            t, last, books.woke = books.woke, books.wakes, 0
         puts = queue._unfinished_tasks + books.done  # type: ignore[attr-defined]  # cpython.py
         level = queue.qsize()
         put = puts - books.puts
