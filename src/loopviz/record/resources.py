@@ -16,9 +16,10 @@ on the object itself: the classes and every other object stay as they were and p
 - A queue's puts and gets are the hot path of a pipeline: each costs a few hundred
   nanoseconds, less than recording it would. They are counted from the queue's own books
   instead (``_unfinished_tasks``, plus the ``task_done`` calls, which are hooked, is every put
-  so far; with the size, every get), whenever a task that uses the queue (made it, waited on
-  it, or woke a task waiting on it) ends a step, and when a task waiting on it is woken: one
-  ``Use`` with a count says what that task did since.
+  so far; with the size, every get) whenever a task that uses the queue ends a step: one
+  ``Use`` per op, with a count, says what that step did (stamped with the wake-up, when the
+  step woke a task waiting on the queue). A task uses a queue it made, waited on, woke a task
+  waiting on, or was given (see ``ResourceWatch``).
 
 A hook calls the class's own method, so results, exceptions and the order of wake-ups are the
 program's own; an exception passing through one leaves without the hook's frame in its
@@ -93,7 +94,7 @@ def bound_name(line: str, cls: type) -> str:
     ``orders`` of ``orders: asyncio.Queue[int] = asyncio.Queue(2)``; "" for anything else
     (a list of them, a call's argument), where a name would mislead."""
     match = _ASSIGNED.match(line)
-    if match is None or match["name"] in ("return", "yield"):
+    if match is None:
         return ""
     called = match["call"].rsplit(".", 1)[-1]
     return match["name"] if called in {k.__name__ for k in cls.__mro__} else ""
@@ -191,11 +192,10 @@ class QueueBooks:
 class ResourceWatch:
     """The resources one recorder records: their ids, and what the session reads of them.
 
-    ``users`` maps a task to the queues it uses (their puts and gets are counted when it ends
-    a step): a task uses a queue it made, waited on, woke a task waiting on, or was given
-    (an argument of its coroutine, or a variable it closes over);
-    ``waits`` a task waiting on a resource to the queue's books (None for any other
-    resource) and the op that wakes it.
+    ``users`` maps a task to the queues it uses, whose puts and gets are counted as each of
+    its steps ends: those it made, waited on, woke a task waiting on, or was given (an
+    argument of its coroutine, a variable it closes over). ``waits`` maps a task waiting on
+    a resource to that queue's books (None: not a queue) and the op that will wake it.
     """
 
     def __init__(self, recorder: Recorder) -> None:
