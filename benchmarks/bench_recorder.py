@@ -2,7 +2,8 @@
 
 Runs three workloads on a plain ``asyncio.SelectorEventLoop`` and on ``Recorder.loop``, the
 latter both recording to memory (``Recorder()``) and streaming to a trace file
-(``Recorder(path)``, closed inside the timed run so that writing the file is paid for):
+(``Recorder(path)``, closed inside the timed run so that writing the file is paid for), with
+the program's locks and queues recorded as a recorded program's are (``watch_resources``):
 
 1. ``yield``: 1,000 tasks × 100 ``await asyncio.sleep(0)`` (task steps, nothing else);
 2. ``gather``: a gather of 10,000 tasks each sleeping 1 ms (task creation, timers, gather),
@@ -138,6 +139,7 @@ def run_traced(workload: Workload, scale: float, mode: str, tmp: Path) -> Run:
     path = tmp / f"{workload.name}.trace.jsonl" if mode == "file" else None
     t0 = time.perf_counter()
     rec = Recorder(path)
+    rec.watch_resources()  # as a recorded program's: its locks and queues too
     with asyncio.Runner(loop_factory=rec.loop) as runner:
         runner.run(workload.main(scale))
     rec.close()  # joins the writer thread: the file is complete

@@ -138,14 +138,14 @@ def test_semaphore_of_two_around_six_tasks(tmp_path: Path) -> None:
         t.name
         for t in workers
         for i in timeline.intervals(t.id)
-        if i.state == State.WAITING and "Semaphore" in i.detail
+        if i.state == State.WAITING and i.kind == Wait.SEMAPHORE
     }
     assert waited == {"w2", "w3", "w4", "w5"}
 
     def held(task_id: int) -> tuple[int, int]:
         """From the step that got past the semaphore to the task's end (release)."""
         intervals = timeline.intervals(task_id)
-        waits = [i for i in intervals if i.state == State.WAITING and "Semaphore" in i.detail]
+        waits = [i for i in intervals if i.state == State.WAITING and i.kind == Wait.SEMAPHORE]
         after = waits[-1].end if waits else 0
         acquired = next(i.start for i in intervals if i.state == State.RUNNING and i.start >= after)
         return acquired, timeline.task(task_id).ended

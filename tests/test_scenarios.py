@@ -8,11 +8,13 @@ from the program's own sleeps, upper bounds leave room for a slow start.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_record
@@ -24,6 +26,7 @@ from loopviz.model.analysis import concurrency_gain
 from loopviz.model.facts import Interval, JobChange, Segment, State, TaskInfo
 from loopviz.model.timeline import Timeline
 from loopviz.protocol import HTTP_BASE
+from loopviz.report.summary import resources_json
 from loopviz.trace import Cause, JobPhase, Outcome, Wait
 from loopviz.units import format_short
 
@@ -49,36 +52,44 @@ def own_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != HTTP_BASE}
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_runs_on_its_own(scenario: catalog.Scenario) -> None:
+def run_alone(path: Path) -> str:
+    """What ``path`` prints run on its own, as ``python PATH``; it must end well and quietly."""
     result = subprocess.run(
-        [sys.executable, str(scenario.path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=own_env(),
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=60, env=own_env()
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip(), "a scenario prints its progress"
     assert not result.stderr.strip(), result.stderr
+    return result.stdout
 
 
-def recorded(path: Path, tmp_path: Path) -> Timeline:
-    """The timeline of ``path`` recorded by ``loopviz record``; it must have ended well."""
+def recorded(path: Path, tmp_path: Path) -> tuple[Timeline, str]:
+    """The timeline of ``path`` recorded by ``loopviz record``, which must have ended well, and
+    what the program printed."""
     trace = tmp_path / f"{path.stem}.trace.jsonl"
     result, _ = run_record(path, trace=trace, env=own_env(), timeout=120)
     assert result.returncode == 0, result.stderr or result.stdout
     timeline = Timeline.from_file(trace)
     assert timeline.finished
     assert timeline.exit.status == 0, timeline.exit.error
-    return timeline
+    return timeline, result.stdout
+
+
+def timeless(output: str) -> list[str]:
+    """Printed lines with the numbers left out: times ("in 1.2 s") and what depends on them
+    ("14 beats") vary from run to run, recorded or not."""
+    return [re.sub(r"\d+(\.\d+)?", "#", line) for line in output.splitlines()]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_recorded_timeline_shows_the_lesson(scenario: catalog.Scenario, tmp_path: Path) -> None:
+def test_runs_alike_alone_and_recorded_and_shows_its_lesson(
+    scenario: catalog.Scenario, tmp_path: Path
+) -> None:
     check = LESSONS.get(scenario.name)
     assert check is not None, f"{scenario.name} has no lesson check in this file"
-    timeline = recorded(scenario.path, tmp_path)
+    alone = run_alone(scenario.path)
+    timeline, printed = recorded(scenario.path, tmp_path)
+    assert timeless(printed) == timeless(alone)  # recording changes nothing it does
     check(timeline)
     assert_waiters_follow_what_they_await(timeline)
 
@@ -158,6 +169,35 @@ def printed_before(timeline: Timeline, line: str, prefix: str) -> bool:
 
 def lines_with(timeline: Timeline, word: str) -> list[tuple[int, str]]:
     return [(t, text) for t, text in output(timeline) if word in text]
+
+
+def resource_named(timeline: Timeline, name: str) -> dict[str, Any]:
+    """The summary's entry of the one resource bound to ``name``."""
+    (found,) = [r for r in resources_json(timeline) if r["name"] == name]
+    return found
+
+
+def wake_ups(timeline: Timeline, task: TaskInfo, kind: Wait) -> list[Interval]:
+    """The task's ready intervals right after a wait of ``kind``."""
+    intervals = timeline.intervals(task.id)
+    return [
+        after
+        for before, after in pairwise(intervals)
+        if before.state == State.WAITING and before.kind == kind and after.state == State.READY
+    ]
+
+
+def holders_in_turn(timeline: Timeline, resource: int) -> list[int]:
+    """The tasks that held ``resource``, in the order they took it."""
+    times, _ = timeline.resources.levels(resource)
+    holders: list[int] = []
+    before: list[int] = []
+    for t in times:
+        now = [h.task for h in timeline.resources.holders_at(resource, t)]
+        if len(now) > len(before):
+            holders.append(now[-1])
+        before = now
+    return holders
 
 
 def blocking_seconds(timeline: Timeline, task: TaskInfo) -> float:
@@ -293,6 +333,16 @@ def _(tl: Timeline) -> None:
     assert max(sum(iv.end - iv.start for iv in waits(tl, f, Wait.SEMAPHORE)) for f in waited) >= (
         0.5 * S
     )  # the last wave waited through the earlier ones
+    # The semaphore itself: its five permits, the tasks in line for one, who holds them.
+    gate = resource_named(tl, "gate")
+    assert (gate["kind"], gate["capacity"], gate["max_in_use"]) == ("semaphore", 5, 5)
+    assert gate["max_waiters"] >= 10 and gate["acquisitions"] == 20
+    for fetch in waited:
+        for wait in waits(tl, fetch, Wait.SEMAPHORE):
+            assert wait.resource == gate["id"]
+            assert words.wait(tl, wait).startswith("a permit of semaphore `gate` (5 of 5 in use")
+    times, _ = tl.resources.levels(gate["id"])
+    assert max(len(tl.resources.holders_at(gate["id"], t)) for t in times) == 5
 
 
 @lesson("10_blocking_call")
@@ -384,7 +434,17 @@ def _(tl: Timeline) -> None:
         assert sum(f"worker-{n} " in text for _, text in served) >= 2  # the work is shared
         assert waits(tl, worker, Wait.QUEUE_GET)
         assert worker.outcome == Outcome.RESULT
-    assert waits(tl, named(tl, "producer"), Wait.QUEUE_PUT)  # the full queue paces it
+        for woken in wake_ups(tl, worker, Wait.QUEUE_GET):  # by an order put on the queue
+            assert words.cause(tl, woken) == "producer put an item in queue `orders`"
+    orders = resource_named(tl, "orders")
+    assert (orders["kind"], orders["capacity"], orders["max_in_use"]) == ("queue", 2, 2)
+    assert orders["acquisitions"] == 15  # twelve orders, three None
+    producer = named(tl, "producer")
+    full = waits(tl, producer, Wait.QUEUE_PUT)  # the full queue paces it
+    assert full
+    for wait in full:
+        assert wait.resource == orders["id"]
+        assert words.wait(tl, wait) == "room in queue `orders` (full: 2 of 2)"
 
 
 @lesson("15_lock")
@@ -397,6 +457,16 @@ def _(tl: Timeline) -> None:
     clerks = with_prefix(tl, "clerk-")
     assert sum(1 for c in clerks if waits(tl, c, Wait.LOCK)) >= 3
     assert life(running(tl, "main")) >= 0.8  # eight turns of 0.1 s, never overlapping
+    # The lock: taken in the order the clerks say they take it; each one waiting in line is
+    # woken by the clerk that last left it.
+    printer = resource_named(tl, "printer")
+    assert (printer["kind"], printer["max_in_use"], printer["acquisitions"]) == ("lock", 1, 8)
+    takers = [tl.task(task).name for task in holders_in_turn(tl, printer["id"])]
+    assert takers == [took[0] for _, took in turns[::2]]
+    for clerk in clerks:
+        for woken in wake_ups(tl, clerk, Wait.LOCK):
+            left = [text.split()[0] for t, text in output(tl) if t <= woken.start]
+            assert words.cause(tl, woken) == f"{left[-1]} released lock `printer`"
 
 
 @lesson("16_cancel")

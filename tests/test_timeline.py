@@ -85,6 +85,7 @@ def test_states_details_and_sites_of_a_sleeping_task():
 
 def test_overdue_part_of_a_wait_counts_as_ready():
     b = TraceBuilder()
+    b.header.version = 3  # a wait names the function it waits in (version 4: the resource)
     b.task(0, 1, "late")
     b.add(
         Waited(0, 1, 10 * MS, Wait.SLEEP, 0, b.site(4), timeout=100 * MS),

@@ -90,6 +90,7 @@ def test_states_say_what_a_task_waits_on_why_it_is_ready_and_how_it_ended():
 
 def test_a_late_timer_and_the_overdue_time_before_it():
     b = late_sleeper()
+    b.header.version = 3  # a wait names the function it waits in (version 4: the resource)
     b.task(0, 2, "on_time")
     b.add(
         Waited(0, 2, 10 * MS, Wait.EVENT, b.s("Event.wait"), b.site(5), timeout=100 * MS),

@@ -27,7 +27,7 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 3  # 3: task arguments, waits in libraries (docs/trace-format.md lists the changes)
+FORMAT_VERSION = 4  # 4: resources (docs/trace-format.md lists the changes of each version)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 
 
@@ -70,6 +70,15 @@ class Wait(enum.IntEnum):
     HTTP = 13  # an HTTP request (aiohttp); ``detail``: "METHOD /path"
     QUEUE_JOIN = 14  # ``Queue.join()``: until every item put is marked done
     TASK_GROUP = 15  # the end of ``async with TaskGroup()``; ``detail``: its tasks not done
+    BARRIER = 16  # ``Barrier.wait()`` (version 4 on; before, an EVENT)
+
+
+# The waits on a resource: from version 4 on, their ``Waited.detail`` is the Resource's id.
+RESOURCE_WAITS: frozenset[int] = frozenset(
+    {Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION, Wait.QUEUE_GET, Wait.QUEUE_PUT,
+     Wait.BARRIER}
+)  # fmt: skip
+FIRST_WITH_RESOURCES = 4
 
 
 class Outcome(enum.IntEnum):
@@ -249,7 +258,10 @@ class Waited(msgspec.Struct, **_record(5)):
     task: int
     dur: int
     kind: int  # Wait
-    detail: int  # Str id; for Wait.TASK the awaited task, for Wait.EXECUTOR the job
+    # Str id; for Wait.TASK the awaited task, for Wait.EXECUTOR the job; from version 4 on,
+    # for a wait on a lock, semaphore, event, condition, queue or barrier, the Resource (0:
+    # one not recorded)
+    detail: int
     site: int
     timeout: int = 0
 
@@ -372,13 +384,15 @@ class Resource(msgspec.Struct, **_record(17)):
 class Use(msgspec.Struct, **_record(18)):
     """``task`` (0: outside any task) did ``op`` (a ``UseOp``) to ``resource``; ``level`` is
     its level after: holders of a lock or condition, permits in use, items queued, parties
-    waiting at a barrier, 1 for a set event (0 cleared)."""
+    waiting at a barrier, 1 for a set event (0 cleared). ``count``: how many times, the last
+    at ``t`` (a queue's puts and gets are seen a step at a time)."""
 
     t: int
     resource: int
     op: int
     task: int
     level: int
+    count: int = 1
 
 
 class Untraced(msgspec.Struct, **_record(19)):

@@ -22,7 +22,7 @@ _HELD_WAITS = frozenset({Wait.LOCK, Wait.CONDITION, Wait.SEMAPHORE})
 # or for a lock, a permit, an event, a condition or a queue that another task controls.
 _IN_LINE: set[int] = {
     Wait.TASK, Wait.GATHER, Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION,
-    Wait.QUEUE_GET, Wait.QUEUE_PUT, Wait.QUEUE_JOIN, Wait.TASK_GROUP,
+    Wait.QUEUE_GET, Wait.QUEUE_PUT, Wait.QUEUE_JOIN, Wait.TASK_GROUP, Wait.BARRIER,
 }  # fmt: skip
 
 

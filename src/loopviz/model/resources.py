@@ -12,12 +12,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 from loopviz.model.facts import Holder, ResourceInfo, ResourceTotals
-from loopviz.trace import Resource, ResourceKind, Use, UseOp, Wait
+from loopviz.trace import RESOURCE_WAITS, Resource, ResourceKind, Use, UseOp
 
-# The waits that are on a resource: ``Interval.ref`` names it.
-RESOURCE_WAITS: frozenset[int] = frozenset(
-    {Wait.LOCK, Wait.SEMAPHORE, Wait.EVENT, Wait.CONDITION, Wait.QUEUE_GET, Wait.QUEUE_PUT}
-)
+__all__ = ["RESOURCE_WAITS", "Resources"]  # RESOURCE_WAITS: the waits whose ``ref`` names one
 # Kinds whose level counts holders (a lock, a condition's lock, a semaphore's permits).
 HELD: frozenset[int] = frozenset(
     {ResourceKind.LOCK, ResourceKind.CONDITION, ResourceKind.SEMAPHORE,
@@ -28,7 +25,7 @@ HELD: frozenset[int] = frozenset(
 class _Uses:
     """One resource's uses in time order, as parallel lists."""
 
-    __slots__ = ("info", "levels", "ops", "tasks", "times")
+    __slots__ = ("counts", "info", "levels", "ops", "tasks", "times")
 
     def __init__(self, info: ResourceInfo) -> None:
         self.info = info
@@ -36,6 +33,7 @@ class _Uses:
         self.ops: list[int] = []
         self.tasks: list[int] = []
         self.levels: list[int] = []
+        self.counts: list[int] = []  # how many times (a queue's puts and gets come in batches)
 
 
 class Resources:
@@ -64,6 +62,7 @@ class Resources:
         uses.ops.append(r.op)
         uses.tasks.append(r.task)
         uses.levels.append(r.level)
+        uses.counts.append(r.count)
 
     def __len__(self) -> int:
         return len(self._uses)
@@ -125,7 +124,7 @@ class Resources:
             ResourceKind.EVENT: UseOp.SET,
             ResourceKind.BARRIER: UseOp.ARRIVED,
         }.get(kind, UseOp.PUT if kind >= ResourceKind.QUEUE else UseOp.ACQUIRED)
-        uses_count = sum(op == counted for op in uses.ops)
+        uses_count = sum(n for op, n in zip(uses.ops, uses.counts, strict=True) if op == counted)
         longest = 0
         if kind in HELD:
             taken: dict[int, list[int]] = {}

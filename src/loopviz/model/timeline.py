@@ -56,6 +56,7 @@ from loopviz.model.store import (
 )
 from loopviz.trace import (
     FIRST_WITH_ARGS,
+    FIRST_WITH_RESOURCES,
     FORMAT_VERSION,
     Blocking,
     Callback,
@@ -198,7 +199,7 @@ class Timeline:
         self._damage_said = False
         self.resources = Resources(self._strs, self._sites)
         # From format 4 on, a wait on a lock, semaphore, event, condition or queue names it.
-        self._resource_refs = (header.version if header else FORMAT_VERSION) >= 4
+        self._resource_refs = version >= FIRST_WITH_RESOURCES
         self._handlers: dict[type, Callable[[Any], None]] = {
             Str: self._on_str,
             Site: self._on_site,

@@ -87,6 +87,7 @@ _WAITING_ON: dict[int, str] = {
     Wait.HTTP: "an HTTP request",
     Wait.QUEUE_JOIN: "a queue join",
     Wait.TASK_GROUP: "its task group",
+    Wait.BARRIER: "a barrier",
 }
 
 # What a wait means, said after the library function it waits in, where its name alone
@@ -952,6 +953,8 @@ def resource_wait(timeline: Timeline, interval: Interval) -> str:
         return f"an item from {said} (empty)"
     if kind == Wait.QUEUE_PUT:
         return f"room in {said} (full: {level} of {info.capacity})"
+    if kind == Wait.BARRIER:
+        return f"{said} ({level} of {info.capacity} arrived)"
     return said
 
 

@@ -135,6 +135,7 @@ def main() -> int:
     sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)
     sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, cap)
     adopt.install(recorder, no_uvloop=no_uvloop)
+    recorder.watch_resources()
     sys.argv = [str(path) if module else program, *args]
     status = 0
     try:

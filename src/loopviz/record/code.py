@@ -40,7 +40,7 @@ _ASYNCIO_WAITS = {
     "Semaphore.acquire": Wait.SEMAPHORE,
     "BoundedSemaphore.acquire": Wait.SEMAPHORE,
     "Event.wait": Wait.EVENT,
-    "Barrier.wait": Wait.EVENT,
+    "Barrier.wait": Wait.BARRIER,
     "Condition.wait": Wait.CONDITION,
     "Condition.wait_for": Wait.CONDITION,
     "Queue.get": Wait.QUEUE_GET,

@@ -38,6 +38,11 @@ Fields and functions the loop uses, and where:
 - A coroutine's ``__await__()`` iterator (``coroutine_wrapper``) holds its coroutine where
   only the garbage collector sees it: :func:`wrapped_coroutine` (a chain of awaits through an
   object whose ``__await__`` returns one, as aiohttp's ``await session.get(url)``).
+- The program's locks, semaphores, conditions, queues and barriers (``resources.py``): a
+  semaphore's ``_value`` when it is made (its permits), a condition's ``_lock``, a queue's
+  ``_unfinished_tasks`` (its puts, less its ``task_done()`` calls) and its waiting futures
+  ``_getters`` and ``_putters``, a barrier's ``_count`` (its parties waiting) and its methods
+  ``_wait`` (a party waits there) and ``_release`` (the last one lets them all through).
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).
@@ -100,6 +105,10 @@ PRIVATE: tuple[tuple[str, str], ...] = (
     ("TaskGroup", "_tasks"),
     ("Timeout", "_on_timeout"),
     ("Timeout", "_task"),
+    ("Semaphore", "_value"),
+    ("Condition", "_lock"),
+    *(("Queue", name) for name in ("_unfinished_tasks", "_getters", "_putters")),
+    *(("Barrier", name) for name in ("_count", "_wait", "_release")),
 )
 
 Task = asyncio.Task  # the C Task on 3.11-3.13
@@ -154,6 +163,10 @@ def missing() -> list[str]:
             "asyncio.futures": asyncio.futures,
             "TaskGroup": asyncio.TaskGroup(),
             "Timeout": asyncio.Timeout(None),
+            "Semaphore": asyncio.Semaphore(),
+            "Condition": asyncio.Condition(),
+            "Queue": asyncio.Queue(),
+            "Barrier": asyncio.Barrier(1),
         }
         return [f"{o}.{a}" for o, a in PRIVATE if not hasattr(owners[o], a)]
     finally:

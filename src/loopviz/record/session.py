@@ -48,10 +48,12 @@ from loopviz.record.cpython import (
 )
 from loopviz.record.hooks import LoopHooks, LoopState
 from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
+from loopviz.record.resources import QueueBooks, ResourceWatch, install, uninstall
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
 from loopviz.record.watchdog import Watchdog
 from loopviz.trace import (
     PROCESS_POOL,
+    RESOURCE_WAITS,
     Blocking,
     Callback,
     Cause,
@@ -173,6 +175,12 @@ class Recorder(LoopHooks):
         self._next_loop = 0
         self._jobs: dict[int, tuple[int, int]] = {}  # job -> (Str of its function, task)
         self._loops: weakref.WeakKeyDictionary[LoopState, int] = weakref.WeakKeyDictionary()
+        # The program's locks, queues... once watch_resources() is called; the watch's tables
+        # of the tasks that use queues and those waiting on one, read on every step.
+        self.resources: ResourceWatch | None = None
+        self._queue_users: dict[int, list[QueueBooks]] = {}
+        self._resource_waits: dict[int, tuple[QueueBooks | None, int]] = {}
+        self._queues: dict[int, QueueBooks] = {}
         self.enabled = True
         self._watchdog: Watchdog | None = None
         self._closed = threading.Event()
@@ -278,6 +286,15 @@ class Recorder(LoopHooks):
         except Exception as exc:
             self.fail(exc)
 
+    def watch_resources(self) -> None:
+        """Record the locks, semaphores, events, conditions, queues and barriers the program
+        makes from now on (``resources.py``), until ``close()``. The recorded process calls
+        it before the program runs; it changes asyncio's classes for the whole process."""
+        self.resources = watch = ResourceWatch(self)
+        self._queue_users, self._resource_waits = watch.users, watch.waits
+        self._queues = watch.queues
+        install(watch)
+
     # --- loops ------------------------------------------------------------------------------
     def loop(self) -> TracingLoop:
         """A new traced event loop: pass this method as ``loop_factory``."""
@@ -306,6 +323,8 @@ class Recorder(LoopHooks):
         self.emit(LoopMark(self.now(), self._next_loop, LoopPhase.OPENED))
 
     def loop_closed(self, loop: LoopState) -> None:
+        if self.resources is not None:
+            self.resources.close(self.now())
         self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.CLOSED))
         self._sink.flush(force=True)
 
@@ -345,6 +364,8 @@ class Recorder(LoopHooks):
             self.emit(End(self.now(), status, reason))
         for loop in list(self._loops):
             loop.stop_recording()
+        if self.resources is not None:
+            uninstall(self.resources)
         self._sink.close()
 
     def __enter__(self) -> Recorder:
@@ -485,6 +506,8 @@ class Recorder(LoopHooks):
                 self._step_ended(loop, task, tid, start, end)
             except Exception as exc:
                 self.fail(exc)
+        if self._queue_users and tid in self._queue_users:  # what it did to its queues
+            self.resources.stepped(tid, end - self.origin, task.done())  # type: ignore[union-attr]
 
     # --- the records of a task's life -------------------------------------------------------------
     def _woken(
@@ -498,6 +521,7 @@ class Recorder(LoopHooks):
         """The Ready record of a task woken because ``future`` is done: by what? None when it
         is held back until the record of the task whose end woke it."""
         current = loop.running_task
+        waited = self._resource_waits.pop(tid, None) if self._resource_waits else None
         if isinstance(future, Task):  # a task it awaited ended, however it ended
             if future is current:  # in its own last step, not yet recorded as done
                 self._held.append(tid)
@@ -523,7 +547,13 @@ class Recorder(LoopHooks):
                 self.job_finished(job, PROCESS_POOL)
             return Ready(self.now(), tid, _CAUSE_EXECUTOR, job)
         if current is not None:  # resolved by the running step: woken by that task
-            return Ready(t, tid, _CAUSE_FUTURE, self._task_ids.get(id(current), 0))
+            by = self._task_ids.get(id(current), 0)
+            if waited is not None:
+                self._woken_from(waited, by, t)
+            return Ready(t, tid, _CAUSE_FUTURE, by)
+        if waited is not None:  # a lock, an event, a queue... let go of by a callback
+            self._woken_from(waited, 0, t)
+            return Ready(t, tid, _CAUSE_FUTURE, 0)
         cause = loop.wake_cause
         if cause == _CAUSE_TIMER:  # the most frequent: a sleep's timer
             return Ready(t, tid, cause, 0)
@@ -533,6 +563,13 @@ class Recorder(LoopHooks):
         if type(ref) is not int:
             ref = self.task_id(ref) if isinstance(ref, Task) else 0
         return Ready(t, tid, cause, ref)
+
+    def _woken_from(self, waited: tuple[QueueBooks | None, int], by: int, t: int) -> None:
+        """A task waiting on a resource is woken by task ``by`` (0: a callback) at ``t``: for
+        a queue, what ``by`` did to it comes first."""
+        books, wakes = waited
+        if books is not None and self.resources is not None:
+            self.resources.woken(books, wakes, by, t)
 
     def _register(self, loop: LoopState, task: asyncio.Task[Any], coro: Any, t: int) -> int:
         self._next_task = tid = self._next_task + 1
@@ -556,6 +593,8 @@ class Recorder(LoopHooks):
             what = info.coro
             names, more = info.args  # type: ignore[misc]
             args = first_args(coro, names, more) if names else ()
+            if self._queues:  # a queue among its arguments: it uses it
+                self.resources.met(tid, coro)  # type: ignore[union-attr]
         # The creator is the task whose step is running (not asyncio.current_task(): in
         # Python on 3.11, and during an eager first step it is the new task itself).
         parent = loop.running_tid if loop.running_task is not None else 0
@@ -665,6 +704,8 @@ class Recorder(LoopHooks):
                 what = wait, self.intern(http_request(found_at, found.code.co_qualname))
             elif wait == _WAIT_TASK_GROUP:
                 what = wait, task_group_size(found_at)
+            elif wait in RESOURCE_WAITS:
+                what = wait, self._resource(found_at, tid, wait, waiter)
             else:
                 what = wait, found.name or self.code_name(found)  # type: ignore[assignment]
         if what is None and wrapper is not None:  # 3.11's wait_for: on a future of its own
@@ -674,6 +715,12 @@ class Recorder(LoopHooks):
         if what is None:
             what = _WAIT_FUTURE, self.code_name(first_library) if first_library else 0
         return Waited(t, tid, dur, what[0], what[1], site, timeout)
+
+    def _resource(self, coro: Any, tid: int, wait: int, waiter: Any) -> int:
+        """The id of the resource that task ``tid`` waits on in ``coro``, one of its methods,
+        for ``waiter`` (0: one not recorded)."""
+        watch = self.resources
+        return watch.waiting(tid, wait, waiter, coro) if watch is not None else 0
 
     def _awaited(self, loop: LoopState, future: Any) -> tuple[int, int] | None:
         """(Wait kind, detail) of a future that says itself what it is: a task, an executor
