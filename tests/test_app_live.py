@@ -289,3 +289,48 @@ async def test_a_runs_temporary_trace_goes_when_the_app_closes_unless_saved(
         await pilot.pause()
     assert not second.exists()  # gone with the app
     assert Timeline.from_file(kept).finished  # what the user saved stays
+
+
+DEADLOCK = """\
+import asyncio
+
+
+async def left(a, b):
+    async with a:
+        await asyncio.sleep(0.05)
+        async with b:
+            pass
+
+
+async def right(a, b):
+    async with b:
+        await asyncio.sleep(0.05)
+        async with a:
+            pass
+
+
+async def main():
+    first = asyncio.Lock()
+    second = asyncio.Lock()
+    await asyncio.gather(left(first, second), right(first, second))
+
+
+asyncio.run(main())
+"""
+
+
+async def test_a_deadlock_is_reported_while_the_program_still_hangs(tmp_path: Path) -> None:
+    app = live_app(tmp_path, DEADLOCK)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+
+        def reported() -> bool:
+            return "deadlock:" in text_of(screen, "#summary Static")
+
+        await wait_for(pilot, reported, "the deadlock finding", timeout=20)
+        assert screen.recording is not None and screen.recording.running  # it still hangs
+        said = text_of(screen, "#summary Static")
+        assert "lock `first`" in said and "lock `second`" in said
+        await pilot.press("x")
+        await wait_ended(pilot, screen)

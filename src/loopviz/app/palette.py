@@ -28,7 +28,7 @@ BLANK: Cell = (" ", Style())
 WAIT_GROUPS: tuple[tuple[str, tuple[Wait, ...]], ...] = (
     ("sleep", (Wait.SLEEP,)),
     ("io", (Wait.IO, Wait.HTTP)),
-    ("lock", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT)),
+    ("lock", (Wait.LOCK, Wait.SEMAPHORE, Wait.CONDITION, Wait.EVENT, Wait.BARRIER)),
     ("queue", (Wait.QUEUE_GET, Wait.QUEUE_PUT, Wait.QUEUE_JOIN)),
     ("task", (Wait.TASK, Wait.GATHER, Wait.TASK_GROUP, Wait.TIMEOUT)),
     ("executor", (Wait.EXECUTOR,)),
