@@ -107,6 +107,24 @@ def test_a_full_semaphore_says_how_many_permits_are_in_use() -> None:
     assert wait_cycle(tl, 4 * MS) is None  # two holders: waiting is not a deadlock
 
 
+def test_a_task_in_a_conditions_wait_waits_to_be_notified_not_for_its_lock() -> None:
+    """In ``Condition.wait()`` a task has let go of the lock: it waits for a notify, however
+    many hold the lock or wait for it, and waiting so is no deadlock with the lock's holder."""
+    b = TraceBuilder()
+    b.add(Resource(0, 4, ResourceKind.CONDITION, b.s("cond"), b.site(2), 0))
+    for task in (1, 2):
+        b.task(0, task, f"worker-{task}")
+    b.add(Waited(1 * MS, 1, 0, Wait.CONDITION, 4, b.site(6)))  # worker-1 in cond.wait()
+    b.add(Use(2 * MS, 4, UseOp.ACQUIRED, 2, 1))  # worker-2 takes the lock and awaits worker-1
+    b.add(Waited(2 * MS, 2, 0, Wait.TASK, 1, b.site(9)))
+    b.add(Use(3 * MS, 4, UseOp.NOTIFIED, 2, 1))
+    tl = timeline_of(b)
+    waiting = tl.state_at(1, 2 * MS)
+    assert waiting is not None
+    assert words.state(tl, waiting) == "waiting: to be notified on condition `cond`"
+    assert wait_cycle(tl, 2 * MS) is None
+
+
 def test_two_locks_taken_in_opposite_order_are_a_deadlock() -> None:
     b = TraceBuilder()
     b.add(Resource(0, 1, ResourceKind.LOCK, b.s("a"), b.site(2), 0))

@@ -15,8 +15,9 @@ from loopviz.model.facts import BlockingStep, Interval, State
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Wait
 
-# Waits on something a single task can hold, that the waiter waits for it to let go of.
-_HELD_WAITS = frozenset({Wait.LOCK, Wait.CONDITION, Wait.SEMAPHORE})
+# Waits on something a single task can hold, that the waiter waits for it to let go of (not
+# a condition's ``wait()``: it let go of the lock and waits for a notify, from anyone).
+_HELD_WAITS = frozenset({Wait.LOCK, Wait.SEMAPHORE})
 
 # Waits that are only waiting in line: for other tasks (awaited, gathered, in a task group),
 # or for a lock, a permit, an event, a condition or a queue that another task controls.

@@ -927,7 +927,7 @@ def resource(timeline: Timeline, resource_id: int) -> str:
 def resource_wait(timeline: Timeline, interval: Interval) -> str:
     """What a task waits for on a resource, as things stood when it began to wait: "lock
     `printer` (held by clerk-1 since 0.30 s; 2 ahead in line)", "a permit of semaphore `gate`
-    (5 of 5 in use)"."""
+    (5 of 5 in use)", "to be notified on condition `change`"."""
     rid, t = interval.resource, interval.start
     resources = timeline.resources
     info = resources.get(rid)
@@ -936,7 +936,9 @@ def resource_wait(timeline: Timeline, interval: Interval) -> str:
     said = resource(timeline, rid)
     level = resources.level_at(rid, t)
     kind = interval.kind
-    if kind in (Wait.LOCK, Wait.CONDITION):
+    if kind == Wait.CONDITION:  # in ``wait()``: its lock let go, until a notify()
+        return f"to be notified on {said}"
+    if kind == Wait.LOCK:
         holders = resources.holders_at(rid, t)
         held = (
             f"held by {name(timeline, holders[0].task)} since {format_time(holders[0].since)}"
