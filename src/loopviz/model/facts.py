@@ -261,3 +261,14 @@ class ResourceTotals:
     max_waiters: int
     wait: int
     longest_hold: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceColumn:
+    """What a resource's lane shows in one screen column: its highest ``level`` there (holders,
+    permits in use, items queued, parties arrived; 1 for a set event), who held it then (in
+    the order they took it), and the most tasks waiting on it at once there."""
+
+    level: int
+    holders: tuple[int, ...]
+    waiters: int

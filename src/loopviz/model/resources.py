@@ -8,10 +8,11 @@ in line) and over the whole run (most in use, most waiting, total wait, longest 
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
+from itertools import pairwise
 
-from loopviz.model.facts import Holder, ResourceInfo, ResourceTotals
+from loopviz.model.facts import Holder, ResourceColumn, ResourceInfo, ResourceTotals
 from loopviz.trace import RESOURCE_WAITS, Resource, ResourceKind, Use, UseOp
 
 __all__ = ["RESOURCE_WAITS", "Resources"]  # RESOURCE_WAITS: the waits whose ``ref`` names one
@@ -144,3 +145,59 @@ class Resources:
         return ResourceTotals(
             uses_count, max(uses.levels, default=0), most, sum(e - s for s, e in spans), longest
         )
+
+    def peak(self, resource: int) -> int:
+        """The top of its lane's bars: its capacity, else its highest level (at least 1)."""
+        uses = self._uses[resource]
+        return uses.info.capacity or max(1, max(uses.levels, default=0))
+
+    def columns(
+        self, resource: int, edges: list[int], waits: list[tuple[int, int]], end: int
+    ) -> list[ResourceColumn | None]:
+        """The resource in the columns between ``edges`` (None: not made yet, or after
+        ``end``, the run's end so far). A column of no width (events in step order sharing a
+        clock reading) shows it just after them. ``waits``: the (start, end) of each wait on
+        it. One pass over its uses and waits: O(uses + waits + columns)."""
+        uses = self._uses[resource]
+        held = uses.info.kind in HELD
+        times, levels, ops, tasks = uses.times, uses.levels, uses.ops, uses.tasks
+        changes = sorted([(s, 1) for s, _ in waits] + [(e, -1) for _, e in waits])
+        i = 0 if held or not edges else bisect_left(times, edges[0])  # holders: from the start
+        level = levels[i - 1] if i else 0
+        holding: list[int] = []
+        j = waiting = 0
+        found: list[ResourceColumn | None] = []
+
+        def take(k: int) -> None:
+            nonlocal level
+            level = levels[k]
+            if not held:
+                return
+            if ops[k] == UseOp.ACQUIRED:
+                holding.append(tasks[k])
+            elif ops[k] == UseOp.RELEASED and holding:
+                task = tasks[k]  # as ``holders_at``: another task's release lets the oldest go
+                holding.pop(holding.index(task) if task in holding else 0)
+
+        for lo, hi in pairwise(edges):
+            while i < len(times) and times[i] <= lo:
+                take(i)
+                i += 1
+            while j < len(changes) and changes[j][0] <= lo:
+                waiting += changes[j][1]
+                j += 1
+            if (hi <= uses.info.created and lo < hi) or lo > end or (lo == end and lo < hi):
+                found.append(None)
+                continue
+            most, who, most_waiting = level, tuple(holding), waiting
+            while i < len(times) and times[i] < hi:
+                take(i)
+                i += 1
+                if level > most:
+                    most, who = level, tuple(holding)
+            while j < len(changes) and changes[j][0] < hi:
+                waiting += changes[j][1]
+                j += 1
+                most_waiting = max(most_waiting, waiting)
+            found.append(ResourceColumn(most, who, most_waiting))
+        return found

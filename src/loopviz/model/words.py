@@ -27,12 +27,15 @@ from loopviz.model.facts import (
     Parked,
     Queued,
     Reported,
+    ResourceColumn,
+    ResourceInfo,
     Segment,
     State,
     TaskInfo,
     Totals,
 )
 from loopviz.model.groups import Group, GroupStats, Spread
+from loopviz.model.resources import HELD
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
 from loopviz.trace import (
@@ -968,6 +971,148 @@ def woken_by_use(timeline: Timeline, interval: Interval) -> str:
     did = _DID[found[1]] if found else "used"
     waker = interval.ref or (found[0] if found else 0)
     return f"{name(timeline, waker)} {did} {said}" if waker else f"{said} was {did}"
+
+
+# --- resources in the timeline: their lanes and the inspector ----------------------------------
+# What a resource's level counts, per kind: "5 of 5 permits in use".
+_LEVEL: dict[int, str] = {
+    ResourceKind.SEMAPHORE: "permits in use",
+    ResourceKind.BOUNDED_SEMAPHORE: "permits in use",
+    ResourceKind.QUEUE: "items queued",
+    ResourceKind.PRIORITY_QUEUE: "items queued",
+    ResourceKind.LIFO_QUEUE: "items queued",
+    ResourceKind.BARRIER: "parties arrived",
+}
+# What its capacity is.
+_CAPACITY: dict[int, str] = {
+    ResourceKind.SEMAPHORE: "permits",
+    ResourceKind.BOUNDED_SEMAPHORE: "permits",
+    ResourceKind.QUEUE: "items at most",
+    ResourceKind.PRIORITY_QUEUE: "items at most",
+    ResourceKind.LIFO_QUEUE: "items at most",
+    ResourceKind.BARRIER: "parties",
+}
+# What its highest level counts: "at most 5 in use".
+_MOST: dict[int, str] = {
+    ResourceKind.LOCK: "holding",
+    ResourceKind.CONDITION: "holding",
+    ResourceKind.SEMAPHORE: "in use",
+    ResourceKind.BOUNDED_SEMAPHORE: "in use",
+    ResourceKind.EVENT: "set",
+    ResourceKind.QUEUE: "queued",
+    ResourceKind.PRIORITY_QUEUE: "queued",
+    ResourceKind.LIFO_QUEUE: "queued",
+    ResourceKind.BARRIER: "arrived",
+}
+# What its totals count.
+_USES: dict[int, str] = {ResourceKind.EVENT: "sets", ResourceKind.BARRIER: "arrivals"}
+
+
+def resources_group(resources: list[ResourceInfo]) -> tuple[str, ...]:
+    """The label of the lanes' group of resources, longest first: "1 semaphore",
+    "2 locks and 1 queue", "3 resources"."""
+    counts: dict[str, int] = {}
+    for info in resources:
+        kind = resource_kind(info.kind)
+        counts[kind] = counts.get(kind, 0) + 1
+    said = [f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items()]
+    listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+    return (listed, f"{len(resources)} resource{'' if len(resources) == 1 else 's'}")
+
+
+def resource_label(info: ResourceInfo) -> str:
+    """A resource's lane label: the name it was bound to, "gate"; else its kind and where it
+    was made, "lock prog.py:12"."""
+    if info.name:
+        return info.name
+    return (
+        f"{resource_kind(info.kind)} {where(info.file, info.line)}"
+        if info.file
+        else (resource_kind(info.kind))
+    )
+
+
+def resource_bar(timeline: Timeline, info: ResourceInfo, column: ResourceColumn) -> tuple[str, ...]:
+    """What is written on a resource's bar where it stays the same, longest first: its
+    holders (or items queued, parties arrived) and how many wait, "clerk-1 · 2 waiting",
+    "fetch-1 +4 · 12 waiting", "2 queued"; () for nothing to say."""
+    holders = column.holders
+    if holders:
+        first = name(timeline, holders[0])
+        what = [f"{first} +{len(holders) - 1}" if len(holders) > 1 else first]
+    elif info.kind in _LEVEL and column.level:
+        what = [f"{column.level} {_MOST[info.kind]}"]
+    elif info.kind == ResourceKind.EVENT and column.level:
+        what = ["set"]
+    else:
+        what = []
+    if not column.waiters:
+        return tuple(what)
+    n = column.waiters
+    waiting, wait = f"{n} waiting", f"{n} wait{'s' if n == 1 else ''}"
+    if not what:
+        return (waiting, wait)
+    return (f"{what[0]} · {waiting}", f"{what[0]} · {wait}", what[0], waiting, wait)
+
+
+def resource_facts(timeline: Timeline, resource_id: int, t: int) -> list[str]:
+    """The inspector's lines on a resource at ``t``: where it was made, its capacity, who
+    holds it and who waits in line now (its totals: ``resource_totals``)."""
+    resources = timeline.resources
+    info = resources.get(resource_id)
+    if info is None:
+        return []
+    lines = [f"made at {where(info.file, info.line)}" if info.file else "made where unknown"]
+    if info.capacity:
+        lines.append(f"capacity: {info.capacity} {_CAPACITY.get(info.kind, '')}".rstrip())
+    elif info.kind in _LEVEL:
+        lines.append("capacity: no limit")
+    if t < info.created:
+        lines.append(f"not made yet (made at {format_time(info.created)})")
+    elif info.kind in HELD:
+        holders = resources.holders_at(resource_id, t)
+        if not holders:
+            lines.append("free now")
+        elif len(holders) == 1:
+            since = format_time(holders[0].since)
+            lines.append(f"held by {name(timeline, holders[0].task)} since {since}")
+        else:
+            said = _names(timeline, [holder.task for holder in holders])
+            lines.append(f"held by {said} ({len(holders)} of {info.capacity or '?'})")
+    elif info.kind == ResourceKind.EVENT:
+        lines.append("set now" if resources.level_at(resource_id, t) else "not set now")
+    else:
+        level = resources.level_at(resource_id, t)
+        of = f" of {info.capacity}" if info.capacity else ""
+        lines.append(f"{level}{of} {_LEVEL.get(info.kind, 'in use')} now")
+    waiting = [task for task, _ in timeline.waiters_at(resource_id, t)]
+    if waiting:
+        lines.append(f"in line ({len(waiting)}): {_names(timeline, waiting, 5)}")
+    else:
+        lines.append("no one in line now")
+    return lines
+
+
+def resource_totals(timeline: Timeline, info: ResourceInfo) -> list[str]:
+    """A resource over the whole run, a short line each: "8 acquisitions", "at most 1
+    holding · 3 waiting", "waited 1.834 s in all", "longest hold 104 ms"."""
+    totals = timeline.resources.totals(info.id, timeline.waits_on, timeline.end)
+    most = _MOST.get(info.kind, "in use")
+    lines = [
+        f"{totals.uses:,} {_uses_name(info.kind)} in all",
+        f"at most {totals.max_in_use} {most} · {totals.max_waiters} waiting",
+        f"waited {format_time(totals.wait)} in all",
+    ]
+    if info.kind in HELD:
+        lines.append(f"longest hold {format_time(totals.longest_hold)}")
+    return lines
+
+
+def _uses_name(kind: int) -> str:
+    """What a resource's totals count: "acquisitions", "puts", "sets", "arrivals"."""
+    if kind in HELD:
+        return "acquisitions"
+    return _USES.get(kind, "puts")
 
 
 def deadlock(timeline: Timeline, cycle: list[tuple[int, Interval]]) -> str:

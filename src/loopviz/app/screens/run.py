@@ -37,7 +37,7 @@ from loopviz.app.widgets.output import OutputPane
 from loopviz.app.widgets.search_bar import SearchBar
 from loopviz.app.widgets.source import SourcePane
 from loopviz.app.widgets.summary import SummaryPane
-from loopviz.app.widgets.timeline_view import CORO, Row, TimelineView
+from loopviz.app.widgets.timeline_view import CORO, RESOURCE, Row, TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model import search, words
 from loopviz.model.census import Census, Stretch
@@ -129,6 +129,14 @@ class RunScreen(Screen[None]):
             show=False,
         ),
         Binding(
+            "R,shift+r",
+            "resources",
+            "Resources",
+            key_display="R",
+            tooltip="Unfold / fold the lanes of locks, semaphores, queues...",
+            show=False,
+        ),
+        Binding(
             "u", "startup", "Start-up", tooltip="Show / fold the program's start-up", show=False
         ),
         Binding(
@@ -159,6 +167,7 @@ class RunScreen(Screen[None]):
     step: reactive[int] = reactive(-1, init=False)  # the last event at the playhead (-1: none)
     selected: reactive[int] = reactive(0, init=False)
     group: reactive[str] = reactive("", init=False)  # a selected coroutine's group (its key)
+    resource: reactive[int] = reactive(0, init=False)  # a selected resource (its id)
 
     def __init__(
         self, path: Path, *, live: bool, title: str = "", module: str = "", run: Run | None = None
@@ -190,7 +199,11 @@ class RunScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         view = TimelineView(id="timeline").data_bind(
-            RunScreen.playhead, RunScreen.step, RunScreen.selected, selected_group=RunScreen.group
+            RunScreen.playhead,
+            RunScreen.step,
+            RunScreen.selected,
+            selected_group=RunScreen.group,
+            selected_resource=RunScreen.resource,
         )
         view.border_title = "timeline"
         yield view
@@ -334,7 +347,7 @@ class RunScreen(Screen[None]):
             if self.census is not None:
                 self.census.update()
             self.view.data_changed()
-            if not self.selected and not self.group:
+            if not (self.selected or self.group or self.resource):
                 self._select_first()
             self._hint_at_scale()
             if self.playback.following:
@@ -374,9 +387,13 @@ class RunScreen(Screen[None]):
     def _refresh_panes(self) -> None:
         t, timeline, index = self.playhead, self.timeline, self.step
         self._refresh_due = False
+        inspector = self.query_one(Inspector)
+        inspector.border_title = "resource" if self.resource else "task"
         if self.group and timeline is not None and self.group in self.view.grouping.groups:
             group = self.view.grouping.groups[self.group]
-            self.query_one(Inspector).show_group(timeline, group, self.view.group_stats(self.group))
+            inspector.show_group(timeline, group, self.view.group_stats(self.group))
+        elif self.resource and timeline is not None:
+            inspector.show_resource(timeline, self.resource, t)
         else:
             self.query_one(Inspector).show(timeline, t, self.selected)
         self.query_one(SourcePane).show(timeline, t, self.selected)
@@ -425,6 +442,9 @@ class RunScreen(Screen[None]):
         self._refresh_soon()
 
     def watch_group(self) -> None:
+        self._refresh_soon()
+
+    def watch_resource(self) -> None:
         self._refresh_soon()
 
     def _show_time(self, t: int) -> None:
@@ -539,15 +559,27 @@ class RunScreen(Screen[None]):
             self._hinted = True
             self.notify(words.AT_SCALE, timeout=8)
 
-    # --- the selection: a task, or a coroutine's group ----------------------------------------
+    # --- the selection: a task, a coroutine's group or a resource ------------------------------
     def _select_task(self, task_id: int) -> None:
         self.group = ""
+        self.resource = 0
         self.selected = task_id
+
+    def _select_group(self, key: str) -> None:
+        self.selected = 0
+        self.resource = 0
+        self.group = key
+
+    def _select_resource(self, resource_id: int) -> None:
+        self.selected = 0
+        self.group = ""
+        self.resource = resource_id
 
     def _select_row(self, row: Row) -> None:
         if row.kind == CORO:
-            self.selected = 0
-            self.group = str(row.key)
+            self._select_group(str(row.key))
+        elif row.kind == RESOURCE:
+            self._select_resource(int(row.key))
         else:
             self._select_task(int(row.key))
 
@@ -558,8 +590,8 @@ class RunScreen(Screen[None]):
 
     def _selected_index(self, rows: list[Row]) -> int | None:
         """Where the selection is among ``rows`` (None: not among them)."""
-        key: int | str = self.group or self.selected
-        kind = CORO if self.group else "task"
+        key: int | str = self.group or self.resource or self.selected
+        kind = CORO if self.group else RESOURCE if self.resource else "task"
         return next((i for i, row in enumerate(rows) if row.kind == kind and row.key == key), None)
 
     def action_select(self, direction: int) -> None:
@@ -591,8 +623,7 @@ class RunScreen(Screen[None]):
             return
         view.toggle_fold(key)
         if view.has_row(CORO, key):
-            self.selected = 0
-            self.group = key
+            self._select_group(key)
             view.scroll_to_group(key)
         else:  # a small group unfolded back to its tasks' places: the first of them
             self._select_task(view.members(key)[0])
@@ -601,9 +632,17 @@ class RunScreen(Screen[None]):
         self._select_task(message.task_id)
 
     def on_timeline_view_group_clicked(self, message: TimelineView.GroupClicked) -> None:
-        self.selected = 0
-        self.group = message.key
+        self._select_group(message.key)
         self.action_fold()
+
+    def on_timeline_view_resource_clicked(self, message: TimelineView.ResourceClicked) -> None:
+        self._select_resource(message.resource_id)
+
+    def action_resources(self) -> None:
+        view = self.view
+        view.toggle_resources()
+        if self.resource and not view.resources_open:  # its lane folded away: none selected
+            self._select_first()
 
     # --- finding tasks -------------------------------------------------------------------------
     def action_search(self) -> None:
@@ -764,7 +803,7 @@ class RunScreen(Screen[None]):
             self.notify("a saved trace cannot be re-run", severity="warning")
             return
         self.playback.playing = False
-        self.selected = 0
+        self._select_task(0)
         self._show_time(0)
         self._move()
         self.query_one(SourcePane).reread()  # the program may have been edited since
