@@ -10,10 +10,13 @@ from loopviz.model.analysis import findings, wait_cycle
 from loopviz.model.facts import State
 from loopviz.model.steps import snapshot
 from loopviz.model.timeline import Timeline
+from loopviz.model.wakers import wake_at
 from loopviz.report.export import chrome_events
 from loopviz.report.summary import render_table, to_json
 from loopviz.trace import (
     Cause,
+    Finished,
+    Outcome,
     Ready,
     Resource,
     ResourceKind,
@@ -185,3 +188,38 @@ def test_the_loop_panel_lists_who_waits_in_line_for_each_resource() -> None:
     )
     later = snapshot(tl, tl.moment_index(15 * MS)).lines
     assert [(line.resource, line.tasks) for line in later] == [(1, [3])]
+
+
+def test_a_resources_columns_say_its_highest_level_its_holders_and_its_waiters() -> None:
+    tl = lock_in_turns()
+    edges = [0, 5 * MS, 11 * MS, 11 * MS, 15 * MS, 40 * MS, 50 * MS]
+    columns = tl.resources.columns(1, edges, tl.waits_on(1), 35 * MS)
+    assert [(c.level, c.holders, c.waiters) if c else None for c in columns] == [
+        (1, (1,), 2),  # clerk-1 takes it at 1 ms; clerk-2 and clerk-3 wait from 2 and 3 ms
+        (1, (1,), 2),
+        (0, (), 1),  # a column of no width at 11 ms: just after clerk-1 let go, clerk-2 woken
+        (1, (2,), 1),  # clerk-2 took it half a ms later
+        (1, (2,), 1),  # the highest level first reached: clerk-2 then clerk-3 hold it
+        None,  # after the run's end
+    ]
+    assert tl.resources.peak(1) == 1
+
+
+def test_a_wake_up_by_a_release_names_the_releasing_task_and_its_step() -> None:
+    b = TraceBuilder()
+    b.add(Resource(0, 1, ResourceKind.LOCK, b.s("printer"), b.site(3), 0))
+    for clerk in (1, 2):
+        b.task(0, clerk, f"clerk-{clerk}")
+    b.add(Use(1 * MS, 1, UseOp.ACQUIRED, 1, 1))
+    b.add(Waited(2 * MS, 1, 0, Wait.SLEEP, 0, b.site(8), 8 * MS))
+    b.add(Waited(2 * MS, 2, 0, Wait.LOCK, 1, b.site(7)))
+    b.add(Ready(10 * MS, 1, Cause.TIMER))
+    b.add(Finished(11 * MS, 1, MS, Outcome.RESULT, b.s("None")))  # clerk-1's last step
+    b.add(Use(11 * MS + 10, 1, UseOp.RELEASED, 1, 0), Ready(11 * MS + 20, 2, Cause.FUTURE, 1))
+    tl = timeline_of(b)
+    wake = wake_at(tl, 2, 11 * MS + 500)
+    assert wake is not None and wake.waker == 1
+    assert (wake.start, wake.end) == (11 * MS, 12 * MS)
+    assert words.cause(tl, wake.woken) == "clerk-1 released lock `printer`"
+    assert wake_at(tl, 2, 5 * MS) is None  # waiting: no wake-up then
+    assert wake_at(tl, 1, 10 * MS) is None  # its own timer woke clerk-1

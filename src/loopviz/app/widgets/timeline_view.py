@@ -651,13 +651,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             cached = self._cache[index] = (key, cells, strip, spill)
         _, cells, strip, spill = cached
         waker = self.waker() if row.kind == "task" else None
+        keep = range(0)
         if waker is not None and waker[0] == row.key and waker[1]:
-            cells = self._marked(cells, waker[1], self.looks.marks["waker"])
+            keep = waker[1]  # under the playhead too: the wake-up is in the waker's step
+            cells = self._marked(cells, keep, self.looks.marks["waker"])
             strip = Strip(self._segments(cells), len(cells))
         label = self._label(row, self.looks)
-        return Strip.join([label, self._with_playhead(cells, strip, spill)]).adjust_cell_length(
-            width
-        )
+        lane = self._with_playhead(cells, strip, spill, keep)
+        return Strip.join([label, lane]).adjust_cell_length(width)
 
     @staticmethod
     def _marked(cells: list[Cell], columns: range, style: Style) -> list[Cell]:
@@ -669,9 +670,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 marked[column] = (char, under + style)
         return marked
 
-    def _with_playhead(self, cells: list[Cell], strip: Strip, spill: int = 0) -> Strip:
+    def _with_playhead(
+        self, cells: list[Cell], strip: Strip, spill: int = 0, keep: range = range(0)
+    ) -> Strip:
         """A row's lane with the playhead's column marked and what lies after it dimmed;
-        the words on its first ``spill`` columns are kept whole."""
+        the words on its first ``spill`` columns are kept whole, and the cells of ``keep``
+        keep their look."""
         axis = self.axis
         cover = axis.playhead(self.playhead, self.step)
         if not cover or cover.start >= len(cells):
@@ -679,11 +683,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         marks = self.looks.marks
         # In step order the playhead's column is what a learner reads (each task just
         # after the step): its cells keep their look, marked where a lane is empty.
-        keep = self.by_steps
+        keep, kept = self.by_steps, keep
         marked = []
         for column in cover:
             char, style = cells[column]
-            if column >= spill and (char == " " or not keep):
+            if column >= spill and (char == " " or not (keep or column in kept)):
                 style += marks["playhead"]
             marked.append(Segment("│" if char == " " else char, style))
         future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
