@@ -683,11 +683,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         marks = self.looks.marks
         # In step order the playhead's column is what a learner reads (each task just
         # after the step): its cells keep their look, marked where a lane is empty.
-        keep, kept = self.by_steps, keep
+        steps = self.by_steps
         marked = []
         for column in cover:
             char, style = cells[column]
-            if column >= spill and (char == " " or not (keep or column in kept)):
+            if column >= spill and (char == " " or not (steps or column in keep)):
                 style += marks["playhead"]
             marked.append(Segment("│" if char == " " else char, style))
         future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
