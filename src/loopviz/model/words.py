@@ -128,6 +128,17 @@ waiting for a timer or I/O. Below it one lane per **worker** thread of an execut
 the executor) and tasks a library started, folded into one dimmed lane (─ where they exist);
 **g** or a click opens it.
 
+▾ **resources**, under the tasks: one lane per lock, semaphore, event, condition, queue and
+barrier the program made (**R** or a click on their head folds them). Its bar is as high as
+how full it is: permits in use, items queued, parties arrived, a lock held, against its
+capacity; it is tinted where tasks wait on it, and says who holds it and how many wait where
+there is room. Select a resource's lane (**↑**/**↓** or a click) to see it in the inspector:
+who holds it and who waits in line at the playhead, and its totals.
+
+**Who woke whom**: while the selected task is ready (or runs the step that follows), the
+step of the task that woke it (a release, a `set()`, a `put()`, its end) is drawn white in
+that task's lane, and » marks its label.
+
 **m** gives the whole screen to the timeline. **c** marks each kind of wait with a letter,
 not only a colour: s sleep, i I/O, l lock, q queue, t task, e executor, f future, and
 ! a blocking step.
