@@ -150,6 +150,17 @@ lock, a semaphore, an event or a queue) does not count.
 """
 
 
+def shorten(name: str, width: int) -> str:
+    """Cut in the middle, where names that share a prefix and a number differ least:
+    "blocking/…beat-1"."""
+    if len(name) <= width:
+        return name
+    if width < 4:
+        return name[:width]
+    tail = (width - 1) // 2
+    return name[: width - 1 - tail] + "…" + name[len(name) - tail :]
+
+
 def where(file: str, line: int) -> str:
     """A site as people say it, "prog.py:12"; the full path stays in the model."""
     return f"{PurePath(file).name}:{line}"
@@ -1044,9 +1055,10 @@ def resource_label(info: ResourceInfo) -> str:
 
 
 def resource_bar(timeline: Timeline, info: ResourceInfo, column: ResourceColumn) -> tuple[str, ...]:
-    """What is written on a resource's bar where it stays the same, longest first: its
-    holders (or items queued, parties arrived) and how many wait, "clerk-1 · 2 waiting",
-    "fetch-1 +4 · 12 waiting", "2 queued"; () for nothing to say."""
+    """What is written on a resource's bar where it stays the same, longest first, the last
+    the one to cut (``shorten``) where none fits: its holders (or items queued, parties
+    arrived) and how many wait, "clerk-1 · 2 waiting", "fetch-1 +4 · 12 waiting", "2 queued",
+    "3 waiting"; () for nothing to say."""
     holders = column.holders
     if holders:
         first = name(timeline, holders[0])
@@ -1063,7 +1075,7 @@ def resource_bar(timeline: Timeline, info: ResourceInfo, column: ResourceColumn)
     waiting, wait = f"{n} waiting", f"{n} wait{'s' if n == 1 else ''}"
     if not what:
         return (waiting, wait)
-    return (f"{what[0]} · {waiting}", f"{what[0]} · {wait}", what[0], waiting, wait)
+    return (f"{what[0]} · {waiting}", f"{what[0]} · {wait}", what[0])
 
 
 def resource_facts(timeline: Timeline, resource_id: int, t: int) -> list[str]:

@@ -55,6 +55,7 @@ from loopviz.model.facts import TaskInfo
 from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, alive, stats
 from loopviz.model.timeline import Timeline
 from loopviz.model.wakers import wake_at
+from loopviz.model.words import shorten
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll (and the census)
@@ -1160,17 +1161,6 @@ def _span_columns(axis: Axis, start: int, end: int) -> range:
     last = min(len(edges) - 2, bisect_right(edges, max(start, end - 1)) - 1)
     width = axis.width if isinstance(axis, StepAxis) else 1
     return range(first * width, min(axis.columns, (last + 1) * width))
-
-
-def shorten(name: str, width: int) -> str:
-    """Cut in the middle, where names that share a prefix and a number differ least:
-    "blocking/…beat-1"."""
-    if len(name) <= width:
-        return name
-    if width < 4:
-        return name[:width]
-    tail = (width - 1) // 2
-    return name[: width - 1 - tail] + "…" + name[len(name) - tail :]
 
 
 def _task_row(info: TaskInfo) -> Row:
