@@ -7,7 +7,7 @@ from trace_builder import MS, TraceBuilder
 
 from loopviz.model import words
 from loopviz.model.analysis import findings, wait_cycle
-from loopviz.model.facts import State
+from loopviz.model.facts import ResourceColumn, State
 from loopviz.model.steps import snapshot
 from loopviz.model.timeline import Timeline
 from loopviz.model.wakers import wake_at
@@ -223,3 +223,16 @@ def test_a_wake_up_by_a_release_names_the_releasing_task_and_its_step() -> None:
     assert words.cause(tl, wake.woken) == "clerk-1 released lock `printer`"
     assert wake_at(tl, 2, 5 * MS) is None  # waiting: no wake-up then
     assert wake_at(tl, 1, 10 * MS) is None  # its own timer woke clerk-1
+
+
+def test_a_resources_bar_says_who_holds_it_and_how_many_wait_as_room_allows() -> None:
+    tl = lock_in_turns()
+    (info,) = tl.resources.all
+    (column,) = tl.resources.columns(1, [4 * MS, 5 * MS], tl.waits_on(1), tl.end)
+    said = [words.resource_bar(tl, info, column, room) for room in (30, 17, 12, 7, 5, 3)]
+    assert said == ["clerk-1 · 2 waiting", "clerk-1 · 2 wait", "clerk-1", "clerk-1", "cl…-1", ""]
+    several = ResourceColumn(2, (2, 3), 12)  # two permits of a semaphore, say
+    assert words.resource_bar(tl, info, several, 30) == "clerk-2 +1 · 12 waiting"
+    assert words.resource_bar(tl, info, several, 8) == "cl…-2 +1"
+    assert words.resource_bar(tl, info, ResourceColumn(0, (), 3), 30) == "3 waiting"
+    assert words.resource_bar(tl, info, ResourceColumn(0, (), 0), 30) == ""

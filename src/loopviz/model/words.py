@@ -1054,28 +1054,36 @@ def resource_label(info: ResourceInfo) -> str:
     )
 
 
-def resource_bar(timeline: Timeline, info: ResourceInfo, column: ResourceColumn) -> tuple[str, ...]:
-    """What is written on a resource's bar where it stays the same, longest first, the last
-    the one to cut (``shorten``) where none fits: its holders (or items queued, parties
-    arrived) and how many wait, "clerk-1 · 2 waiting", "fetch-1 +4 · 12 waiting", "2 queued",
-    "3 waiting"; () for nothing to say."""
-    holders = column.holders
+MIN_CUT = 4  # the fewest columns a holder's name cut in the middle is written in ("c…-1")
+
+
+def resource_bar(timeline: Timeline, info: ResourceInfo, column: ResourceColumn, room: int) -> str:
+    """What is written on a resource's bar where it stays the same, in ``room`` columns at
+    most: its holders (or items queued, parties arrived) and how many wait, "clerk-1 · 2
+    waiting", "fetch-1 +4 · 12 waiting", "2 queued", "3 waiting"; shorter where that does
+    not fit ("clerk-1", "cl…-1 +4"); "" for nothing to say, or no room."""
+    holders, n = column.holders, column.waiters
+    more = f" +{len(holders) - 1}" if len(holders) > 1 else ""
+    first = name(timeline, holders[0]) if holders else ""
     if holders:
-        first = name(timeline, holders[0])
-        what = [f"{first} +{len(holders) - 1}" if len(holders) > 1 else first]
+        what = first + more
     elif info.kind in _LEVEL and column.level:
-        what = [f"{column.level} {_MOST[info.kind]}"]
+        what = f"{column.level} {_MOST[info.kind]}"
     elif info.kind == ResourceKind.EVENT and column.level:
-        what = ["set"]
+        what = "set"
     else:
-        what = []
-    if not column.waiters:
-        return tuple(what)
-    n = column.waiters
+        what = ""
     waiting, wait = f"{n} waiting", f"{n} wait{'s' if n == 1 else ''}"
-    if not what:
-        return (waiting, wait)
-    return (f"{what[0]} · {waiting}", f"{what[0]} · {wait}", what[0])
+    if not n:
+        forms = [what]
+    elif what:
+        forms = [f"{what} · {waiting}", f"{what} · {wait}", what]
+    else:
+        forms = [waiting, wait]
+    said = next((form for form in forms if len(form) <= room), "")
+    if not said and holders and room - len(more) >= MIN_CUT:
+        said = shorten(first, room - len(more)) + more  # "cl…-1 +4"
+    return said
 
 
 def resource_facts(timeline: Timeline, resource_id: int, t: int) -> list[str]:

@@ -14,8 +14,6 @@ from loopviz.model import words
 from loopviz.model.facts import ResourceColumn, ResourceInfo
 from loopviz.model.timeline import Timeline
 
-MIN_CUT = 4  # the fewest columns a name cut in the middle is written in ("c…-1")
-
 
 def resource_cells(
     timeline: Timeline, info: ResourceInfo, columns: list[ResourceColumn | None], looks: Looks
@@ -34,11 +32,8 @@ def resource_cells(
             continue
         column = columns[start]
         if column is not None:
-            forms = words.resource_bar(timeline, info, column)
             room = end - start - 1  # a column left between one run's words and the next's
-            said = next((form for form in forms if len(form) <= room), "")
-            if not said and forms and room >= MIN_CUT:
-                said = words.shorten(forms[-1], room)  # "cl…-1"
+            said = words.resource_bar(timeline, info, column, room)
             look = cells[start][1]  # on a full bar, reversed out of it; else in its colour
             look = look + text if cells[start][0] == bar(1, 1) else look
             cells[start : start + len(said)] = [(char, look) for char in said]
