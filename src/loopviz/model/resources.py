@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 from loopviz.model.facts import Holder, ResourceColumn, ResourceInfo, ResourceTotals
 from loopviz.trace import RESOURCE_WAITS, Resource, ResourceKind, Use, UseOp
@@ -161,43 +161,45 @@ class Resources:
         uses = self._uses[resource]
         held = uses.info.kind in HELD
         times, levels, ops, tasks = uses.times, uses.levels, uses.ops, uses.tasks
+        # How many wait, after each change (at equal times the ends first: no false peak).
         changes = sorted([(s, 1) for s, _ in waits] + [(e, -1) for _, e in waits])
-        i = 0 if held or not edges else bisect_left(times, edges[0])  # holders: from the start
-        level = levels[i - 1] if i else 0
+        wait_times = [t for t, _ in changes]
+        counts = list(accumulate(delta for _, delta in changes))
+        acquired, released = int(UseOp.ACQUIRED), int(UseOp.RELEASED)
         holding: list[int] = []
-        j = waiting = 0
+        i, n, created = 0, len(times), uses.info.created
         found: list[ResourceColumn | None] = []
-
-        def take(k: int) -> None:
-            nonlocal level
-            level = levels[k]
-            if not held:
-                return
-            if ops[k] == UseOp.ACQUIRED:
-                holding.append(tasks[k])
-            elif ops[k] == UseOp.RELEASED and holding:
-                task = tasks[k]  # as ``holders_at``: another task's release lets the oldest go
-                holding.pop(holding.index(task) if task in holding else 0)
-
         for lo, hi in pairwise(edges):
-            while i < len(times) and times[i] <= lo:
-                take(i)
-                i += 1
-            while j < len(changes) and changes[j][0] <= lo:
-                waiting += changes[j][1]
-                j += 1
-            if (hi <= uses.info.created and lo < hi) or lo > end or (lo == end and lo < hi):
+            if held:  # who holds it: every use from the first, in order
+                while i < n and times[i] <= lo:
+                    if ops[i] == acquired:
+                        holding.append(tasks[i])
+                    elif ops[i] == released and holding:  # as ``holders_at``
+                        task = tasks[i]
+                        holding.pop(holding.index(task) if task in holding else 0)
+                    i += 1
+            else:
+                i = bisect_right(times, lo, i)
+            if (hi <= created and lo < hi) or lo > end or (lo == end and lo < hi):
                 found.append(None)
                 continue
-            most, who, most_waiting = level, tuple(holding), waiting
-            while i < len(times) and times[i] < hi:
-                take(i)
-                i += 1
-                if level > most:
-                    most, who = level, tuple(holding)
-            while j < len(changes) and changes[j][0] < hi:
-                waiting += changes[j][1]
-                j += 1
-                most_waiting = max(most_waiting, waiting)
-            found.append(ResourceColumn(most, who, most_waiting))
+            most, who = levels[i - 1] if i else 0, tuple(holding)
+            if held:
+                while i < n and times[i] < hi:
+                    if ops[i] == acquired:
+                        holding.append(tasks[i])
+                    elif ops[i] == released and holding:
+                        task = tasks[i]
+                        holding.pop(holding.index(task) if task in holding else 0)
+                    if levels[i] > most:
+                        most, who = levels[i], tuple(holding)
+                    i += 1
+            else:
+                k = bisect_left(times, hi, i)
+                most = max(most, max(levels[i:k], default=0))
+                i = k
+            a = bisect_right(wait_times, lo)
+            b = bisect_left(wait_times, hi, a)
+            waiting = max(counts[a - 1] if a else 0, max(counts[a:b], default=0))
+            found.append(ResourceColumn(most, who, waiting))
         return found
