@@ -44,12 +44,16 @@ def resource_rows(view: TimelineView) -> list[int]:
     return [int(row.key) for row in view._rows if row.kind == RESOURCE]
 
 
-def drawn(view: TimelineView, kind: str, key: int | str) -> str:
-    """The text of the row ``kind``/``key`` as the screen draws it."""
+def drawn_y(view: TimelineView, kind: str, key: int | str) -> int:
+    """The screen row of the row ``kind``/``key``, scrolled into view."""
     index = next(i for i, row in enumerate(view._rows) if row.kind == kind and row.key == key)
     view.scroll_to(y=max(0, index - 1), animate=False)
-    y = index - int(view.scroll_y) + view.header_rows - 1
-    return view.render_line(y).text
+    return index - int(view.scroll_y) + view.header_rows - 1
+
+
+def drawn(view: TimelineView, kind: str, key: int | str) -> str:
+    """The text of the row ``kind``/``key`` as the screen draws it."""
+    return view.render_line(drawn_y(view, kind, key)).text
 
 
 async def opened(pilot: Pilot[None]) -> RunScreen:
@@ -80,6 +84,12 @@ async def test_each_resource_has_a_lane_under_the_tasks_that_folds(
         assert drawn(view, RESOURCES, RESOURCES).startswith("▸1 lock")
         await pilot.press("R")
         assert resource_rows(view) == [printer.id]
+        # A click on its lane selects it; on their head, folds them (1: the view's border).
+        await pilot.click(TimelineView, offset=(3, 1 + drawn_y(view, RESOURCE, printer.id)))
+        assert screen.resource == printer.id
+        await pilot.click(TimelineView, offset=(3, 1 + drawn_y(view, RESOURCES, RESOURCES)))
+        assert resource_rows(view) == [] and not screen.resource  # folded: no longer selected
+        await pilot.press("R")
         await pilot.press("a")  # in step order too
         assert resource_rows(view) == [printer.id]
         assert "█" in drawn(view, RESOURCE, printer.id)

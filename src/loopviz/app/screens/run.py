@@ -638,6 +638,9 @@ class RunScreen(Screen[None]):
     def on_timeline_view_resource_clicked(self, message: TimelineView.ResourceClicked) -> None:
         self._select_resource(message.resource_id)
 
+    def on_timeline_view_resources_clicked(self, message: TimelineView.ResourcesClicked) -> None:
+        self.action_resources()
+
     def action_resources(self) -> None:
         view = self.view
         view.toggle_resources()

@@ -109,6 +109,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.resource_id = resource_id
 
+    class ResourcesClicked(Message):
+        """A click on the head of the resources' lanes: they are folded or unfolded."""
+
     class StepClicked(Message):
         """A click on a column in step order: go to that event."""
 
@@ -1004,7 +1007,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if row is not None and row.kind == GROUP:
             self.toggle_group()
         elif row is not None and row.kind == RESOURCES:
-            self.toggle_resources()
+            self.post_message(self.ResourcesClicked())
         elif row is not None and row.kind == RESOURCE:
             self.post_message(self.ResourceClicked(int(row.key)))
         elif row is not None and row.kind == CORO:
