@@ -8,6 +8,7 @@ clock. The playhead and the selected task are the screen's (the widgets are boun
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +19,7 @@ from loopviz.trace import Record
 
 SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # times real time, playing by time
 PACES = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)  # steps a second, playing by steps
+FRAME = 1 / 30  # playback tick, seconds
 
 
 class Playback:
@@ -51,7 +53,11 @@ class Playback:
             due = int(elapsed * self.pace)
             if not due:
                 return playhead
-            self._last_tick += due / self.pace
+            most = math.ceil(self.pace * FRAME)  # a late frame slows the play, skips no step
+            if due > most:
+                due, self._last_tick = most, now
+            else:
+                self._last_tick += due / self.pace
             t = playhead + due
         else:
             self._last_tick = now

@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from loopviz.app.screens.path_prompt import PathPrompt
-from loopviz.app.state import LiveFeed, Pacer, Playback
+from loopviz.app.state import FRAME, LiveFeed, Pacer, Playback
 from loopviz.app.target import Run
 from loopviz.app.widgets.event_log import EventLog
 from loopviz.app.widgets.inspector import Inspector
@@ -51,7 +51,6 @@ from loopviz.units import format_time
 if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at startup
     from loopviz.record.process import Recording, RunResult
 
-FRAME = 1 / 30  # playback tick, seconds
 DRAIN = 0.1  # how often live records are folded into the model, seconds
 CENSUS_SLICE = 2_000  # events counted at a time (about 2 ms), then a rest: the screen goes first
 NOTICE = 2.0  # how long a repeated notice (no more steps) stays, seconds
