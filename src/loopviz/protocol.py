@@ -2,8 +2,9 @@
 
 The parent (``record.process``) starts ``python -m loopviz.record.child`` with these
 environment variables; the child reads and removes them before the program runs, so the
-program never sees them. Records flow back on the pipe named by ``TRACE_FD``; what the program
-prints through ``sys.stdout`` / ``sys.stderr`` flows on the two pipes of ``TEXT_FDS``.
+program never sees them (but ``FOLLOW``, which its own Python children need). Records flow
+back on the pipe named by ``TRACE_FD``; what the program prints through ``sys.stdout`` /
+``sys.stderr`` flows on the two pipes of ``TEXT_FDS``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ BLOCK_NS = "LOOPVIZ_BLOCK_NS"  # a step this long (ns) blocks the loop
 TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": where sys.stdout and sys.stderr write
 HTTP_BASE = "LOOPVIZ_HTTP_BASE"  # the local HTTP server's URL, for scenarios that fetch
 NO_UVLOOP = "LOOPVIZ_NO_UVLOOP"  # "1": uvloop's loops are replaced by traced stock ones
+# Following child processes: "SOCKET" as the parent sets it, "SOCKET|ORIGIN_NS|BLOCK_NS|UVLOOP"
+# once the program's process knows its clock's origin. Unlike the others it stays in the
+# environment, with the bootstrap folder first on PYTHONPATH, for the program's children.
+FOLLOW = "LOOPVIZ_FOLLOW"
+BOOT_DIR = "LOOPVIZ_BOOT_DIR"  # the bootstrap folder (its sitecustomize.py), to take it out again
 
 MAX_OUTPUT_LINES = 100_000  # output past this many lines is passed on but not recorded
 OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"

@@ -76,6 +76,7 @@ class TaskInfo:
     library: bool = False  # asyncio's own or a library's (``timeline.library_code``): folded away
     # Its coroutine's first arguments as recorded (``trace.Arg``); None: not recorded.
     args: tuple[Arg, ...] | None = None
+    process: int = 0  # the process it ran in (0: the program's own; ``Timeline.processes``)
 
 
 @dataclass(frozen=True, slots=True)

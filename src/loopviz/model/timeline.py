@@ -43,6 +43,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.processes import LOOP_RECORDS, ProcessInfo, localize
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     KIND_MASK,
@@ -72,6 +73,7 @@ from loopviz.trace import (
     Outcome,
     Output,
     Problem,
+    Process,
     ProgramError,
     Ran,
     Ready,
@@ -169,6 +171,9 @@ class Timeline:
         self.finished = False
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
+        # The program's process and the children followed, once a child is (``processes``).
+        self.processes: list[ProcessInfo] = []
+        self._proc = 0  # the process whose records come now
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
@@ -221,6 +226,7 @@ class Timeline:
             Resource: self.resources.on_resource,
             Use: self.resources.on_use,
             Untraced: self.untraced.append,
+            Process: self._on_process,
         }
 
     @classmethod
@@ -247,6 +253,11 @@ class Timeline:
             ):
                 self._damaged(f"a {type(record).__name__} record has an impossible time")
                 continue
+            if self._proc:  # a child process's record: in its own id space
+                moved = self._of_child(record)
+                if moved is None:
+                    continue
+                record = moved
             handlers[type(record)](record)
 
     @property
@@ -287,6 +298,31 @@ class Timeline:
         if t > self.end:
             self.end = t
 
+    def _on_process(self, r: Process) -> None:
+        """The records that follow are process ``r.proc``'s (the first time: a new one)."""
+        processes = self.processes
+        if not processes:  # the records before were the program's own
+            processes.append(ProcessInfo(0, 0, 0, "", 0, self.loops_opened))
+        if r.proc == len(processes):
+            processes.append(ProcessInfo(r.proc, r.pid, r.ppid, r.command, r.t))
+        elif not 0 <= r.proc < len(processes):
+            self._damaged(f"process {r.proc} is named before process {len(processes)}")
+            return
+        if r.proc == 0 and not processes[0].pid:
+            processes[0].pid, processes[0].ppid, processes[0].command = r.pid, r.ppid, r.command
+        self._proc = r.proc
+
+    def _of_child(self, record: Record) -> Record | None:
+        """A child process's record, as folded in: ids in its space; its loop's own records
+        counted (not drawn in the program's loop lane)."""
+        if type(record) in LOOP_RECORDS:
+            if isinstance(record, LoopMark) and record.phase == LoopPhase.OPENED:
+                self.processes[self._proc].loops += 1
+                self.loops_opened += 1
+            self.end = max(self.end, getattr(record, "t", 0))
+            return None
+        return localize(record, self._proc)
+
     def _on_str(self, r: Str) -> None:
         self._strs[r.id] = r.text
 
@@ -306,6 +342,7 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        info.process = self._proc
         program = self.header.program if self.header else ""
         info.library = info.internal or library_code(coro_file, program)
         if self._with_args:
@@ -497,6 +534,8 @@ class Timeline:
 
     def _on_loop_mark(self, r: LoopMark) -> None:
         self.loops_opened += r.phase == LoopPhase.OPENED
+        if self.processes:
+            self.processes[0].loops += r.phase == LoopPhase.OPENED
         self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
 
     def _on_program_error(self, r: ProgramError) -> None:
