@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import signal
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -33,6 +34,7 @@ from loopviz.model.facts import (
     Totals,
 )
 from loopviz.model.groups import Group, GroupStats, Spread
+from loopviz.model.processes import ProcessInfo
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
 from loopviz.trace import (
@@ -493,13 +495,18 @@ def no_event_loop(program: str) -> str:
     return f"{program} never started an asyncio event loop"
 
 
-def untraced(program: str, loops: int, notes: list[Untraced]) -> list[str]:
+def untraced(
+    program: str, loops: int, notes: list[Untraced], followed: Collection[int] | None = None
+) -> list[str]:
     """What ran outside the trace, one line each (``program``: its name; ``loops``: the
     traced loops it opened): a loop loopviz cannot trace and why, a loop replaced by a traced
     one, and, when no loop was traced, the Python processes it started, where its loop may
-    have run. Each names who asked for it: a package, or the program itself."""
+    have run. Each names who asked for it: a package, or the program itself. ``followed``:
+    the pids of the child processes recorded, once the run is over (None while it runs: a
+    child is heard from only a little after it starts); the others could not be followed."""
     lines = []
     processes: dict[str, list[str]] = {}
+    lost: dict[str, list[str]] = {}
     for note in notes:
         asker = note.by or program
         made = f" (created from {where(note.file, note.line)})" if note.file else ""
@@ -522,16 +529,40 @@ def untraced(program: str, loops: int, notes: list[Untraced]) -> list[str]:
             )
         elif note.kind == Unseen.PROCESS and not loops:
             processes.setdefault(asker, []).append(note.what)
+        elif note.kind == Unseen.CHILD and followed is not None and not _followed(note, followed):
+            lost.setdefault(asker, []).append(note.what)
     for asker, pids in processes.items():
-        known = [pid for pid in pids if pid]
-        ids = f" ({'pid' if len(known) == 1 else 'pids'} {', '.join(known)})" if known else ""
-        count = "a Python process" if len(pids) == 1 else f"{len(pids)} Python processes"
+        count, ids = _processes(pids)
         lines.append(
             f"{asker} ran no event loop loopviz could trace in its own process, and started "
             f"{count}{ids} that loopviz does not follow: an event loop there is not in this "
             "trace"
         )
+    for asker, pids in lost.items():
+        count, ids = _processes(pids)
+        lines.append(
+            f"{asker} started {count}{ids} that loopviz could not follow (a Python without "
+            "loopviz installed, or one started with -I, -E or -S): an event loop there is "
+            "not in this trace"
+        )
     return lines
+
+
+def _followed(note: Untraced, followed: Collection[int]) -> bool:
+    return note.what.isdigit() and int(note.what) in followed
+
+
+def _processes(pids: list[str]) -> tuple[str, str]:
+    """ "a Python process", " (pid 41)"; "2 Python processes", " (pids 41, 42)"."""
+    known = [pid for pid in pids if pid]
+    ids = f" ({'pid' if len(known) == 1 else 'pids'} {', '.join(known)})" if known else ""
+    count = "a Python process" if len(pids) == 1 else f"{len(pids)} Python processes"
+    return count, ids
+
+
+def process(info: ProcessInfo) -> str:
+    """What a process of the run is called: "program" (its own), "child 2"."""
+    return "program" if info.proc == 0 else f"child {info.proc}"
 
 
 def held_open(program: str) -> str:
