@@ -177,6 +177,7 @@ class Timeline:
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
+        self._site_code: dict[int, int] = {}  # site -> Str of the function it is in
         self._lanes: dict[int, Lane] = {}
         self._created: list[int] = []  # creation time of self.tasks[i], for alive_at
         self._created_sorted = True
@@ -329,6 +330,8 @@ class Timeline:
     def _on_site(self, r: Site) -> None:
         file = self._strs.get(r.file, "")
         self._sites[r.id] = (file, r.line)
+        if r.code:
+            self._site_code[r.id] = r.code
 
     def _on_created(self, r: TaskCreated) -> None:
         if r.task in self._lanes:  # a damaged trace announcing a task twice: keep the first
@@ -416,12 +419,19 @@ class Timeline:
             if report is not None and report.site:
                 site = report.site
                 lane.sites[-1] = site  # where the step ran: the line that blocked the loop
+                self._handler(lane.info, site)
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
                 file, line = lane.info.coro_file, lane.info.coro_line
             self._add_block(BlockingStep(task, t, dur, file, line))
             lane.blocks.append((t, t + dur))
+
+    def _handler(self, info: TaskInfo, site: int) -> None:
+        """A library's task is in the program's code at ``site`` (where it waits, or blocks
+        the loop): the innermost function of the program's that it runs names it."""
+        if info.library and site and not info.handler:
+            info.handler = self._strs.get(self._site_code.get(site, 0), "")
 
     def _add_block(self, step: BlockingStep) -> None:
         self._moment(step.start, step.task, len(self._blocks) << 3 | _M_BLOCK)
@@ -449,6 +459,7 @@ class Timeline:
         if self._after_done(lane):
             return
         self._step(lane, r.t, r.dur, r.site)
+        self._handler(lane.info, r.site)
         code = State.WAITING | r.kind << KIND_SHIFT
         self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
         lane.resume_site = r.site

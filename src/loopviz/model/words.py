@@ -160,14 +160,19 @@ def task(timeline: Timeline, task_id: int) -> str:
 def label(info: TaskInfo) -> str:
     """What a task is called on every surface: the name the program gave it; for a task left
     with asyncio's default name ("Task-3"), its coroutine and first arguments, "square(3)",
-    "main()"; for asyncio's own tasks (``asyncio.run``'s shutdown steps) what they do,
-    "asyncio: shutdown_asyncgens"."""
+    "main()", or for a library's task the program's function it runs (uvicorn's request task
+    running ``app``: "app"); for asyncio's own tasks (``asyncio.run``'s shutdown steps) what
+    they do, "asyncio: shutdown_asyncgens"."""
     call = info.coro.rsplit(".", 1)[-1]
     if info.args is not None:
         call = f"{call}({', '.join(_arg(arg) for arg in info.args)})"
     if info.internal:  # what it does matters, not that it takes no arguments
         return f"asyncio: {call.removesuffix('()')}"
-    return call if info.args is not None and _DEFAULT_NAME.fullmatch(info.name) else info.name
+    if not _DEFAULT_NAME.fullmatch(info.name):
+        return info.name
+    if info.handler:  # a library's task running the program's function: named by it
+        return info.handler.rsplit(".", 1)[-1]
+    return call if info.args is not None else info.name
 
 
 def member_labels(infos: list[TaskInfo]) -> list[str]:
@@ -198,10 +203,19 @@ label_of = name  # ``label`` by id: what a task is called, the same everywhere
 
 
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
-    """Who created a task: its parent's name, "asyncio" for asyncio's own, else "-"."""
+    """Who created a task: its parent's name, "asyncio" for asyncio's own, the installed
+    package whose coroutine it runs for a library's task made outside any task (uvicorn's
+    request tasks, made by its protocol: "uvicorn"), else "-"."""
     if info.parent:
         return name(timeline, info.parent)
-    return "asyncio" if info.internal else "-"
+    if info.internal:
+        return "asyncio"
+    found = _PACKAGE.search(info.coro_file) if info.library else None
+    return found.group(1) if found else "-"
+
+
+# An installed package's folder: what follows site-packages (or dist-packages).
+_PACKAGE = re.compile(r"[\\/](?:site|dist)-packages[\\/]([A-Za-z_][\w]*)")
 
 
 def task_count(tasks: list[TaskInfo]) -> str:

@@ -49,6 +49,7 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
                 "waiting_s": seconds(totals.waiting),
                 "steps": totals.steps,
                 "process": info.process,
+                "handler": info.handler,
             }
         )
     return {
@@ -96,6 +97,8 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
 
 def processes_json(timeline: Timeline) -> list[dict[str, Any]]:
     """The run's processes, when loopviz followed any child: the program's own (0) first."""
+    if not timeline.processes:
+        return []
     tasks = [0] * len(timeline.processes)
     for info in timeline.tasks:
         tasks[info.process] += 1
