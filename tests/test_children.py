@@ -13,9 +13,12 @@ import typing
 from pathlib import Path
 
 import pytest
-from conftest import line_of, run_record, write_program
+from conftest import line_of, open_run, run_record, wait_for, write_program
 
 from loopviz import cli
+from loopviz.app.app import LoopvizApp
+from loopviz.app.target import resolve
+from loopviz.app.widgets.timeline_view import PROCESS, TimelineView
 from loopviz.model import words
 from loopviz.model.processes import ID_FIELDS, PROCESS_IDS
 from loopviz.model.timeline import Timeline
@@ -233,3 +236,38 @@ def test_the_bootstrap_leaves_the_program_s_path_and_sitecustomize_alone(tmp_pat
     done, _ = run_record(program, env=os.environ | {"PYTHONPATH": path})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["True False", "True False"]
+
+
+async def test_the_app_draws_each_child_process_as_a_group_of_lanes(
+    recorded: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the program's own lanes, a row per child process that ran a loop, over its
+    tasks' lanes; a click on it folds them into it, and again unfolds them."""
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    _, trace, _ = recorded
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_run(pilot)
+        view = screen.view
+        timeline = screen.timeline
+        assert timeline is not None
+        rows = view._rows
+        heads = [row for row in rows if row.kind == PROCESS]
+        looping = [p for p in timeline.processes[1:] if p.loops]
+        assert [row.key for row in heads] == [p.proc for p in looping]  # not the silent one
+        spawned = next(p for p in looping if "multiprocessing.spawn" in p.command)
+        head = next(row for row in heads if row.key == spawned.proc)
+        assert head.label == f"child {spawned.proc} · pid {spawned.pid} · 3 tasks"
+        at = rows.index(head)
+        under = [timeline.task(int(row.key)) for row in rows[at + 1 : at + 4]]
+        assert [words.label(info) for info in under] == ["crunch()", "fetch(1)", "fetch(2)"]
+        assert {info.process for info in under} == {spawned.proc}
+        before = [row.kind for row in rows[:at]]
+        assert before[:2] == ["loop", "task"] and PROCESS not in before  # the program's first
+        y = view.header_rows - 1 + at - int(view.scroll_y) + 1  # +1: the border
+        assert view.row_at_y(y - 1) == head
+        await pilot.click(TimelineView, offset=(2, y))
+        await wait_for(pilot, lambda: len(view._rows) == len(rows) - 3, "the child to fold")
+        assert view._rows[at] == head
+        await pilot.click(TimelineView, offset=(2, y))
+        await wait_for(pilot, lambda: len(view._rows) == len(rows), "the child to unfold")

@@ -579,6 +579,11 @@ def process(info: ProcessInfo) -> str:
     return "program" if info.proc == 0 else f"child {info.proc}"
 
 
+def process_row(info: ProcessInfo, tasks: int) -> str:
+    """A child process's row over its lanes: "child 1 · pid 4242 · 12 tasks"."""
+    return f"{process(info)} · pid {info.pid} · {tasks:,} task{'' if tasks == 1 else 's'}"
+
+
 def held_open(program: str) -> str:
     """A process the program left running (a daemon) still holds its output open."""
     return (
