@@ -271,3 +271,44 @@ async def test_the_app_draws_each_child_process_as_a_group_of_lanes(
         assert view._rows[at] == head
         await pilot.click(TimelineView, offset=(2, y))
         await wait_for(pilot, lambda: len(view._rows) == len(rows), "the child to unfold")
+
+
+FORKED = """\
+import asyncio, multiprocessing
+
+
+async def nap(n):
+    await asyncio.sleep(0.02)
+    return n
+
+
+def child(method):
+    print(method, asyncio.run(nap(7)), flush=True)
+
+
+if __name__ == "__main__":
+    for method in ("fork", "forkserver"):
+        worker = multiprocessing.get_context(method).Process(target=child, args=(method,))
+        worker.start()
+        worker.join(30)
+"""
+
+
+def test_children_made_by_fork_and_by_the_forkserver_are_recorded(tmp_path: Path) -> None:
+    """A child made by fork inherits its parent's recorder, which records nothing there: it
+    starts a recording of its own (and writes it out before ``os._exit``)."""
+    program = write_program(tmp_path, FORKED)
+    done, trace = run_record(program)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["fork 7", "forkserver 7"]
+    assert "could not follow" not in done.stderr
+    timeline = Timeline.from_file(trace)
+    looping = [p for p in timeline.processes[1:] if p.loops]
+    assert len(looping) == 2, timeline.processes
+    forked, served = looping
+    assert forked.ppid == timeline.processes[0].pid  # forked from the program itself
+    assert forked.command.endswith(str(program)) and "loopviz" not in forked.command
+    assert "forkserver" in served.command
+    for process in looping:
+        naps = [info for info in timeline.tasks if info.process == process.proc]
+        assert naps[0].coro == "nap" and naps[0].outcome_detail == "7"

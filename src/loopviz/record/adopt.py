@@ -52,7 +52,21 @@ Made = tuple[str, int, str]  # (file, line) of the program's own code that made 
 def install(recorder: Recorder, *, no_uvloop: bool = False, follow: bool = False) -> None:
     """Make this process's stock event loops traced by ``recorder``, and report the others;
     ``follow``: its Python child processes are followed (noted as ``Unseen.CHILD``)."""
-    _Adopter(recorder, no_uvloop, Unseen.CHILD if follow else Unseen.PROCESS).install()
+    global _installed
+    _installed = _Adopter(recorder, no_uvloop, Unseen.CHILD if follow else Unseen.PROCESS)
+    _installed.install()
+
+
+def installed_recorder() -> Recorder | None:
+    """The recorder this process's loops are traced by (None: none installed)."""
+    return _installed.recorder if _installed is not None else None
+
+
+def rebind(recorder: Recorder) -> None:
+    """In a child made by fork: the loops it makes from now on are traced by ``recorder``
+    (its parent's recorder records nothing there)."""
+    if _installed is not None:
+        _installed.rebind(recorder)
 
 
 def _third_party_dirs() -> tuple[str, ...]:
@@ -65,16 +79,24 @@ def _third_party_dirs() -> tuple[str, ...]:
     return tuple(d.rstrip(os.sep) + os.sep for d in dirs if d)
 
 
+_installed: _Adopter | None = None  # this process's, once installed
+
+
 class _Adopter:
     def __init__(self, recorder: Recorder, no_uvloop: bool, child: Unseen) -> None:
         self.recorder = recorder
         self.no_uvloop = no_uvloop
         self.child = child  # how a Python child process is noted
-        self.loop_class = _traced_class(recorder)
+        self.loop_class = _traced_class(self)
         self._third_party = _third_party_dirs()
         self._made: weakref.WeakKeyDictionary[Any, Made] = weakref.WeakKeyDictionary()
         self._reported: weakref.WeakSet[Any] = weakref.WeakSet()
         self._said: set[tuple[int, str, str, int, str]] = set()
+
+    def rebind(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._reported = weakref.WeakSet()
+        self._said = set()
 
     def install(self) -> None:
         cls = self.loop_class
@@ -252,14 +274,14 @@ class _Adopter:
             self._child(str(pid), frame)
 
 
-def _traced_class(recorder: Recorder) -> type[TracingLoop]:
+def _traced_class(adopter: _Adopter) -> type[TracingLoop]:
     """A traced loop class in the stock ``SelectorEventLoop``'s place: its name, its
-    constructor's arguments, made traced by ``recorder``."""
+    constructor's arguments, made traced by the adopter's recorder (a forked child's own)."""
     stock: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
 
     class SelectorEventLoop(TracingLoop):
         def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
-            super().__init__(recorder, selector)
+            super().__init__(adopter.recorder, selector)
 
     SelectorEventLoop.__name__ = stock.__name__
     SelectorEventLoop.__qualname__ = stock.__qualname__

@@ -23,6 +23,7 @@ from types import FrameType, TracebackType
 
 from loopviz.protocol import BLOCK_NS, FOLLOW, NO_UVLOOP, TEXT_FDS, TRACE_FD, OutputCap
 from loopviz.record import adopt
+from loopviz.record.follow import forked
 from loopviz.record.session import Recorder
 from loopviz.trace import Output, Stream
 
@@ -140,6 +141,8 @@ def main() -> int:
     sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)
     sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, cap)
     adopt.install(recorder, no_uvloop=no_uvloop, follow=bool(follow))
+    if follow:  # a child made by fork records on its own (multiprocessing's fork start)
+        os.register_at_fork(after_in_child=forked)
     recorder.watch_resources()
     sys.argv = [str(path) if module else program, *args]
     status = 0
