@@ -225,6 +225,8 @@ def test_uvicorn_s_two_workers_are_followed_and_serve_requests(app_folder: Path)
     assert len(requests) == 6
     assert {info.process for info in requests} <= {p.proc for p in workers}
     assert "never started" not in done.stdout
+    if HAS_UVLOOP:  # both workers asked for it: said once
+        assert done.stdout.count("asked for uvloop") == 1, done.stdout
 
 
 def test_a_request_task_is_named_by_the_handler_it_runs(

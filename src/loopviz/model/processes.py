@@ -84,6 +84,17 @@ class ProcessInfo:
     command: str
     started: int
     loops: int = 0  # event loops it opened
+    # A child's loop time (the program's is the timeline's loop lane): in select(), and in
+    # loops closed so far; since when its loop is open (None: none is).
+    idle: int = 0
+    looped: int = 0
+    open_since: int | None = None
+
+    def loop_totals(self, end: int) -> tuple[int, int]:
+        """A child's (busy, idle) loop time up to ``end``, the last time seen: its loops'
+        time open but not waiting in select()."""
+        looped = self.looped + (end - self.open_since if self.open_since is not None else 0)
+        return max(looped - self.idle, 0), self.idle
 
 
 def localize(record: Record, proc: int) -> Record:

@@ -317,9 +317,17 @@ class Timeline:
         """A child process's record, as folded in: ids in its space; its loop's own records
         counted (not drawn in the program's loop lane)."""
         if type(record) in LOOP_RECORDS:
-            if isinstance(record, LoopMark) and record.phase == LoopPhase.OPENED:
-                self.processes[self._proc].loops += 1
+            process = self.processes[self._proc]
+            if isinstance(record, Idle):
+                process.idle += record.dur
+            elif isinstance(record, LoopMark) and record.phase == LoopPhase.OPENED:
+                process.loops += 1
                 self.loops_opened += 1
+                if process.open_since is None:
+                    process.open_since = record.t
+            elif isinstance(record, LoopMark) and process.open_since is not None:
+                process.looped += record.t - process.open_since
+                process.open_since = None
             self.end = max(self.end, getattr(record, "t", 0))
             return None
         return localize(record, self._proc)

@@ -559,7 +559,7 @@ def untraced(
             "loopviz installed, or one started with -I, -E or -S): an event loop there is "
             "not in this trace"
         )
-    return lines
+    return list(dict.fromkeys(lines))  # said once, however many workers did the same
 
 
 def _followed(note: Untraced, followed: Collection[int]) -> bool:

@@ -111,9 +111,12 @@ def processes_json(timeline: Timeline) -> list[dict[str, Any]]:
             "command": p.command,
             "started_s": seconds(p.started),
             "loops": p.loops,
+            "loop_busy_s": seconds(busy),
+            "loop_idle_s": seconds(idle),
             "tasks": count,
         }
         for p, count in zip(timeline.processes, tasks, strict=True)
+        for busy, idle in [timeline.loop_totals() if p.proc == 0 else p.loop_totals(timeline.end)]
     ]
 
 
@@ -244,7 +247,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     if processes:
         lines.append("")
         lines.append(f"Processes ({len(processes):,})")
-        table = [("process", "command", "pid", "started", "loops", "tasks")]
+        table = [("process", "command", "pid", "started", "loops", "busy", "tasks")]
         for p in processes[:max_rows]:
             table.append(
                 (
@@ -253,10 +256,12 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
                     str(p["pid"] or "-"),
                     f"{p['started_s']:.3f}",
                     str(p["loops"]),
+                    f"{p['loop_busy_s']:.3f}",
                     str(p["tasks"]),
                 )
             )
         lines += _aligned(table, left=2)
+        lines.append("  (started: seconds into the run; busy: its loops' busy time, seconds)")
         if len(processes) > max_rows:
             lines.append(f"  … and {len(processes) - max_rows:,} more (--json lists them all)")
 
