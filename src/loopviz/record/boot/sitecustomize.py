@@ -16,10 +16,10 @@ def _boot() -> None:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     try:
         from loopviz.record import follow
-    except ImportError:  # a Python without loopviz: not followed (the recording says so)
-        pass
-    else:
+
         follow.start()
+    except Exception:  # a Python without loopviz (or another version of it): not followed,
+        pass  # and the recording says so; the process runs as it would
     me = sys.modules.pop(__name__)
     try:
         importlib.import_module("sitecustomize")  # the one this module hides, if any
