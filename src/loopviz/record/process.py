@@ -268,8 +268,13 @@ class Recording:
         self._listen_dir = tempfile.mkdtemp(prefix="loopviz-")
         path = os.path.join(self._listen_dir, "children")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(path)
-        listener.listen(64)
+        try:
+            listener.bind(path)  # (a path too long for a socket: children not followed)
+            listener.listen(64)
+        except OSError:
+            listener.close()
+            self._stop_listening()
+            return {}
         self._listener = listener
         python_path = os.pathsep.join(p for p in (BOOT_DIR, os.environ.get("PYTHONPATH")) if p)
         return {FOLLOW: path, "PYTHONPATH": python_path}
