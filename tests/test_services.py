@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import line_of, write_program
+from conftest import line_of, open_run, write_program
 
 from loopviz import cli, exits
+from loopviz.app.app import LoopvizApp
+from loopviz.app.target import resolve
 from loopviz.model import words
 from loopviz.model.timeline import Timeline
 from loopviz.trace import End, EndReason, read_trace
@@ -273,3 +275,20 @@ def test_a_server_ended_by_ctrl_c_exits_130_and_4_past_max_block(tmp_path: Path)
     assert done.returncode == exits.INTERRUPTED  # the interrupt ended it, as plain Python
     assert cli.main(["summary", str(trace)]) == exits.INTERRUPTED
     assert cli.main(["summary", str(trace), "--max-block", "100"]) == exits.BLOCKED
+
+
+async def test_the_app_shows_request_tasks_among_the_program_s_lanes(
+    uvicorn_run: tuple[subprocess.CompletedProcess[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's request tasks run the program's ``app``: they have lanes of their own,
+    labelled ``app``, not folded away with asyncio's and libraries' tasks."""
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    _, trace = uvicorn_run
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_run(pilot)
+        timeline = screen.timeline
+        assert timeline is not None
+        requests = [info.id for info in timeline.tasks if info.handler == "app"]
+        rows = {row.key: row for row in screen.view._rows if row.kind == "task"}
+        assert len(requests) == 3 and [rows[task].label for task in requests] == ["app"] * 3

@@ -218,9 +218,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             shown = self.filter
             if shown is not None:  # what matches, wherever it would be folded
                 rows.extend(self._grouped_rows([info for info in tasks if info.id in shown]))
-            else:
-                rows.extend(self._process_rows([info for info in tasks if not info.library]))
-                self._grouped = [info for info in tasks if info.library]
+            else:  # a library's task running the program's own function is the program's
+                theirs = [info.library and not info.handler for info in tasks]
+                own = [info for info, its in zip(tasks, theirs, strict=True) if not its]
+                rows.extend(self._process_rows(own))
+                self._grouped = [info for info, its in zip(tasks, theirs, strict=True) if its]
                 if self._grouped:
                     rows.append(Row(GROUP, GROUP, "", True))
                 if self.group_open:
