@@ -224,7 +224,7 @@ def test_uvicorn_s_two_workers_are_followed_and_serve_requests(app_folder: Path)
     supervisor = timeline.processes[0]
     assert supervisor.loops == 0 and {p.ppid for p in workers} == {supervisor.pid}
     requests = [info for info in timeline.tasks if info.coro.endswith("run_asgi")]
-    assert len(requests) == 6
+    assert len(requests) == 6, (timeline.processes, done.stdout)
     assert {info.process for info in requests} <= {p.proc for p in workers}
     assert "never started" not in done.stdout
     if HAS_UVLOOP:  # both workers asked for it: said once

@@ -35,6 +35,7 @@ from loopviz.protocol import (
     TEXT_FDS,
     TRACE_FD,
     OutputCap,
+    read_hello,
 )
 from loopviz.record.program import Program
 from loopviz.trace import (
@@ -300,20 +301,17 @@ class Recording:
             reader.start()
 
     def _read_child(self, connection: socket.socket) -> None:
-        """A followed child's records: its ``Process`` record, its own header (not used: the
-        trace has one), then records like the program's, written in its sections."""
+        """A followed child's records: who it is (``protocol.connect_child``), then, once it
+        imports asyncio, its own header (not used: the trace has one) and records like the
+        program's, written in its sections."""
         with connection, connection.makefile("rb", buffering=0) as channel:
             lines = self._lines(lambda: channel.read(1 << 16))
-            hello = next(lines, b"")
+            hello = read_hello(next(lines, b""))
+            if hello is None:
+                return
+            proc = self._announce(*hello)
             if next(lines, None) is None:
-                return  # gone before it said anything
-            try:
-                (first,) = decode_lines([hello.rstrip(b"\n")])
-            except ValueError:
-                return
-            if not isinstance(first, Process):
-                return
-            proc = self._announce(first)
+                return  # it never imported asyncio: known as followed, with nothing to say
             for data in lines:
                 self._deliver(data, proc)
 
@@ -333,14 +331,14 @@ class Recording:
             if data:
                 yield data
 
-    def _announce(self, hello: Process) -> int:
+    def _announce(self, pid: int, ppid: int, command: str) -> int:
         """A child connected: its number, and its Process record at once (a child that
         records nothing is still known as followed)."""
         if not self._header_seen.wait(5.0):  # the program's own header comes first
             self._ensure_header()
         with self._lock:
             proc = len(self._processes)
-            self._processes.append((hello.pid, hello.ppid, hello.command))
+            self._processes.append((pid, ppid, command))
             switch = self._switch_to(proc)
             assert switch is not None
             if self.on_records is not None:
