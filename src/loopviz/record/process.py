@@ -339,9 +339,8 @@ class Recording:
         with self._lock:
             proc = len(self._processes)
             self._processes.append((pid, ppid, command))
-            switch = self._switch_to(proc)
-            assert switch is not None
-            if self.on_records is not None:
+            switch = self._switch_to(proc)  # (None: the run is over)
+            if switch is not None and self.on_records is not None:
                 self.on_records([switch])
         return proc
 
