@@ -87,6 +87,14 @@ def _add_program(parser: argparse.ArgumentParser, what: str) -> None:
         help="give a program that asks for uvloop (which loopviz cannot trace) a traced "
         "asyncio loop instead",
     )
+    parser.add_argument(
+        "--follow-children",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record the Python processes the program starts too (multiprocessing, a "
+        "subprocess of Python, a server's workers), into the same trace, each as a process "
+        "of its own (default: on; loopviz says which it could not follow)",
+    )
 
 
 def _add_block_threshold(parser: argparse.ArgumentParser, when: str = "") -> None:
@@ -119,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         help="run a program under the recorder and save its trace",
         usage="loopviz record [PROGRAM | -m MODULE] [-o TRACE] [--timeout S] "
-        "[--block-threshold MS] [--no-uvloop] [-- ARGS]",
+        "[--block-threshold MS] [--no-uvloop] [--no-follow-children] [-- ARGS]",
         description="Run a program under the recorder and save its trace. Its standard "
         "input, output and exit status are its own.",
         epilog=PROGRAM_HELP,
@@ -299,12 +307,13 @@ def record_command(args: argparse.Namespace) -> int:
             echo=True,
             stdin=True,
             no_uvloop=args.no_uvloop,
+            follow_children=args.follow_children,
         )
     except OSError as exc:
         raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None
     say(words.trace_written(str(output), result.events))
     named = args.module or args.target  # as the user named it
-    notes = words.untraced(named, result.loops, result.untraced)
+    notes = words.untraced(named, result.loops, result.untraced, result.followed)
     for note in notes:
         say(note)
     if not notes and _never_started_a_loop(result.loops, result.reason, result.status):
@@ -447,6 +456,7 @@ def _load(args: argparse.Namespace, max_block_ms: float | None = None) -> Timeli
                 timeout=args.timeout,
                 block_threshold_ms=threshold_ms,
                 no_uvloop=args.no_uvloop,
+                follow_children=args.follow_children,
             )
         except OSError as exc:
             raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None

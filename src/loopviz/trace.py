@@ -27,7 +27,7 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 4  # 4: resources (docs/trace-format.md lists the changes of each version)
+FORMAT_VERSION = 5  # 5: processes (docs/trace-format.md lists the changes of each version)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 
 
@@ -152,6 +152,7 @@ class Unseen(enum.IntEnum):
     LOOP = 0  # an event loop loopviz cannot trace ran (``what``: its class)
     REPLACED = 1  # a loop asked for (``what``: "uvloop") was given as a traced one instead
     PROCESS = 2  # a Python child process started (``what``: its pid, or ""); not followed
+    CHILD = 3  # a Python child process started (``what``: its pid), followed if it can be
 
 
 class Header(msgspec.Struct, kw_only=True):
@@ -196,11 +197,13 @@ class Str(msgspec.Struct, **_record(0)):
 
 
 class Site(msgspec.Struct, **_record(1)):
-    """Interns a source position: ``file`` (a Str id) and ``line``."""
+    """Interns a source position: ``file`` (a Str id) and ``line``; ``code`` is the qualified
+    name (a Str id; 0: not recorded) of the function the line is in (version 5 on)."""
 
     id: int
     file: int
     line: int
+    code: int = 0
 
 
 # A task's argument as recorded: a str (cut to ARG_CHARS + 1 characters), int, float, bool or
@@ -411,6 +414,21 @@ class Untraced(msgspec.Struct, **_record(19)):
     by: str
 
 
+class Process(msgspec.Struct, **_record(23)):
+    """The records after this one, up to the next ``Process`` record, are process ``proc``'s
+    (0: the program's own; 1, 2, ...: the Python child processes followed, in the order they
+    were first heard from). Each process numbers its own tasks, strings, sites, resources,
+    jobs and loops; its times count from the trace's start like every other's. ``pid`` and
+    ``ppid`` are the operating system's ids of it and of the process that started it;
+    ``command`` its command line (inline)."""
+
+    t: int
+    proc: int
+    pid: int
+    ppid: int
+    command: str
+
+
 Record = (
     Str
     | Site
@@ -432,6 +450,7 @@ Record = (
     | Resource
     | Use
     | Untraced
+    | Process
 )
 
 _encoder = msgspec.json.Encoder()
@@ -459,6 +478,7 @@ _LOOP_MARK = _line_start(LoopMark)
 _OPENED = b",%d]" % LoopPhase.OPENED  # how a LoopMark OPENED line ends (phase is its last field)
 # What the recording process tells its user, read without decoding the rest.
 _NOTES = (_line_start(ProgramError), _line_start(Untraced))
+PROCESS_LINE = _line_start(Process)  # how a Process record's line starts
 
 
 def loops_opened(lines: Iterable[bytes]) -> int:

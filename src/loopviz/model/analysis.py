@@ -79,7 +79,8 @@ class UntracedLint:
 
     def check(self, timeline: Timeline) -> Iterator[Finding]:
         program = words.program_name(timeline)
-        lines = words.untraced(program, timeline.loops_opened, timeline.untraced)
+        followed = [p.pid for p in timeline.processes] if timeline.finished else None
+        lines = words.untraced(program, timeline.loops_opened, timeline.untraced, followed)
         for line in lines:
             yield Finding(self.name, 0, line)
 

@@ -43,6 +43,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.processes import LOOP_RECORDS, ProcessInfo, localize
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     KIND_MASK,
@@ -72,6 +73,7 @@ from loopviz.trace import (
     Outcome,
     Output,
     Problem,
+    Process,
     ProgramError,
     Ran,
     Ready,
@@ -169,9 +171,13 @@ class Timeline:
         self.finished = False
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
+        # The program's process and the children followed, once a child is (``processes``).
+        self.processes: list[ProcessInfo] = []
+        self._proc = 0  # the process whose records come now
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
+        self._site_code: dict[int, int] = {}  # site -> Str of the function it is in
         self._lanes: dict[int, Lane] = {}
         self._created: list[int] = []  # creation time of self.tasks[i], for alive_at
         self._created_sorted = True
@@ -221,6 +227,7 @@ class Timeline:
             Resource: self.resources.on_resource,
             Use: self.resources.on_use,
             Untraced: self.untraced.append,
+            Process: self._on_process,
         }
 
     @classmethod
@@ -247,6 +254,11 @@ class Timeline:
             ):
                 self._damaged(f"a {type(record).__name__} record has an impossible time")
                 continue
+            if self._proc:  # a child process's record: in its own id space
+                moved = self._of_child(record)
+                if moved is None:
+                    continue
+                record = moved
             handlers[type(record)](record)
 
     @property
@@ -287,12 +299,47 @@ class Timeline:
         if t > self.end:
             self.end = t
 
+    def _on_process(self, r: Process) -> None:
+        """The records that follow are process ``r.proc``'s (the first time: a new one)."""
+        processes = self.processes
+        if not processes:  # the records before were the program's own
+            processes.append(ProcessInfo(0, 0, 0, "", 0, self.loops_opened))
+        if r.proc == len(processes):
+            processes.append(ProcessInfo(r.proc, r.pid, r.ppid, r.command, r.t))
+        elif not 0 <= r.proc < len(processes):
+            self._damaged(f"process {r.proc} is named before process {len(processes)}")
+            return
+        if r.proc == 0 and not processes[0].pid:
+            processes[0].pid, processes[0].ppid, processes[0].command = r.pid, r.ppid, r.command
+        self._proc = r.proc
+
+    def _of_child(self, record: Record) -> Record | None:
+        """A child process's record, as folded in: ids in its space; its loop's own records
+        counted (not drawn in the program's loop lane)."""
+        if type(record) in LOOP_RECORDS:
+            process = self.processes[self._proc]
+            if isinstance(record, Idle):
+                process.idle += record.dur
+            elif isinstance(record, LoopMark) and record.phase == LoopPhase.OPENED:
+                process.loops += 1
+                self.loops_opened += 1
+                if process.open_since is None:
+                    process.open_since = record.t
+            elif isinstance(record, LoopMark) and process.open_since is not None:
+                process.looped += record.t - process.open_since
+                process.open_since = None
+            self.end = max(self.end, getattr(record, "t", 0))
+            return None
+        return localize(record, self._proc)
+
     def _on_str(self, r: Str) -> None:
         self._strs[r.id] = r.text
 
     def _on_site(self, r: Site) -> None:
         file = self._strs.get(r.file, "")
         self._sites[r.id] = (file, r.line)
+        if r.code:
+            self._site_code[r.id] = r.code
 
     def _on_created(self, r: TaskCreated) -> None:
         if r.task in self._lanes:  # a damaged trace announcing a task twice: keep the first
@@ -306,6 +353,7 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        info.process = self._proc
         program = self.header.program if self.header else ""
         info.library = info.internal or library_code(coro_file, program)
         if self._with_args:
@@ -379,12 +427,19 @@ class Timeline:
             if report is not None and report.site:
                 site = report.site
                 lane.sites[-1] = site  # where the step ran: the line that blocked the loop
+                self._handler(lane.info, site)
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
                 file, line = lane.info.coro_file, lane.info.coro_line
             self._add_block(BlockingStep(task, t, dur, file, line))
             lane.blocks.append((t, t + dur))
+
+    def _handler(self, info: TaskInfo, site: int) -> None:
+        """A library's task is in the program's code at ``site`` (where it waits, or blocks
+        the loop): the innermost function of the program's that it runs names it."""
+        if info.library and site and not info.handler:
+            info.handler = self._strs.get(self._site_code.get(site, 0), "")
 
     def _add_block(self, step: BlockingStep) -> None:
         self._moment(step.start, step.task, len(self._blocks) << 3 | _M_BLOCK)
@@ -412,6 +467,7 @@ class Timeline:
         if self._after_done(lane):
             return
         self._step(lane, r.t, r.dur, r.site)
+        self._handler(lane.info, r.site)
         code = State.WAITING | r.kind << KIND_SHIFT
         self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
         lane.resume_site = r.site
@@ -497,6 +553,8 @@ class Timeline:
 
     def _on_loop_mark(self, r: LoopMark) -> None:
         self.loops_opened += r.phase == LoopPhase.OPENED
+        if self.processes:
+            self.processes[0].loops += r.phase == LoopPhase.OPENED
         self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
 
     def _on_program_error(self, r: ProgramError) -> None:

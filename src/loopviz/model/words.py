@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import signal
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -35,6 +36,7 @@ from loopviz.model.facts import (
     Totals,
 )
 from loopviz.model.groups import Group, GroupStats, Spread
+from loopviz.model.processes import ProcessInfo
 from loopviz.model.resources import HELD
 from loopviz.model.steps import Step, due_during
 from loopviz.model.timeline import Timeline
@@ -183,14 +185,19 @@ def task(timeline: Timeline, task_id: int) -> str:
 def label(info: TaskInfo) -> str:
     """What a task is called on every surface: the name the program gave it; for a task left
     with asyncio's default name ("Task-3"), its coroutine and first arguments, "square(3)",
-    "main()"; for asyncio's own tasks (``asyncio.run``'s shutdown steps) what they do,
-    "asyncio: shutdown_asyncgens"."""
+    "main()", or for a library's task the program's function it runs (uvicorn's request task
+    running ``app``: "app"); for asyncio's own tasks (``asyncio.run``'s shutdown steps) what
+    they do, "asyncio: shutdown_asyncgens"."""
     call = info.coro.rsplit(".", 1)[-1]
     if info.args is not None:
         call = f"{call}({', '.join(_arg(arg) for arg in info.args)})"
     if info.internal:  # what it does matters, not that it takes no arguments
         return f"asyncio: {call.removesuffix('()')}"
-    return call if info.args is not None and _DEFAULT_NAME.fullmatch(info.name) else info.name
+    if not _DEFAULT_NAME.fullmatch(info.name):
+        return info.name
+    if info.handler:  # a library's task running the program's function: named by it
+        return info.handler.rsplit(".", 1)[-1]
+    return call if info.args is not None else info.name
 
 
 def member_labels(infos: list[TaskInfo]) -> list[str]:
@@ -221,10 +228,19 @@ label_of = name  # ``label`` by id: what a task is called, the same everywhere
 
 
 def created_by(timeline: Timeline, info: TaskInfo) -> str:
-    """Who created a task: its parent's name, "asyncio" for asyncio's own, else "-"."""
+    """Who created a task: its parent's name, "asyncio" for asyncio's own, the installed
+    package whose coroutine it runs for a library's task made outside any task (uvicorn's
+    request tasks, made by its protocol: "uvicorn"), else "-"."""
     if info.parent:
         return name(timeline, info.parent)
-    return "asyncio" if info.internal else "-"
+    if info.internal:
+        return "asyncio"
+    found = _PACKAGE.search(info.coro_file) if info.library else None
+    return found.group(1) if found else "-"
+
+
+# An installed package's folder: what follows site-packages (or dist-packages).
+_PACKAGE = re.compile(r"[\\/](?:site|dist)-packages[\\/]([A-Za-z_][\w]*)")
 
 
 def task_count(tasks: list[TaskInfo]) -> str:
@@ -518,13 +534,18 @@ def no_event_loop(program: str) -> str:
     return f"{program} never started an asyncio event loop"
 
 
-def untraced(program: str, loops: int, notes: list[Untraced]) -> list[str]:
+def untraced(
+    program: str, loops: int, notes: list[Untraced], followed: Collection[int] | None = None
+) -> list[str]:
     """What ran outside the trace, one line each (``program``: its name; ``loops``: the
     traced loops it opened): a loop loopviz cannot trace and why, a loop replaced by a traced
     one, and, when no loop was traced, the Python processes it started, where its loop may
-    have run. Each names who asked for it: a package, or the program itself."""
+    have run. Each names who asked for it: a package, or the program itself. ``followed``:
+    the pids of the child processes recorded, once the run is over (None while it runs: a
+    child is heard from only a little after it starts); the others could not be followed."""
     lines = []
     processes: dict[str, list[str]] = {}
+    lost: dict[str, list[str]] = {}
     for note in notes:
         asker = note.by or program
         made = f" (created from {where(note.file, note.line)})" if note.file else ""
@@ -547,16 +568,45 @@ def untraced(program: str, loops: int, notes: list[Untraced]) -> list[str]:
             )
         elif note.kind == Unseen.PROCESS and not loops:
             processes.setdefault(asker, []).append(note.what)
+        elif note.kind == Unseen.CHILD and followed is not None and not _followed(note, followed):
+            lost.setdefault(asker, []).append(note.what)
     for asker, pids in processes.items():
-        known = [pid for pid in pids if pid]
-        ids = f" ({'pid' if len(known) == 1 else 'pids'} {', '.join(known)})" if known else ""
-        count = "a Python process" if len(pids) == 1 else f"{len(pids)} Python processes"
+        count, ids = _processes(pids)
         lines.append(
             f"{asker} ran no event loop loopviz could trace in its own process, and started "
             f"{count}{ids} that loopviz does not follow: an event loop there is not in this "
             "trace"
         )
-    return lines
+    for asker, pids in lost.items():
+        count, ids = _processes(pids)
+        lines.append(
+            f"{asker} started {count}{ids} that loopviz could not follow (a Python without "
+            "loopviz installed, or one started with -I, -E or -S): an event loop there is "
+            "not in this trace"
+        )
+    return list(dict.fromkeys(lines))  # said once, however many workers did the same
+
+
+def _followed(note: Untraced, followed: Collection[int]) -> bool:
+    return note.what.isdigit() and int(note.what) in followed
+
+
+def _processes(pids: list[str]) -> tuple[str, str]:
+    """ "a Python process", " (pid 41)"; "2 Python processes", " (pids 41, 42)"."""
+    known = [pid for pid in pids if pid]
+    ids = f" ({'pid' if len(known) == 1 else 'pids'} {', '.join(known)})" if known else ""
+    count = "a Python process" if len(pids) == 1 else f"{len(pids)} Python processes"
+    return count, ids
+
+
+def process(info: ProcessInfo) -> str:
+    """What a process of the run is called: "program" (its own), "child 2"."""
+    return "program" if info.proc == 0 else f"child {info.proc}"
+
+
+def process_row(info: ProcessInfo, tasks: int) -> str:
+    """A child process's row over its lanes: "child 1 · pid 4242 · 12 tasks"."""
+    return f"{process(info)} · pid {info.pid} · {tasks:,} task{'' if tasks == 1 else 's'}"
 
 
 def held_open(program: str) -> str:

@@ -224,7 +224,8 @@ class Recorder(LoopHooks):
                 return -int(digits)
         return self.intern(name)
 
-    def site(self, filename: str, line: int) -> int:
+    def site(self, filename: str, line: int, code: int = 0) -> int:
+        """The Site of a line; ``code``: the Str of the function it is in (0: not said)."""
         key = (filename, line)
         sid = self._sites.get(key)
         if sid is None:
@@ -233,7 +234,7 @@ class Recorder(LoopHooks):
                 sid = self._sites.get(key)
                 if sid is None:  # written before other threads can use it
                     sid = len(self._sites) + 1
-                    self.emit(Site(sid, file, line))
+                    self.emit(Site(sid, file, line, code))
                     self._sites[key] = sid
         return sid
 
@@ -261,7 +262,7 @@ class Recorder(LoopHooks):
     def frame_site(self, frame: FrameType, info: CodeInfo) -> int:
         """The Site of where ``frame``, running ``info``'s code, is now."""
         lasti = frame.f_lasti
-        sid = self.site(info.code.co_filename, frame.f_lineno)
+        sid = self.site(info.code.co_filename, frame.f_lineno, self.code_name(info))
         if frame.f_lasti == lasti:  # the watchdog reads a running frame: cache a steady one
             info.sites[lasti] = sid
         return sid

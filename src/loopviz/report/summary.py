@@ -24,6 +24,7 @@ from loopviz.units import format_time, seconds
 MAX_ROWS = 50  # tasks (and warnings) listed in the table; the JSON keeps all
 NAME_WIDTH = 28
 OUTCOME_WIDTH = 32
+COMMAND_WIDTH = 60
 
 
 def to_json(timeline: Timeline) -> dict[str, Any]:
@@ -47,6 +48,8 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
                 "ready_s": seconds(totals.ready),
                 "waiting_s": seconds(totals.waiting),
                 "steps": totals.steps,
+                "process": info.process,
+                "handler": info.handler,
             }
         )
     return {
@@ -86,9 +89,35 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
             for step in timeline.blocking
         ],
         "resources": resources_json(timeline),
+        "processes": processes_json(timeline),
         "warnings": [_finding_json(timeline, f) for f in findings(timeline)],
         "reading_warnings": timeline.warnings,
     }
+
+
+def processes_json(timeline: Timeline) -> list[dict[str, Any]]:
+    """The run's processes, when loopviz followed any child: the program's own (0) first."""
+    if not timeline.processes:
+        return []
+    tasks = [0] * len(timeline.processes)
+    for info in timeline.tasks:
+        tasks[info.process] += 1
+    return [
+        {
+            "process": p.proc,
+            "pid": p.pid,
+            "ppid": p.ppid,
+            "label": words.process(p),
+            "command": p.command,
+            "started_s": seconds(p.started),
+            "loops": p.loops,
+            "loop_busy_s": seconds(busy),
+            "loop_idle_s": seconds(idle),
+            "tasks": count,
+        }
+        for p, count in zip(timeline.processes, tasks, strict=True)
+        for busy, idle in [timeline.loop_totals() if p.proc == 0 else p.loop_totals(timeline.end)]
+    ]
 
 
 def _finding_json(timeline: Timeline, finding: Finding) -> dict[str, Any]:
@@ -213,6 +242,28 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         if len(resources) > max_rows:
             lines.append(f"  … and {len(resources) - max_rows:,} more (--json lists them all)")
         lines.append("  (waited: seconds tasks spent waiting on it, in all)")
+
+    processes = processes_json(timeline)
+    if processes:
+        lines.append("")
+        lines.append(f"Processes ({len(processes):,})")
+        table = [("process", "command", "pid", "started", "loops", "busy", "tasks")]
+        for p in processes[:max_rows]:
+            table.append(
+                (
+                    p["label"],
+                    _cut(p["command"], COMMAND_WIDTH),
+                    str(p["pid"] or "-"),
+                    f"{p['started_s']:.3f}",
+                    str(p["loops"]),
+                    f"{p['loop_busy_s']:.3f}",
+                    str(p["tasks"]),
+                )
+            )
+        lines += _aligned(table, left=2)
+        lines.append("  (started: seconds into the run; busy: its loops' busy time, seconds)")
+        if len(processes) > max_rows:
+            lines.append(f"  … and {len(processes) - max_rows:,} more (--json lists them all)")
 
     found = findings(timeline)
     lines.append("")

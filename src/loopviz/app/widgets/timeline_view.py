@@ -66,6 +66,7 @@ Axis = TimeAxis | StepAxis
 
 
 GROUP = "group"  # the row key of the folded lane of asyncio's and libraries' tasks
+PROCESS = "process"  # a child process's row (key: its number), over its tasks' lanes
 CORO = "coro"  # the row kind of a coroutine's group (its key: ``groups.group_key``)
 RESOURCES = "resources"  # the row key of the head of the resources' lanes, which folds them
 RESOURCE = "resource"  # the row kind of a resource's lane (its key: the resource's id)
@@ -74,8 +75,8 @@ CENSUS_ROWS = words.CENSUS_ROWS  # the census strip's rows, over the loop's lane
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    kind: str  # "loop", "worker", "task", GROUP, CORO, RESOURCES or RESOURCE
-    key: int | str  # task id, worker name, group key or resource id
+    kind: str  # "loop", "worker", "task", GROUP, CORO, PROCESS, RESOURCES or RESOURCE
+    key: int | str  # task id, worker name, group key, process number or resource id
     label: str
     dim: bool = False  # the loop, workers, asyncio's and libraries' tasks: not the program's
 
@@ -155,6 +156,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.grouping = Grouping()  # the tasks by coroutine
         self._members: dict[str, list[int]] = {}  # a group's tasks shown (all, or the filter's)
         self._folded: dict[str, bool] = {}  # groups the user folded or unfolded
+        self._processes: dict[int, list[int]] = {}  # a child process's tasks shown
+        self._folded_processes: set[int] = set()  # child processes the user folded
         # Per group: its spreads, and the data they were worked out from.
         self._stats: dict[str, tuple[tuple[object, ...], GroupStats]] = {}
         self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
@@ -239,9 +242,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             shown = self.filter
             if shown is not None:  # what matches, wherever it would be folded
                 rows.extend(self._grouped_rows([info for info in tasks if info.id in shown]))
-            else:
-                rows.extend(self._grouped_rows([info for info in tasks if not info.library]))
-                self._grouped = [info for info in tasks if info.library]
+            else:  # a library's task running the program's own function is the program's
+                theirs = [info.library and not info.handler for info in tasks]
+                own = [info for info, its in zip(tasks, theirs, strict=True) if not its]
+                rows.extend(self._process_rows(own))
+                self._grouped = [info for info, its in zip(tasks, theirs, strict=True) if its]
                 if self._grouped:
                     rows.append(Row(GROUP, GROUP, "", True))
                 if self.group_open:
@@ -292,6 +297,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                     for info, said in zip(infos, words.member_labels(infos), strict=True)
                 )
         return rows
+
+    def _process_rows(self, tasks: list[TaskInfo]) -> list[Row]:
+        """The program's process's rows (``_grouped_rows``), then each child process loopviz
+        followed as a row over its own (unless the user folded it)."""
+        timeline = self.timeline
+        assert timeline is not None
+        self._processes = {}
+        if not timeline.processes:
+            return self._grouped_rows(tasks)
+        of_process: dict[int, list[TaskInfo]] = {}
+        for info in tasks:
+            of_process.setdefault(info.process, []).append(info)
+        rows = self._grouped_rows(of_process.get(0, []))
+        for process in timeline.processes[1:]:
+            mine = of_process.get(process.proc, [])
+            if not mine and not process.loops:  # no event loop of its own: nothing to draw
+                continue
+            self._processes[process.proc] = [info.id for info in mine]
+            rows.append(Row(PROCESS, process.proc, words.process_row(process, len(mine))))
+            if process.proc not in self._folded_processes:
+                rows.extend(self._grouped_rows(mine))
+        return rows
+
+    def toggle_process(self, proc: int) -> None:
+        """Fold a child process's lanes into its row, or unfold them."""
+        self._folded_processes ^= {proc}
+        self.data_changed()
 
     def _headed(self, key: str) -> bool:
         """Whether a group has a row of its own: it folds by default, or the user folded it."""
@@ -714,6 +746,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif row.kind == RESOURCE:
             selected = row.key == self.selected_resource
             text = ("▶" if selected else " ") + shorten(row.label, width - 2)
+        elif row.kind == PROCESS:
+            selected = False
+            marker = "▸" if row.key in self._folded_processes else "▾"
+            text = marker + shorten(row.label, width - 2)
         else:
             selected = row.kind == "task" and row.key == self.selected and not self.selected_group
             waker = self._waker is not None and self._waker[0] == row.key
@@ -745,6 +781,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._resources_head(columns, looks)
         if row.kind == RESOURCE:
             return self._resource_cells(int(row.key), axis, looks), 0
+        if row.kind == PROCESS:  # how many of its tasks were alive
+            counts = alive(timeline, self._processes.get(int(row.key), []), axis.edges)
+            peak = max(counts, default=0)
+            style = looks.group[1]
+            return axis.spread([(bar(count, peak), style) for count in counts], BLANK), 0
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
             cells = [
@@ -1010,6 +1051,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.ResourcesClicked())
         elif row is not None and row.kind == RESOURCE:
             self.post_message(self.ResourceClicked(int(row.key)))
+        elif row is not None and row.kind == PROCESS:
+            self.toggle_process(int(row.key))
         elif row is not None and row.kind == CORO:
             self.post_message(self.GroupClicked(str(row.key)))
         elif row is not None and row.kind == "task":
