@@ -76,6 +76,29 @@ def test_a_lock_taken_in_turns_names_holders_waiters_and_who_woke_whom() -> None
     assert totals.longest_hold == 10 * MS
 
 
+def test_a_lock_let_go_while_tasks_wait_is_promised_not_free_for_a_newcomer() -> None:
+    """Between clerk-1's release (11 ms) and clerk-2 taking it (11.5 ms) the lock is not
+    locked, yet clerk-4 arriving then must wait: asyncio keeps it for the task it woke."""
+    b = TraceBuilder()
+    b.add(Resource(0, 1, ResourceKind.LOCK, b.s("printer"), b.site(3), 0))
+    for clerk in (1, 2, 4):
+        b.task(0, clerk, f"clerk-{clerk}")
+    b.add(Use(1 * MS, 1, UseOp.ACQUIRED, 1, 1))
+    b.add(Waited(2 * MS, 2, 0, Wait.LOCK, 1, b.site(7)))
+    b.add(Use(11 * MS, 1, UseOp.RELEASED, 1, 0))
+    b.add(Ready(11 * MS, 2, Cause.FUTURE, 1))
+    b.add(Waited(11 * MS + 200, 4, 0, Wait.LOCK, 1, b.site(7)))
+    b.add(Use(11 * MS + MS // 2, 1, UseOp.ACQUIRED, 2, 1))
+    tl = timeline_of(b)
+    waiting = tl.state_at(4, 11 * MS + 300)
+    assert waiting is not None and words.state(tl, waiting) == (
+        "waiting: lock `printer` (free, but promised to the task woken to take it; 0 ahead in line)"
+    )
+    facts = words.resource_facts(tl, 1, 11 * MS + 300)
+    assert "free, but promised to the task woken to take it now" in facts
+    assert "free now" in words.resource_facts(tl, 1, 0)  # before anyone took it
+
+
 def test_the_summary_lists_resources() -> None:
     tl = lock_in_turns()
     (listed,) = to_json(tl)["resources"]

@@ -999,6 +999,10 @@ def resource(timeline: Timeline, resource_id: int) -> str:
     return f"the {kind} made at {where(info.file, info.line)}" if info.file else f"a {kind}"
 
 
+# A lock or semaphore let go while tasks wait is not up for grabs: the task woken takes it next.
+_PROMISED = "free, but promised to the task woken to take it"
+
+
 def resource_wait(timeline: Timeline, interval: Interval) -> str:
     """What a task waits for on a resource, as things stood when it began to wait: "lock
     `printer` (held by clerk-1 since 0.30 s; 2 ahead in line)", "a permit of semaphore `gate`
@@ -1018,7 +1022,7 @@ def resource_wait(timeline: Timeline, interval: Interval) -> str:
         held = (
             f"held by {name(timeline, holders[0].task)} since {format_time(holders[0].since)}"
             if holders
-            else "free"
+            else _PROMISED  # asyncio hands a lock let go to the first in line
         )
         ahead = sum(since < t for _, since in timeline.waiters_at(rid, t))
         return f"{said} ({held}; {ahead} ahead in line)"
@@ -1153,7 +1157,7 @@ def resource_facts(timeline: Timeline, resource_id: int, t: int) -> list[str]:
     elif info.kind in HELD:
         holders = resources.holders_at(resource_id, t)
         if not holders:
-            lines.append("free now")
+            lines.append(f"{_PROMISED} now" if timeline.waiters_at(resource_id, t) else "free now")
         elif len(holders) == 1:
             since = format_time(holders[0].since)
             lines.append(f"held by {name(timeline, holders[0].task)} since {since}")
