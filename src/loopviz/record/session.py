@@ -320,7 +320,15 @@ class Recorder(LoopHooks):
         self._loops[loop] = self._next_loop
         if not self.enabled:
             loop.stop_recording()
-        self.emit(LoopMark(self.now(), self._next_loop, LoopPhase.OPENED))
+        t = self.now()
+        self.emit(LoopMark(t, self._next_loop, LoopPhase.OPENED))
+        self.emit(LoopMark(t, self._next_loop, LoopPhase.STOPPED))  # until run_forever runs it
+
+    def loop_running(self, loop: LoopState) -> None:
+        self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.RUNNING))
+
+    def loop_stopped(self, loop: LoopState) -> None:
+        self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.STOPPED))
 
     def loop_closed(self, loop: LoopState) -> None:
         if self.resources is not None:
