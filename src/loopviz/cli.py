@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         help="run a program under the recorder and save its trace",
         usage="loopviz record [PROGRAM | -m MODULE] [-o TRACE] [--timeout S] "
-        "[--block-threshold MS] [--no-uvloop] [-- ARGS]",
+        "[--block-threshold MS] [--window S] [--no-uvloop] [-- ARGS]",
         description="Run a program under the recorder and save its trace. Its standard "
         "input, output and exit status are its own.",
         epilog=PROGRAM_HELP,
@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="kill after S seconds (60; 0: never)",
     )
     _add_block_threshold(rec)
+    rec.add_argument(
+        "--window",
+        type=_positive,
+        metavar="S",
+        help="keep only about the last S seconds of the run (between S and 1.5 S), in "
+        "memory and in the trace: older records are dropped whole, the loop's totals kept",
+    )
 
     summ = sub.add_parser(
         "summary",
@@ -299,6 +306,7 @@ def record_command(args: argparse.Namespace) -> int:
             echo=True,
             stdin=True,
             no_uvloop=args.no_uvloop,
+            window=args.window,
         )
     except OSError as exc:
         raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None

@@ -34,6 +34,7 @@ from loopviz.protocol import (
     OutputCap,
 )
 from loopviz.record.program import Program
+from loopviz.record.window import Window
 from loopviz.trace import (
     End,
     EndReason,
@@ -91,6 +92,7 @@ class Recording:
         echo: bool = False,
         stdin: bool = False,
         no_uvloop: bool = False,
+        window: float | None = None,
     ) -> None:
         self.program = program if isinstance(program, Program) else Program(Path(program))
         self.temporary = output is None  # a trace of the app's own, deleted with ``discard``
@@ -106,6 +108,8 @@ class Recording:
         self.echo = echo  # also pass the program's output through to ours (the CLI)
         self.stdin = stdin  # the program reads our standard input (else: nothing)
         self.no_uvloop = no_uvloop  # uvloop's loops are replaced by traced stock ones
+        self.window = window  # seconds of the run the trace keeps (None: all)
+        self._window: Window | None = None
         self.header: Header | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._file: IO[bytes] | None = None
@@ -293,10 +297,22 @@ class Recording:
         """With the lock held: the header goes first, then output that waited for it."""
         assert self._file is not None
         self._file.write(header_line)
+        if self.window is not None:
+            self._window = Window(self.trace_path, self._file, header_line, self.window)
         self._header_seen.set()
         pending, self._pending = self._pending, []
         for line in pending:
-            self._file.write(line)
+            self._put(line)
+
+    def _put(self, data: bytes) -> None:
+        """With the lock held: event lines into the file (through the window, if any)."""
+        if self._window is not None:
+            self._window.write(data)
+            self._file = self._window.file
+            return
+        assert self._file is not None
+        self._file.write(data)
+        self._file.flush()
 
     def _write(self, data: bytes, records: list[Record]) -> None:
         with self._lock:
@@ -306,8 +322,7 @@ class Recording:
             if not self._header_seen.is_set():
                 self._pending.append(data)
             else:
-                self._file.write(data)
-                self._file.flush()
+                self._put(data)
             self._events += len(records)
             if self.on_records is not None and records:
                 self.on_records(records)
@@ -352,9 +367,7 @@ class Recording:
         with self._lock:
             if self._over:
                 return
-            assert self._file is not None
-            self._file.write(data)
-            self._file.flush()
+            self._put(data)
             self._events += len(lines)
             if need_records and records:
                 self.on_records(records)  # type: ignore[misc]
