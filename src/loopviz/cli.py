@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         help="run a program under the recorder and save its trace",
         usage="loopviz record [PROGRAM | -m MODULE] [-o TRACE] [--timeout S] "
-        "[--block-threshold MS] [--window S] [--no-uvloop] [-- ARGS]",
+        "[--block-threshold MS] [--window S] [--paused | --pausable] [--no-uvloop] [-- ARGS]",
         description="Run a program under the recorder and save its trace. Its standard "
         "input, output and exit status are its own.",
         epilog=PROGRAM_HELP,
@@ -140,6 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="keep only about the last S seconds of the run (between S and 1.5 S), in "
         "memory and in the trace: older records are dropped whole, the loop's totals kept",
+    )
+    pausing = rec.add_mutually_exclusive_group()
+    pausing.add_argument(
+        "--paused",
+        action="store_true",
+        help="start with recording paused: SIGUSR1 to loopviz (or to the program) starts it, "
+        "and stops it again, for a service that misbehaves only sometimes; the pauses show "
+        "as gaps",
+    )
+    pausing.add_argument(
+        "--pausable",
+        action="store_true",
+        help="record from the start; SIGUSR1 pauses and resumes (the program's own SIGUSR1 "
+        "handler, if any, is replaced)",
     )
 
     summ = sub.add_parser(
@@ -296,6 +310,9 @@ def record_command(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
     if not output.parent.is_dir():
         raise LoopvizError(f"cannot write the trace: no such folder: {output.parent}")
+    pause = "paused" if args.paused else "pausable" if args.pausable else ""
+    if pause:
+        say(words.pause_notice(os.getpid(), paused=args.paused))
     try:
         result = record_program(
             program,
@@ -307,6 +324,7 @@ def record_command(args: argparse.Namespace) -> int:
             stdin=True,
             no_uvloop=args.no_uvloop,
             window=args.window,
+            pause=pause,
         )
     except OSError as exc:
         raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None

@@ -14,6 +14,7 @@ BLOCK_NS = "LOOPVIZ_BLOCK_NS"  # a step this long (ns) blocks the loop
 TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": where sys.stdout and sys.stderr write
 HTTP_BASE = "LOOPVIZ_HTTP_BASE"  # the local HTTP server's URL, for scenarios that fetch
 NO_UVLOOP = "LOOPVIZ_NO_UVLOOP"  # "1": uvloop's loops are replaced by traced stock ones
+PAUSE = "LOOPVIZ_PAUSE"  # SIGUSR1 pauses and resumes recording; "paused": it starts paused
 
 MAX_OUTPUT_LINES = 100_000  # output past this many lines is passed on but not recorded
 OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"

@@ -85,6 +85,7 @@ class Outcome(enum.IntEnum):
     RESULT = 0
     ERROR = 1
     CANCELLED = 2
+    UNSEEN = 3  # it ended while recording was paused, how is not known (version 5 on)
 
 
 class JobPhase(enum.IntEnum):

@@ -537,10 +537,9 @@ class Timeline:
         elif r.reason == GapReason.PAUSED:
             self.pauses.append((r.t, r.until))
             states = self._loop_state
-            was = states[-1] if states else _NO_LOOP
-            if was != _NO_LOOP:  # unseen meanwhile; then running (its next record says how)
-                self._loop_push(r.t, _UNSEEN)
-                self._loop_push(r.until, _BUSY if was in _RUNNING else was)
+            if states and states[-1] != _NO_LOOP:  # unseen meanwhile; after, marks say
+                self._loop_push(r.t, _UNSEEN)  # whether it runs (the recorder's RUNNING)
+                self._loop_push(r.until, _STOPPED)
             self.end = max(self.end, r.until)
 
     def _on_program_error(self, r: ProgramError) -> None:

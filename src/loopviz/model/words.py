@@ -66,6 +66,7 @@ _ENDED: dict[int | None, str] = {
     Outcome.RESULT: "finished",
     Outcome.ERROR: "failed",
     Outcome.CANCELLED: "ended (cancelled)",
+    Outcome.UNSEEN: "ended while recording was paused",
     None: "finished",
 }
 
@@ -381,6 +382,8 @@ def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
         return f"returned {detail}" if detail else "returned"
     if kind == Outcome.ERROR:
         return f"raised {detail}" if detail else "raised an exception"
+    if kind == Outcome.UNSEEN:
+        return "ended while recording was paused"
     return "cancelled"
 
 
@@ -507,6 +510,12 @@ def paused(pauses: list[tuple[int, int]]) -> str:
     times = {1: "once", 2: "twice"}.get(count, f"{count} times")
     total = format_time(sum(until - start for start, until in pauses))
     return f"recording was paused {times}, {total} in all (SIGUSR1): nothing is known of then"
+
+
+def pause_notice(pid: int, paused: bool) -> str:
+    """How to start and stop recording with a signal (``record --paused`` / ``--pausable``)."""
+    now = "recording starts paused" if paused else "recording"
+    return f"{now}: 'kill -USR1 {pid}' starts or stops it (the pauses show as gaps)"
 
 
 def more_warnings(count: int) -> str:

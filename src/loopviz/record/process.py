@@ -29,6 +29,7 @@ from loopviz.protocol import (
     CHILD_MODULE,
     HTTP_BASE,
     NO_UVLOOP,
+    PAUSE,
     TEXT_FDS,
     TRACE_FD,
     OutputCap,
@@ -93,6 +94,7 @@ class Recording:
         stdin: bool = False,
         no_uvloop: bool = False,
         window: float | None = None,
+        pause: str = "",
     ) -> None:
         self.program = program if isinstance(program, Program) else Program(Path(program))
         self.temporary = output is None  # a trace of the app's own, deleted with ``discard``
@@ -109,6 +111,10 @@ class Recording:
         self.stdin = stdin  # the program reads our standard input (else: nothing)
         self.no_uvloop = no_uvloop  # uvloop's loops are replaced by traced stock ones
         self.window = window  # seconds of the run the trace keeps (None: all)
+        # "pausable": SIGUSR1 (to the program, or to this process) pauses and resumes the
+        # recording; "paused": it starts paused
+        self.pause = pause
+        self._forwarding: Any = None  # our SIGUSR1 handler before we forwarded it
         self._window: Window | None = None
         self.header: Header | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -139,6 +145,8 @@ class Recording:
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
         if self.no_uvloop:
             env[NO_UVLOOP] = "1"
+        if self.pause:
+            env[PAUSE] = self.pause
         self._server = contextlib.ExitStack()
         if not self.program.module and needs_http_server(self.program.path):
             from loopviz.httpserver import LocalServer
@@ -184,6 +192,15 @@ class Recording:
         ]
         for thread in self._threads:
             thread.start()
+        if self.pause and threading.current_thread() is threading.main_thread():
+            self._forwarding = signal.signal(signal.SIGUSR1, self._toggle_pause)
+
+    def _toggle_pause(self, _signum: int, _frame: Any) -> None:
+        """SIGUSR1 sent to the recording process: passed on to the program's."""
+        if self.running:
+            assert self._proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._proc.pid, signal.SIGUSR1)
 
     def stop(self) -> None:
         """Interrupt the program (as Ctrl-C would), then kill it if it does not end soon:
@@ -223,6 +240,9 @@ class Recording:
             self._signal(signal.SIGKILL)
             proc.wait()
         ended = time.monotonic_ns()
+        if self._forwarding is not None:
+            signal.signal(signal.SIGUSR1, self._forwarding)
+            self._forwarding = None
         self._signal(signal.SIGKILL)  # workers it left behind would hold our pipes open
         held_open = not self._read_to_the_end()
         status = proc.returncode

@@ -183,7 +183,8 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         ("loop busy", f"{format_time(busy)} ({_percent(busy, timeline.end)})"),
         ("loop idle", f"{format_time(idle)} ({_percent(idle, timeline.end)})"),
     ]
-    outside = max(timeline.end - busy - idle, 0)
+    paused = sum(until - start for start, until in timeline.pauses)
+    outside = max(timeline.end - busy - idle - paused, 0)  # a pause is not known either way
     if outside:
         facts.append(
             ("no loop running", f"{format_time(outside)} ({_percent(outside, timeline.end)})")
