@@ -63,3 +63,35 @@ def test_a_window_keeps_the_last_seconds_and_the_totals_of_the_rest(tmp_path):
     assert "the first " in words.not_kept(timeline)
     assert timeline.loop_start == timeline.kept_from  # the app folds what was dropped
     assert words.start_up(timeline.loop_start, dropped=True)[0].startswith("not kept")
+
+
+async def test_the_app_following_a_windowed_run_holds_only_the_window(tmp_path):
+    from conftest import text_of, wait_for
+
+    from loopviz.app.app import LoopvizApp
+    from loopviz.app.screens.run import RunScreen
+    from loopviz.app.target import Run, resolve
+
+    program = write_program(tmp_path, BUSY)
+    app = LoopvizApp(resolve(program, Run(window=0.5)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        renewed = lambda: screen.timeline is not None and screen.timeline.kept_from > 0  # noqa: E731
+        await wait_for(pilot, renewed, "the model to be renewed from the window", 30)
+        worker = lambda: screen.recorder_worker is not None and screen.recorder_worker.is_finished  # noqa: E731
+        await wait_for(pilot, worker, "the run to end", 60)
+        await wait_for(pilot, lambda: screen._since_renewal is None, "the last renewal", 30)
+        await pilot.pause()
+        timeline = screen.timeline
+        assert timeline is not None and timeline.finished
+        records = read_trace(screen.trace_path).records
+        gap = next(r for r in records if isinstance(r, Gap))
+        # The model holds what the trace kept when last read (and what came after), not the
+        # whole run: fewer tasks than the run made.
+        assert 0 < timeline.kept_from <= gap.until
+        made = gap.tasks + sum(isinstance(r, TaskCreated) for r in records)
+        assert len(timeline.tasks) < made
+        first_kept = min(info.created for info in timeline.tasks if info.name.startswith("Task"))
+        assert first_kept >= timeline.kept_from
+        assert "were not kept" in text_of(screen, "#summary Static")

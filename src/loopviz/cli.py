@@ -102,14 +102,16 @@ def _add_block_threshold(parser: argparse.ArgumentParser, when: str = "") -> Non
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="loopviz",
-        usage="loopviz [PATH | -m MODULE] [--timeout S] [--no-uvloop] [-- ARGS] | "
-        "loopviz COMMAND ...",
+        usage="loopviz [PATH | -m MODULE] [--timeout S] [--window S] [--no-uvloop] [-- ARGS] "
+        "| loopviz COMMAND ...",
         description=(
             "See what the asyncio event loop does. With no command, open the app on PATH: "
             "a folder of scenarios, one program (a file, or a command on PATH that is a "
             "Python script) or a saved trace (default: the bundled scenarios); -m MODULE "
             "runs a module. A program runs until it ends or you stop it (x), unless "
-            "--timeout S; arguments after -- go to it."
+            "--timeout S; arguments after -- go to it. --window S keeps only about the last "
+            "S seconds of it, in the trace and in the app (which then holds at most about "
+            "three windows of records while it renews its view)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"loopviz {__version__}")
@@ -225,6 +227,7 @@ def build_app_parser() -> argparse.ArgumentParser:
     parser.add_argument("target", nargs="?")
     parser.add_argument("-m", dest="module")
     parser.add_argument("--timeout", type=_timeout, default=None)
+    parser.add_argument("--window", type=_positive, default=None)
     parser.add_argument("--no-uvloop", action="store_true")
     return parser
 
@@ -266,6 +269,7 @@ def _app(args: argparse.Namespace, program_args: list[str]) -> int:
             args=program_args,
             timeout=args.timeout,
             no_uvloop=args.no_uvloop,
+            window=args.window,
         )
     except LoopvizError as exc:
         return fail(str(exc), exc.code)

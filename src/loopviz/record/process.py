@@ -324,6 +324,17 @@ class Recording:
         for line in pending:
             self._put(line)
 
+    @property
+    def cuts(self) -> int:
+        """How many times ``window`` dropped the start of the trace (0: none)."""
+        return self._window.cuts if self._window is not None else 0
+
+    def snapshot(self, delivered: Callable[[], int]) -> tuple[bytes, int]:
+        """The trace file as it is now, and ``delivered()`` read at the same moment (how many
+        records ``on_records`` had been given then: the file holds them, or dropped them)."""
+        with self._lock:
+            return self.trace_path.read_bytes(), delivered()
+
     def _put(self, data: bytes) -> None:
         """With the lock held: event lines into the file (through the window, if any)."""
         if self._window is not None:

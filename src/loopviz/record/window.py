@@ -90,6 +90,7 @@ class Window:
         self._running_since = 0
         self._running_total = 0  # time a loop ran up to _running_since
         self.dropped = Gap(0, 0, GapReason.DROPPED)
+        self.cuts = 0  # how many times the file was written anew
 
     def write(self, data: bytes) -> None:
         """Append ``data`` (whole event lines) to the trace, dropping what the window left."""
@@ -195,3 +196,4 @@ class Window:
         os.replace(fresh, self.path)
         self.file.close()
         self.file = self.path.open("ab")
+        self.cuts += 1
