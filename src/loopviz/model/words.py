@@ -518,6 +518,12 @@ def pause_notice(pid: int, paused: bool) -> str:
     return f"{now}: 'kill -USR1 {pid}' starts or stops it (the pauses show as gaps)"
 
 
+def bad_arguments(why: str) -> str:
+    """Arguments typed for a program that cannot be split as a shell would ("No closing
+    quotation")."""
+    return f"cannot read the arguments: {why[:1].lower()}{why[1:]}"
+
+
 def more_warnings(count: int) -> str:
     return f"… {count} more warning{'' if count == 1 else 's'}"
 
