@@ -1,8 +1,9 @@
 """Whether the app following a long, busy run with ``--window`` keeps its memory flat.
 
-Opens the app (headless, through Textual's pilot) on a program that runs 100-task gathers flat
-out for ``--seconds``, keeping ``--window`` seconds (0: all), and every ``--every`` seconds
-prints the app's resident memory, how much of the run its model holds, and its tasks.
+Opens the app (headless, through Textual's pilot) on a service-like program (a gather of 20
+tasks every 5 ms: about 15,000 records a second) for ``--seconds``, keeping ``--window``
+seconds (0: all), and every ``--every`` seconds prints the app's resident memory, how much of
+the run its model holds, and its tasks.
 
     python benchmarks/bench_app_window.py [--seconds 60] [--window 10] [--every 5]
 """
@@ -17,11 +18,32 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench_window import PROGRAM, rss_mb
+from bench_window import rss_mb
 
 from loopviz.app.app import LoopvizApp
 from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import Run, resolve
+
+PROGRAM = """\
+    import asyncio
+    import sys
+    import time
+
+
+    async def handle(n):
+        await asyncio.sleep(0)
+        return n
+
+
+    async def main(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            await asyncio.gather(*(handle(i) for i in range(20)))
+            await asyncio.sleep(0.005)
+
+
+    asyncio.run(main(float(sys.argv[1])))
+"""
 
 
 async def follow(program: Path, seconds: float, window: float | None, every: float) -> None:

@@ -15,6 +15,7 @@ what later records refer to. Records are dropped whole, never cut.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -33,7 +34,6 @@ from loopviz.trace import (
     ProgramError,
     Ran,
     Ready,
-    Record,
     Renamed,
     Resource,
     Site,
@@ -44,9 +44,19 @@ from loopviz.trace import (
     encode_records,
 )
 
-_decode = msgspec.json.Decoder(Record).decode
-_KEPT = (Str, Site, Resource, Untraced, ProgramError)  # referred to later, or said once
-_STATES = (Ready, Ran, Waited)
+
+def _tag(record: type[msgspec.Struct]) -> int:
+    tag = record.__struct_config__.tag
+    assert isinstance(tag, int)
+    return tag
+
+
+_decode_mark = msgspec.json.Decoder(LoopMark).decode
+# Referred to by later records, or said once: kept for ever.
+_KEPT = frozenset(_tag(kind) for kind in (Str, Site, Resource, Untraced, ProgramError))
+_STATES = frozenset(_tag(kind) for kind in (Ready, Ran, Waited))
+_IDLE, _CREATED, _FINISHED = _tag(Idle), _tag(TaskCreated), _tag(Finished)
+_RENAMED, _LOOP_MARK = _tag(Renamed), _tag(LoopMark)
 COPY_BLOCK = 1 << 20
 
 
@@ -115,33 +125,38 @@ class Window:
 
     def _note(self, chunk: _Chunk, line: bytes) -> None:
         """What the window must know of one line: its time, and whether later lines refer to
-        it (kept for ever), say a task is alive or a loop is open."""
+        it (kept for ever), say a task is alive or a loop is open. Read from its first fields
+        (``[tag,t,task,...``) without decoding it: the window keeps up with a busy program."""
+        fields = line.split(b",", 3)
         try:
-            record = _decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            tag = int(fields[0][1:])
+            if tag in _KEPT:
+                self._kept.append(line)
+                return
+            t = int(fields[1])
+            ref = int(fields[2].rstrip(b"]"))  # the task, a loop, an Idle's duration
+        except (ValueError, IndexError):
             return
-        t = getattr(record, "t", 0)
         if t > chunk.last_t:
             chunk.last_t = t
             self._last_t = max(self._last_t, t)
-        if isinstance(record, _STATES):
-            if record.task in self._alive:
-                self._state[record.task] = line
-        elif isinstance(record, Idle):
-            chunk.idle += record.dur
-        elif isinstance(record, TaskCreated):
-            self._alive[record.task] = [line]
-        elif isinstance(record, Finished):
+        if tag in _STATES:
+            if ref in self._alive:
+                self._state[ref] = line
+        elif tag == _IDLE:
+            chunk.idle += ref
+        elif tag == _CREATED:
+            self._alive[ref] = [line]
+        elif tag == _FINISHED:
             chunk.finished += 1
-            self._alive.pop(record.task, None)
-            self._state.pop(record.task, None)
-        elif isinstance(record, Renamed):
-            if record.task in self._alive:
-                self._alive[record.task].append(line)
-        elif isinstance(record, LoopMark):
-            self._loop_mark(record, line, chunk)
-        elif isinstance(record, _KEPT):
-            self._kept.append(line)
+            self._alive.pop(ref, None)
+            self._state.pop(ref, None)
+        elif tag == _RENAMED:
+            if ref in self._alive:
+                self._alive[ref].append(line)
+        elif tag == _LOOP_MARK:
+            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                self._loop_mark(_decode_mark(line), line, chunk)
 
     def _loop_mark(self, mark: LoopMark, line: bytes, chunk: _Chunk) -> None:
         if mark.phase == LoopPhase.OPENED:
