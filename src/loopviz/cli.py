@@ -154,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     pausing.add_argument(
         "--pausable",
         action="store_true",
-        help="record from the start; SIGUSR1 pauses and resumes (the program's own SIGUSR1 "
-        "handler, if any, is replaced)",
+        help="record from the start; SIGUSR1 pauses and resumes (a program that handles "
+        "SIGUSR1 itself keeps it for its own use)",
     )
 
     summ = sub.add_parser(

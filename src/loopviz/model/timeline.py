@@ -226,7 +226,12 @@ class Timeline:
         self.kept_from = 0
         self.dropped = Gap(0, 0, GapReason.DROPPED)  # the totals of what was dropped
         self.pauses: list[tuple[int, int]] = []  # (from, until) while recording was paused
-        self._handlers: dict[type, Callable[[Any], None]] = {
+
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        """Each record type's fold, bound anew for each ``add``: held by the timeline, the
+        bound methods would make it a reference cycle, freed only by the garbage collector's
+        rare full passes (a live ``--window`` run drops a whole model at each renewal)."""
+        return {
             Str: self._on_str,
             Site: self._on_site,
             TaskCreated: self._on_created,
@@ -266,7 +271,7 @@ class Timeline:
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
         is negative or past any real run is left out (the reading warnings say so)."""
-        handlers = self._handlers
+        handlers = self._handlers()
         for record in records:
             t = getattr(record, "t", 0)
             if not 0 <= t <= MAX_T or not 0 <= getattr(record, "dur", 0) <= MAX_T:
