@@ -386,6 +386,8 @@ class RunScreen(Screen[None]):
             if start + len(batch) > delivered:
                 timeline.add(batch[max(delivered - start, 0) :])
         census.update()
+        if self.selected and all(info.id != self.selected for info in timeline.tasks):
+            self.selected = 0  # a task the trace no longer holds: the first row is selected
         self.timeline, self.census = timeline, census
         self.view.set_timeline(timeline, census)
         self._drain()
