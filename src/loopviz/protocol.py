@@ -74,6 +74,8 @@ def read_hello(line: bytes) -> tuple[int, int, str] | None:
     return int(pid), int(ppid), command
 
 
+PAUSE = "LOOPVIZ_PAUSE"  # SIGUSR1 pauses and resumes recording; "paused": it starts paused
+
 MAX_OUTPUT_LINES = 100_000  # output past this many lines is passed on but not recorded
 OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
 

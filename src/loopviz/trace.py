@@ -27,7 +27,7 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 5  # 5: processes (docs/trace-format.md lists the changes of each version)
+FORMAT_VERSION = 5  # 5: processes, loops running, gaps (docs/trace-format.md: each version's)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 
 
@@ -85,6 +85,7 @@ class Outcome(enum.IntEnum):
     RESULT = 0
     ERROR = 1
     CANCELLED = 2
+    UNSEEN = 3  # it ended while recording was paused, how is not known (version 5 on)
 
 
 class JobPhase(enum.IntEnum):
@@ -116,6 +117,18 @@ def ended_by_interrupt(status: int | None) -> bool:
 class LoopPhase(enum.IntEnum):
     OPENED = 0
     CLOSED = 1
+    # From version 5: a loop is marked STOPPED as it opens (it counts as running until a
+    # mark says otherwise), RUNNING when ``run_forever`` begins (``run_until_complete`` and
+    # ``asyncio.run`` call it) and STOPPED when it returns: then the loop does nothing.
+    RUNNING = 2
+    STOPPED = 3
+
+
+class GapReason(enum.IntEnum):
+    """Why a :class:`Gap` in the trace holds no records."""
+
+    DROPPED = 0  # ``--window``: the records before ``until`` were dropped, their totals kept
+    PAUSED = 1  # recording was paused (``--paused``, SIGUSR1) from ``t`` to ``until``
 
 
 class ResourceKind(enum.IntEnum):
@@ -429,6 +442,25 @@ class Process(msgspec.Struct, **_record(23)):
     command: str
 
 
+class Gap(msgspec.Struct, **_record(20)):
+    """Nothing was recorded from ``t`` to ``until`` (``reason``: :class:`GapReason`).
+
+    DROPPED (``--window``): ``t`` is 0 and the trace keeps only what came after ``until``,
+    with, before this record, what later records refer to (strings, sites, resources, the
+    loops still open, the tasks still alive: each at its own time); ``busy`` and ``idle``
+    are the loop's time dropped, ``tasks`` the tasks that began and ended there, ``loops``
+    the loops opened there. PAUSED: the program ran on unrecorded; the totals are 0.
+    """
+
+    t: int
+    until: int
+    reason: int  # GapReason
+    busy: int = 0
+    idle: int = 0
+    tasks: int = 0
+    loops: int = 0
+
+
 Record = (
     Str
     | Site
@@ -451,6 +483,7 @@ Record = (
     | Use
     | Untraced
     | Process
+    | Gap
 )
 
 _encoder = msgspec.json.Encoder()

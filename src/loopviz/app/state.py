@@ -108,12 +108,15 @@ class LiveFeed:
         self._lock = threading.Lock()
         self._pending: list[Record] = []
         self._run_id = 0
+        self.received = 0  # records of this run received (read under the recording's lock)
+        self.taken = 0  # ... and taken: the index of the next batch's first
 
     def new_run(self) -> Callable[[list[Record]], None]:
         """Forget what is queued; the callback to give the new recording (``on_records``)."""
         with self._lock:
             self._run_id += 1
             self._pending = []
+            self.received = self.taken = 0
             return partial(self._receive, self._run_id)
 
     def _receive(self, run_id: int, records: list[Record]) -> None:
@@ -121,11 +124,13 @@ class LiveFeed:
         with self._lock:
             if run_id == self._run_id:
                 self._pending.extend(records)
+                self.received += len(records)
 
     def take(self) -> list[Record]:
         """Everything queued since the last take, in order."""
         with self._lock:
             batch, self._pending = self._pending, []
+            self.taken += len(batch)
         return batch
 
 

@@ -112,8 +112,8 @@ def concurrency_gain(timeline: Timeline) -> float:
     loop was open: about 2 when two tasks' sleeps overlap, 1 when everything ran one after
     another. Waiting in line (on a task, a lock, a semaphore, an event, a condition or a
     queue) and waiting in the ready queue do not count."""
-    busy, idle = timeline.loop_totals()
-    loop_time = busy + idle or timeline.end
+    busy, idle = timeline.loop_totals(timeline.end)  # what a --window kept: its tasks'
+    loop_time = busy + idle or timeline.end - timeline.kept_from
     if not loop_time:
         return 0.0
     own = 0

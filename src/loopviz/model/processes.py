@@ -19,6 +19,7 @@ from loopviz.trace import (
     Callback,
     End,
     Finished,
+    Gap,
     Idle,
     Job,
     LoopMark,
@@ -66,6 +67,7 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
     Use: ("resource", "task"),
     Untraced: (),
     Process: (),
+    Gap: (),
 }
 # A child's loop is not the program's: its records are not drawn in the loop's lane.
 LOOP_RECORDS = frozenset({Idle, Callback, LoopMark})

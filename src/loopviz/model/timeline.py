@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from loopviz.model.facts import (
     BlockingStep,
     Event,
@@ -64,6 +66,8 @@ from loopviz.trace import (
     Cause,
     End,
     Finished,
+    Gap,
+    GapReason,
     Header,
     Idle,
     Job,
@@ -95,7 +99,17 @@ from loopviz.trace import (
 # What a global moment refers to: ``ref = index << 3 | code``.
 _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 
-_NO_LOOP, _IDLE, _BUSY = -1, 0, 1
+# The loop's state over a span: none open; idle in select(); busy; open but not running (outside
+# run_forever, from format 5 on); not recorded (a pause). The last two are neither busy nor idle.
+_NO_LOOP, _IDLE, _BUSY, _STOPPED, _UNSEEN = -1, 0, 1, 2, 3
+_RUNNING = (_IDLE, _BUSY)
+# A loop opened counts as running until a mark says otherwise (a trace before format 5, or
+# built by hand, has none); the recorder marks it STOPPED as it opens, RUNNING when it runs.
+_LOOP_MARKS = {
+    LoopPhase.OPENED: _BUSY, LoopPhase.RUNNING: _BUSY,
+    LoopPhase.STOPPED: _STOPPED, LoopPhase.CLOSED: _NO_LOOP,
+}  # fmt: skip
+_STARTS_RUNNING = frozenset({LoopPhase.OPENED, LoopPhase.RUNNING})
 _OUTCOMES = frozenset(Outcome)
 _CAUSES = frozenset(Cause)
 # Wake-ups that cancel a wait: one before its deadline leaves it cut short.
@@ -114,6 +128,14 @@ OVERDUE_SLACK = 1_000_000
 
 # Where installed packages and the standard library live (POSIX and Windows layouts).
 _LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+
+
+def _at(record: Any, t: int) -> Any:
+    """A record from before a ``--window``'s start read as at its start ``t`` (a step in it
+    as one of no time)."""
+    if hasattr(record, "dur"):
+        return msgspec.structs.replace(record, t=t, dur=0)
+    return msgspec.structs.replace(record, t=t)
 
 
 def library_code(file: str, program: str) -> bool:
@@ -206,7 +228,17 @@ class Timeline:
         self.resources = Resources(self._strs, self._sites)
         # From format 4 on, a wait on a lock, semaphore, event, condition or queue names it.
         self._resource_refs = version >= FIRST_WITH_RESOURCES
-        self._handlers: dict[type, Callable[[Any], None]] = {
+        # ``--window``: the records before ``kept_from`` were dropped (0: none were); what
+        # later records still refer to comes at its own time, read as at ``kept_from``.
+        self.kept_from = 0
+        self.dropped = Gap(0, 0, GapReason.DROPPED)  # the totals of what was dropped
+        self.pauses: list[tuple[int, int]] = []  # (from, until) while recording was paused
+
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        """Each record type's fold, bound anew for each ``add``: held by the timeline, the
+        bound methods would make it a reference cycle, freed only by the garbage collector's
+        rare full passes (a live ``--window`` run drops a whole model at each renewal)."""
+        return {
             Str: self._on_str,
             Site: self._on_site,
             TaskCreated: self._on_created,
@@ -228,6 +260,7 @@ class Timeline:
             Use: self.resources.on_use,
             Untraced: self.untraced.append,
             Process: self._on_process,
+            Gap: self._on_gap,
         }
 
     @classmethod
@@ -246,12 +279,10 @@ class Timeline:
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
         is negative or past any real run is left out (the reading warnings say so)."""
-        handlers = self._handlers
+        handlers = self._handlers()
         for record in records:
-            if (
-                not 0 <= getattr(record, "t", 0) <= MAX_T
-                or not 0 <= getattr(record, "dur", 0) <= MAX_T
-            ):
+            t = getattr(record, "t", 0)
+            if not 0 <= t <= MAX_T or not 0 <= getattr(record, "dur", 0) <= MAX_T:
                 self._damaged(f"a {type(record).__name__} record has an impossible time")
                 continue
             if self._proc:  # a child process's record: in its own id space
@@ -259,6 +290,8 @@ class Timeline:
                 if moved is None:
                     continue
                 record = moved
+            if t < self.kept_from and hasattr(record, "t"):  # kept from before the window
+                record = _at(record, self.kept_from)
             handlers[type(record)](record)
 
     @property
@@ -320,10 +353,11 @@ class Timeline:
             process = self.processes[self._proc]
             if isinstance(record, Idle):
                 process.idle += record.dur
-            elif isinstance(record, LoopMark) and record.phase == LoopPhase.OPENED:
-                process.loops += 1
-                self.loops_opened += 1
-                if process.open_since is None:
+            elif isinstance(record, LoopMark) and record.phase in _STARTS_RUNNING:
+                if record.phase == LoopPhase.OPENED:
+                    process.loops += 1
+                    self.loops_opened += 1
+                if process.open_since is None:  # running (an older trace: while open)
                     process.open_since = record.t
             elif isinstance(record, LoopMark) and process.open_since is not None:
                 process.looped += record.t - process.open_since
@@ -555,7 +589,23 @@ class Timeline:
         self.loops_opened += r.phase == LoopPhase.OPENED
         if self.processes:
             self.processes[0].loops += r.phase == LoopPhase.OPENED
-        self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
+        state = _LOOP_MARKS.get(r.phase)  # type: ignore[call-overload]
+        if state is not None:
+            self._loop_push(r.t, state)
+
+    def _on_gap(self, r: Gap) -> None:
+        if r.reason == GapReason.DROPPED:
+            self.kept_from = max(self.kept_from, r.until)
+            self.dropped = r
+            self.loops_opened += r.loops
+            self.end = max(self.end, r.until)
+        elif r.reason == GapReason.PAUSED:
+            self.pauses.append((r.t, r.until))
+            states = self._loop_state
+            if states and states[-1] != _NO_LOOP:  # unseen meanwhile; after, marks say
+                self._loop_push(r.t, _UNSEEN)  # whether it runs (the recorder's RUNNING)
+                self._loop_push(r.until, _STOPPED)
+            self.end = max(self.end, r.until)
 
     def _on_program_error(self, r: ProgramError) -> None:
         self._error = r
@@ -616,8 +666,12 @@ class Timeline:
         return max(self._loop.starts[-1], self._active_until)
 
     def loop_totals(self, until: int | None = None) -> tuple[int, int]:
-        """(busy, idle) time of the loop up to ``until`` (default: the end)."""
-        x = self.end if until is None else until
+        """(busy, idle) time of the loop up to ``until``; by default, of the whole run, what
+        a ``--window`` dropped included."""
+        if until is None:
+            kept_busy, kept_idle = self.loop_totals(self.end)
+            return kept_busy + self.dropped.busy, kept_idle + self.dropped.idle
+        x = until
         starts, states = self._loop.starts, self._loop_state
         idle, busy = self._loop_cum
         for i in range(len(idle), len(starts)):
@@ -822,12 +876,21 @@ class Timeline:
         starts = self._loop.starts
         return starts[0] if starts else 0
 
+    def loop_stopped(self) -> int:
+        """How long a loop was open but not running (between ``run_forever`` calls, or after
+        the last one, the loop not closed): time neither busy nor idle."""
+        starts, states = self._loop.starts, self._loop_state
+        edges = [*starts[1:], self.end]
+        return sum(
+            max(edges[i] - starts[i], 0) for i, state in enumerate(states) if state == _STOPPED
+        )
+
     def loop_spans(self, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Busy and idle (in ``select``) spans of the loop overlapping [t0, t1)."""
         starts, states = self._loop.starts, self._loop_state
         spans = []
         for i in self._loop.overlapping(t0, t1):
-            if states[i] == _NO_LOOP:
+            if states[i] not in _RUNNING:  # no loop, or one not running: a gap
                 continue
             end = starts[i + 1] if i + 1 < len(starts) else None
             if end is not None and (end <= t0 or end == starts[i]):
@@ -1007,7 +1070,7 @@ class Timeline:
         does) at t."""
         starts, states = self._loop.starts, self._loop_state
         i = bisect_right(starts, t) - 1
-        if i < 0 or states[i] == _NO_LOOP:
+        if i < 0 or states[i] not in _RUNNING:
             return False, False, None
         if i == len(starts) - 1:
             tail = self._idle_since()

@@ -71,6 +71,7 @@ _ENDED: dict[int | None, str] = {
     Outcome.RESULT: "finished",
     Outcome.ERROR: "failed",
     Outcome.CANCELLED: "ended (cancelled)",
+    Outcome.UNSEEN: "ended while recording was paused",
     None: "finished",
 }
 
@@ -264,10 +265,13 @@ def folded_group(count: int) -> tuple[str, ...]:
     )
 
 
-def start_up(duration: int) -> tuple[str, ...]:
+def start_up(duration: int, dropped: bool = False) -> tuple[str, ...]:
     """The program's start-up before its first event loop, folded into one column, in
-    shorter and shorter words: "start-up 0.45 s", "start 0.45 s", "0.45 s"."""
+    shorter and shorter words: "start-up 0.45 s", "start 0.45 s", "0.45 s"; ``dropped``:
+    the start of the run that a ``--window`` did not keep, "not kept 52 s"."""
     took = format_short(duration)
+    if dropped:
+        return f"not kept {took}", f"dropped {took}", took
     return f"start-up {took}", f"start {took}", took
 
 
@@ -419,6 +423,8 @@ def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
         return f"returned {detail}" if detail else "returned"
     if kind == Outcome.ERROR:
         return f"raised {detail}" if detail else "raised an exception"
+    if kind == Outcome.UNSEEN:
+        return "ended while recording was paused"
     return "cancelled"
 
 
@@ -518,8 +524,45 @@ def run_figures(timeline: Timeline, busy: int, gain: float) -> str:
     wall = timeline.end
     figures = [f"ran {format_time(wall)}"]
     if wall:
-        figures += [f"loop busy {100 * busy / wall:.0f}%", f"concurrency gain {gain:.2f}"]
+        figures += [f"loop busy {100 * busy / wall:.0f}%"]
+        stopped = timeline.loop_stopped()
+        if stopped:
+            figures += [f"open but not running {100 * stopped / wall:.0f}%"]
+        figures += [f"concurrency gain {gain:.2f}"]
     return " · ".join([*figures, task_count(timeline.tasks)])
+
+
+def not_kept(timeline: Timeline) -> str:
+    """What a ``--window`` left out: "the first 52 s were not kept (the trace holds the last
+    10 s); the totals count them, with 3,000 tasks that began and ended there"."""
+    dropped = timeline.dropped
+    tasks = dropped.tasks
+    with_tasks = f", with {tasks:,} task{'' if tasks == 1 else 's'} that began and ended there"
+    return (
+        f"the first {format_time(timeline.kept_from)} were not kept (the trace holds the last "
+        f"{format_time(timeline.end - timeline.kept_from)}); the loop's totals count them"
+        f"{with_tasks if tasks else ''}"
+    )
+
+
+def paused(pauses: list[tuple[int, int]]) -> str:
+    """ "recording was paused twice, 12.0 s in all (SIGUSR1): nothing is known of then"."""
+    count = len(pauses)
+    times = {1: "once", 2: "twice"}.get(count, f"{count} times")
+    total = format_time(sum(until - start for start, until in pauses))
+    return f"recording was paused {times}, {total} in all (SIGUSR1): nothing is known of then"
+
+
+def pause_notice(pid: int, paused: bool) -> str:
+    """How to start and stop recording with a signal (``record --paused`` / ``--pausable``)."""
+    now = "recording starts paused" if paused else "recording"
+    return f"{now}: 'kill -USR1 {pid}' starts or stops it (the pauses show as gaps)"
+
+
+def bad_arguments(why: str) -> str:
+    """Arguments typed for a program that cannot be split as a shell would ("No closing
+    quotation")."""
+    return f"cannot read the arguments: {why[:1].lower()}{why[1:]}"
 
 
 def more_warnings(count: int) -> str:

@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from loopviz.protocol import BLOCK_NS, FOLLOW, NO_UVLOOP, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.protocol import BLOCK_NS, FOLLOW, NO_UVLOOP, PAUSE, TEXT_FDS, TRACE_FD, OutputCap
 from loopviz.record import adopt
 from loopviz.record.follow import forked
 from loopviz.record.session import Recorder
@@ -107,6 +107,7 @@ def main() -> int:
     fd = int(os.environ.pop(TRACE_FD))
     threshold = int(os.environ.pop(BLOCK_NS, "100000000")) / 1e9
     no_uvloop = os.environ.pop(NO_UVLOOP, "") == "1"
+    pause = os.environ.pop(PAUSE, "")
     if module:
         sys.path[0] = os.getcwd()  # as python -m has it (the recorded process's own -m too)
         found = _module_file(program)
@@ -136,6 +137,10 @@ def main() -> int:
         uvloop = "1" if no_uvloop else "0"
         os.environ[FOLLOW] = f"{follow}|{recorder.origin}|{recorder.block_threshold_ns}|{uvloop}"
     signal.signal(signal.SIGTERM, stop)
+    if pause:  # asked for: SIGUSR1 is then the recorder's, not the program's
+        signal.signal(signal.SIGUSR1, lambda _signum, _frame: recorder.toggle_pause())
+        if pause == "paused":
+            recorder.pause()
     cap = OutputCap()
     out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
     sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)

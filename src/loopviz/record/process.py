@@ -32,12 +32,14 @@ from loopviz.protocol import (
     FOLLOW,
     HTTP_BASE,
     NO_UVLOOP,
+    PAUSE,
     TEXT_FDS,
     TRACE_FD,
     OutputCap,
     read_hello,
 )
 from loopviz.record.program import Program
+from loopviz.record.window import Window
 from loopviz.trace import (
     End,
     EndReason,
@@ -99,6 +101,8 @@ class Recording:
         stdin: bool = False,
         no_uvloop: bool = False,
         follow_children: bool = True,
+        window: float | None = None,
+        pause: str = "",
     ) -> None:
         self.program = program if isinstance(program, Program) else Program(Path(program))
         self.temporary = output is None  # a trace of the app's own, deleted with ``discard``
@@ -121,6 +125,12 @@ class Recording:
         # pid, its parent's and its command, for the Process records that section the trace.
         self._processes: list[tuple[int, int, str]] = []
         self._section = 0  # the process whose records were written last
+        self.window = window  # seconds of the run the trace keeps (None: all)
+        # "pausable": SIGUSR1 (to the program, or to this process) pauses and resumes the
+        # recording; "paused": it starts paused
+        self.pause = pause
+        self._forwarding: Any = None  # our SIGUSR1 handler before we forwarded it
+        self._window: Window | None = None
         self.header: Header | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._file: IO[bytes] | None = None
@@ -150,6 +160,8 @@ class Recording:
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
         if self.no_uvloop:
             env[NO_UVLOOP] = "1"
+        if self.pause:
+            env[PAUSE] = self.pause
         self._server = contextlib.ExitStack()
         if not self.program.module and needs_http_server(self.program.path):
             from loopviz.httpserver import LocalServer
@@ -202,6 +214,15 @@ class Recording:
             thread.start()
         if self._listener is not None:
             threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+        if self.pause and threading.current_thread() is threading.main_thread():
+            self._forwarding = signal.signal(signal.SIGUSR1, self._toggle_pause)
+
+    def _toggle_pause(self, _signum: int, _frame: Any) -> None:
+        """SIGUSR1 sent to the recording process: passed on to the program's."""
+        if self.running:
+            assert self._proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._proc.pid, signal.SIGUSR1)
 
     def stop(self) -> None:
         """Interrupt the program (as Ctrl-C would), then kill it if it does not end soon:
@@ -241,6 +262,9 @@ class Recording:
             self._signal(signal.SIGKILL)
             proc.wait()
         ended = time.monotonic_ns()
+        if self._forwarding is not None:
+            signal.signal(signal.SIGUSR1, self._forwarding)
+            self._forwarding = None
         self._signal(signal.SIGKILL)  # workers it left behind would hold our pipes open
         self._stop_listening()
         held_open = not self._read_to_the_end()
@@ -352,8 +376,7 @@ class Recording:
         self._section = proc
         pid, ppid, command = self._processes[proc]
         switch = Process(time.monotonic_ns() - self._origin(), proc, pid, ppid, command)
-        assert self._file is not None
-        self._file.write(encode_records([switch]))
+        self._put(encode_records([switch]))
         self._events += 1
         return switch
 
@@ -413,10 +436,33 @@ class Recording:
         """With the lock held: the header goes first, then output that waited for it."""
         assert self._file is not None
         self._file.write(header_line)
+        if self.window is not None:
+            self._window = Window(self.trace_path, self._file, header_line, self.window)
         self._header_seen.set()
         pending, self._pending = self._pending, []
         for line in pending:
-            self._file.write(line)
+            self._put(line)
+
+    @property
+    def cuts(self) -> int:
+        """How many times ``window`` dropped the start of the trace (0: none)."""
+        return self._window.cuts if self._window is not None else 0
+
+    def snapshot(self, delivered: Callable[[], int]) -> tuple[bytes, int]:
+        """The trace file as it is now, and ``delivered()`` read at the same moment (how many
+        records ``on_records`` had been given then: the file holds them, or dropped them)."""
+        with self._lock:
+            return self.trace_path.read_bytes(), delivered()
+
+    def _put(self, data: bytes) -> None:
+        """With the lock held: event lines into the file (through the window, if any)."""
+        if self._window is not None:
+            self._window.write(data)
+            self._file = self._window.file
+            return
+        assert self._file is not None
+        self._file.write(data)
+        self._file.flush()
 
     def _write(self, data: bytes, records: list[Record]) -> None:
         with self._lock:
@@ -426,8 +472,7 @@ class Recording:
             if not self._header_seen.is_set():
                 self._pending.append(data)
             else:
-                self._file.write(data)
-                self._file.flush()
+                self._put(data)
             self._events += len(records)
             if self.on_records is not None and records:
                 self.on_records(records)
@@ -473,10 +518,8 @@ class Recording:
         with self._lock:
             if self._over:
                 return
-            assert self._file is not None
             switch = self._switch_to(proc)
-            self._file.write(data)
-            self._file.flush()
+            self._put(data)
             self._events += len(lines)
             if need_records and (records or switch):
                 self.on_records([switch, *records] if switch else records)  # type: ignore[misc]

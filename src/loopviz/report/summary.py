@@ -57,6 +57,9 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
         "wall_s": seconds(timeline.end),
         "loop_busy_s": seconds(busy),
         "loop_idle_s": seconds(idle),
+        "loop_stopped_s": seconds(timeline.loop_stopped()),
+        "not_kept_s": seconds(timeline.kept_from),
+        "paused_s": seconds(sum(until - start for start, until in timeline.pauses)),
         "concurrency_gain": round(concurrency_gain(timeline), 3),
         "peak_waiting": peak,
         "peak_waiting_at_s": seconds(peak_t),
@@ -209,6 +212,16 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         ("loop busy", f"{format_time(busy)} ({_percent(busy, timeline.end)})"),
         ("loop idle", f"{format_time(idle)} ({_percent(idle, timeline.end)})"),
     ]
+    paused = sum(until - start for start, until in timeline.pauses)
+    outside = max(timeline.end - busy - idle - paused, 0)  # a pause is not known either way
+    if outside:
+        facts.append(
+            ("no loop running", f"{format_time(outside)} ({_percent(outside, timeline.end)})")
+        )
+    if timeline.kept_from:
+        facts.append(("not kept", words.not_kept(timeline)))
+    if timeline.pauses:
+        facts.append(("paused", words.paused(timeline.pauses)))
     if longest is not None:
         at = f" at {words.where(longest.file, longest.line)}" if longest.file else ""
         who = words.task(timeline, longest.task)

@@ -45,7 +45,7 @@ from loopviz.model.groups import FOLD_AT
 from loopviz.model.steps import Step, snapshot
 from loopviz.model.timeline import Timeline
 from loopviz.record.program import Program
-from loopviz.trace import EndReason, TraceError
+from loopviz.trace import EndReason, Record, TraceError, decode_lines, parse_header
 from loopviz.units import format_time
 
 if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at startup
@@ -185,6 +185,10 @@ class RunScreen(Screen[None]):
         self.trace_path: Path | None = None if live else path
         self.playback = Playback(following=live)
         self.feed = LiveFeed()
+        # A --window run renews its model from the trace each time the trace drops its start:
+        # meanwhile, the batches taken (with the index of their first record) to add again.
+        self._since_renewal: list[tuple[int, list[Record]]] | None = None
+        self._cuts = 0
         self.message = ""
         self._refresh_due = False
         self._last_notice, self._last_notice_until = "", 0.0
@@ -308,7 +312,9 @@ class RunScreen(Screen[None]):
             timeout=run.timeout,
             no_uvloop=run.no_uvloop,
             on_records=on_records,
+            window=run.window,
         )
+        self._since_renewal, self._cuts = None, 0
         self.trace_path = self.recording.trace_path
         self.recorder_worker = self._run_recording(self.recording)
         self._show_summary()
@@ -331,6 +337,12 @@ class RunScreen(Screen[None]):
         recording = self.recording
         if recording is None or (self.timeline is None and not batch):
             return
+        if self._since_renewal is not None and batch:
+            self._since_renewal.append((self.feed.taken - len(batch), batch))
+        elif recording.cuts > self._cuts and recording.running:
+            self._cuts = recording.cuts
+            self._since_renewal = []
+            self._renew(recording)
         if self.timeline is None:
             self.timeline = Timeline(recording.header)
             self.census = Census(self.timeline)
@@ -358,6 +370,40 @@ class RunScreen(Screen[None]):
             if self._summary_pace.due(now) or self.timeline.finished:
                 self._show_summary()
                 self._summary_pace.ran(now, time.monotonic())
+
+    @work(thread=True, group="window", exclusive=True)
+    def _renew(self, recording: Recording) -> None:
+        """A --window run dropped the start of its trace: build the model anew from the trace
+        (what it keeps), off the UI thread, so that the app holds no more than the trace."""
+        data, delivered = recording.snapshot(lambda: self.feed.received)
+        lines = data.split(b"\n")
+        try:
+            header = parse_header(lines[0], str(recording.trace_path))
+        except TraceError:
+            return
+        timeline = Timeline(header)
+        timeline.add(decode_lines(line for line in lines[1:] if line))
+        census = Census(timeline)
+        census.update()
+        self.app.call_from_thread(self._renewed, recording, timeline, census, delivered)
+
+    def _renewed(
+        self, recording: Recording, timeline: Timeline, census: Census, delivered: int
+    ) -> None:
+        """Swap the renewed model in, with what arrived after its trace was read."""
+        batches, self._since_renewal = self._since_renewal or [], None
+        if recording is not self.recording:
+            return
+        for start, batch in batches:
+            if start + len(batch) > delivered:
+                timeline.add(batch[max(delivered - start, 0) :])
+        census.update()
+        if self.selected and all(info.id != self.selected for info in timeline.tasks):
+            self.selected = 0  # a task the trace no longer holds: the first row is selected
+        self.timeline, self.census = timeline, census
+        self.view.set_timeline(timeline, census)
+        self._drain()
+        self._show_summary()
 
     def _run_ended(self, recording: Recording, result: RunResult) -> None:
         if recording is not self.recording:

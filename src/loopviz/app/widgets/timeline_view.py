@@ -263,7 +263,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         # would jump); the group's label runs on over its empty lane.
         labels = [row.label for row in rows if row.kind not in (GROUP, RESOURCES) and not row.dim]
         if timeline is not None and timeline.loop_start:  # the folded start-up's words
-            labels.append(words.start_up(timeline.loop_start)[0])
+            labels.append(words.start_up(timeline.loop_start, bool(timeline.kept_from))[0])
         self._longest = max(map(len, labels), default=0)
         self.virtual_size = Size(0, self.header_rows + max(0, len(rows) - 1))
 
@@ -984,7 +984,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         start = ""
         if axis.first:  # the folded start-up: its length beside its column
             chars[0] = self.looks.gap[0]
-            forms = words.start_up(self.t0)
+            dropped = self.timeline is not None and bool(self.timeline.kept_from)
+            forms = words.start_up(self.t0, dropped)
             start = next((form for form in forms if len(form) < label_width), forms[-1])
         elif self.timeline is not None and self.timeline.loop_start:  # shown: where it ends
             column = axis.column_of(self.timeline.loop_start)
