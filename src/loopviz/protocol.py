@@ -3,7 +3,9 @@
 The parent (``record.process``) starts ``python -m loopviz.record.child`` with these
 environment variables; the child reads and removes them before the program runs, so the
 program never sees them. Records flow back on the pipe named by ``TRACE_FD``; what the program
-prints through ``sys.stdout`` / ``sys.stderr`` flows on the two pipes of ``TEXT_FDS``.
+prints through ``sys.stdout`` / ``sys.stderr`` flows on the two pipes of ``TEXT_FDS`` (recorded
+by the child), what reaches its file descriptors 1 and 2 otherwise on their own pipes (recorded
+by the parent).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": where sys.stdout and sys.stderr writ
 HTTP_BASE = "LOOPVIZ_HTTP_BASE"  # the local HTTP server's URL, for scenarios that fetch
 NO_UVLOOP = "LOOPVIZ_NO_UVLOOP"  # "1": uvloop's loops are replaced by traced stock ones
 
+MAX_LINE = 8192  # bytes: a longer output line is recorded as lines of this length
 MAX_OUTPUT_LINES = 100_000  # output past this many lines is passed on but not recorded
 OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
 

@@ -28,6 +28,7 @@ from loopviz.protocol import (
     BLOCK_NS,
     CHILD_MODULE,
     HTTP_BASE,
+    MAX_LINE,
     NO_UVLOOP,
     TEXT_FDS,
     TRACE_FD,
@@ -38,6 +39,8 @@ from loopviz.trace import (
     End,
     EndReason,
     Header,
+    Loss,
+    Lost,
     Output,
     ProgramError,
     Record,
@@ -47,6 +50,7 @@ from loopviz.trace import (
     decode_lines,
     encode_header,
     encode_records,
+    last_time,
     loops_opened,
     new_header,
     parse_header,
@@ -57,7 +61,6 @@ READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed
 # Seconds a reader may sit idle in read() after the program ended before the pipe counts as
 # held open by a process the program left behind (a daemon in a session of its own).
 QUIET_GRACE = 1.0
-MAX_LINE = 8192  # longer lines are split
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Recording:
         self._over = False  # the End record is written: nothing more goes in the file
         self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
+        self._last_lines: list[bytes] = []  # the last batch of records that arrived
 
     @property
     def running(self) -> bool:
@@ -131,7 +135,7 @@ class Recording:
 
     def start(self) -> None:
         """Spawn the program and return at once. Raises ``OSError`` if it cannot start."""
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")  # its encoding is its own, as plain
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
         if self.no_uvloop:
             env[NO_UVLOOP] = "1"
@@ -225,6 +229,9 @@ class Recording:
         if status < 0 and self._reason == EndReason.EXITED:
             self._reason = EndReason.SIGNAL
         self._ensure_header()
+        if status < 0:  # killed by a signal it could not catch: what it had not sent is lost
+            lost = Lost(last_time(self._last_lines) or 0, -1, Loss.KILLED)
+            self._write(encode_records([lost]), [lost])
         end = End(ended - self._origin(), status, self._reason)
         self._write(encode_records([end]), [end])
         with self._lock:
@@ -340,7 +347,7 @@ class Recording:
                 self._start_file(line + b"\n")
 
     def _deliver(self, data: bytes) -> None:
-        lines = data.splitlines()
+        lines = self._last_lines = data.splitlines()
         need_records = self.on_records is not None
         self._loops += loops_opened(lines)
         records = decode_lines(lines, only_notes=not need_records)
