@@ -27,7 +27,7 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 4  # 4: resources (docs/trace-format.md lists the changes of each version)
+FORMAT_VERSION = 5  # 5: ... (docs/trace-format.md lists the changes of each version)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 
 
@@ -152,6 +152,13 @@ class Unseen(enum.IntEnum):
     LOOP = 0  # an event loop loopviz cannot trace ran (``what``: its class)
     REPLACED = 1  # a loop asked for (``what``: "uvloop") was given as a traced one instead
     PROCESS = 2  # a Python child process started (``what``: its pid, or ""); not followed
+
+
+class Loss(enum.IntEnum):
+    """Why a :class:`Lost` record's events are not in the trace."""
+
+    KILLED = 0  # the program's process ended before it sent what it recorded last
+    FAILED = 1  # recording them failed (an error inside loopviz); the rest went on
 
 
 class Header(msgspec.Struct, kw_only=True):
@@ -411,6 +418,16 @@ class Untraced(msgspec.Struct, **_record(19)):
     by: str
 
 
+class Lost(msgspec.Struct, **_record(21)):
+    """Events the trace misses, and how many (``events`` -1: not known). ``t``: the first
+    one's time, or for ``Loss.KILLED`` the time of the last record received, after which
+    what the program did may be missing."""
+
+    t: int
+    events: int
+    why: int  # Loss
+
+
 Record = (
     Str
     | Site
@@ -432,6 +449,7 @@ Record = (
     | Resource
     | Use
     | Untraced
+    | Lost
 )
 
 _encoder = msgspec.json.Encoder()
@@ -479,6 +497,16 @@ def decode_lines(lines: Iterable[bytes], *, only_notes: bool = False) -> list[Re
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 continue
     return records
+
+
+def last_time(lines: Sequence[bytes]) -> int | None:
+    """The time of the last of these event lines that has one (None: none has)."""
+    for line in reversed(lines):
+        for record in decode_lines([line]):
+            t = getattr(record, "t", None)
+            if isinstance(t, int):
+                return t
+    return None
 
 
 def parse_header(line: bytes, where: str) -> Header:

@@ -69,6 +69,8 @@ from loopviz.trace import (
     JobPhase,
     LoopMark,
     LoopPhase,
+    Loss,
+    Lost,
     Outcome,
     Output,
     Problem,
@@ -169,6 +171,7 @@ class Timeline:
         self.finished = False
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
+        self.lost: list[Lost] = []  # events the recorder could not write
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
@@ -221,6 +224,7 @@ class Timeline:
             Resource: self.resources.on_resource,
             Use: self.resources.on_use,
             Untraced: self.untraced.append,
+            Lost: self._on_lost,
         }
 
     @classmethod
@@ -320,6 +324,12 @@ class Timeline:
         if parent is not None:
             parent.info.children.append(r.task)
         self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
+
+    def _on_lost(self, r: Lost) -> None:
+        if r.why not in Loss._value2member_map_ or r.events < -1:
+            self._damaged("a Lost record says what cannot be")
+            return
+        self.lost.append(r)
 
     def _damaged(self, what: str) -> None:
         """A record that contradicts the ones before it (a damaged or hand-edited trace): it is

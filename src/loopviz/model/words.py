@@ -42,6 +42,8 @@ from loopviz.trace import (
     Cause,
     EndReason,
     JobPhase,
+    Loss,
+    Lost,
     Outcome,
     ResourceKind,
     Stream,
@@ -539,6 +541,21 @@ def held_open(program: str) -> str:
     return (
         f"{program} ended but left a process running that holds its output open; "
         "the trace ends where the program ended"
+    )
+
+
+def lost(program: str, note: Lost) -> str:
+    """Events the trace misses: the process was killed before sending them, or recording
+    them failed."""
+    if note.why == Loss.KILLED:
+        return (
+            f"{program}'s process was killed before it sent all it recorded: what it did "
+            f"after {format_time(note.t)} may be missing from this trace"
+        )
+    count = f"{note.events:,} event{'' if note.events == 1 else 's'}"
+    return (
+        f"{count} from {format_time(note.t)} on could not be recorded (an error inside "
+        "loopviz) and are missing from this trace; the rest was recorded"
     )
 
 

@@ -4,7 +4,9 @@ and the records themselves, made from what its loops report (it implements ``hoo
 Tasks are referred to by id only (never kept alive), and a finished task's exception is read
 from ``Task._exception`` rather than ``exception()``, which would mark it retrieved and
 silence asyncio's "exception was never retrieved" report. An error inside the recording turns
-it off with one warning; it never breaks the program.
+it off with one warning; it never breaks the program. An error making a record that stands
+alone (a callback's, a rename, a reported problem, a blocking step) only drops that record:
+they are counted in a ``Lost`` record at the end, and the rest goes on.
 
 Over 500 lines on purpose: the records of a task's life (the second half) read the session's
 task ids and interned strings on every step; split off into an object of their own they would
@@ -65,6 +67,8 @@ from loopviz.trace import (
     JobPhase,
     LoopMark,
     LoopPhase,
+    Loss,
+    Lost,
     Outcome,
     Problem,
     ProgramError,
@@ -182,6 +186,8 @@ class Recorder(LoopHooks):
         self._resource_waits: dict[int, tuple[QueueBooks | None, int]] = {}
         self._queues: dict[int, QueueBooks] = {}
         self.enabled = True
+        self._dropped = 0  # records that could not be made (see ``drop``)
+        self._first_drop = 0
         self._watchdog: Watchdog | None = None
         self._closed = threading.Event()
 
@@ -284,7 +290,7 @@ class Recorder(LoopHooks):
                 if now != name:
                     self.emit(Renamed(self.now(), tid, self.name_ref(now)))
         except Exception as exc:
-            self.fail(exc)
+            self.drop(exc)
 
     def watch_resources(self) -> None:
         """Record the locks, semaphores, events, conditions, queues and barriers the program
@@ -344,6 +350,16 @@ class Recorder(LoopHooks):
             with contextlib.suppress(Exception):
                 print(message, file=sys.__stderr__, flush=True)
 
+    def drop(self, exc: BaseException) -> None:
+        """Making one record that stands alone went wrong: count it (a ``Lost`` record at the
+        end says how many), say so once on stderr, and go on recording."""
+        self._dropped += 1
+        if self._dropped == 1:
+            self._first_drop = self.now()
+            message = f"loopviz: an event could not be recorded after an internal error: {exc!r}"
+            with contextlib.suppress(Exception):
+                print(message, file=sys.__stderr__, flush=True)
+
     # --- the program's end -------------------------------------------------------------------
     def program_error(self, exc: BaseException, traceback_text: str) -> None:
         self.emit(ProgramError(self.now(), type(exc).__name__, str(exc), traceback_text))
@@ -359,6 +375,8 @@ class Recorder(LoopHooks):
         if self._closed.is_set():
             return
         self._closed.set()
+        if self._dropped:
+            self.emit(Lost(self._first_drop, self._dropped, Loss.FAILED))
         if self._writes_end:
             status, reason = self._ending
             self.emit(End(self.now(), status, reason))
@@ -398,7 +416,7 @@ class Recorder(LoopHooks):
             self.emit(Blocking(self.now(), since - self.origin, loop.running_tid, site))
             self._sink.flush(force=True)
         except Exception as exc:  # never let the watchdog die loudly in the program
-            self.fail(exc)
+            self.drop(exc)
 
     # --- what the loops report -----------------------------------------------------------------
     def before_io_wait(self, loop: LoopState, timeout: float | None) -> None:
@@ -418,7 +436,7 @@ class Recorder(LoopHooks):
             name = self.intern(callable_name(callback))
             self.emit(Callback(start - self.origin, end - start, name))
         except Exception as exc:
-            self.fail(exc)
+            self.drop(exc)
 
     def problem(self, loop: LoopState, context: dict[str, Any]) -> None:
         try:
@@ -430,7 +448,7 @@ class Recorder(LoopHooks):
             tid = self.task_id(task) if isinstance(task, Task) else 0
             self.emit(Problem(self.now(), tid, self.intern(message)))
         except Exception as exc:
-            self.fail(exc)
+            self.drop(exc)
 
     def job_submitted(self, loop: LoopState, func: Callable[..., Any]) -> int:
         self._next_job = job = self._next_job + 1
