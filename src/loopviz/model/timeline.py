@@ -102,6 +102,16 @@ _CAUSES = frozenset(Cause)
 _CANCELLED = frozenset({Cause.CANCEL, Cause.GROUP_CANCEL, Cause.GROUP_FAILED, Cause.DEADLINE})
 _WAITS = frozenset(Wait)
 MAX_T = 366 * 86_400 * 1_000_000_000  # a year: a later time (or a longer step) is damage
+# Characters of a string (a name, an output line, a message) kept for display: past them,
+# "…". Views wrap and measure whole strings: a 50 MB task name or line would hang any of them.
+MAX_TEXT = 2000
+MAX_TRACEBACK = 100_000
+
+
+def clip(text: str, most: int = MAX_TEXT) -> str:
+    """``text``, cut to ``most`` characters and "…" if it is longer."""
+    return text if len(text) <= most else text[:most] + "…"
+
 
 # Waits whose ``detail`` is a number, not a Str id: the task or job awaited, how many tasks a
 # gather or task group awaits, how long a sleep cut short by a deadline would have lasted.
@@ -223,7 +233,7 @@ class Timeline:
             Renamed: self._on_renamed,
             Resource: self.resources.on_resource,
             Use: self.resources.on_use,
-            Untraced: self.untraced.append,
+            Untraced: self._on_untraced,
             Lost: self._on_lost,
         }
 
@@ -292,7 +302,7 @@ class Timeline:
             self.end = t
 
     def _on_str(self, r: Str) -> None:
-        self._strs[r.id] = r.text
+        self._strs[r.id] = clip(r.text)
 
     def _on_site(self, r: Site) -> None:
         file = self._strs.get(r.file, "")
@@ -324,6 +334,9 @@ class Timeline:
         if parent is not None:
             parent.info.children.append(r.task)
         self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
+
+    def _on_untraced(self, r: Untraced) -> None:
+        self.untraced.append(Untraced(r.t, r.kind, clip(r.what), clip(r.file), r.line, clip(r.by)))
 
     def _on_lost(self, r: Lost) -> None:
         if r.why not in Loss._value2member_map_ or r.events < -1:
@@ -497,7 +510,7 @@ class Timeline:
 
     def _on_output(self, r: Output) -> None:
         self._moment(r.t, 0, len(self._out) << 3 | _M_OUTPUT)
-        self._out.append((r.t, r.stream, r.text))
+        self._out.append((r.t, r.stream, clip(r.text)))
         self.end = max(self.end, r.t)
 
     def _on_problem(self, r: Problem) -> None:
@@ -510,7 +523,9 @@ class Timeline:
         self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
 
     def _on_program_error(self, r: ProgramError) -> None:
-        self._error = r
+        self._error = ProgramError(
+            r.t, clip(r.type), clip(r.message), clip(r.traceback, MAX_TRACEBACK)
+        )
         self.end = max(self.end, r.t)
 
     def _on_end(self, r: End) -> None:
