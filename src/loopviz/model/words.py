@@ -473,13 +473,16 @@ def program_end(timeline: Timeline) -> str:
     return ending(exit.reason, exit.status, exit.error)
 
 
-def run_figures(timeline: Timeline, busy: int, gain: float) -> str:
+def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
     """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
-    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``)."""
+    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``, None:
+    not counted)."""
     wall = timeline.end
     figures = [f"ran {format_time(wall)}"]
     if wall:
-        figures += [f"loop busy {100 * busy / wall:.0f}%", f"concurrency gain {gain:.2f}"]
+        figures.append(f"loop busy {100 * busy / wall:.0f}%")
+        if gain is not None:
+            figures.append(f"concurrency gain {gain:.2f}")
     return " · ".join([*figures, task_count(timeline.tasks)])
 
 
@@ -489,6 +492,13 @@ def more_warnings(count: int) -> str:
 
 def trace_written(path: str, events: int) -> str:
     return f"trace written to {path} ({events:,} event{'' if events == 1 else 's'})"
+
+
+# The app could not fold a live run's records as fast as they came.
+BEHIND = (
+    "this run goes faster than loopviz can show it live: it is shown as far as loopviz "
+    "kept up, and whole, from its trace, once it ends"
+)
 
 
 def no_event_loop(program: str) -> str:

@@ -80,6 +80,8 @@ class Recording:
 
     ``on_records`` is called from a background thread with batches of records in arrival
     order, the last batch ending with the ``End`` record; ``header`` is set before the first.
+    Once it returns False it is called no more (a viewer that fell behind: records are then
+    no longer decoded for it).
     """
 
     def __init__(
@@ -90,7 +92,7 @@ class Recording:
         args: Sequence[str] = (),
         timeout: float | None = 60.0,
         block_threshold_ms: float = 100.0,
-        on_records: Callable[[list[Record]], None] | None = None,
+        on_records: Callable[[list[Record]], bool | None] | None = None,
         echo: bool = False,
         stdin: bool = False,
         no_uvloop: bool = False,
@@ -317,7 +319,7 @@ class Recording:
                 self._file.flush()
             self._events += len(records)
             if self.on_records is not None and records:
-                self.on_records(records)
+                self._hand_over(records)
 
     def _read_records(self, fd: int) -> None:
         with os.fdopen(fd, "rb", buffering=0) as channel:
@@ -364,7 +366,13 @@ class Recording:
             self._file.flush()
             self._events += len(lines)
             if need_records and records:
-                self.on_records(records)  # type: ignore[misc]
+                self._hand_over(records)
+
+    def _hand_over(self, records: list[Record]) -> None:
+        """With the lock held: to ``on_records``, until it says it wants no more."""
+        assert self.on_records is not None
+        if self.on_records(records) is False:
+            self.on_records = None
 
     def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
         """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:
