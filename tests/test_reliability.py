@@ -31,6 +31,7 @@ from loopviz.trace import (
     Problem,
     Ran,
     Ready,
+    Str,
     Wait,
     Waited,
     encode_header,
@@ -400,3 +401,32 @@ def test_a_failing_hook_drops_its_own_records_only(tmp_path: Path) -> None:
     (child,) = [info for info in timeline.tasks if info.name == "after the failures"]
     assert child.ended is not None
     assert "3 events from" in "\n".join(f.text for f in findings(timeline))
+
+
+def test_the_table_of_interned_strings_is_bounded_and_names_stay_right() -> None:
+    """A run naming each of many tasks apart: the recorder's table of strings stays bounded
+    (it grew for ever), a name it forgot is written again when it comes back, and every task
+    reads with its own name."""
+    recorder = Recorder()
+    recorder.max_strings = 500  # (65,536 by default)
+    count = 2 * recorder.max_strings + 100
+
+    async def job() -> None:
+        await asyncio.sleep(0)
+
+    async def main() -> None:
+        for start in range(0, count, 100):
+            names = [f"job-{k}" for k in range(start, min(start + 100, count))]
+            await asyncio.gather(*(asyncio.create_task(job(), name=name) for name in names))
+        await asyncio.create_task(job(), name="job-0")  # forgotten long ago: written again
+
+    with asyncio.Runner(loop_factory=recorder.loop) as runner:
+        runner.run(main())
+    recorder.close()
+    assert len(recorder._strings) <= 500 and len(recorder._older_strings) <= 500
+    texts = [r.text for r in recorder.records if isinstance(r, Str)]
+    assert texts.count("job-0") == 2 and texts.count("job-1") == 1
+    timeline = Timeline(recorder.header)
+    timeline.add(recorder.records)
+    named = [info.name for info in timeline.tasks if info.name.startswith("job-")]
+    assert named == [f"job-{k}" for k in range(count)] + ["job-0"]

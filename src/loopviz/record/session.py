@@ -52,6 +52,7 @@ from loopviz.record.hooks import LoopHooks, LoopState
 from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
 from loopviz.record.resources import QueueBooks, ResourceWatch, install, uninstall
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
+from loopviz.record.sources import source_record
 from loopviz.record.watchdog import Watchdog
 from loopviz.trace import (
     PROCESS_POOL,
@@ -110,6 +111,7 @@ _WAIT_SLEEP = int(Wait.SLEEP)
 _WAIT_TASK = int(Wait.TASK)
 _WAIT_TASK_GROUP = int(Wait.TASK_GROUP)
 _NONE = repr(None)
+MAX_STRINGS = 1 << 16  # interned strings remembered (twice that at most: see ``intern``)
 
 
 def _main_script() -> str:
@@ -135,6 +137,8 @@ class Recorder(LoopHooks):
     that to whoever reads the stream (the recording process does, for a recorded program).
     """
 
+    max_strings = MAX_STRINGS
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -155,7 +159,9 @@ class Recorder(LoopHooks):
         self._ending = (0, EndReason.EXITED)  # the status and reason its End record says
         self._code_book = CodeBook(user_files)
         self._codes = self._code_book.codes  # by id(code): hashing a code object is slow
-        self._strings: dict[str, int] = {}
+        self._strings: dict[str, int] = {}  # see ``intern``
+        self._older_strings: dict[str, int] = {}
+        self._last_str = 0
         self._sites: dict[tuple[str, int], int] = {}
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
@@ -186,6 +192,7 @@ class Recorder(LoopHooks):
         self._resource_waits: dict[int, tuple[QueueBooks | None, int]] = {}
         self._queues: dict[int, QueueBooks] = {}
         self.enabled = True
+        self._sourced: set[str] = set()  # files a Source record was written for
         self._dropped = 0  # records that could not be made (see ``drop``)
         self._first_drop = 0
         self._watchdog: Watchdog | None = None
@@ -212,13 +219,22 @@ class Recorder(LoopHooks):
         return _now() - self.origin
 
     def intern(self, text: str) -> int:
+        """The Str id of ``text``. The table is bounded (a run naming each of millions of
+        tasks apart would otherwise grow for ever): once ``max_strings`` are in it, it starts
+        afresh, keeping the previous table for one more round; a string used in either is
+        kept, one forgotten is written again under a new id when it comes back. (Ids are
+        never reused: one written once stays valid to the trace's readers.)"""
         sid = self._strings.get(text)
         if sid is None:
             with self._intern_lock:  # worker threads intern too
                 sid = self._strings.get(text)
-                if sid is None:  # written before other threads can use it
-                    sid = len(self._strings) + 1
-                    self.emit(Str(sid, text))
+                if sid is None:
+                    sid = self._older_strings.get(text)
+                    if sid is None:  # written before other threads can use it
+                        self._last_str = sid = self._last_str + 1
+                        self.emit(Str(sid, text))
+                    if len(self._strings) >= self.max_strings:
+                        self._older_strings, self._strings = self._strings, {}
                     self._strings[text] = sid
         return sid
 
@@ -360,6 +376,18 @@ class Recorder(LoopHooks):
             with contextlib.suppress(Exception):
                 print(message, file=sys.__stderr__, flush=True)
 
+    def note_sources(self, files: Iterable[str] | None = None) -> None:
+        """Write what the program's own source files are as it ran them (``sources.py``):
+        ``files``, or those of its code seen so far. It reads them: not on a loop's thread."""
+        if files is None:
+            codes = list(self._codes.values())
+            files = {info.code.co_filename for info in codes if not info.library}
+        for file in sorted(set(files) - self._sourced):
+            self._sourced.add(file)
+            record = source_record(file)
+            if record is not None:
+                self.emit(record)
+
     # --- the program's end -------------------------------------------------------------------
     def program_error(self, exc: BaseException, traceback_text: str) -> None:
         self.emit(ProgramError(self.now(), type(exc).__name__, str(exc), traceback_text))
@@ -377,6 +405,10 @@ class Recorder(LoopHooks):
         self._closed.set()
         if self._dropped:
             self.emit(Lost(self._first_drop, self._dropped, Loss.FAILED))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # (closed inside a running loop, it reads no files there)
+            self.note_sources()
         if self._writes_end:
             status, reason = self._ending
             self.emit(End(self.now(), status, reason))
