@@ -14,7 +14,17 @@ from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import resolve
 from loopviz.model import words
 from loopviz.model.timeline import MAX_TEXT
-from loopviz.trace import Cause, End, Finished, LoopMark, Output, Problem, Ready, Wait, Waited
+from loopviz.trace import (
+    Cause,
+    End,
+    Finished,
+    LoopMark,
+    Output,
+    Problem,
+    Ready,
+    Wait,
+    Waited,
+)
 
 HUGE = 50_000_000
 
@@ -93,3 +103,38 @@ async def test_a_run_too_fast_to_follow_is_said_behind_then_shown_whole(tmp_path
         assert {f"job-{k}" for k in range(3000)} <= names
         assert words.BEHIND not in text_of(screen, "#summary Static")
         assert "program exited, status 0" in text_of(screen, "#summary Static")
+
+
+async def source_shown(tmp_path: Path, vouch: bool, then: str = "") -> str:
+    """The source pane's text for a trace of ``prog.py``, vouched for or not, the file
+    rewritten to ``then`` after."""
+    tmp_path = tmp_path / f"{vouch}{bool(then)}"  # the pane keeps what it read, by path
+    tmp_path.mkdir()
+    program = tmp_path / "prog.py"
+    program.write_text("import asyncio\n\nasync def main():\n    await asyncio.sleep(1)\n")
+    b = TraceBuilder(program=str(program))
+    if vouch:
+        b.source(program)
+    b.add(LoopMark(0, 1, 0))
+    b.task(0, 1, "main")
+    b.add(Ready(0, 1, Cause.START), Waited(MS, 1, MS, Wait.SLEEP, 0, b.site(4), MS))
+    b.add(LoopMark(3 * MS, 1, 1), End(4 * MS, 0, 0))
+    trace = b.write(tmp_path / "prog.trace.jsonl")
+    if then:
+        program.write_text(then)
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(pilot)
+        await pilot.press("end")
+        await pilot.pause()
+        return str(screen.query_one("#source Static", Static).content)
+
+
+async def test_the_source_pane_shows_only_the_files_the_program_ran(tmp_path: Path) -> None:
+    """A file the trace vouches for (its size and hash) is shown; one it names without
+    vouching for it (a damaged or hostile trace naming any file) or one changed since is
+    not, and the pane says why."""
+    assert "await asyncio.sleep(1)" in await source_shown(tmp_path, vouch=True)
+    assert await source_shown(tmp_path, vouch=False) == words.source_withheld("prog.py", "unlisted")
+    changed = await source_shown(tmp_path, vouch=True, then="password = 'hunter2'\n")
+    assert changed == words.source_withheld("prog.py", "changed")

@@ -29,6 +29,7 @@ from loopviz.exits import LoopvizError
 FORMAT = "loopviz-trace"
 FORMAT_VERSION = 5  # 5: ... (docs/trace-format.md lists the changes of each version)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
+FIRST_WITH_SOURCES = 5  # the first whose Source records say which files the program ran
 
 
 class TraceError(LoopvizError):
@@ -428,6 +429,19 @@ class Lost(msgspec.Struct, **_record(21)):
     why: int  # Loss
 
 
+class Source(msgspec.Struct, **_record(22)):
+    """A source file of the program's own that it ran, as it was: its size in bytes and
+    the SHA-256 of its content ("" when it was past :data:`MAX_SOURCE` bytes, or unreadable).
+    A viewer shows a file's source only when a file it finds has this size and hash."""
+
+    file: str
+    size: int
+    sha256: str
+
+
+MAX_SOURCE = 1_000_000  # bytes: a longer source file is not hashed, nor shown
+
+
 Record = (
     Str
     | Site
@@ -450,6 +464,7 @@ Record = (
     | Use
     | Untraced
     | Lost
+    | Source
 )
 
 _encoder = msgspec.json.Encoder()

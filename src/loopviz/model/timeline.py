@@ -81,6 +81,7 @@ from loopviz.trace import (
     Renamed,
     Resource,
     Site,
+    Source,
     Str,
     TaskCreated,
     Trace,
@@ -182,6 +183,7 @@ class Timeline:
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
         self.lost: list[Lost] = []  # events the recorder could not write
+        self.sources: dict[str, Source] = {}  # the program's files as it ran them, by path
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
@@ -235,6 +237,7 @@ class Timeline:
             Use: self.resources.on_use,
             Untraced: self._on_untraced,
             Lost: self._on_lost,
+            Source: self._on_source,
         }
 
     @classmethod
@@ -337,6 +340,12 @@ class Timeline:
 
     def _on_untraced(self, r: Untraced) -> None:
         self.untraced.append(Untraced(r.t, r.kind, clip(r.what), clip(r.file), r.line, clip(r.by)))
+
+    def _on_source(self, r: Source) -> None:
+        if r.size < 0:
+            self._damaged("a Source record says what cannot be")
+            return
+        self.sources[r.file] = r
 
     def _on_lost(self, r: Lost) -> None:
         if r.why not in Loss._value2member_map_ or r.events < -1:

@@ -501,6 +501,22 @@ BEHIND = (
 )
 
 
+def source_withheld(file: str, why: str) -> str:
+    """Why the source pane does not show ``file`` (``why``: "unlisted", "too big",
+    "missing", "changed", "old trace"). It shows only the files the program ran, as they were."""
+    name = PurePath(file).name
+    return {
+        "unlisted": f"the trace does not list {name} among the files the program ran, so "
+        "its source is not shown",
+        "too big": f"{name} was too big to show (over 1 MB) when the program ran",
+        "missing": f"cannot find {name} here, nor beside the trace",
+        "changed": f"{name} here is not the file the program ran (it changed since, or is "
+        "another of that name), so its source is not shown",
+        "old trace": f"{name} is not shown: a trace from an older loopviz, which did not "
+        "record the files the program ran, shows only a Python file of up to 1 MB",
+    }[why]
+
+
 def no_event_loop(program: str) -> str:
     return f"{program} never started an asyncio event loop"
 

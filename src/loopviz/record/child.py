@@ -168,6 +168,7 @@ def main() -> int:
         user_files=[str(path)],
         writes_end=False,  # the recording process ends the trace, with the exit status
     )
+    recorder.note_sources([str(path)])  # at once: a live viewer shows its source meanwhile
 
     cap = OutputCap()
     out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
