@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import tempfile
 import textwrap
@@ -87,6 +88,15 @@ async def measure(seconds: float) -> None:
             longest[0] = max(longest[0], now - last - 0.005)
             last = now
 
+    collecting = [0.0, 0.0]  # since when, the longest collection (the garbage collector's)
+
+    def collector(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[0] = time.perf_counter()
+        else:
+            collecting[1] = max(collecting[1], time.perf_counter() - collecting[0])
+
+    gc.callbacks.append(collector)
     async with app.run_test(size=(160, 48)):
         screen = app.screen
         assert isinstance(screen, RunScreen)
@@ -104,7 +114,7 @@ async def measure(seconds: float) -> None:
         screen._drainer._callback = timed_drain
         started = time.monotonic()
         print(
-            " time  app MB  child MB  longest drain (cpu)  longest gap  key press"
+            " time  app MB  child MB  longest drain (cpu)  longest gap  longest gc  key press"
             "  backlog  events  behind"
         )
         presses: list[float] = []
@@ -113,7 +123,7 @@ async def measure(seconds: float) -> None:
         while screen.recording is None or screen.recording._proc is None:
             await asyncio.sleep(0.01)
         child = screen.recording._proc.pid
-        last_row = 0.0
+        last_row, longest_gc = 0.0, 0.0
         while time.monotonic() - started < seconds + 5:
             await asyncio.sleep(1.0)
             presses.append(await press(app, screen, keys[len(presses) % 2]))
@@ -122,22 +132,26 @@ async def measure(seconds: float) -> None:
             now = time.monotonic() - started
             if now - last_row >= 10:
                 last_row = now
+                longest_gc = max(longest_gc, collecting[1])
                 timeline = screen.timeline
                 events = timeline.moment_count() if timeline else 0
                 print(
                     f"{now:5.0f}  {rss_mb():6.0f}  {rss_mb(child):8.0f}  "
                     f"{max(drains[-100:], default=0) * 1000:10.0f} ms"
                     f" ({max(cpu[-100:], default=0) * 1000:3.0f})"
-                    f"  {max(frames[-10:]) * 1000:8.0f} ms  {max(presses[-10:]) * 1000:6.0f} ms"
+                    f"  {max(frames[-10:]) * 1000:8.0f} ms  {collecting[1] * 1000:7.0f} ms"
+                    f"  {max(presses[-10:]) * 1000:6.0f} ms"
                     f"  {screen.feed.backlog:7,}  {events:6,}  {screen.feed.behind}"
                 )
+                collecting[1] = 0.0
             if screen.recording is not None and not screen.recording.running and now > 3:
                 break
         prober.cancel()
         print(
             f"worst drain {max(drains) * 1000:.0f} ms (its own cpu at most "
             f"{max(cpu) * 1000:.0f} ms), worst gap {max(frames) * 1000:.0f} ms, "
-            f"worst key press "
+            f"longest garbage collection {max(longest_gc, collecting[1]) * 1000:.0f} ms, "
+            "worst key press "
             f"{max(presses) * 1000:.0f} ms over {len(presses)} presses; "
             f"dropped {screen.feed.dropped:,} records (behind: {screen.feed.behind})"
         )

@@ -361,6 +361,7 @@ class RunScreen(Screen[None]):
         """The run goes faster than the app can show it: what was shown stays, the rest is
         dropped (the app's memory stays bounded) and shown from the trace once the run ends."""
         if self.timeline is not None and self.message != words.BEHIND:
+            gc.freeze()  # what was folded stays as it is: out of the collector's full passes
             self.message = words.BEHIND
             self.notify(self.message, severity="warning", timeout=8)
             self._show_summary()
