@@ -367,8 +367,8 @@ class RunScreen(Screen[None]):
             self._show_summary()
 
     def _run_ended(self, recording: Recording, result: RunResult) -> None:
-        if recording is not self.recording:
-            return  # a run replaced by a re-run
+        if recording is not self.recording or not self.is_attached:
+            return  # a run replaced by a re-run, or a screen (an app) closing meanwhile
         if self.feed.behind and self.trace_path is not None:  # shown whole, from the trace
             self.message = ""
             self.view.loading = True
