@@ -154,6 +154,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         self.recording = True
         self.running_task: asyncio.Task[Any] | None = None
         self.running_tid = 0
+        self.running_step: Step = None  # type: ignore[assignment]  # set with running_task
         self.wake_cause = _CAUSE_IO  # set by whatever callback runs; outside one, the selector's
         self.wake_ref: Any = 0  # what the running callback reports on (LoopState.wake_ref)
         self.step_deadline = 0.0
@@ -198,6 +199,16 @@ class TracingLoop(asyncio.SelectorEventLoop):
         if type(callback) is _step_type:
             # A yield's own next step needs no report: after_step says it yielded.
             if task is self.running_task:
+                if not self._debug:
+                    # Nor a new handle: the running step's own is queued again, as the loop
+                    # is done with it once it runs and the task ignores what call_soon
+                    # returns (cpython.py). Not in debug mode: there the loop reads a handle
+                    # after it ran, and each has its own source traceback.
+                    again: Any = self.running_step
+                    again._callback, again._args = callback, args
+                    again._context = _copy_context() if context is None else context
+                    self._ready.append(again)
+                    return again
                 tid = self.running_tid
             else:
                 tid = self.hooks.task_scheduled(self, task, None)
