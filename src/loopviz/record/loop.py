@@ -212,35 +212,34 @@ class TracingLoop(asyncio.SelectorEventLoop):
                 tid = self.running_tid
             else:
                 tid = self.hooks.task_scheduled(self, task, None)
-            # The most frequent handle of all: its fields (cpython.handle_init's) set here, as
-            # a call to __init__ would cost as much as the after_step hook the step then calls.
-            step = _new_handle(Step)
-            step._context = _copy_context() if context is None else context
-            step._loop, step._callback, step._args = self, callback, args
-            step._cancelled, step._repr, step._source_traceback = False, None, None
-            step._task, step._tid = task, tid
-            handle: asyncio.Handle = step
+            handle: Any = _new_handle(Step)
+            handle._task, handle._tid = task, tid
         elif isinstance(task, Task) and (
             getattr(callback, "__name__", None) in WAKEUPS or _is_step(callback)
         ):
-            handle = Step(callback, args, self, context)
-            handle._task = task  # type: ignore[attr-defined]
-            handle._tid = self.hooks.task_scheduled(self, task, args[0] if args else None)  # type: ignore[attr-defined]
+            handle = _new_handle(Step)
+            handle._task = task
+            handle._tid = self.hooks.task_scheduled(self, task, args[0] if args else None)
         else:
             # A done-callback of a task (gather's, TaskGroup's) wakes others as it finished.
             first = args[0] if args else None
-            handle = Callback(callback, args, self, context)
+            handle = _new_handle(Callback)
             if isinstance(first, Task):
                 if type(callback) is MethodType and callback.__func__ is GROUP_TASK_DONE:
                     # A task group's: a failure there cancels the rest (the owner to wake it).
-                    handle._cause = _CAUSE_GROUP_FAILED  # type: ignore[attr-defined]
-                    handle._ref = (first, callback.__self__)  # type: ignore[attr-defined]
+                    handle._cause = _CAUSE_GROUP_FAILED
+                    handle._ref = (first, callback.__self__)
                 else:
-                    handle._cause, handle._ref = _CAUSE_TASK, first  # type: ignore[attr-defined]
+                    handle._cause, handle._ref = _CAUSE_TASK, first
             else:
-                handle._cause, handle._ref = _CAUSE_FUTURE, callback  # type: ignore[attr-defined]
+                handle._cause, handle._ref = _CAUSE_FUTURE, callback
+        # The handle's fields (cpython.handle_init's) set here: a call to __init__ would cost
+        # as much as a hook, on the path of every step, wake-up and done-callback.
+        handle._context = _copy_context() if context is None else context
+        handle._loop, handle._callback, handle._args = self, callback, args
+        handle._cancelled, handle._repr, handle._source_traceback = False, None, None
         if self._debug:
-            handle._source_traceback = source_traceback(1)  # type: ignore[attr-defined]
+            handle._source_traceback = source_traceback(1)
         self._ready.append(handle)
         return handle
 
@@ -275,7 +274,10 @@ class TracingLoop(asyncio.SelectorEventLoop):
             self.step_deadline = when
         if callback is SLEEP_TIMER:
             self.sleep_due = when
-        timer = Timer(callback, args, self, context)
+        timer: Any = _new_handle(Timer)  # its fields set here, as call_soon's
+        timer._context = _copy_context() if context is None else context
+        timer._loop, timer._callback, timer._args = self, callback, args
+        timer._cancelled, timer._repr, timer._source_traceback = False, None, None
         timer._when, timer._scheduled, timer._ref = when, True, callback
         if self._debug:
             timer._source_traceback = source_traceback(1)
