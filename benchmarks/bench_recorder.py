@@ -22,6 +22,7 @@ excluded). Targets (issue 13), even when streaming: ≤ 1.3× for ``yield``, ≤
 
     python benchmarks/bench_recorder.py [--pairs 7] [--quick] [--instructions]
     python benchmarks/bench_recorder.py --instructions-only [--scale 0.25]
+    python benchmarks/bench_recorder.py --record [--pairs 7]
     python benchmarks/bench_recorder.py --profile pipeline [--mode file|memory]
 
 ``--instructions`` also counts, under ``valgrind --tool=callgrind``, the instructions each
@@ -31,6 +32,10 @@ running one workload, less a process that does all but run it (start-up, imports
 valgrind the recorder's time thresholds (slow callbacks, blocking steps) are raised by
 ``VALGRIND_SLOWDOWN`` so that it writes the records a native run writes (the record counts
 are printed beside those of the timed runs).
+
+``--record`` times ``loopviz record`` of a program of 2,000 tasks × 500 ``sleep(0)`` as a
+whole process (start-up, the recording process, the trace written) against ``python`` running
+it plain, in alternating pairs: target ≤ 1.35× (issue 13).
 
 ``--profile`` runs one traced workload under cProfile and prints the 25 functions with the
 most time of their own (the writer thread is not profiled: it runs beside the loop).
@@ -46,6 +51,7 @@ import os
 import platform
 import pstats
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -292,6 +298,63 @@ def print_instructions(found: dict[str, Instructions], scale: float) -> None:
         print(f"{workload.label:<27} {i.plain / 1e6:>13.1f} {cells}")
 
 
+# --- a whole recorded process against a plain one --------------------------------------------
+
+RECORD_TARGET = 1.35
+PROGRAM = """\
+import asyncio
+
+async def yielder(steps):
+    for _ in range(steps):
+        await asyncio.sleep(0)
+
+async def main():
+    await asyncio.gather(*(yielder(500) for _ in range(2_000)))
+
+asyncio.run(main())
+"""
+
+
+def time_process(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of it and its children) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
+
+
+def measure_record(pairs: int, tmp: Path) -> None:
+    """``loopviz record`` of PROGRAM against ``python`` alone, whole processes in pairs. The
+    CPU time (both processes of a recording) is printed too: on a loaded machine it swings
+    less than the wall time, and it says what a recording costs a machine with no core free."""
+    program = tmp / "yields.py"
+    program.write_text(PROGRAM)
+    trace = tmp / "yields.trace.jsonl"
+    plain = [sys.executable, str(program)]
+    traced = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
+    traced += ["--timeout", "0"]
+    time_process(plain)  # warm-up: the page cache, .pyc files
+    time_process(traced)
+    runs: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    for _ in range(pairs):
+        runs.append((time_process(plain), time_process(traced)))
+    events = trace.read_bytes().count(b"\n") - 1
+    print(f"Python {platform.python_version()}: loopviz record of 2,000 tasks × 500 sleep(0)")
+    print(f"{pairs} alternating pairs; {events:,} events; target ≤{RECORD_TARGET} (wall)")
+    for i, what in enumerate(("wall", "CPU")):
+        ratios = [traced[i] / plain[i] for plain, traced in runs]
+        ratio = statistics.median(ratios)
+        print(
+            f"  {what:<4} plain {statistics.median(p[i] for p, _ in runs):.2f} s, recorded "
+            f"{statistics.median(t[i] for _, t in runs):.2f} s, ratio {ratio:.2f}× "
+            f"({min(ratios):.2f}-{max(ratios):.2f})"
+            + (f" {mark(ratio <= RECORD_TARGET)}" if what == "wall" else "")
+        )
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -349,6 +412,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--instructions-only", action="store_true", help="count instructions, no timed pairs"
     )
+    parser.add_argument(
+        "--record", action="store_true", help="loopviz record of a program vs python alone"
+    )
     parser.add_argument("--scale", type=float, help="workload size (default 1; 0.1 --quick)")
     parser.add_argument("--only", choices=[w.name for w in WORKLOADS], action="append")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -359,6 +425,10 @@ def main(argv: list[str] | None = None) -> None:
     chosen = [by_name[name] for name in args.only] if args.only else list(WORKLOADS)
     if args.child:
         run_one(by_name[args.child[0]], args.child[1], scale)
+        return
+    if args.record:
+        with tempfile.TemporaryDirectory(prefix="loopviz-bench-") as tmp:
+            measure_record(pairs, Path(tmp))
         return
     if args.instructions or args.instructions_only:
         if shutil.which("valgrind") is None:
