@@ -48,6 +48,9 @@ from loopviz.trace import PROCESS_POOL, Cause
 
 _now = time.monotonic_ns
 _new_handle = object.__new__
+# The stock create_task (no selector loop class overrides it), called directly: ``super()``
+# makes an object per task. (Not ``asyncio.SelectorEventLoop``'s: adopt.py replaces that.)
+_stock_create_task = asyncio.BaseEventLoop.create_task
 _copy_context = contextvars.copy_context
 _T = TypeVar("_T")
 _CAUSE_FUTURE = int(Cause.FUTURE)
@@ -298,7 +301,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         outer, outer_deadline, t0 = self.creating, self.step_deadline, _now()
         self.creating, self.step_deadline = (coro, t0, sys._getframe(1)), 0.0
         try:
-            task = super().create_task(coro, name=name, context=context)
+            task = _stock_create_task(self, coro, name=name, context=context)
         finally:
             self.creating = outer
         if self._debug and task._source_traceback:  # type: ignore[attr-defined]
