@@ -12,6 +12,9 @@ Fields and functions the loop uses, and where:
   the timed handles fill them in as ``Handle.__init__`` does (:func:`handle_init`), run them
   in their own ``Handle._run`` (which the stock loop calls), and report a failure as it does
   (:func:`report_error`).
+- Behaviour, not a field: outside debug mode ``BaseEventLoop._run_once`` does not touch a
+  handle after its ``_run()``, and the Task ignores what ``call_soon`` returns, so a step that
+  yields queues its own running handle again (``TracingLoop.call_soon``) rather than a new one.
 - The selector's key ``data``: a ``(reader, writer)`` pair of handles; the timed selector
   (``loop.py``) puts timed copies in their place.
 - ``TimerHandle._when / _scheduled``: ``TracingLoop.call_at`` sets them as the stock one does.

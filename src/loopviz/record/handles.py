@@ -40,6 +40,7 @@ class Step(asyncio.Handle):
         task, tid, hooks = self._task, self._tid, loop.hooks
         # For the watchdog, the step's timer deadlines, and the causes of the wake-ups it makes:
         loop.running_task, loop.step_deadline, loop.running_tid = task, 0.0, tid
+        loop.running_step = self  # a yield queues it again (TracingLoop.call_soon)
         loop.busy_since = t0 = _now()
         if hooks.wants_boundary:
             hooks.boundary()
@@ -51,7 +52,7 @@ class Step(asyncio.Handle):
             report_error(self, exc)
         finally:
             t1 = _now()
-            loop.running_task = None
+            loop.running_task = loop.running_step = None  # type: ignore[assignment]
             loop.busy_since = 0
             if loop.recording:
                 hooks.after_step(loop, task, tid, t0, t1)

@@ -48,6 +48,9 @@ from loopviz.trace import PROCESS_POOL, Cause
 
 _now = time.monotonic_ns
 _new_handle = object.__new__
+# The stock create_task (no selector loop class overrides it), called directly: ``super()``
+# makes an object per task. (Not ``asyncio.SelectorEventLoop``'s: adopt.py replaces that.)
+_stock_create_task = asyncio.BaseEventLoop.create_task
 _copy_context = contextvars.copy_context
 _T = TypeVar("_T")
 _CAUSE_FUTURE = int(Cause.FUTURE)
@@ -154,6 +157,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         self.recording = True
         self.running_task: asyncio.Task[Any] | None = None
         self.running_tid = 0
+        self.running_step: Step = None  # type: ignore[assignment]  # set with running_task
         self.wake_cause = _CAUSE_IO  # set by whatever callback runs; outside one, the selector's
         self.wake_ref: Any = 0  # what the running callback reports on (LoopState.wake_ref)
         self.step_deadline = 0.0
@@ -208,38 +212,47 @@ class TracingLoop(asyncio.SelectorEventLoop):
         if type(callback) is _step_type:
             # A yield's own next step needs no report: after_step says it yielded.
             if task is self.running_task:
+                if not self._debug:
+                    # Nor a new handle: the running step's own is queued again, as the loop
+                    # is done with it once it runs and the task ignores what call_soon
+                    # returns (cpython.py). Not in debug mode: there the loop reads a handle
+                    # after it ran, and each has its own source traceback.
+                    again: Any = self.running_step
+                    again._callback, again._args = callback, args
+                    again._context = _copy_context() if context is None else context
+                    self._ready.append(again)
+                    return again
                 tid = self.running_tid
             else:
                 tid = self.hooks.task_scheduled(self, task, None)
-            # The most frequent handle of all: its fields (cpython.handle_init's) set here, as
-            # a call to __init__ would cost as much as the after_step hook the step then calls.
-            step = _new_handle(Step)
-            step._context = _copy_context() if context is None else context
-            step._loop, step._callback, step._args = self, callback, args
-            step._cancelled, step._repr, step._source_traceback = False, None, None
-            step._task, step._tid = task, tid
-            handle: asyncio.Handle = step
+            handle: Any = _new_handle(Step)
+            handle._task, handle._tid = task, tid
         elif isinstance(task, Task) and (
             getattr(callback, "__name__", None) in WAKEUPS or _is_step(callback)
         ):
-            handle = Step(callback, args, self, context)
-            handle._task = task  # type: ignore[attr-defined]
-            handle._tid = self.hooks.task_scheduled(self, task, args[0] if args else None)  # type: ignore[attr-defined]
+            handle = _new_handle(Step)
+            handle._task = task
+            handle._tid = self.hooks.task_scheduled(self, task, args[0] if args else None)
         else:
             # A done-callback of a task (gather's, TaskGroup's) wakes others as it finished.
             first = args[0] if args else None
-            handle = Callback(callback, args, self, context)
+            handle = _new_handle(Callback)
             if isinstance(first, Task):
                 if type(callback) is MethodType and callback.__func__ is GROUP_TASK_DONE:
                     # A task group's: a failure there cancels the rest (the owner to wake it).
-                    handle._cause = _CAUSE_GROUP_FAILED  # type: ignore[attr-defined]
-                    handle._ref = (first, callback.__self__)  # type: ignore[attr-defined]
+                    handle._cause = _CAUSE_GROUP_FAILED
+                    handle._ref = (first, callback.__self__)
                 else:
-                    handle._cause, handle._ref = _CAUSE_TASK, first  # type: ignore[attr-defined]
+                    handle._cause, handle._ref = _CAUSE_TASK, first
             else:
-                handle._cause, handle._ref = _CAUSE_FUTURE, callback  # type: ignore[attr-defined]
+                handle._cause, handle._ref = _CAUSE_FUTURE, callback
+        # The handle's fields (cpython.handle_init's) set here: a call to __init__ would cost
+        # as much as a hook, on the path of every step, wake-up and done-callback.
+        handle._context = _copy_context() if context is None else context
+        handle._loop, handle._callback, handle._args = self, callback, args
+        handle._cancelled, handle._repr, handle._source_traceback = False, None, None
         if self._debug:
-            handle._source_traceback = source_traceback(1)  # type: ignore[attr-defined]
+            handle._source_traceback = source_traceback(1)
         self._ready.append(handle)
         return handle
 
@@ -274,7 +287,10 @@ class TracingLoop(asyncio.SelectorEventLoop):
             self.step_deadline = when
         if callback is SLEEP_TIMER:
             self.sleep_due = when
-        timer = Timer(callback, args, self, context)
+        timer: Any = _new_handle(Timer)  # its fields set here, as call_soon's
+        timer._context = _copy_context() if context is None else context
+        timer._loop, timer._callback, timer._args = self, callback, args
+        timer._cancelled, timer._repr, timer._source_traceback = False, None, None
         timer._when, timer._scheduled, timer._ref = when, True, callback
         if self._debug:
             timer._source_traceback = source_traceback(1)
@@ -295,7 +311,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         outer, outer_deadline, t0 = self.creating, self.step_deadline, _now()
         self.creating, self.step_deadline = (coro, t0, sys._getframe(1)), 0.0
         try:
-            task = super().create_task(coro, name=name, context=context)
+            task = _stock_create_task(self, coro, name=name, context=context)
         finally:
             self.creating = outer
         if self._debug and task._source_traceback:  # type: ignore[attr-defined]

@@ -605,7 +605,8 @@ class Recorder(LoopHooks):
                     tid = self._register(loop, task, creating[0], creating[1])
                     self.emit(Ran(creating[1] - self.origin, tid, _now() - creating[1]))
                     return tid
-                t = _now()
+                # Inside create_task, its clock reading is the task's creation and first ready.
+                t = creating[1] if creating is not None else _now()
                 tid = self._register(loop, task, None, t)
                 self.emit(Ready(t - self.origin, tid, _CAUSE_START, 0))
                 return tid
@@ -757,7 +758,8 @@ class Recorder(LoopHooks):
             else:
                 result = task.result()
                 text = _NONE if result is None else short_text(result)  # None: most tasks
-                self.emit(Finished(start, tid, dur, _OUTCOME_RESULT, self.intern(text)))
+                detail = self._strings.get(text) or self.intern(text)
+                self.emit(Finished(start, tid, dur, _OUTCOME_RESULT, detail))
             if self._held and self._held_by is task:  # its waiters: ready as it ends
                 end = start + dur
                 for waiter in self._held:
