@@ -46,6 +46,10 @@ def synthetic_trace(path: Path, tasks: int, events: int) -> int:
     details = {Wait.LOCK: 5, Wait.QUEUE_GET: 6, Wait.IO: 7}
     records.append(LoopMark(0, 1, 0))
     per_task = max(2, int((events - len(records)) / (tasks * 2.05)))
+    header = Header(loopviz="bench", python="3", program="/srv/app.py", started="2024-01-01")
+    out = path.open("wb")
+    out.write(encode_header(header))
+    written = 0
     t = job = 0
     alive: list[list[int]] = []  # [task, steps left]
     created = 0
@@ -90,8 +94,12 @@ def synthetic_trace(path: Path, tasks: int, events: int) -> int:
             t += gap
         if rng.random() < 0.01:
             records.append(Output(t, 1, f"task {task} step {per_task - left}"))
+        if len(records) >= 100_000:  # written as it goes: a big trace need not fit in memory
+            out.write(encode_records(records))
+            written += len(records)
+            records.clear()
     records.append(LoopMark(t, 1, 1))
     records.append(End(t, 0, 0))
-    header = Header(loopviz="bench", python="3", program="/srv/app.py", started="2024-01-01")
-    path.write_bytes(encode_header(header) + encode_records(records))
-    return len(records)
+    out.write(encode_records(records))
+    out.close()
+    return written + len(records)
