@@ -27,26 +27,34 @@ EVERY = 16  # segments between a lane's prefix sums: a query walks at most this 
 # The widest values the side arrays hold (a damaged trace's wider ones are left out).
 REF_MAX = 2**63 - 1
 SITE_MAX = 2**31 - 1
+WIDE = -(2**31)  # a wait's detail too wide for its array: found in ``Lane.wide``
+LANE0 = 8  # in ``Moments.lanes``, a segment's lane is its number plus this; below, a kind
 
 
 class Moments:
     """Every event in the order its record came: its time, the lane whose segment it begins
-    (its number; for other events, -1 minus the kind of event) and the segment's packed
-    state."""
+    (its number plus ``LANE0``; for other events, their kind) and the segment's packed
+    state. Lanes take 2 bytes an event until there are 65,528 of them, then 4."""
 
     __slots__ = ("codes", "lanes", "times")
 
     def __init__(self) -> None:
         self.times = array("q")
-        self.lanes = array("i")
+        self.lanes = array("H")
         self.codes = array("B")
+
+    def widen(self, lanes: int) -> None:
+        """Make room for ``lanes`` lanes."""
+        if lanes + LANE0 > 0xFFFF and self.lanes.typecode == "H":
+            self.lanes = array("I", self.lanes)
 
 
 class Lane:
     """One task's segments: ``ids`` are its events' indices in ``Moments`` (their times are
     sorted: each segment ends where the next begins). A wait's detail, site and deadline
-    sit in the ``wait_*`` arrays, by the wait's rank; another segment's ``ref`` (a wake-up's
-    cause, a result) in ``ref_*``, if not 0. A step resumes where the last wait was."""
+    sit in the ``wait_*`` arrays, by the wait's rank, and its deadline in ``timed_*`` if it
+    has one; another segment's ``ref`` (a wake-up's cause, a result) in ``ref_*``, if not
+    0. A step resumes where the last wait was."""
 
     __slots__ = (
         "blocks",
@@ -58,33 +66,35 @@ class Lane:
         "ref_at",
         "ref_of",
         "sites",
-        "sum_ready",
-        "sum_running",
-        "sum_steps",
+        "sums",
+        "tag",
+        "timed_at",
+        "timeouts",
         "wait_at",
         "wait_ref",
         "wait_site",
-        "wait_timeout",
+        "wide",
     )
 
     def __init__(self, info: TaskInfo, number: int, moments: Moments) -> None:
         self.info = info
         self.number = number  # its index in the timeline's lanes
+        self.tag = number + LANE0  # how ``Moments.lanes`` names it
         self.moments = moments
         self.ids = array("i")
         self.last = 0  # the start of its last segment
         self.wait_at = array("i")  # the segment index of each wait
-        self.wait_ref = array("q")  # its detail (a Str id, task, job, count or resource)
+        self.wait_ref = array("i")  # its detail (a Str id, task, job, count or resource)
+        self.wide: dict[int, int] | None = None  # by rank: a detail that is WIDE above
         self.wait_site = array("i")  # where its own code is suspended
-        self.wait_timeout = array("q")  # the time to its deadline (0: none)
+        self.timed_at = array("i")  # the segment index of each wait with a deadline
+        self.timeouts = array("q")  # the time to its deadline
         self.ref_at = array("i")  # segments other than waits with a ref (cause ref, result)
         self.ref_of = array("q")
         self.sites: dict[int, int] = {}  # a blocking step: the line that blocked the loop
         self.blocks: list[tuple[int, int]] = []  # (start, end) of its blocking steps
         # Per EVERY segments: time ready and running and steps begun before the segment.
-        self.sum_ready = array("q")
-        self.sum_running = array("q")
-        self.sum_steps = array("i")
+        self.sums = array("q")
 
     def start(self, i: int) -> int:
         return self.moments.times[self.ids[i]]
@@ -118,7 +128,9 @@ class Lane:
 
     def ref(self, i: int) -> int:
         if self.code(i) & STATE_MASK == WAITING:
-            return self.wait_ref[self._wait(i)]
+            k = self._wait(i)
+            ref = self.wait_ref[k]
+            return self.wide[k] if ref == WIDE and self.wide else ref
         j = bisect_left(self.ref_at, i)
         return self.ref_of[j] if j < len(self.ref_at) and self.ref_at[j] == i else 0
 
@@ -144,29 +156,42 @@ class Lane:
 
     def timeout(self, i: int) -> int:
         """Segment i's time to its deadline (0: none, or not a wait)."""
-        k = self._wait(i)
-        return self.wait_timeout[k] if k < len(self.wait_at) and self.wait_at[k] == i else 0
+        k = bisect_left(self.timed_at, i)
+        return self.timeouts[k] if k < len(self.timed_at) and self.timed_at[k] == i else 0
 
     def last_timeout(self) -> int:
         """The time to the deadline of the last segment, if it is a wait (0: none)."""
-        wait_at = self.wait_at
-        return self.wait_timeout[-1] if wait_at and wait_at[-1] == len(self.ids) - 1 else 0
+        timed_at = self.timed_at
+        return self.timeouts[-1] if timed_at and timed_at[-1] == len(self.ids) - 1 else 0
+
+    def add_wait(self, i: int, detail: int, site: int, timeout: int) -> None:
+        """Segment i (to come) is a wait: its detail, site and deadline."""
+        if not WIDE < detail <= SITE_MAX:
+            if self.wide is None:
+                self.wide = {}
+            self.wide[len(self.wait_at)] = detail
+            detail = WIDE
+        self.wait_at.append(i)
+        self.wait_ref.append(detail)
+        self.wait_site.append(site)
+        if timeout:
+            self.timed_at.append(i)
+            self.timeouts.append(timeout)
 
     def ensure_sums(self) -> None:
         """Extend the prefix sums to every segment that has ended (one pass over the new)."""
-        ids, ready, running, steps = self.ids, self.sum_ready, self.sum_running, self.sum_steps
-        # Checkpoint c holds the sums before segment c * EVERY, once that segment exists.
+        ids, sums = self.ids, self.sums
+        # Checkpoint c holds the sums before segment c * EVERY, once that segment exists:
+        # time ready, time running and steps begun, at 3 * c.
         want = (len(ids) - 1) // EVERY + 1 if ids else 0
-        have = len(steps)
+        have = len(sums) // 3
         if have >= want:
             return
         if not have:
-            ready.append(0)
-            running.append(0)
-            steps.append(0)
+            sums.extend((0, 0, 0))
             have = 1
         times, codes = self.moments.times, self.moments.codes
-        r, x, k = ready[-1], running[-1], steps[-1]
+        r, x, k = sums[-3:]
         i = (have - 1) * EVERY
         stop = (want - 1) * EVERY
         prev, state = times[ids[i]], codes[ids[i]] & STATE_MASK
@@ -181,9 +206,7 @@ class Lane:
                 k += 1
             prev, state = t, codes[m] & STATE_MASK
             if not i % EVERY:
-                ready.append(r)
-                running.append(x)
-                steps.append(k)
+                sums.extend((r, x, k))
 
     def sums_at(self, x: int) -> tuple[int, int, int, int]:
         """(waiting, ready, running) time up to x and steps begun at or before x; the task's
@@ -193,7 +216,7 @@ class Lane:
             return 0, 0, 0, 0
         self.ensure_sums()
         c = i // EVERY
-        ready, running, steps = self.sum_ready[c], self.sum_running[c], self.sum_steps[c]
+        ready, running, steps = self.sums[3 * c : 3 * c + 3]
         ids, times, codes = self.ids, self.moments.times, self.moments.codes
         j = c * EVERY
         m = ids[j]

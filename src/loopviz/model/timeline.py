@@ -22,7 +22,7 @@ import os
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,13 +46,16 @@ from loopviz.model.facts import (
 )
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
+    EVERY,
     KIND_MASK,
     KIND_SHIFT,
+    LANE0,
     OVERDUE,
     REF_MAX,
     SITE_MAX,
     STATE_MASK,
     STATES,
+    WIDE,
     Jobs,
     Lane,
     Moments,
@@ -185,8 +188,14 @@ class Timeline:
         self._created_sorted = True
         # Global moments, in arrival order, and their time order built lazily.
         self._ev = Moments()
-        self._kinds: list[array[int]] = [array("i") for _ in range(_M_JOB + 1)]  # per kind
+        # The arrays every segment is appended to, at hand for the fold.
+        self._times, self._numbers, self._codes = self._ev.times, self._ev.lanes, self._ev.codes
+        self._timing: dict[type, int] = {}  # per record type: 2 with t and dur, 1 with t only
+        # Per kind of other event: their indices in ``_ev``, sorted, and in their own list.
+        self._kinds: list[array[int]] = [array("i") for _ in range(_M_JOB + 1)]
+        self._kind_at: list[array[int]] = [array("i") for _ in range(_M_JOB + 1)]
         self._order = array("i")
+        self._in_order = 0  # the first events, stored in time order (``_compact``)
         self._reordered: list[int] = []  # per late arrival: the first order index it moved
         self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
         self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
@@ -194,8 +203,7 @@ class Timeline:
         self.cut_until = 0  # the latest deadline of a wait cut short
         self._loop = Series()
         self._loop_state = array("b")
-        self._loop_marks = array("i")  # the span each loop opening or closing begins
-        self._loop_cum = (array("q"), array("q"))  # idle, busy before span i
+        self._loop_cum = (array("q"), array("q"))  # idle, busy before span c * EVERY
         self._worker_spans: dict[str, Jobs] = {}
         self._jobs: dict[int, _Job] = {}
         self._job_events: list[tuple[int, int]] = []  # (job, phase) for moments
@@ -246,32 +254,38 @@ class Timeline:
         for batch in reader.batches():
             timeline.add(batch)
         timeline.warnings[:0] = reader.warnings
+        timeline._compact()
         return timeline
 
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
         is negative or past any real run is left out (the reading warnings say so)."""
-        handlers = self._handlers
+        handlers, timing = self._handlers, self._timing
+        record: Any
         for record in records:
-            if (
-                not 0 <= getattr(record, "t", 0) <= MAX_T
-                or not 0 <= getattr(record, "dur", 0) <= MAX_T
-            ):
-                self._damaged(f"a {type(record).__name__} record has an impossible time")
+            kind = type(record)
+            timed = timing.get(kind)
+            if timed is None:
+                fields = kind.__struct_fields__
+                timed = timing[kind] = ("t" in fields) + ("dur" in fields)
+            if timed and not (0 <= record.t <= MAX_T and (timed == 1 or 0 <= record.dur <= MAX_T)):
+                self._damaged(f"a {kind.__name__} record has an impossible time")
                 continue
-            handlers[type(record)](record)
+            handlers[kind](record)
 
     @property
     def block_threshold(self) -> int:
         return self._threshold
 
     # --- building --------------------------------------------------------------------------
-    def _moment(self, t: int, kind: int) -> None:
-        """An event other than a segment's (its ``kind`` of event, ``_M_BLOCK`` on)."""
+    def _moment(self, t: int, kind: int, index: int) -> None:
+        """An event other than a segment's: its ``kind`` (``_M_BLOCK`` on) and its
+        ``index`` in that kind's list."""
         ev = self._ev
         self._kinds[kind].append(len(ev.times))
+        self._kind_at[kind].append(index)
         ev.times.append(t)
-        ev.lanes.append(-1 - kind)
+        ev.lanes.append(kind)
         ev.codes.append(0)
 
     def _lane(self, task: int) -> Lane:
@@ -293,15 +307,14 @@ class Timeline:
             self._damaged(f"records of task {lane.info.id} are out of time order")
             t = lane.last
         lane.last = t
-        ev = self._ev
-        times = ev.times
+        times = self._times
         if ref:
             lane.ref_at.append(len(lane.ids))
             lane.ref_of.append(ref)
         lane.ids.append(len(times))
         times.append(t)
-        ev.lanes.append(lane.number)
-        ev.codes.append(code)
+        self._numbers.append(lane.tag)
+        self._codes.append(code)
         if t > self.end:
             self.end = t
 
@@ -329,6 +342,8 @@ class Timeline:
         if self._with_args:
             info.args = r.args
         lane = Lane(info, len(self._lane_list), self._ev)
+        self._ev.widen(len(self._lane_list) + 1)
+        self._numbers = self._ev.lanes
         self._lanes[r.task] = lane
         self._lane_list.append(lane)
         self.tasks.append(info)
@@ -358,14 +373,14 @@ class Timeline:
             self._damaged(f"task {r.task} became ready because of {r.ref}, which is no task")
             return
         lane = self._lanes.get(r.task) or self._lane(r.task)
-        last = len(lane.ids) - 1
-        code = self._ev.codes[lane.ids[last]]
+        ids = lane.ids
+        code = self._codes[ids[-1]]
         state = code & STATE_MASK
         new = _READY | r.cause << KIND_SHIFT
         if state == _READY and not code & OVERDUE:
             # Already ready (created, or yielded): the record names the cause.
-            lane.set_code(last, new)
-            lane.set_ref(last, r.ref)
+            self._codes[ids[-1]] = new
+            lane.set_ref(len(ids) - 1, r.ref)
             return
         if state == _DONE:
             return
@@ -374,7 +389,7 @@ class Timeline:
             if timeout:
                 deadline = lane.last + timeout
                 if r.cause in _CANCELLED and r.t < deadline:
-                    self._cut.setdefault(r.task, []).append(last)
+                    self._cut.setdefault(r.task, []).append(len(ids) - 1)
                     self.cut_until = max(self.cut_until, deadline)
                 due = self._due_from(deadline)
                 if r.t - due > OVERDUE_SLACK:
@@ -390,13 +405,37 @@ class Timeline:
             return starts[i + 1]
         return deadline
 
-    def _step(self, lane: Lane, t: int, dur: int, site: int) -> None:
-        """The RUNNING part of a step record, and its blocking check."""
-        self._push(lane, t, _RUNNING)
-        if t + dur > self._active_until:
-            self._active_until = t + dur
+    def _step(self, lane: Lane, t: int, dur: int, site: int, after: int, ref: int = 0) -> None:
+        """A step record: the RUNNING segment from t, its blocking check, and the segment
+        that begins as it ends (``after``: ready again, a wait, done; its ``ref``). The
+        fold's hot path, so it appends to the arrays itself rather than call ``_push``."""
+        start = t
+        if t < lane.last:  # repaired: moved to where the task's lane is
+            self._damaged(f"records of task {lane.info.id} are out of time order")
+            start = lane.last
+        ids, times, numbers, codes = lane.ids, self._times, self._numbers, self._codes
+        tag = lane.tag
+        ids.append(len(times))
+        times.append(start)
+        numbers.append(tag)
+        codes.append(_RUNNING)
+        end = t + dur
+        if end > self._active_until:
+            self._active_until = end
         if self._pending or dur >= self._threshold:
             self._blocked(lane, t, dur, site)
+        if end < start:  # a step moved later (damage, said above) ends no earlier
+            end = start
+        lane.last = end
+        if ref:
+            lane.ref_at.append(len(ids))
+            lane.ref_of.append(ref)
+        ids.append(len(times))
+        times.append(end)
+        numbers.append(tag)
+        codes.append(after)
+        if end > self.end:
+            self.end = end
 
     def _blocked(self, lane: Lane, t: int, dur: int, site: int) -> None:
         """Whether the step just begun blocked the loop: long enough, or the watchdog saw it."""
@@ -409,7 +448,7 @@ class Timeline:
         if dur >= self._threshold or report is not None:
             if report is not None and report.site:
                 site = report.site
-                lane.sites[len(lane.ids) - 1] = site  # where it ran: the line that blocked
+                lane.sites[len(lane.ids) - 1] = site  # the step's: the line that blocked
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
@@ -418,7 +457,7 @@ class Timeline:
             lane.blocks.append((t, t + dur))
 
     def _add_block(self, step: BlockingStep) -> None:
-        self._moment(step.start, _M_BLOCK)
+        self._moment(step.start, _M_BLOCK, len(self._blocks))
         self._blocks.append(step)
 
     def _after_done(self, lane: Lane) -> bool:
@@ -433,8 +472,7 @@ class Timeline:
         if lane.info.ended is not None:
             self._after_done(lane)
             return
-        self._step(lane, r.t, r.dur, 0)
-        self._push(lane, r.t + r.dur, _YIELDED)
+        self._step(lane, r.t, r.dur, 0, _YIELDED)
 
     def _on_waited(self, r: Waited) -> None:
         if r.kind not in _WAITS:
@@ -451,12 +489,8 @@ class Timeline:
         if lane.info.ended is not None:
             self._after_done(lane)
             return
-        self._step(lane, r.t, r.dur, r.site)
-        lane.wait_at.append(len(lane.ids))
-        lane.wait_ref.append(r.detail)
-        lane.wait_site.append(r.site)
-        lane.wait_timeout.append(r.timeout)
-        self._push(lane, r.t + r.dur, _WAITING | r.kind << KIND_SHIFT)
+        lane.add_wait(len(lane.ids) + 1, r.detail, r.site, r.timeout)  # after the step's
+        self._step(lane, r.t, r.dur, r.site, _WAITING | r.kind << KIND_SHIFT)
 
     def _on_finished(self, r: Finished) -> None:
         if r.outcome not in _OUTCOMES:
@@ -468,9 +502,7 @@ class Timeline:
         lane = self._lane(r.task)
         if self._after_done(lane):
             return
-        self._step(lane, r.t, r.dur, 0)
-        end = r.t + r.dur
-        self._push(lane, end, _DONE | r.outcome << KIND_SHIFT, r.detail)
+        self._step(lane, r.t, r.dur, 0, _DONE | r.outcome << KIND_SHIFT, r.detail)
         info = lane.info
         info.ended = lane.last  # ``end``, unless a damaged trace made it earlier
         info.outcome = Outcome(r.outcome)
@@ -482,8 +514,7 @@ class Timeline:
             t = loop.starts[-1]
         was_open = bool(loop.starts) and self._loop_state[-1] != _NO_LOOP
         if (state == _NO_LOOP) == was_open:
-            self._moment(t, _M_LOOP)  # opened or closed
-            self._loop_marks.append(len(loop.starts))
+            self._moment(t, _M_LOOP, len(loop.starts))  # opened or closed
         loop.starts.append(t)
         self._loop_state.append(state)
         if t > self.end:
@@ -527,17 +558,17 @@ class Timeline:
             job.finished = r.t
             if job.index >= 0:
                 self._worker_spans[job.worker].ends[job.index] = r.t
-        self._moment(r.t, _M_JOB)
+        self._moment(r.t, _M_JOB, len(self._job_events))
         self._job_events.append((r.job, r.phase))
         self.end = max(self.end, r.t)
 
     def _on_output(self, r: Output) -> None:
-        self._moment(r.t, _M_OUTPUT)
+        self._moment(r.t, _M_OUTPUT, len(self._out))
         self._out.append((r.t, r.stream, r.text))
         self.end = max(self.end, r.t)
 
     def _on_problem(self, r: Problem) -> None:
-        self._moment(r.t, _M_PROBLEM)
+        self._moment(r.t, _M_PROBLEM, len(self.problems))
         self.problems.append(Reported(r.t, r.task, self._strs.get(r.message, "")))
         self.end = max(self.end, r.t)
 
@@ -559,7 +590,7 @@ class Timeline:
             if tail is not None and tail < self.end:
                 self._loop_push(tail, _IDLE)
             self._loop_push(self.end, _NO_LOOP)
-        self._moment(r.t, _M_EXIT)
+        self._moment(r.t, _M_EXIT, 0)
 
     # --- the run as a whole -------------------------------------------------------------
     @property
@@ -610,20 +641,36 @@ class Timeline:
         x = self.end if until is None else until
         starts, states = self._loop.starts, self._loop_state
         idle, busy = self._loop_cum
-        for i in range(len(idle), len(starts)):
-            d = starts[i] - starts[i - 1] if i else 0
-            s = states[i - 1] if i else _NO_LOOP
-            idle.append((idle[-1] if i else 0) + (d if s == _IDLE else 0))
-            busy.append((busy[-1] if i else 0) + (d if s == _BUSY else 0))
+        if len(starts) > len(idle) * EVERY:  # checkpoints for the spans that came since
+            if not idle:
+                idle.append(0)
+                busy.append(0)
+            wait, run = idle[-1], busy[-1]
+            for i in range(len(idle) * EVERY - EVERY + 1, len(starts)):
+                d, state = starts[i] - starts[i - 1], states[i - 1]
+                if state == _IDLE:
+                    wait += d
+                elif state == _BUSY:
+                    run += d
+                if not i % EVERY:
+                    idle.append(wait)
+                    busy.append(run)
         i = bisect_right(starts, x) - 1
         if i < 0:
             return 0, 0
+        c = i // EVERY
+        wait, run = idle[c], busy[c]
+        for j in range(c * EVERY, i):  # the spans since the checkpoint
+            if states[j] == _IDLE:
+                wait += starts[j + 1] - starts[j]
+            elif states[j] == _BUSY:
+                run += starts[j + 1] - starts[j]
         extra = x - starts[i]
         tail = self._idle_since() if i == len(starts) - 1 else None
         quiet = max(x - tail, 0) if tail is not None else 0
         return (
-            busy[i] + (extra - quiet if states[i] == _BUSY else 0),
-            idle[i] + (extra if states[i] == _IDLE else quiet),
+            run + (extra - quiet if states[i] == _BUSY else 0),
+            wait + (extra if states[i] == _IDLE else quiet),
         )
 
     def runs(self, task_id: int, state: State) -> Iterator[tuple[int, int, int | None]]:
@@ -844,10 +891,15 @@ class Timeline:
         ]
 
     # --- events ----------------------------------------------------------------------------
-    def _ordered(self) -> array[int]:
+    def _ordered(self) -> Sequence[int]:
         """Moment indices in time order (ties keep arrival order). Late arrivals re-sort only
         the events from the earliest of them on."""
         times, order = self._ev.times, self._order
+        if self._in_order:  # stored in time order: no array needed, unless more came
+            if self._in_order == len(times):
+                return range(self._in_order)
+            order.extend(range(self._in_order))
+            self._in_order = 0
         n = len(order)
         if n < len(times):
             key = times.__getitem__
@@ -862,14 +914,37 @@ class Timeline:
                 order.extend(new)
         return order
 
+    def _compact(self) -> None:
+        """Store the events in time order (a whole trace, read), so that the order takes no
+        array of its own: 4 bytes an event less, and searches by time go straight."""
+        order = self._ordered()
+        count = len(order)
+        if self._in_order == count:
+            return
+        ev = self._ev  # (a slice of an array is a copy of its exact size: no room to grow)
+        ev.times = array("q", map(ev.times.__getitem__, order))[:]
+        ev.lanes = array(ev.lanes.typecode, map(ev.lanes.__getitem__, order))[:]
+        ev.codes = array("B", map(ev.codes.__getitem__, order))[:]
+        self._times, self._numbers, self._codes = ev.times, ev.lanes, ev.codes
+        where = array("i", bytes(4 * count))  # where each event moved
+        for k, index in enumerate(order):
+            where[index] = k
+        for lane in self._lane_list:  # a lane's events keep their order
+            lane.ids = array("i", map(where.__getitem__, lane.ids))[:]
+        for kind, ids in enumerate(self._kinds):
+            moved = sorted(zip(map(where.__getitem__, ids), self._kind_at[kind], strict=True))
+            self._kinds[kind] = array("i", (index for index, _ in moved))
+            self._kind_at[kind] = array("i", (i for _, i in moved))
+        self._order = array("i")
+        self._in_order = count
+
     def _make_moment(self, index: int) -> Moment:
         ev = self._ev
-        t, number = ev.times[index], ev.lanes[index]
-        if number >= 0:
-            lane = self._lane_list[number]
+        t, kind = ev.times[index], ev.lanes[index]
+        if kind >= LANE0:
+            lane = self._lane_list[kind - LANE0]
             return self._segment_moment(lane, bisect_left(lane.ids, index))
-        kind = -1 - number
-        i = bisect_left(self._kinds[kind], index)
+        i = self._kind_at[kind][bisect_left(self._kinds[kind], index)]
         event: Event
         task = 0
         if kind == _M_BLOCK:
@@ -882,7 +957,7 @@ class Timeline:
             event = self.problems[i]
             task = event.task
         elif kind == _M_LOOP:
-            event = LoopChange(self._loop_state[self._loop_marks[i]] != _NO_LOOP)
+            event = LoopChange(self._loop_state[i] != _NO_LOOP)
         elif kind == _M_JOB:
             job, phase = self._job_events[i]
             info = self._jobs[job]
@@ -974,7 +1049,7 @@ class Timeline:
         for k in range(start, len(order)):  # indexed: a slice would copy the rest each call
             index = order[k]
             t = times[index]
-            number = numbers[index]
+            number = numbers[index] - LANE0
             if number < 0:  # not a segment's
                 yield t, 0, -1, -1, t
                 continue
@@ -1023,7 +1098,7 @@ class Timeline:
         spans = []
         for lane in self._lane_list:
             for k, ref in enumerate(lane.wait_ref):
-                if ref == resource:
+                if ref == resource or (ref == WIDE and lane.wide and lane.wide[k] == resource):
                     i = lane.wait_at[k]
                     if lane.code(i) >> KIND_SHIFT & KIND_MASK in RESOURCE_WAITS:
                         end = lane.end(i)
