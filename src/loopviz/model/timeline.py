@@ -801,8 +801,7 @@ class Timeline:
     def sums(self, task_id: int, times: list[int]) -> list[tuple[int, int, int, int]]:
         """(waiting, ready, running) time up to each of ``times`` and steps begun by then:
         ``totals`` for many moments at once, as bucketing for the screen needs them."""
-        sums_at = self._lanes[task_id].sums_at
-        return [sums_at(x) for x in times]
+        return self._lanes[task_id].sums_many(times)
 
     def blocks_of(self, task_id: int) -> list[tuple[int, int]]:
         """(start, end) of the task's finished blocking steps, by start."""
