@@ -88,14 +88,15 @@ class Lane:
         self.wait_ref = array("i")  # its detail (a Str id, task, job, count or resource)
         self.wide: dict[int, int] | None = None  # by rank: a detail that is WIDE above
         self.wait_site = array("i")  # where its own code is suspended
-        self.timed_at = array("i")  # the segment index of each wait with a deadline
-        self.timeouts = array("q")  # the time to its deadline
-        self.ref_at = array("i")  # segments other than waits with a ref (cause ref, result)
-        self.ref_of = array("q")
-        self.sites: dict[int, int] = {}  # a blocking step: the line that blocked the loop
-        self.blocks: list[tuple[int, int]] = []  # (start, end) of its blocking steps
-        # Per EVERY segments: time ready and running and steps begun before the segment.
-        self.sums = array("q")
+        # What few lanes have is made when first needed (a service runs many short tasks):
+        self.timed_at: array[int] | None = None  # the segment index of each timed wait
+        self.timeouts: array[int] | None = None  # the time to its deadline
+        self.ref_at: array[int] | None = None  # segments but waits with a ref (cause, result)
+        self.ref_of: array[int] | None = None
+        self.sites: dict[int, int] | None = None  # a blocking step: the line that blocked
+        self.blocks: list[tuple[int, int]] | None = None  # (start, end) of blocking steps
+        # Per EVERY segments from the EVERY-th: time ready and running and steps begun before.
+        self.sums: array[int] | None = None
 
     def start(self, i: int) -> int:
         return self.moments.times[self.ids[i]]
@@ -132,16 +133,22 @@ class Lane:
             k = self._wait(i)
             ref = self.wait_ref[k]
             return self.wide[k] if ref == WIDE and self.wide else ref
-        j = bisect_left(self.ref_at, i)
-        return self.ref_of[j] if j < len(self.ref_at) and self.ref_at[j] == i else 0
+        ref_at, ref_of = self.ref_at, self.ref_of
+        if ref_at is None or ref_of is None:
+            return 0
+        j = bisect_left(ref_at, i)
+        return ref_of[j] if j < len(ref_at) and ref_at[j] == i else 0
 
     def set_ref(self, i: int, ref: int) -> None:
-        """Give segment i (not a wait) its ref."""
-        if self.ref_at and self.ref_at[-1] == i:
-            self.ref_of[-1] = ref
+        """Give segment i (not a wait; the last one, or the one to come) its ref."""
+        ref_at, ref_of = self.ref_at, self.ref_of
+        if ref_at and ref_of and ref_at[-1] == i:
+            ref_of[-1] = ref
         elif ref:
-            self.ref_at.append(i)
-            self.ref_of.append(ref)
+            if ref_at is None or ref_of is None:
+                ref_at, ref_of = self.ref_at, self.ref_of = array("i"), array("q")
+            ref_at.append(i)
+            ref_of.append(ref)
 
     def site(self, i: int) -> int:
         state = self.code(i) & STATE_MASK
@@ -149,7 +156,7 @@ class Lane:
             return self.wait_site[self._wait(i)]
         if state != RUNNING:
             return 0
-        site = self.sites.get(i)
+        site = self.sites.get(i) if self.sites else None
         if site is not None:
             return site
         k = self._wait(i) - 1  # the wait it resumes from
@@ -157,13 +164,18 @@ class Lane:
 
     def timeout(self, i: int) -> int:
         """Segment i's time to its deadline (0: none, or not a wait)."""
-        k = bisect_left(self.timed_at, i)
-        return self.timeouts[k] if k < len(self.timed_at) and self.timed_at[k] == i else 0
+        timed_at, timeouts = self.timed_at, self.timeouts
+        if timed_at is None or timeouts is None:
+            return 0
+        k = bisect_left(timed_at, i)
+        return timeouts[k] if k < len(timed_at) and timed_at[k] == i else 0
 
     def last_timeout(self) -> int:
         """The time to the deadline of the last segment, if it is a wait (0: none)."""
-        timed_at = self.timed_at
-        return self.timeouts[-1] if timed_at and timed_at[-1] == len(self.ids) - 1 else 0
+        timed_at, timeouts = self.timed_at, self.timeouts
+        if timed_at and timeouts and timed_at[-1] == len(self.ids) - 1:
+            return timeouts[-1]
+        return 0
 
     def add_wait(self, i: int, detail: int, site: int, timeout: int) -> None:
         """Segment i (to come) is a wait: its detail, site and deadline."""
@@ -176,21 +188,25 @@ class Lane:
         self.wait_ref.append(detail)
         self.wait_site.append(site)
         if timeout:
+            if self.timed_at is None or self.timeouts is None:
+                self.timed_at, self.timeouts = array("i"), array("q")
             self.timed_at.append(i)
             self.timeouts.append(timeout)
 
     def ensure_sums(self) -> None:
         """Extend the prefix sums to every segment that has ended (one pass over the new)."""
-        ids, sums = self.ids, self.sums
+        ids = self.ids
         # Checkpoint c holds the sums before segment c * EVERY, once that segment exists:
-        # time ready, time running and steps begun, at 3 * c.
+        # time ready, time running and steps begun, at 3 * c (checkpoint 0: all 0).
         want = (len(ids) - 1) // EVERY + 1 if ids else 0
+        if want <= 1:
+            return
+        if self.sums is None:
+            self.sums = array("q", (0, 0, 0))
+        sums = self.sums
         have = len(sums) // 3
         if have >= want:
             return
-        if not have:
-            sums.extend((0, 0, 0))
-            have = 1
         times, codes = self.moments.times, self.moments.codes
         r, x, k = sums[-3:]
         i = (have - 1) * EVERY
@@ -217,7 +233,9 @@ class Lane:
             return 0, 0, 0, 0
         self.ensure_sums()
         c = i // EVERY
-        ready, running, steps = self.sums[3 * c : 3 * c + 3]
+        ready = running = steps = 0
+        if c and self.sums is not None:
+            ready, running, steps = self.sums[3 * c : 3 * c + 3]
         ids, times, codes = self.ids, self.moments.times, self.moments.codes
         j = c * EVERY
         m = ids[j]
@@ -262,7 +280,7 @@ class Lane:
             while i + 1 < n and times[ids[i + 1]] <= x:  # on to the segment holding x
                 if walked == EVERY:  # a long way: from the checkpoint before it
                     c = self.index_at(x) // EVERY
-                    if c * EVERY > i:
+                    if c * EVERY > i and sums is not None:
                         i = c * EVERY
                         ready, running, steps = sums[3 * c : 3 * c + 3]
                     walked = -n

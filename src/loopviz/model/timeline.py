@@ -309,8 +309,7 @@ class Timeline:
         lane.last = t
         times = self._times
         if ref:
-            lane.ref_at.append(len(lane.ids))
-            lane.ref_of.append(ref)
+            lane.set_ref(len(lane.ids), ref)
         lane.ids.append(len(times))
         times.append(t)
         self._numbers.append(lane.tag)
@@ -428,8 +427,7 @@ class Timeline:
             end = start
         lane.last = end
         if ref:
-            lane.ref_at.append(len(ids))
-            lane.ref_of.append(ref)
+            lane.set_ref(len(ids), ref)
         ids.append(len(times))
         times.append(end)
         numbers.append(tag)
@@ -448,12 +446,16 @@ class Timeline:
         if dur >= self._threshold or report is not None:
             if report is not None and report.site:
                 site = report.site
+                if lane.sites is None:
+                    lane.sites = {}
                 lane.sites[len(lane.ids) - 1] = site  # the step's: the line that blocked
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
                 file, line = lane.info.coro_file, lane.info.coro_line
             self._add_block(BlockingStep(task, t, dur, file, line))
+            if lane.blocks is None:
+                lane.blocks = []
             lane.blocks.append((t, t + dur))
 
     def _add_block(self, step: BlockingStep) -> None:
@@ -805,7 +807,7 @@ class Timeline:
 
     def blocks_of(self, task_id: int) -> list[tuple[int, int]]:
         """(start, end) of the task's finished blocking steps, by start."""
-        return self._lanes[task_id].blocks
+        return self._lanes[task_id].blocks or []
 
     def blocking_since(self, task_id: int) -> int | None:
         """When the task's step that still blocks the loop began (None: none does)."""
