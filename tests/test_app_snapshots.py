@@ -94,3 +94,27 @@ def test_step_view_mid_block(snap_compare) -> None:
 def test_step_view_mid_block_at_80x24(snap_compare) -> None:
     app = LoopvizApp(resolve(FIXTURES / "blocking.trace.jsonl"))
     assert snap_compare(app, terminal_size=(80, 24), run_before=to_the_block)
+
+
+def test_step_view_of_a_lock_taken_in_turns_marks_who_woke_the_selected_task(snap_compare) -> None:
+    """15_lock in step order, clerk-2 just woken: the printer's lane says who holds it and how
+    many wait, and clerk-1's step that released it is marked."""
+    app = LoopvizApp(resolve(FIXTURES / "lock.trace.jsonl"))
+
+    async def woken(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("a", *["right"] * 22, "down")  # from clerk-1, whose step it is
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=woken)
+
+
+def test_a_resource_selected_at_80x24(snap_compare) -> None:
+    """15_lock with the printer's lane selected: the inspector says who holds it and who waits
+    in line at the playhead, and its totals."""
+    app = LoopvizApp(resolve(FIXTURES / "lock.trace.jsonl"))
+
+    async def selected(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press(*["right"] * 30, *["down"] * 5)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=selected)

@@ -3,13 +3,14 @@ of a real recorded trace."""
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
 
 import pytest
 from trace_builder import MS, S
 
-from loopviz.app.state import PACES, SPEEDS, LiveFeed, Pacer, Playback
+from loopviz.app.state import FRAME, PACES, SPEEDS, LiveFeed, Pacer, Playback
 from loopviz.model.timeline import Timeline
 from loopviz.trace import read_trace
 
@@ -85,8 +86,14 @@ def test_playing_by_steps_goes_one_event_at_a_time_at_the_pace(timeline: Timelin
     assert playback.tick(5, last, now=11.0) == 6
     playback.change_speed(1)
     assert playback.pace == PACES[PACES.index(1.0) + 1] and playback.speed == 1.0
-    assert playback.tick(6, last, now=12.0) == 6 + int(playback.pace)
-    assert playback.tick(8, last, now=1000.0) == last and not playback.playing
+    assert playback.tick(6, last, now=11.5) == 7  # half a second at 2 steps a second
+    assert playback.tick(7, last, now=13.0) == 8  # a late frame skips no step: play slows
+    assert playback.tick(8, last, now=13.4) == 8 and playback.tick(8, last, now=13.5) == 9
+    while playback.pace < 50.0:
+        playback.change_speed(1)
+    # Faster than the frames: a frame moves as many steps as one frame is due, even if late.
+    assert playback.tick(9, last, now=14.5) == 9 + math.ceil(50.0 * FRAME)
+    assert playback.tick(last - 1, last, now=1000.0) == last and not playback.playing
     assert playback.toggle(last, last, now=1001.0) == 0  # from the end: starts over
 
 

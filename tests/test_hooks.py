@@ -159,4 +159,9 @@ def test_the_recording_process_does_not_load_the_loop() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     loaded = ast.literal_eval(done.stdout)
-    assert loaded == ["loopviz.record", "loopviz.record.process", "loopviz.record.program"]
+    assert loaded == [
+        "loopviz.record",
+        "loopviz.record.process",
+        "loopviz.record.program",
+        "loopviz.record.window",
+    ]

@@ -273,11 +273,11 @@ def test_an_error_in_the_instrumentation_stops_recording_and_says_so_once(capfd)
     class Broken(Recorder):
         calls = 0
 
-        def site(self, filename: str, line: int) -> int:
+        def site(self, filename: str, line: int, code: int = 0) -> int:
             Broken.calls += 1
             if Broken.calls > 3:
                 raise RuntimeError("instrumentation bug")
-            return super().site(filename, line)
+            return super().site(filename, line, code)
 
     async def main() -> list[int]:
         async def one(i: int) -> int:

@@ -7,13 +7,16 @@ from trace_builder import MS, TraceBuilder
 
 from loopviz.model import words
 from loopviz.model.analysis import findings, wait_cycle
-from loopviz.model.facts import State
+from loopviz.model.facts import ResourceColumn, State
 from loopviz.model.steps import snapshot
 from loopviz.model.timeline import Timeline
+from loopviz.model.wakers import wake_at
 from loopviz.report.export import chrome_events
 from loopviz.report.summary import render_table, to_json
 from loopviz.trace import (
     Cause,
+    Finished,
+    Outcome,
     Ready,
     Resource,
     ResourceKind,
@@ -73,6 +76,29 @@ def test_a_lock_taken_in_turns_names_holders_waiters_and_who_woke_whom() -> None
     assert totals.longest_hold == 10 * MS
 
 
+def test_a_lock_let_go_while_tasks_wait_is_promised_not_free_for_a_newcomer() -> None:
+    """Between clerk-1's release (11 ms) and clerk-2 taking it (11.5 ms) the lock is not
+    locked, yet clerk-4 arriving then must wait: asyncio keeps it for the task it woke."""
+    b = TraceBuilder()
+    b.add(Resource(0, 1, ResourceKind.LOCK, b.s("printer"), b.site(3), 0))
+    for clerk in (1, 2, 4):
+        b.task(0, clerk, f"clerk-{clerk}")
+    b.add(Use(1 * MS, 1, UseOp.ACQUIRED, 1, 1))
+    b.add(Waited(2 * MS, 2, 0, Wait.LOCK, 1, b.site(7)))
+    b.add(Use(11 * MS, 1, UseOp.RELEASED, 1, 0))
+    b.add(Ready(11 * MS, 2, Cause.FUTURE, 1))
+    b.add(Waited(11 * MS + 200, 4, 0, Wait.LOCK, 1, b.site(7)))
+    b.add(Use(11 * MS + MS // 2, 1, UseOp.ACQUIRED, 2, 1))
+    tl = timeline_of(b)
+    waiting = tl.state_at(4, 11 * MS + 300)
+    assert waiting is not None and words.state(tl, waiting) == (
+        "waiting: lock `printer` (free, but promised to the task woken to take it; 0 ahead in line)"
+    )
+    facts = words.resource_facts(tl, 1, 11 * MS + 300)
+    assert "free, but promised to the task woken to take it now" in facts
+    assert "free now" in words.resource_facts(tl, 1, 0)  # before anyone took it
+
+
 def test_the_summary_lists_resources() -> None:
     tl = lock_in_turns()
     (listed,) = to_json(tl)["resources"]
@@ -105,6 +131,24 @@ def test_a_full_semaphore_says_how_many_permits_are_in_use() -> None:
     assert interval is not None
     assert words.state(tl, interval) == "waiting: a permit of semaphore `gate` (2 of 2 in use)"
     assert wait_cycle(tl, 4 * MS) is None  # two holders: waiting is not a deadlock
+
+
+def test_a_task_in_a_conditions_wait_waits_to_be_notified_not_for_its_lock() -> None:
+    """In ``Condition.wait()`` a task has let go of the lock: it waits for a notify, however
+    many hold the lock or wait for it, and waiting so is no deadlock with the lock's holder."""
+    b = TraceBuilder()
+    b.add(Resource(0, 4, ResourceKind.CONDITION, b.s("cond"), b.site(2), 0))
+    for task in (1, 2):
+        b.task(0, task, f"worker-{task}")
+    b.add(Waited(1 * MS, 1, 0, Wait.CONDITION, 4, b.site(6)))  # worker-1 in cond.wait()
+    b.add(Use(2 * MS, 4, UseOp.ACQUIRED, 2, 1))  # worker-2 takes the lock and awaits worker-1
+    b.add(Waited(2 * MS, 2, 0, Wait.TASK, 1, b.site(9)))
+    b.add(Use(3 * MS, 4, UseOp.NOTIFIED, 2, 1))
+    tl = timeline_of(b)
+    waiting = tl.state_at(1, 2 * MS)
+    assert waiting is not None
+    assert words.state(tl, waiting) == "waiting: to be notified on condition `cond`"
+    assert wait_cycle(tl, 2 * MS) is None
 
 
 def test_two_locks_taken_in_opposite_order_are_a_deadlock() -> None:
@@ -167,6 +211,54 @@ def test_the_loop_panel_lists_who_waits_in_line_for_each_resource() -> None:
     )
     later = snapshot(tl, tl.moment_index(15 * MS)).lines
     assert [(line.resource, line.tasks) for line in later] == [(1, [3])]
+
+
+def test_a_resources_columns_say_its_highest_level_its_holders_and_its_waiters() -> None:
+    tl = lock_in_turns()
+    edges = [0, 5 * MS, 11 * MS, 11 * MS, 15 * MS, 40 * MS, 50 * MS]
+    columns = tl.resources.columns(1, edges, tl.waits_on(1), 35 * MS)
+    assert [(c.level, c.holders, c.waiters) if c else None for c in columns] == [
+        (1, (1,), 2),  # clerk-1 takes it at 1 ms; clerk-2 and clerk-3 wait from 2 and 3 ms
+        (1, (1,), 2),
+        (0, (), 1),  # a column of no width at 11 ms: just after clerk-1 let go, clerk-2 woken
+        (1, (2,), 1),  # clerk-2 took it half a ms later
+        (1, (2,), 1),  # the highest level first reached: clerk-2 then clerk-3 hold it
+        None,  # after the run's end
+    ]
+    assert tl.resources.peak(1) == 1
+
+
+def test_a_wake_up_by_a_release_names_the_releasing_task_and_its_step() -> None:
+    b = TraceBuilder()
+    b.add(Resource(0, 1, ResourceKind.LOCK, b.s("printer"), b.site(3), 0))
+    for clerk in (1, 2):
+        b.task(0, clerk, f"clerk-{clerk}")
+    b.add(Use(1 * MS, 1, UseOp.ACQUIRED, 1, 1))
+    b.add(Waited(2 * MS, 1, 0, Wait.SLEEP, 0, b.site(8), 8 * MS))
+    b.add(Waited(2 * MS, 2, 0, Wait.LOCK, 1, b.site(7)))
+    b.add(Ready(10 * MS, 1, Cause.TIMER))
+    b.add(Finished(11 * MS, 1, MS, Outcome.RESULT, b.s("None")))  # clerk-1's last step
+    b.add(Use(11 * MS + 10, 1, UseOp.RELEASED, 1, 0), Ready(11 * MS + 20, 2, Cause.FUTURE, 1))
+    tl = timeline_of(b)
+    wake = wake_at(tl, 2, 11 * MS + 500)
+    assert wake is not None and wake.waker == 1
+    assert (wake.start, wake.end) == (11 * MS, 12 * MS)
+    assert words.cause(tl, wake.woken) == "clerk-1 released lock `printer`"
+    assert wake_at(tl, 2, 5 * MS) is None  # waiting: no wake-up then
+    assert wake_at(tl, 1, 10 * MS) is None  # its own timer woke clerk-1
+
+
+def test_a_resources_bar_says_who_holds_it_and_how_many_wait_as_room_allows() -> None:
+    tl = lock_in_turns()
+    (info,) = tl.resources.all
+    (column,) = tl.resources.columns(1, [4 * MS, 5 * MS], tl.waits_on(1), tl.end)
+    said = [words.resource_bar(tl, info, column, room) for room in (30, 17, 12, 7, 5, 3)]
+    assert said == ["clerk-1 · 2 waiting", "clerk-1 · 2 wait", "clerk-1", "clerk-1", "cl…-1", ""]
+    several = ResourceColumn(2, (2, 3), 12)  # two permits of a semaphore, say
+    assert words.resource_bar(tl, info, several, 30) == "clerk-2 +1 · 12 waiting"
+    assert words.resource_bar(tl, info, several, 8) == "cl…-2 +1"
+    assert words.resource_bar(tl, info, ResourceColumn(0, (), 3), 30) == "3 waiting"
+    assert words.resource_bar(tl, info, ResourceColumn(0, (), 0), 30) == ""
 
 
 def test_a_wait_on_a_lock_never_announced_is_shown_not_a_crash() -> None:

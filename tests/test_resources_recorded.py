@@ -16,6 +16,7 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -270,7 +271,7 @@ def test_waits_and_wake_ups_name_the_resource_and_who_let_go(
     assert said("user-1") == [
         ("waiting: event `ready` to be set", "ready: lead() set event `ready`"),
         (
-            "waiting: condition `change` (free; 0 ahead in line)",
+            "waiting: to be notified on condition `change`",
             "ready: lead() notified condition `change`",
         ),
         ("waiting: barrier `meet` (1 of 3 arrived)", "ready: lead() filled barrier `meet`"),
@@ -290,6 +291,53 @@ def test_levels_follow_what_the_program_did(watched: tuple[list[str], Timeline])
     assert totals["meet"]["max_in_use"] == 3
     printer = resource(tl, "printer")
     assert not tl.resources.holders_at(printer, tl.end)  # the cancelled waiter never held it
+
+
+@dataclass
+class Account:
+    balance: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class Pair:
+    left: asyncio.Lock = field(default_factory=asyncio.Lock)
+    right: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def pay_twice() -> None:
+    account = Account()  # makes account.lock
+    Pair()  # makes two locks, of fields it cannot tell apart
+
+    async def pay(n: int) -> None:
+        async with account.lock:
+            await asyncio.sleep(0.001)
+            account.balance += n
+
+    await asyncio.gather(pay(1), pay(2))
+
+
+def test_a_lock_a_dataclass_field_makes_is_the_programs_made_where_its_instance_is() -> None:
+    recorder = Recorder()
+    recorder.watch_resources()
+    try:
+        with asyncio.Runner(loop_factory=recorder.loop) as runner:
+            runner.run(pay_twice())
+    finally:
+        recorder.close()
+    tl = Timeline(recorder.header)
+    tl.add(recorder.records)
+    here = Path(__file__)
+    made = [(r.name, Path(r.file).name, r.line) for r in tl.resources.all]
+    account, pair = line_of(here, "makes account.lock"), line_of(here, "makes two locks")
+    assert made == [
+        ("account.lock", here.name, account),
+        ("", here.name, pair),
+        ("", here.name, pair),
+    ]
+    lock = tl.resources.all[0].id
+    assert tl.resources.totals(lock, tl.waits_on, tl.end).uses == 2
+    assert [r.id for r in tl.resources.all if tl.waits_on(r.id)] == [lock]
 
 
 def test_bound_names() -> None:

@@ -19,9 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import line_of, write_program
+from conftest import line_of, open_run, write_program
 
 from loopviz import cli, exits
+from loopviz.app.app import LoopvizApp
+from loopviz.app.target import resolve
+from loopviz.model import words
 from loopviz.model.timeline import Timeline
 from loopviz.trace import End, EndReason, read_trace
 
@@ -56,11 +59,16 @@ if __name__ == "__main__":
 
 
 def serve(
-    command: Sequence[str], folder: Path, paths: Sequence[str], timeout: float = 30
+    command: Sequence[str],
+    folder: Path,
+    paths: Sequence[str],
+    timeout: float = 30,
+    ready: int = 0,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in ``folder`` until it says where it serves, GET each of ``paths``
-    there, then stop it with SIGINT as Ctrl-C would. Its output (stdout and stderr) and
-    exit status; every wait has a deadline."""
+    """Run ``command`` in ``folder`` until it says where it serves (and, given ``ready``,
+    that so many workers started up), GET each of ``paths`` there, then stop it with SIGINT
+    as Ctrl-C would. Its output (stdout and stderr) and exit status; every wait has a
+    deadline."""
     proc = subprocess.Popen(
         command,
         cwd=folder,
@@ -84,13 +92,15 @@ def serve(
     deadline = time.monotonic() + timeout
     try:
         port = None
-        while port is None:
+        started = 0
+        while port is None or started < ready:
             line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
             if line is None:
                 pytest.fail(f"{command} ended before serving:\n{''.join(seen)}")
             seen.append(line)
             found = SERVING.search(line)
-            port = int(found.group(1)) if found else None
+            port = int(found.group(1)) if found else port
+            started += "Application startup complete" in line
         for path in paths:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as reply:
                 assert reply.read() in (b"hello", b"ok")
@@ -184,23 +194,55 @@ def test_uvloop_is_named_with_who_asked_for_it_and_the_way_out(app_folder: Path)
     assert Timeline.from_file(trace).tasks == []
 
 
-def test_hypercorn_says_its_loop_ran_in_a_process_loopviz_does_not_follow(
-    app_folder: Path,
-) -> None:
+def test_hypercorn_s_worker_process_is_followed_and_traced(app_folder: Path) -> None:
+    """The hypercorn command runs its server in a worker process even for one worker."""
     pytest.importorskip("hypercorn")  # a test extra
     trace = app_folder / "hypercorn.trace.jsonl"
     command = [*LOOPVIZ, "record", "hypercorn", "-o", str(trace), "--"]
-    done = serve([*command, "main:app", "--bind", "127.0.0.1:0"], app_folder, ["/"])
+    done = serve([*command, "main:app", "--bind", "127.0.0.1:0"], app_folder, ["/", "/"])
     assert done.returncode == 0, done.stdout
-    said = re.search(
-        r"loopviz: hypercorn ran no event loop loopviz could trace in its own process, and "
-        r"started a Python process \(pid (\d+)\) that loopviz does not follow: an event loop "
-        r"there is not in this trace\n",
-        done.stdout,
-    )
-    assert said is not None, done.stdout
-    assert f"[{said.group(1)}]" in done.stdout  # the worker logs its pid: the same process
+    assert "not follow" not in done.stdout and "never started" not in done.stdout
+    timeline = Timeline.from_file(trace)
+    workers = [p for p in timeline.processes if p.loops]
+    assert len(workers) == 1 and workers[0].proc > 0, timeline.processes
+    (worker,) = workers
+    assert f"[{worker.pid}]" in done.stdout  # the worker logs its pid: the same process
+    handlers = [info for info in timeline.tasks if info.handler == "app"]
+    assert len(handlers) == 2 and {info.process for info in handlers} == {worker.proc}
+
+
+def test_uvicorn_s_two_workers_are_followed_and_serve_requests(app_folder: Path) -> None:
+    trace = app_folder / "workers.trace.jsonl"
+    command = [*LOOPVIZ, "record", "uvicorn", "-o", str(trace), *TRACED, "--"]
+    arguments = ["main:app", "--port", "0", "--workers", "2"]
+    # Both workers must be up before the requests: uvicorn says so for each.
+    done = serve([*command, *arguments], app_folder, ["/"] * 6, ready=2)
+    assert done.returncode == 0, done.stdout
+    timeline = Timeline.from_file(trace)
+    workers = [p for p in timeline.processes if p.loops]
+    assert len(workers) == 2, timeline.processes
+    supervisor = timeline.processes[0]
+    assert supervisor.loops == 0 and {p.ppid for p in workers} == {supervisor.pid}
+    requests = [info for info in timeline.tasks if info.coro.endswith("run_asgi")]
+    assert len(requests) == 6, (timeline.processes, done.stdout)
+    assert {info.process for info in requests} <= {p.proc for p in workers}
     assert "never started" not in done.stdout
+    if HAS_UVLOOP:  # both workers asked for it: said once
+        assert done.stdout.count("asked for uvloop") == 1, done.stdout
+
+
+def test_a_request_task_is_named_by_the_handler_it_runs(
+    uvicorn_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """uvicorn's protocol creates a request task outside any task, running its own
+    ``run_asgi``: the task is labelled by the program's function it runs, ``app``, and
+    said to be created by uvicorn."""
+    _, trace = uvicorn_run
+    timeline = Timeline.from_file(trace)
+    requests = [info for info in timeline.tasks if info.coro.endswith("run_asgi")]
+    assert [info.handler for info in requests] == ["app"] * 3
+    assert {words.label(info) for info in requests} == {"app"}
+    assert {words.created_by(timeline, info) for info in requests} == {"uvicorn"}
 
 
 SERVER = """\
@@ -233,3 +275,20 @@ def test_a_server_ended_by_ctrl_c_exits_130_and_4_past_max_block(tmp_path: Path)
     assert done.returncode == exits.INTERRUPTED  # the interrupt ended it, as plain Python
     assert cli.main(["summary", str(trace)]) == exits.INTERRUPTED
     assert cli.main(["summary", str(trace), "--max-block", "100"]) == exits.BLOCKED
+
+
+async def test_the_app_shows_request_tasks_among_the_program_s_lanes(
+    uvicorn_run: tuple[subprocess.CompletedProcess[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's request tasks run the program's ``app``: they have lanes of their own,
+    labelled ``app``, not folded away with asyncio's and libraries' tasks."""
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    _, trace = uvicorn_run
+    app = LoopvizApp(resolve(trace))
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_run(pilot)
+        timeline = screen.timeline
+        assert timeline is not None
+        requests = [info.id for info in timeline.tasks if info.handler == "app"]
+        rows = {row.key: row for row in screen.view._rows if row.kind == "task"}
+        assert len(requests) == 3 and [rows[task].label for task in requests] == ["app"] * 3

@@ -152,7 +152,7 @@ def test_ticks_count_steps_from_one_and_say_the_time_now_and_then() -> None:
     timeline = Timeline.from_file(FIXTURES / "blocking.trace.jsonl")
     axis = StepAxis(0, 120, 120, timeline)
     ticks = axis.ticks()
-    assert ticks[0] == (9, "╵10 114 ms")  # step 10 is event 9
+    assert ticks[0] == (9, "╵10 · 114 ms")  # step 10 is event 9, at 114 ms
     assert all(label.startswith("╵") for _, label in ticks)
     numbers = [int(label[1:].split()[0]) for _, label in ticks]
     assert [axis.column_of_step(n - 1).start for n in numbers] == [c for c, _ in ticks]

@@ -87,6 +87,14 @@ def _add_program(parser: argparse.ArgumentParser, what: str) -> None:
         help="give a program that asks for uvloop (which loopviz cannot trace) a traced "
         "asyncio loop instead",
     )
+    parser.add_argument(
+        "--follow-children",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record the Python processes the program starts too (multiprocessing, a "
+        "subprocess of Python, a server's workers), into the same trace, each as a process "
+        "of its own (default: on; loopviz says which it could not follow)",
+    )
 
 
 def _add_block_threshold(parser: argparse.ArgumentParser, when: str = "") -> None:
@@ -102,14 +110,16 @@ def _add_block_threshold(parser: argparse.ArgumentParser, when: str = "") -> Non
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="loopviz",
-        usage="loopviz [PATH | -m MODULE] [--timeout S] [--no-uvloop] [-- ARGS] | "
-        "loopviz COMMAND ...",
+        usage="loopviz [PATH | -m MODULE] [--timeout S] [--window S] [--no-uvloop] [-- ARGS] "
+        "| loopviz COMMAND ...",
         description=(
             "See what the asyncio event loop does. With no command, open the app on PATH: "
             "a folder of scenarios, one program (a file, or a command on PATH that is a "
             "Python script) or a saved trace (default: the bundled scenarios); -m MODULE "
             "runs a module. A program runs until it ends or you stop it (x), unless "
-            "--timeout S; arguments after -- go to it."
+            "--timeout S; arguments after -- go to it. --window S keeps only about the last "
+            "S seconds of it, in the trace and in the app (which then holds at most about "
+            "three windows of records while it renews its view)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"loopviz {__version__}")
@@ -119,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         help="run a program under the recorder and save its trace",
         usage="loopviz record [PROGRAM | -m MODULE] [-o TRACE] [--timeout S] "
-        "[--block-threshold MS] [--no-uvloop] [-- ARGS]",
+        "[--block-threshold MS] [--window S] [--paused | --pausable] [--no-uvloop] "
+        "[--no-follow-children] [-- ARGS]",
         description="Run a program under the recorder and save its trace. Its standard "
         "input, output and exit status are its own.",
         epilog=PROGRAM_HELP,
@@ -134,6 +145,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="kill after S seconds (60; 0: never)",
     )
     _add_block_threshold(rec)
+    rec.add_argument(
+        "--window",
+        type=_positive,
+        metavar="S",
+        help="keep only about the last S seconds of the run (between S and 1.5 S), in "
+        "memory and in the trace: older records are dropped whole, the loop's totals kept",
+    )
+    pausing = rec.add_mutually_exclusive_group()
+    pausing.add_argument(
+        "--paused",
+        action="store_true",
+        help="start with recording paused: SIGUSR1 to loopviz (or to the program) starts it, "
+        "and stops it again, for a service that misbehaves only sometimes; the pauses show "
+        "as gaps",
+    )
+    pausing.add_argument(
+        "--pausable",
+        action="store_true",
+        help="record from the start; SIGUSR1 pauses and resumes (a program that handles "
+        "SIGUSR1 itself keeps it for its own use)",
+    )
 
     summ = sub.add_parser(
         "summary",
@@ -204,6 +236,7 @@ def build_app_parser() -> argparse.ArgumentParser:
     parser.add_argument("target", nargs="?")
     parser.add_argument("-m", dest="module")
     parser.add_argument("--timeout", type=_timeout, default=None)
+    parser.add_argument("--window", type=_positive, default=None)
     parser.add_argument("--no-uvloop", action="store_true")
     return parser
 
@@ -245,6 +278,7 @@ def _app(args: argparse.Namespace, program_args: list[str]) -> int:
             args=program_args,
             timeout=args.timeout,
             no_uvloop=args.no_uvloop,
+            window=args.window,
         )
     except LoopvizError as exc:
         return fail(str(exc), exc.code)
@@ -289,6 +323,9 @@ def record_command(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Path.cwd() / f"{program.stem}.trace.jsonl"
     if not output.parent.is_dir():
         raise LoopvizError(f"cannot write the trace: no such folder: {output.parent}")
+    pause = "paused" if args.paused else "pausable" if args.pausable else ""
+    if pause:
+        say(words.pause_notice(os.getpid(), paused=args.paused))
     try:
         result = record_program(
             program,
@@ -299,12 +336,15 @@ def record_command(args: argparse.Namespace) -> int:
             echo=True,
             stdin=True,
             no_uvloop=args.no_uvloop,
+            follow_children=args.follow_children,
+            window=args.window,
+            pause=pause,
         )
     except OSError as exc:
         raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None
     say(words.trace_written(str(output), result.events))
     named = args.module or args.target  # as the user named it
-    notes = words.untraced(named, result.loops, result.untraced)
+    notes = words.untraced(named, result.loops, result.untraced, result.followed)
     for note in notes:
         say(note)
     if not notes and _never_started_a_loop(result.loops, result.reason, result.status):
@@ -447,6 +487,7 @@ def _load(args: argparse.Namespace, max_block_ms: float | None = None) -> Timeli
                 timeout=args.timeout,
                 block_threshold_ms=threshold_ms,
                 no_uvloop=args.no_uvloop,
+                follow_children=args.follow_children,
             )
         except OSError as exc:
             raise LoopvizError(f"cannot record {program.name}: {exc.strerror or exc}") from None

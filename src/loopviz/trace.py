@@ -27,7 +27,7 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 4  # 4: resources (docs/trace-format.md lists the changes of each version)
+FORMAT_VERSION = 5  # 5: processes, loops running, gaps (docs/trace-format.md: each version's)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 
 
@@ -85,6 +85,7 @@ class Outcome(enum.IntEnum):
     RESULT = 0
     ERROR = 1
     CANCELLED = 2
+    UNSEEN = 3  # it ended while recording was paused, how is not known (version 5 on)
 
 
 class JobPhase(enum.IntEnum):
@@ -116,6 +117,18 @@ def ended_by_interrupt(status: int | None) -> bool:
 class LoopPhase(enum.IntEnum):
     OPENED = 0
     CLOSED = 1
+    # From version 5: a loop is marked STOPPED as it opens (it counts as running until a
+    # mark says otherwise), RUNNING when ``run_forever`` begins (``run_until_complete`` and
+    # ``asyncio.run`` call it) and STOPPED when it returns: then the loop does nothing.
+    RUNNING = 2
+    STOPPED = 3
+
+
+class GapReason(enum.IntEnum):
+    """Why a :class:`Gap` in the trace holds no records."""
+
+    DROPPED = 0  # ``--window``: the records before ``until`` were dropped, their totals kept
+    PAUSED = 1  # recording was paused (``--paused``, SIGUSR1) from ``t`` to ``until``
 
 
 class ResourceKind(enum.IntEnum):
@@ -152,6 +165,7 @@ class Unseen(enum.IntEnum):
     LOOP = 0  # an event loop loopviz cannot trace ran (``what``: its class)
     REPLACED = 1  # a loop asked for (``what``: "uvloop") was given as a traced one instead
     PROCESS = 2  # a Python child process started (``what``: its pid, or ""); not followed
+    CHILD = 3  # a Python child process started (``what``: its pid), followed if it can be
 
 
 class Header(msgspec.Struct, kw_only=True):
@@ -196,11 +210,13 @@ class Str(msgspec.Struct, **_record(0)):
 
 
 class Site(msgspec.Struct, **_record(1)):
-    """Interns a source position: ``file`` (a Str id) and ``line``."""
+    """Interns a source position: ``file`` (a Str id) and ``line``; ``code`` is the qualified
+    name (a Str id; 0: not recorded) of the function the line is in (version 5 on)."""
 
     id: int
     file: int
     line: int
+    code: int = 0
 
 
 # A task's argument as recorded: a str (cut to ARG_CHARS + 1 characters), int, float, bool or
@@ -411,6 +427,40 @@ class Untraced(msgspec.Struct, **_record(19)):
     by: str
 
 
+class Process(msgspec.Struct, **_record(23)):
+    """The records after this one, up to the next ``Process`` record, are process ``proc``'s
+    (0: the program's own; 1, 2, ...: the Python child processes followed, in the order they
+    were first heard from). Each process numbers its own tasks, strings, sites, resources,
+    jobs and loops; its times count from the trace's start like every other's. ``pid`` and
+    ``ppid`` are the operating system's ids of it and of the process that started it;
+    ``command`` its command line (inline)."""
+
+    t: int
+    proc: int
+    pid: int
+    ppid: int
+    command: str
+
+
+class Gap(msgspec.Struct, **_record(20)):
+    """Nothing was recorded from ``t`` to ``until`` (``reason``: :class:`GapReason`).
+
+    DROPPED (``--window``): ``t`` is 0 and the trace keeps only what came after ``until``,
+    with, before this record, what later records refer to (strings, sites, resources, the
+    loops still open, the tasks still alive: each at its own time); ``busy`` and ``idle``
+    are the loop's time dropped, ``tasks`` the tasks that began and ended there, ``loops``
+    the loops opened there. PAUSED: the program ran on unrecorded; the totals are 0.
+    """
+
+    t: int
+    until: int
+    reason: int  # GapReason
+    busy: int = 0
+    idle: int = 0
+    tasks: int = 0
+    loops: int = 0
+
+
 Record = (
     Str
     | Site
@@ -432,6 +482,8 @@ Record = (
     | Resource
     | Use
     | Untraced
+    | Process
+    | Gap
 )
 
 _encoder = msgspec.json.Encoder()
@@ -459,6 +511,7 @@ _LOOP_MARK = _line_start(LoopMark)
 _OPENED = b",%d]" % LoopPhase.OPENED  # how a LoopMark OPENED line ends (phase is its last field)
 # What the recording process tells its user, read without decoding the rest.
 _NOTES = (_line_start(ProgramError), _line_start(Untraced))
+PROCESS_LINE = _line_start(Process)  # how a Process record's line starts
 
 
 def loops_opened(lines: Iterable[bytes]) -> int:

@@ -7,7 +7,7 @@ from textual.app import App
 from loopviz.app.commands import ControlsProvider
 from loopviz.app.screens.picker import PickerScreen
 from loopviz.app.screens.run import RunScreen
-from loopviz.app.target import Target, resolve
+from loopviz.app.target import Run, Target, resolve
 from loopviz.exits import LoopvizError
 
 
@@ -36,7 +36,7 @@ class LoopvizApp(App[None]):
     def on_picker_screen_open(self, message: PickerScreen.Open) -> None:
         """Open what the user named inside the app; a bad path is a notification."""
         try:
-            target = resolve(message.path)
+            target = resolve(message.path, Run(args=message.args))
         except LoopvizError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -200,7 +200,7 @@ class StepAxis:
                 continue
             column = columns.start
             label = f"╵{n}"
-            timed_label = f"{label} {format_time(self.timeline.moment_time(n - 1))}"
+            timed_label = f"{label} · {format_time(self.timeline.moment_time(n - 1))}"
             if column - timed >= TIMED_EVERY and column + len(timed_label) <= self.columns:
                 label, timed = timed_label, column
             if column + len(label) > self.columns:

@@ -57,7 +57,9 @@ LETTERS = {
 GHOST = "╌"  # a wait cut short, drawn on in its own look, faintly, to where it would have ended
 # Styles without a cell of their own: the playhead's column, what lies after it (dimmed), the
 # selected task's label, the labels of the loop, workers and asyncio's tasks, the time axis,
-# what makes a ghost of a wait's look, and the bars of each row of the census.
+# what makes a ghost of a wait's look, the bars of each row of the census, a resource's bars
+# (where tasks wait on it, too) and the words on them, and the step of the task that woke the
+# selected one.
 MARKS = (
     "playhead",
     "future",
@@ -66,6 +68,10 @@ MARKS = (
     "axis",
     "ghost",
     *(f"census-{row}" for row in words.CENSUS_ROWS),
+    "resource",
+    "resource-waiting",
+    "resource-text",
+    "waker",
 )
 # A value in a census row or a folded group's lane, as a bar an eighth of a cell high or more.
 BARS = " ▁▂▃▄▅▆▇█"

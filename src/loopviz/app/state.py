@@ -8,6 +8,7 @@ clock. The playhead and the selected task are the screen's (the widgets are boun
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +19,7 @@ from loopviz.trace import Record
 
 SPEEDS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # times real time, playing by time
 PACES = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)  # steps a second, playing by steps
+FRAME = 1 / 30  # playback tick, seconds
 
 
 class Playback:
@@ -51,7 +53,11 @@ class Playback:
             due = int(elapsed * self.pace)
             if not due:
                 return playhead
-            self._last_tick += due / self.pace
+            most = math.ceil(self.pace * FRAME)  # a late frame slows the play, skips no step
+            if due > most:
+                due, self._last_tick = most, now
+            else:
+                self._last_tick += due / self.pace
             t = playhead + due
         else:
             self._last_tick = now
@@ -102,12 +108,15 @@ class LiveFeed:
         self._lock = threading.Lock()
         self._pending: list[Record] = []
         self._run_id = 0
+        self.received = 0  # records of this run received (read under the recording's lock)
+        self.taken = 0  # ... and taken: the index of the next batch's first
 
     def new_run(self) -> Callable[[list[Record]], None]:
         """Forget what is queued; the callback to give the new recording (``on_records``)."""
         with self._lock:
             self._run_id += 1
             self._pending = []
+            self.received = self.taken = 0
             return partial(self._receive, self._run_id)
 
     def _receive(self, run_id: int, records: list[Record]) -> None:
@@ -115,11 +124,13 @@ class LiveFeed:
         with self._lock:
             if run_id == self._run_id:
                 self._pending.extend(records)
+                self.received += len(records)
 
     def take(self) -> list[Record]:
         """Everything queued since the last take, in order."""
         with self._lock:
             batch, self._pending = self._pending, []
+            self.taken += len(batch)
         return batch
 
 

@@ -16,11 +16,13 @@ from loopviz.trace import file_kind
 @dataclass(frozen=True)
 class Run:
     """How to run a program named on the command line: its arguments, a timeout in seconds
-    (None: it runs until it ends or is stopped), whether uvloop is replaced."""
+    (None: it runs until it ends or is stopped), whether uvloop is replaced, the seconds of
+    the run kept (``--window``; None: all)."""
 
     args: tuple[str, ...] = ()
     timeout: float | None = None
     no_uvloop: bool = False
+    window: float | None = None
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from loopviz.model.facts import BlockingStep, Interval, State
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Wait
 
-# Waits on something a single task can hold, that the waiter waits for it to let go of.
-_HELD_WAITS = frozenset({Wait.LOCK, Wait.CONDITION, Wait.SEMAPHORE})
+# Waits on something a single task can hold, that the waiter waits for it to let go of (not
+# a condition's ``wait()``: it let go of the lock and waits for a notify, from anyone).
+_HELD_WAITS = frozenset({Wait.LOCK, Wait.SEMAPHORE})
 
 # Waits that are only waiting in line: for other tasks (awaited, gathered, in a task group),
 # or for a lock, a permit, an event, a condition or a queue that another task controls.
@@ -78,7 +79,8 @@ class UntracedLint:
 
     def check(self, timeline: Timeline) -> Iterator[Finding]:
         program = words.program_name(timeline)
-        lines = words.untraced(program, timeline.loops_opened, timeline.untraced)
+        followed = [p.pid for p in timeline.processes] if timeline.finished else None
+        lines = words.untraced(program, timeline.loops_opened, timeline.untraced, followed)
         for line in lines:
             yield Finding(self.name, 0, line)
 
@@ -110,8 +112,8 @@ def concurrency_gain(timeline: Timeline) -> float:
     loop was open: about 2 when two tasks' sleeps overlap, 1 when everything ran one after
     another. Waiting in line (on a task, a lock, a semaphore, an event, a condition or a
     queue) and waiting in the ready queue do not count."""
-    busy, idle = timeline.loop_totals()
-    loop_time = busy + idle or timeline.end
+    busy, idle = timeline.loop_totals(timeline.end)  # what a --window kept: its tasks'
+    loop_time = busy + idle or timeline.end - timeline.kept_from
     if not loop_time:
         return 0.0
     own = 0

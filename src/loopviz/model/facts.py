@@ -76,6 +76,10 @@ class TaskInfo:
     library: bool = False  # asyncio's own or a library's (``timeline.library_code``): folded away
     # Its coroutine's first arguments as recorded (``trace.Arg``); None: not recorded.
     args: tuple[Arg, ...] | None = None
+    process: int = 0  # the process it ran in (0: the program's own; ``Timeline.processes``)
+    # Of a task running a library's coroutine (uvicorn's ``run_asgi``): the program's own
+    # function it runs, the innermost in its chain of awaits ("app"), once it waited in it.
+    handler: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,3 +265,14 @@ class ResourceTotals:
     max_waiters: int
     wait: int
     longest_hold: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceColumn:
+    """What a resource's lane shows in one screen column: its highest ``level`` there (holders,
+    permits in use, items queued, parties arrived; 1 for a set event), who held it then (in
+    the order they took it), and the most tasks waiting on it at once there."""
+
+    level: int
+    holders: tuple[int, ...]
+    waiters: int

@@ -8,10 +8,11 @@ in line) and over the whole run (most in use, most waiting, total wait, longest 
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
+from itertools import accumulate, pairwise
 
-from loopviz.model.facts import Holder, ResourceInfo, ResourceTotals
+from loopviz.model.facts import Holder, ResourceColumn, ResourceInfo, ResourceTotals
 from loopviz.trace import RESOURCE_WAITS, Resource, ResourceKind, Use, UseOp
 
 __all__ = ["RESOURCE_WAITS", "Resources"]  # RESOURCE_WAITS: the waits whose ``ref`` names one
@@ -152,3 +153,61 @@ class Resources:
         return ResourceTotals(
             uses_count, max(uses.levels, default=0), most, sum(e - s for s, e in spans), longest
         )
+
+    def peak(self, resource: int) -> int:
+        """The top of its lane's bars: its capacity, else its highest level (at least 1)."""
+        uses = self._uses[resource]
+        return uses.info.capacity or max(1, max(uses.levels, default=0))
+
+    def columns(
+        self, resource: int, edges: list[int], waits: list[tuple[int, int]], end: int
+    ) -> list[ResourceColumn | None]:
+        """The resource in the columns between ``edges`` (None: not made yet, or after
+        ``end``, the run's end so far). A column of no width (events in step order sharing a
+        clock reading) shows it just after them. ``waits``: the (start, end) of each wait on
+        it. One pass over its uses and waits: O(uses + waits + columns)."""
+        uses = self._uses[resource]
+        held = uses.info.kind in HELD
+        times, levels, ops, tasks = uses.times, uses.levels, uses.ops, uses.tasks
+        # How many wait, after each change (at equal times the ends first: no false peak).
+        changes = sorted([(s, 1) for s, _ in waits] + [(e, -1) for _, e in waits])
+        wait_times = [t for t, _ in changes]
+        counts = list(accumulate(delta for _, delta in changes))
+        acquired, released = int(UseOp.ACQUIRED), int(UseOp.RELEASED)
+        holding: list[int] = []
+        i, n, created = 0, len(times), uses.info.created
+        found: list[ResourceColumn | None] = []
+        for lo, hi in pairwise(edges):
+            if held:  # who holds it: every use from the first, in order
+                while i < n and times[i] <= lo:
+                    if ops[i] == acquired:
+                        holding.append(tasks[i])
+                    elif ops[i] == released and holding:  # as ``holders_at``
+                        task = tasks[i]
+                        holding.pop(holding.index(task) if task in holding else 0)
+                    i += 1
+            else:
+                i = bisect_right(times, lo, i)
+            if (hi <= created and lo < hi) or lo > end or (lo == end and lo < hi):
+                found.append(None)
+                continue
+            most, who = levels[i - 1] if i else 0, tuple(holding)
+            if held:
+                while i < n and times[i] < hi:
+                    if ops[i] == acquired:
+                        holding.append(tasks[i])
+                    elif ops[i] == released and holding:
+                        task = tasks[i]
+                        holding.pop(holding.index(task) if task in holding else 0)
+                    if levels[i] > most:
+                        most, who = levels[i], tuple(holding)
+                    i += 1
+            else:
+                k = bisect_left(times, hi, i)
+                most = max(most, max(levels[i:k], default=0))
+                i = k
+            a = bisect_right(wait_times, lo)
+            b = bisect_left(wait_times, hi, a)
+            waiting = max(counts[a - 1] if a else 0, max(counts[a:b], default=0))
+            found.append(ResourceColumn(most, who, waiting))
+        return found

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from loopviz.model.facts import (
     BlockingStep,
     Event,
@@ -44,6 +46,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
+from loopviz.model.processes import LOOP_RECORDS, ProcessInfo, localize
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     EVERY,
@@ -70,6 +73,8 @@ from loopviz.trace import (
     Cause,
     End,
     Finished,
+    Gap,
+    GapReason,
     Header,
     Idle,
     Job,
@@ -79,6 +84,7 @@ from loopviz.trace import (
     Outcome,
     Output,
     Problem,
+    Process,
     ProgramError,
     Ran,
     Ready,
@@ -100,8 +106,18 @@ from loopviz.trace import (
 # What a global moment refers to: ``ref = index << 3 | code``.
 _M_SEGMENT, _M_BLOCK, _M_OUTPUT, _M_PROBLEM, _M_EXIT, _M_LOOP, _M_JOB = range(7)
 
-_NO_LOOP, _IDLE, _BUSY = -1, 0, 1
-_WAITING, _READY, _RUNNING, _DONE = (state.value for state in State)
+# The loop's state over a span: none open; idle in select(); busy; open but not running (outside
+# run_forever, from format 5 on); not recorded (a pause). The last two are neither busy nor idle.
+_NO_LOOP, _IDLE, _BUSY, _STOPPED, _UNSEEN = -1, 0, 1, 2, 3
+_RUNNING = (_IDLE, _BUSY)
+# A loop opened counts as running until a mark says otherwise (a trace before format 5, or
+# built by hand, has none); the recorder marks it STOPPED as it opens, RUNNING when it runs.
+_LOOP_MARKS = {
+    LoopPhase.OPENED: _BUSY, LoopPhase.RUNNING: _BUSY,
+    LoopPhase.STOPPED: _STOPPED, LoopPhase.CLOSED: _NO_LOOP,
+}  # fmt: skip
+_STARTS_RUNNING = frozenset({LoopPhase.OPENED, LoopPhase.RUNNING})
+_WAITING, _READY, _STEPPING, _DONE = (state.value for state in State)  # a task's states
 _YIELDED = _READY | Cause.YIELD << KIND_SHIFT
 _OUTCOMES = frozenset(Outcome)
 _CAUSES = frozenset(Cause)
@@ -121,6 +137,14 @@ OVERDUE_SLACK = 1_000_000
 
 # Where installed packages and the standard library live (POSIX and Windows layouts).
 _LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+
+
+def _at(record: Any, t: int) -> Any:
+    """A record from before a ``--window``'s start read as at its start ``t`` (a step in it
+    as one of no time)."""
+    if hasattr(record, "dur"):
+        return msgspec.structs.replace(record, t=t, dur=0)
+    return msgspec.structs.replace(record, t=t)
 
 
 def library_code(file: str, program: str) -> bool:
@@ -179,9 +203,13 @@ class Timeline:
         self.finished = False
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
+        # The program's process and the children followed, once a child is (``processes``).
+        self.processes: list[ProcessInfo] = []
+        self._proc = 0  # the process whose records come now
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
+        self._site_code: dict[int, int] = {}  # site -> Str of the function it is in
         self._lanes: dict[int, Lane] = {}
         self._lane_list: list[Lane] = []  # by number (creation order)
         self._created = array("q")  # creation time of self.tasks[i], for alive_at
@@ -215,7 +243,17 @@ class Timeline:
         self.resources = Resources(self._strs, self._sites)
         # From format 4 on, a wait on a lock, semaphore, event, condition or queue names it.
         self._resource_refs = version >= FIRST_WITH_RESOURCES
-        self._handlers: dict[type, Callable[[Any], None]] = {
+        # ``--window``: the records before ``kept_from`` were dropped (0: none were); what
+        # later records still refer to comes at its own time, read as at ``kept_from``.
+        self.kept_from = 0
+        self.dropped = Gap(0, 0, GapReason.DROPPED)  # the totals of what was dropped
+        self.pauses: list[tuple[int, int]] = []  # (from, until) while recording was paused
+
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        """Each record type's fold, bound anew for each ``add``: held by the timeline, the
+        bound methods would make it a reference cycle, freed only by the garbage collector's
+        rare full passes (a live ``--window`` run drops a whole model at each renewal)."""
+        return {
             Str: self._on_str,
             Site: self._on_site,
             TaskCreated: self._on_created,
@@ -236,6 +274,8 @@ class Timeline:
             Resource: self.resources.on_resource,
             Use: self.resources.on_use,
             Untraced: self.untraced.append,
+            Process: self._on_process,
+            Gap: self._on_gap,
         }
 
     @classmethod
@@ -260,7 +300,7 @@ class Timeline:
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
         is negative or past any real run is left out (the reading warnings say so)."""
-        handlers, timing = self._handlers, self._timing
+        handlers, timing = self._handlers(), self._timing
         record: Any
         for record in records:
             kind = type(record)
@@ -271,7 +311,14 @@ class Timeline:
             if timed and not (0 <= record.t <= MAX_T and (timed == 1 or 0 <= record.dur <= MAX_T)):
                 self._damaged(f"a {kind.__name__} record has an impossible time")
                 continue
-            handlers[kind](record)
+            if self._proc:  # a child process's record: in its own id space
+                moved = self._of_child(record)
+                if moved is None:
+                    continue
+                record = moved
+            if timed and record.t < self.kept_from:  # kept from before the window
+                record = _at(record, self.kept_from)
+            handlers[type(record)](record)
 
     @property
     def block_threshold(self) -> int:
@@ -317,12 +364,48 @@ class Timeline:
         if t > self.end:
             self.end = t
 
+    def _on_process(self, r: Process) -> None:
+        """The records that follow are process ``r.proc``'s (the first time: a new one)."""
+        processes = self.processes
+        if not processes:  # the records before were the program's own
+            processes.append(ProcessInfo(0, 0, 0, "", 0, self.loops_opened))
+        if r.proc == len(processes):
+            processes.append(ProcessInfo(r.proc, r.pid, r.ppid, r.command, r.t))
+        elif not 0 <= r.proc < len(processes):
+            self._damaged(f"process {r.proc} is named before process {len(processes)}")
+            return
+        if r.proc == 0 and not processes[0].pid:
+            processes[0].pid, processes[0].ppid, processes[0].command = r.pid, r.ppid, r.command
+        self._proc = r.proc
+
+    def _of_child(self, record: Record) -> Record | None:
+        """A child process's record, as folded in: ids in its space; its loop's own records
+        counted (not drawn in the program's loop lane)."""
+        if type(record) in LOOP_RECORDS:
+            process = self.processes[self._proc]
+            if isinstance(record, Idle):
+                process.idle += record.dur
+            elif isinstance(record, LoopMark) and record.phase in _STARTS_RUNNING:
+                if record.phase == LoopPhase.OPENED:
+                    process.loops += 1
+                    self.loops_opened += 1
+                if process.open_since is None:  # running (an older trace: while open)
+                    process.open_since = record.t
+            elif isinstance(record, LoopMark) and process.open_since is not None:
+                process.looped += record.t - process.open_since
+                process.open_since = None
+            self.end = max(self.end, getattr(record, "t", 0))
+            return None
+        return localize(record, self._proc)
+
     def _on_str(self, r: Str) -> None:
         self._strs[r.id] = r.text
 
     def _on_site(self, r: Site) -> None:
         file = self._strs.get(r.file, "")
         self._sites[r.id] = (file, r.line)
+        if r.code:
+            self._site_code[r.id] = r.code
 
     def _on_created(self, r: TaskCreated) -> None:
         if r.task in self._lanes:  # a damaged trace announcing a task twice: keep the first
@@ -336,6 +419,7 @@ class Timeline:
             r.parent, r.t, file, line,
         )  # fmt: skip
         info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        info.process = self._proc
         program = self.header.program if self.header else ""
         info.library = info.internal or library_code(coro_file, program)
         if self._with_args:
@@ -417,7 +501,7 @@ class Timeline:
         ids.append(len(times))
         times.append(start)
         numbers.append(tag)
-        codes.append(_RUNNING)
+        codes.append(_STEPPING)
         end = t + dur
         if end > self._active_until:
             self._active_until = end
@@ -449,6 +533,7 @@ class Timeline:
                 if lane.sites is None:
                     lane.sites = {}
                 lane.sites[len(lane.ids) - 1] = site  # the step's: the line that blocked
+                self._handler(lane.info, site)
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
@@ -457,6 +542,12 @@ class Timeline:
             if lane.blocks is None:
                 lane.blocks = []
             lane.blocks.append((t, t + dur))
+
+    def _handler(self, info: TaskInfo, site: int) -> None:
+        """A library's task is in the program's code at ``site`` (where it waits, or blocks
+        the loop): the innermost function of the program's that it runs names it."""
+        if info.library and site and not info.handler:
+            info.handler = self._strs.get(self._site_code.get(site, 0), "")
 
     def _add_block(self, step: BlockingStep) -> None:
         self._moment(step.start, _M_BLOCK, len(self._blocks))
@@ -493,6 +584,7 @@ class Timeline:
             return
         lane.add_wait(len(lane.ids) + 1, r.detail, r.site, r.timeout)  # after the step's
         self._step(lane, r.t, r.dur, r.site, _WAITING | r.kind << KIND_SHIFT)
+        self._handler(lane.info, r.site)
 
     def _on_finished(self, r: Finished) -> None:
         if r.outcome not in _OUTCOMES:
@@ -576,7 +668,25 @@ class Timeline:
 
     def _on_loop_mark(self, r: LoopMark) -> None:
         self.loops_opened += r.phase == LoopPhase.OPENED
-        self._loop_push(r.t, _BUSY if r.phase == LoopPhase.OPENED else _NO_LOOP)
+        if self.processes:
+            self.processes[0].loops += r.phase == LoopPhase.OPENED
+        state = _LOOP_MARKS.get(r.phase)  # type: ignore[call-overload]
+        if state is not None:
+            self._loop_push(r.t, state)
+
+    def _on_gap(self, r: Gap) -> None:
+        if r.reason == GapReason.DROPPED:
+            self.kept_from = max(self.kept_from, r.until)
+            self.dropped = r
+            self.loops_opened += r.loops
+            self.end = max(self.end, r.until)
+        elif r.reason == GapReason.PAUSED:
+            self.pauses.append((r.t, r.until))
+            states = self._loop_state
+            if states and states[-1] != _NO_LOOP:  # unseen meanwhile; after, marks say
+                self._loop_push(r.t, _UNSEEN)  # whether it runs (the recorder's RUNNING)
+                self._loop_push(r.until, _STOPPED)
+            self.end = max(self.end, r.until)
 
     def _on_program_error(self, r: ProgramError) -> None:
         self._error = r
@@ -639,8 +749,12 @@ class Timeline:
         return max(self._loop.starts[-1], self._active_until)
 
     def loop_totals(self, until: int | None = None) -> tuple[int, int]:
-        """(busy, idle) time of the loop up to ``until`` (default: the end)."""
-        x = self.end if until is None else until
+        """(busy, idle) time of the loop up to ``until``; by default, of the whole run, what
+        a ``--window`` dropped included."""
+        if until is None:
+            kept_busy, kept_idle = self.loop_totals(self.end)
+            return kept_busy + self.dropped.busy, kept_idle + self.dropped.idle
+        x = until
         starts, states = self._loop.starts, self._loop_state
         idle, busy = self._loop_cum
         if len(starts) > len(idle) * EVERY:  # checkpoints for the spans that came since
@@ -859,12 +973,21 @@ class Timeline:
         starts = self._loop.starts
         return starts[0] if starts else 0
 
+    def loop_stopped(self) -> int:
+        """How long a loop was open but not running (between ``run_forever`` calls, or after
+        the last one, the loop not closed): time neither busy nor idle."""
+        starts, states = self._loop.starts, self._loop_state
+        edges = [*starts[1:], self.end]
+        return sum(
+            max(edges[i] - starts[i], 0) for i, state in enumerate(states) if state == _STOPPED
+        )
+
     def loop_spans(self, t0: int = 0, t1: int | None = None) -> list[Span]:
         """Busy and idle (in ``select``) spans of the loop overlapping [t0, t1)."""
         starts, states = self._loop.starts, self._loop_state
         spans = []
         for i in self._loop.overlapping(t0, t1):
-            if states[i] == _NO_LOOP:
+            if states[i] not in _RUNNING:  # no loop, or one not running: a gap
                 continue
             end = starts[i + 1] if i + 1 < len(starts) else None
             if end is not None and (end <= t0 or end == starts[i]):
@@ -1086,7 +1209,7 @@ class Timeline:
         does) at t."""
         starts, states = self._loop.starts, self._loop_state
         i = bisect_right(starts, t) - 1
-        if i < 0 or states[i] == _NO_LOOP:
+        if i < 0 or states[i] not in _RUNNING:
             return False, False, None
         if i == len(starts) - 1:
             tail = self._idle_since()

@@ -16,8 +16,9 @@ give, so that every way of asking for a stock loop gives a traced one:
   the package that asked for it.
 - uvloop cannot be traced (its loop is C code). With ``no_uvloop`` its ``new_event_loop``,
   ``run``, ``install`` and ``EventLoopPolicy`` give traced stock loops instead, each time said.
-- A Python child process (``multiprocessing``, ``subprocess`` of a Python) is not followed:
-  reported, as its loop is not in the trace.
+- A Python child process (``multiprocessing``, ``subprocess`` of a Python) is noted with its
+  pid: with ``follow`` it is recorded too (``follow.py``), and the recording says which of
+  those it never heard from; without, it is reported, as its loop is not in the trace.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import importlib.machinery
 import os
 import selectors
 import site
+import subprocess
 import sys
 import sysconfig
 import weakref
@@ -47,9 +49,24 @@ _NEVER_ASKERS = frozenset({"uvloop", "loopviz"})  # packages that serve a reques
 Made = tuple[str, int, str]  # (file, line) of the program's own code that made it; who asked
 
 
-def install(recorder: Recorder, *, no_uvloop: bool = False) -> None:
-    """Make this process's stock event loops traced by ``recorder``, and report the others."""
-    _Adopter(recorder, no_uvloop).install()
+def install(recorder: Recorder, *, no_uvloop: bool = False, follow: bool = False) -> None:
+    """Make this process's stock event loops traced by ``recorder``, and report the others;
+    ``follow``: its Python child processes are followed (noted as ``Unseen.CHILD``)."""
+    global _installed
+    _installed = _Adopter(recorder, no_uvloop, Unseen.CHILD if follow else Unseen.PROCESS)
+    _installed.install()
+
+
+def installed_recorder() -> Recorder | None:
+    """The recorder this process's loops are traced by (None: none installed)."""
+    return _installed.recorder if _installed is not None else None
+
+
+def rebind(recorder: Recorder) -> None:
+    """In a child made by fork: the loops it makes from now on are traced by ``recorder``
+    (its parent's recorder records nothing there)."""
+    if _installed is not None:
+        _installed.rebind(recorder)
 
 
 def _third_party_dirs() -> tuple[str, ...]:
@@ -62,15 +79,24 @@ def _third_party_dirs() -> tuple[str, ...]:
     return tuple(d.rstrip(os.sep) + os.sep for d in dirs if d)
 
 
+_installed: _Adopter | None = None  # this process's, once installed
+
+
 class _Adopter:
-    def __init__(self, recorder: Recorder, no_uvloop: bool) -> None:
+    def __init__(self, recorder: Recorder, no_uvloop: bool, child: Unseen) -> None:
         self.recorder = recorder
         self.no_uvloop = no_uvloop
-        self.loop_class = _traced_class(recorder)
+        self.child = child  # how a Python child process is noted
+        self.loop_class = _traced_class(self)
         self._third_party = _third_party_dirs()
         self._made: weakref.WeakKeyDictionary[Any, Made] = weakref.WeakKeyDictionary()
         self._reported: weakref.WeakSet[Any] = weakref.WeakSet()
         self._said: set[tuple[int, str, str, int, str]] = set()
+
+    def rebind(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._reported = weakref.WeakSet()
+        self._said = set()
 
     def install(self) -> None:
         cls = self.loop_class
@@ -95,7 +121,7 @@ class _Adopter:
             patch = patches.pop(name)  # imported already (by a sitecustomize): patched now
             self._guarded(lambda: patch(sys.modules[name]))  # noqa: B023 - called at once
         sys.meta_path.insert(0, _AfterImport(patches, self._guarded))
-        sys.addaudithook(self._audit)
+        subprocess.Popen.__init__ = self._noting_popen(subprocess.Popen.__init__)  # type: ignore[method-assign]
 
     # --- what is said -----------------------------------------------------------------------
     def _say(self, kind: Unseen, what: str, made: Made, once: bool = True) -> None:
@@ -215,20 +241,26 @@ class _Adopter:
         def start(proc: Any) -> None:
             stock_start(proc)
             frame = sys._getframe(1)
-            self._guarded(
-                lambda: self._say(Unseen.PROCESS, str(proc.pid), self._maker(frame), once=False)
-            )
+            self._guarded(lambda: self._child(str(proc.pid), frame))
 
         process.BaseProcess.start = start
 
-    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
-        """``subprocess.Popen`` of a Python interpreter: a process loopviz does not follow."""
-        if event != "subprocess.Popen":
-            return
-        frame = sys._getframe(1)
-        self._guarded(lambda: self._popen(args[0], args[1], frame))
+    def _child(self, pid: str, frame: FrameType) -> None:
+        self._say(self.child, pid, self._maker(frame), once=False)
 
-    def _popen(self, executable: Any, argv: Any, frame: FrameType) -> None:
+    def _noting_popen(self, init: Callable[..., None]) -> Callable[..., None]:
+        """``subprocess.Popen.__init__``, noting a process that runs a Python interpreter."""
+
+        @functools.wraps(init)
+        def __init__(popen: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
+            init(popen, args, *rest, **kwargs)
+            executable = kwargs.get("executable", rest[1] if len(rest) > 1 else None)
+            frame = sys._getframe(1)
+            self._guarded(lambda: self._popen(popen.pid, executable, args, frame))
+
+        return __init__
+
+    def _popen(self, pid: int, executable: Any, argv: Any, frame: FrameType) -> None:
         if executable is None:
             if isinstance(argv, str | bytes | os.PathLike):
                 return  # a command line for a shell, or a bare program: not known as Python
@@ -239,17 +271,17 @@ class _Adopter:
         if os.path.basename(path).startswith("python") or (
             os.path.realpath(path) == os.path.realpath(sys.executable)
         ):
-            self._say(Unseen.PROCESS, "", self._maker(frame), once=False)
+            self._child(str(pid), frame)
 
 
-def _traced_class(recorder: Recorder) -> type[TracingLoop]:
+def _traced_class(adopter: _Adopter) -> type[TracingLoop]:
     """A traced loop class in the stock ``SelectorEventLoop``'s place: its name, its
-    constructor's arguments, made traced by ``recorder``."""
+    constructor's arguments, made traced by the adopter's recorder (a forked child's own)."""
     stock: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
 
     class SelectorEventLoop(TracingLoop):
         def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
-            super().__init__(recorder, selector)
+            super().__init__(adopter.recorder, selector)
 
     SelectorEventLoop.__name__ = stock.__name__
     SelectorEventLoop.__qualname__ = stock.__qualname__

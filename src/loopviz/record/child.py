@@ -5,7 +5,8 @@ Started by :mod:`loopviz.record.process`, never by hand. It makes the loops the 
 for traced ones (``adopt.py``), then runs the program as ``__main__`` exactly as ``python
 PROGRAM`` (or ``python -m MODULE``) would: its directory (the current one for a module) first
 on ``sys.path``, its own ``sys.argv``. Records stream to the parent over the pipe named by
-``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own.
+``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own. Its Python children are
+followed (``follow.py``) when the parent asked (``LOOPVIZ_FOLLOW``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from loopviz.protocol import BLOCK_NS, NO_UVLOOP, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.protocol import BLOCK_NS, FOLLOW, NO_UVLOOP, PAUSE, TEXT_FDS, TRACE_FD, OutputCap
 from loopviz.record import adopt
+from loopviz.record.follow import forked
 from loopviz.record.session import Recorder
 from loopviz.trace import Output, Stream
 
@@ -105,6 +107,7 @@ def main() -> int:
     fd = int(os.environ.pop(TRACE_FD))
     threshold = int(os.environ.pop(BLOCK_NS, "100000000")) / 1e9
     no_uvloop = os.environ.pop(NO_UVLOOP, "") == "1"
+    pause = os.environ.pop(PAUSE, "")
     if module:
         sys.path[0] = os.getcwd()  # as python -m has it (the recorded process's own -m too)
         found = _module_file(program)
@@ -129,12 +132,22 @@ def main() -> int:
         recorder.close()
         os._exit(128 + signum)
 
+    follow = os.environ.get(FOLLOW)
+    if follow:  # the program's Python children record on this trace's clock (follow.py)
+        uvloop = "1" if no_uvloop else "0"
+        os.environ[FOLLOW] = f"{follow}|{recorder.origin}|{recorder.block_threshold_ns}|{uvloop}"
     signal.signal(signal.SIGTERM, stop)
+    if pause:  # asked for: SIGUSR1 is then the recorder's, not the program's
+        signal.signal(signal.SIGUSR1, lambda _signum, _frame: recorder.toggle_pause())
+        if pause == "paused":
+            recorder.pause()
     cap = OutputCap()
     out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
     sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)
     sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, cap)
-    adopt.install(recorder, no_uvloop=no_uvloop)
+    adopt.install(recorder, no_uvloop=no_uvloop, follow=bool(follow))
+    if follow:  # a child made by fork records on its own (multiprocessing's fork start)
+        os.register_at_fork(after_in_child=forked)
     recorder.watch_resources()
     sys.argv = [str(path) if module else program, *args]
     status = 0

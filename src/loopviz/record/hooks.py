@@ -79,6 +79,12 @@ class LoopHooks:
     def loop_closed(self, loop: LoopState) -> None:
         """A loop is closing (not called for a loop that no longer records)."""
 
+    def loop_running(self, loop: LoopState) -> None:
+        """``run_forever`` begins (``run_until_complete`` and ``asyncio.run`` call it)."""
+
+    def loop_stopped(self, loop: LoopState) -> None:
+        """``run_forever`` returns (or raises): the loop does nothing until it runs again."""
+
     def boundary(self) -> None:
         """A step or callback is about to start, or just ended (see ``wants_boundary``)."""
 

@@ -169,11 +169,18 @@ class TracingLoop(asyncio.SelectorEventLoop):
         self.recording = False
 
     def run_forever(self) -> None:
+        if self.is_running() or self.is_closed():  # asyncio refuses it: nothing changes
+            super().run_forever()
+            return
         self.thread_id = threading.get_ident()
+        if self.recording:
+            self.hooks.loop_running(self)
         try:
             super().run_forever()
         finally:
             self.thread_id = 0
+            if self.recording:
+                self.hooks.loop_stopped(self)
 
     def close(self) -> None:
         hooks = self.hooks

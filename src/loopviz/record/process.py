@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,18 +29,23 @@ from loopviz.catalog import needs_http_server
 from loopviz.protocol import (
     BLOCK_NS,
     CHILD_MODULE,
+    FOLLOW,
     HTTP_BASE,
     NO_UVLOOP,
+    PAUSE,
     TEXT_FDS,
     TRACE_FD,
     OutputCap,
+    read_hello,
 )
 from loopviz.record.program import Program
+from loopviz.record.window import Window
 from loopviz.trace import (
     End,
     EndReason,
     Header,
     Output,
+    Process,
     ProgramError,
     Record,
     Stream,
@@ -58,6 +65,7 @@ READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed
 # held open by a process the program left behind (a daemon in a session of its own).
 QUIET_GRACE = 1.0
 MAX_LINE = 8192  # longer lines are split
+BOOT_DIR = str(Path(__file__).parent / "boot")  # sitecustomize.py, for following children
 
 
 @dataclass
@@ -70,6 +78,7 @@ class RunResult:
     loops: int  # event loops the program opened
     held_open: bool = False  # a process it left running still held its output open
     untraced: list[Untraced] = field(default_factory=list)  # what ran outside the trace
+    followed: list[int] = field(default_factory=list)  # pids of the child processes followed
 
 
 class Recording:
@@ -91,6 +100,9 @@ class Recording:
         echo: bool = False,
         stdin: bool = False,
         no_uvloop: bool = False,
+        follow_children: bool = True,
+        window: float | None = None,
+        pause: str = "",
     ) -> None:
         self.program = program if isinstance(program, Program) else Program(Path(program))
         self.temporary = output is None  # a trace of the app's own, deleted with ``discard``
@@ -106,6 +118,19 @@ class Recording:
         self.echo = echo  # also pass the program's output through to ours (the CLI)
         self.stdin = stdin  # the program reads our standard input (else: nothing)
         self.no_uvloop = no_uvloop  # uvloop's loops are replaced by traced stock ones
+        self.follow_children = follow_children  # record its Python children too (follow.py)
+        self._listener: socket.socket | None = None  # where followed children connect
+        self._listen_dir = ""
+        # Per process (0: the program's, then the children in the order they connected): its
+        # pid, its parent's and its command, for the Process records that section the trace.
+        self._processes: list[tuple[int, int, str]] = []
+        self._section = 0  # the process whose records were written last
+        self.window = window  # seconds of the run the trace keeps (None: all)
+        # "pausable": SIGUSR1 (to the program, or to this process) pauses and resumes the
+        # recording; "paused": it starts paused
+        self.pause = pause
+        self._forwarding: Any = None  # our SIGUSR1 handler before we forwarded it
+        self._window: Window | None = None
         self.header: Header | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._file: IO[bytes] | None = None
@@ -135,6 +160,8 @@ class Recording:
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
         if self.no_uvloop:
             env[NO_UVLOOP] = "1"
+        if self.pause:
+            env[PAUSE] = self.pause
         self._server = contextlib.ExitStack()
         if not self.program.module and needs_http_server(self.program.path):
             from loopviz.httpserver import LocalServer
@@ -143,6 +170,8 @@ class Recording:
         self._file = open(self.trace_path, "wb")  # noqa: SIM115 - closed when the run ends
         # Three pipes of our own: records, and the text the program prints through
         # sys.stdout / sys.stderr (the child records those lines itself, when written).
+        if self.follow_children:
+            env |= self._listen()
         pipes = [os.pipe() for _ in range(3)]
         (records_r, records_w), (out_r, out_w), (err_r, err_w) = pipes
         try:
@@ -161,11 +190,14 @@ class Recording:
                 os.close(read_end)
             self._file.close()
             self._server.close()
+            self._stop_listening()
             raise
         finally:
             for _, write_end in pipes:
                 os.close(write_end)
         assert self._proc.stdout is not None and self._proc.stderr is not None
+        command = [self.program.name, *self.args]
+        self._processes.append((self._proc.pid, os.getpid(), subprocess.list2cmdline(command)))
         self._threads = [
             threading.Thread(target=self._read_records, args=(records_r,), daemon=True),
             *(
@@ -180,6 +212,17 @@ class Recording:
         ]
         for thread in self._threads:
             thread.start()
+        if self._listener is not None:
+            threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+        if self.pause and threading.current_thread() is threading.main_thread():
+            self._forwarding = signal.signal(signal.SIGUSR1, self._toggle_pause)
+
+    def _toggle_pause(self, _signum: int, _frame: Any) -> None:
+        """SIGUSR1 sent to the recording process: passed on to the program's."""
+        if self.running:
+            assert self._proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._proc.pid, signal.SIGUSR1)
 
     def stop(self) -> None:
         """Interrupt the program (as Ctrl-C would), then kill it if it does not end soon:
@@ -219,7 +262,11 @@ class Recording:
             self._signal(signal.SIGKILL)
             proc.wait()
         ended = time.monotonic_ns()
+        if self._forwarding is not None:
+            signal.signal(signal.SIGUSR1, self._forwarding)
+            self._forwarding = None
         self._signal(signal.SIGKILL)  # workers it left behind would hold our pipes open
+        self._stop_listening()
         held_open = not self._read_to_the_end()
         status = proc.returncode
         if status < 0 and self._reason == EndReason.EXITED:
@@ -235,9 +282,103 @@ class Recording:
             self._server.close()
         self._result = RunResult(
             self.trace_path, status, self._reason, self._error, self._events, self._loops,
-            held_open, self._untraced,
+            held_open, self._untraced, [pid for pid, _, _ in self._processes[1:]],
         )  # fmt: skip
         return self._result
+
+    # --- following child processes ----------------------------------------------------------
+    def _listen(self) -> dict[str, str]:
+        """Listen where the program's Python children connect (``follow.py``); what their
+        environment needs for it: the socket, and the bootstrap first on ``PYTHONPATH``."""
+        self._listen_dir = tempfile.mkdtemp(prefix="loopviz-")
+        path = os.path.join(self._listen_dir, "children")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(path)  # (a path too long for a socket: children not followed)
+            listener.listen(64)
+        except OSError:
+            listener.close()
+            self._stop_listening()
+            return {}
+        self._listener = listener
+        python_path = os.pathsep.join(p for p in (BOOT_DIR, os.environ.get("PYTHONPATH")) if p)
+        return {FOLLOW: path, "PYTHONPATH": python_path}
+
+    def _stop_listening(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept()
+            self._listener.close()
+            self._listener = None
+        if self._listen_dir:
+            shutil.rmtree(self._listen_dir, ignore_errors=True)
+            self._listen_dir = ""
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # the run is over
+            reader = threading.Thread(target=self._read_child, args=(connection,), daemon=True)
+            self._threads.append(reader)
+            reader.start()
+
+    def _read_child(self, connection: socket.socket) -> None:
+        """A followed child's records: who it is (``protocol.connect_child``), then, once it
+        imports asyncio, its own header (not used: the trace has one) and records like the
+        program's, written in its sections."""
+        with connection, connection.makefile("rb", buffering=0) as channel:
+            lines = self._lines(lambda: channel.read(1 << 16))
+            hello = read_hello(next(lines, b""))
+            if hello is None:
+                return
+            proc = self._announce(*hello)
+            if next(lines, None) is None:
+                return  # it never imported asyncio: known as followed, with nothing to say
+            for data in lines:
+                self._deliver(data, proc)
+
+    def _lines(self, read: Callable[[], bytes]) -> Iterator[bytes]:
+        """Whole lines of a channel: the first two one at a time, then as many as arrived."""
+        rest = b""
+        alone = 2
+        for chunk in self._chunks(read):
+            data, _, rest = (rest + chunk).rpartition(b"\n")
+            if not data:
+                continue
+            data += b"\n"
+            while alone and data:
+                line, _, data = data.partition(b"\n")
+                alone -= 1
+                yield line + b"\n"
+            if data:
+                yield data
+
+    def _announce(self, pid: int, ppid: int, command: str) -> int:
+        """A child connected: its number, and its Process record at once (a child that
+        records nothing is still known as followed)."""
+        if not self._header_seen.wait(5.0):  # the program's own header comes first
+            self._ensure_header()
+        with self._lock:
+            proc = len(self._processes)
+            self._processes.append((pid, ppid, command))
+            switch = self._switch_to(proc)  # (None: the run is over)
+            if switch is not None and self.on_records is not None:
+                self.on_records([switch])
+        return proc
+
+    def _switch_to(self, proc: int) -> Process | None:
+        """With the lock held: a Process record starting ``proc``'s section, written, if the
+        last records written were another process's."""
+        if proc == self._section or self._over:
+            return None
+        self._section = proc
+        pid, ppid, command = self._processes[proc]
+        switch = Process(time.monotonic_ns() - self._origin(), proc, pid, ppid, command)
+        self._put(encode_records([switch]))
+        self._events += 1
+        return switch
 
     def _read_to_the_end(self) -> bool:
         """Wait until everything the program sent is read (False: a pipe stays held open).
@@ -245,13 +386,15 @@ class Recording:
         A busy reader (a viewer folding a flood of output) gets ``READ_GRACE``; readers that
         all sit idle in ``read()`` for ``QUIET_GRACE`` wait on pipes that a process the
         program left behind holds open (its group was killed, not a daemon's own session)."""
-        give_up = time.monotonic() + READ_GRACE
+        began = time.monotonic()
+        give_up = began + READ_GRACE
         while time.monotonic() < give_up:
             alive = [thread.ident for thread in self._threads if thread.is_alive()]
             if not alive:
                 return True
             now = time.monotonic()
-            idle = [now - self._in_read.get(ident or 0, now) for ident in alive]
+            # Idle since the program ended: a quiet child's reader sat in read() long before.
+            idle = [now - max(self._in_read.get(ident or 0, now), began) for ident in alive]
             if min(idle) > QUIET_GRACE:
                 return False
             time.sleep(0.02)
@@ -293,10 +436,33 @@ class Recording:
         """With the lock held: the header goes first, then output that waited for it."""
         assert self._file is not None
         self._file.write(header_line)
+        if self.window is not None:
+            self._window = Window(self.trace_path, self._file, header_line, self.window)
         self._header_seen.set()
         pending, self._pending = self._pending, []
         for line in pending:
-            self._file.write(line)
+            self._put(line)
+
+    @property
+    def cuts(self) -> int:
+        """How many times ``window`` dropped the start of the trace (0: none)."""
+        return self._window.cuts if self._window is not None else 0
+
+    def snapshot(self, delivered: Callable[[], int]) -> tuple[bytes, int]:
+        """The trace file as it is now, and ``delivered()`` read at the same moment (how many
+        records ``on_records`` had been given then: the file holds them, or dropped them)."""
+        with self._lock:
+            return self.trace_path.read_bytes(), delivered()
+
+    def _put(self, data: bytes) -> None:
+        """With the lock held: event lines into the file (through the window, if any)."""
+        if self._window is not None:
+            self._window.write(data)
+            self._file = self._window.file
+            return
+        assert self._file is not None
+        self._file.write(data)
+        self._file.flush()
 
     def _write(self, data: bytes, records: list[Record]) -> None:
         with self._lock:
@@ -306,8 +472,7 @@ class Recording:
             if not self._header_seen.is_set():
                 self._pending.append(data)
             else:
-                self._file.write(data)
-                self._file.flush()
+                self._put(data)
             self._events += len(records)
             if self.on_records is not None and records:
                 self.on_records(records)
@@ -339,25 +504,25 @@ class Recording:
                 self.header = header
                 self._start_file(line + b"\n")
 
-    def _deliver(self, data: bytes) -> None:
+    def _deliver(self, data: bytes, proc: int = 0) -> None:
+        """Write the records of process ``proc`` (0: the program's own)."""
         lines = data.splitlines()
         need_records = self.on_records is not None
         self._loops += loops_opened(lines)
         records = decode_lines(lines, only_notes=not need_records)
         for record in records:
-            if isinstance(record, ProgramError):
+            if isinstance(record, ProgramError) and proc == 0:
                 self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
             elif isinstance(record, Untraced):
                 self._untraced.append(record)
         with self._lock:
             if self._over:
                 return
-            assert self._file is not None
-            self._file.write(data)
-            self._file.flush()
+            switch = self._switch_to(proc)
+            self._put(data)
             self._events += len(lines)
-            if need_records and records:
-                self.on_records(records)  # type: ignore[misc]
+            if need_records and (records or switch):
+                self.on_records([switch, *records] if switch else records)  # type: ignore[misc]
 
     def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
         """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:

@@ -8,6 +8,8 @@ program runs) wraps the constructors of asyncio's ``Lock``, ``Semaphore`` (and
 use, as a queue's event, nor by a library) gets an id, a ``Resource`` record (its kind, the
 line that made it and the name that line binds it to, its capacity) and hooks of its own, set
 on the object itself: the classes and every other object stay as they were and pay nothing.
+One a dataclass's field makes (``field(default_factory=asyncio.Lock)``) is made where the
+program made the dataclass's instance, and named after the field (``account.lock``).
 
 - ``acquire`` and ``release`` of a lock, a semaphore or a condition, ``set`` and ``clear`` of
   an event, ``notify`` of a condition (``notify_all`` calls it), and where a party reaches a
@@ -98,6 +100,18 @@ def bound_name(line: str, cls: type) -> str:
         return ""
     called = match["call"].rsplit(".", 1)[-1]
     return match["name"] if called in {k.__name__ for k in cls.__mro__} else ""
+
+
+def _field_made(instance: Any, obj: Any, frame: FrameType) -> str | None:
+    """None unless ``frame`` is the ``__init__`` a dataclass generated for ``instance``
+    (code of no file: the line that made ``instance`` is then ``obj``'s site); else the
+    field whose ``default_factory`` made ``obj``, "" if several fields could be it."""
+    cls = type(instance)
+    if getattr(cls.__init__, "__code__", None) is not frame.f_code:
+        return None
+    fields = getattr(cls, "__dataclass_fields__", {}).values()
+    made = [f.name for f in fields if f.default_factory is type(obj)]
+    return made[0] if len(made) == 1 else ""
 
 
 # --- the hooks, set on each object the program makes -----------------------------------------
@@ -208,7 +222,7 @@ class ResourceWatch:
         self.queues: dict[int, QueueBooks] = {}  # by resource id
         self.users: dict[int, list[QueueBooks]] = {}
         self.waits: dict[int, tuple[QueueBooks | None, int]] = {}
-        self._names: dict[tuple[str, int, type], int] = {}
+        self._names: dict[tuple[str, int, type, str], int] = {}
 
     # --- made ---------------------------------------------------------------------------------
     def made(self, obj: Any, frame: FrameType | None) -> None:
@@ -218,18 +232,31 @@ class ResourceWatch:
             return
         try:
             # A subclass's constructor (BoundedSemaphore's, the program's) calls this one.
+            name = ""
             while frame is not None and frame.f_code.co_name == "__init__":
                 values = frame_values(frame, frame.f_code.co_varnames[:1])
-                if values is None or values[0] is not obj:
+                if values is None:
+                    break
+                if values[0] is not obj:
+                    field = _field_made(values[0], obj, frame)
+                    if field is None:
+                        break
+                    frame = frame.f_back  # the line that made the dataclass's instance
+                    if frame is not None and field:  # ``account.lock``, or ``lock``
+                        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+                        bound = bound_name(line, type(values[0]))
+                        name = f"{bound}.{field}" if bound else field
                     break
                 frame = frame.f_back
             if frame is None or rec.code(frame.f_code).library:
                 return  # asyncio's for its own use (a queue's event), or a library's
-            self._register(obj, frame)
+            self._register(obj, frame, name)
         except Exception as exc:
             rec.fail(exc)
 
-    def _register(self, obj: Any, frame: FrameType) -> None:
+    def _register(self, obj: Any, frame: FrameType, name: str = "") -> None:
+        """Record ``obj``, made at ``frame``'s line, as ``name`` (by default the name that
+        line binds it to)."""
         rec = self._recorder
         kind = next(kind for cls, kind in _KINDS if isinstance(obj, cls))
         rid = self._id(obj)
@@ -261,12 +288,12 @@ class ResourceWatch:
             capacity = obj.parties
             hooks["_wait"] = functools.partial(_arrive, self, rid, False, obj._wait)  # cpython.py
             hooks["_release"] = functools.partial(_arrive, self, rid, True, obj._release)
-        key = (file, line, type(obj))
-        name = self._names.get(key)
-        if name is None:
-            text = bound_name(linecache.getline(file, line), type(obj))
-            name = self._names[key] = rec.intern(text) if text else 0
-        rec.emit(Resource(rec.now(), rid, kind, name, rec.site(file, line), capacity))
+        key = (file, line, type(obj), name)
+        said = self._names.get(key)
+        if said is None:
+            text = name or bound_name(linecache.getline(file, line), type(obj))
+            said = self._names[key] = rec.intern(text) if text else 0
+        rec.emit(Resource(rec.now(), rid, kind, said, rec.site(file, line), capacity))
         for attribute, hook in hooks.items():  # not vars(obj).update(): see met()
             setattr(obj, attribute, hook)
 

@@ -60,6 +60,8 @@ from loopviz.trace import (
     End,
     EndReason,
     Finished,
+    Gap,
+    GapReason,
     Idle,
     Job,
     JobPhase,
@@ -72,9 +74,11 @@ from loopviz.trace import (
     Ready,
     Record,
     Renamed,
+    Resource,
     Site,
     Str,
     TaskCreated,
+    Untraced,
     Wait,
     Waited,
     encode_header,
@@ -106,6 +110,8 @@ _WAIT_SLEEP = int(Wait.SLEEP)
 _WAIT_TASK = int(Wait.TASK)
 _WAIT_TASK_GROUP = int(Wait.TASK_GROUP)
 _NONE = repr(None)
+# While recording is paused: what later records may refer to, or what is said once.
+_KEPT_WHILE_PAUSED = (Str, Site, Resource, LoopMark, Untraced, ProgramError)
 
 
 def _main_script() -> str:
@@ -182,6 +188,9 @@ class Recorder(LoopHooks):
         self._resource_waits: dict[int, tuple[QueueBooks | None, int]] = {}
         self._queues: dict[int, QueueBooks] = {}
         self.enabled = True
+        self.paused_at: int | None = None  # since when recording is paused (None: it is not)
+        self._paused_tasks: dict[int, weakref.ref[asyncio.Task[Any]]] = {}
+        self._loops_closed: set[int] = set()
         self._watchdog: Watchdog | None = None
         self._closed = threading.Event()
 
@@ -224,7 +233,8 @@ class Recorder(LoopHooks):
                 return -int(digits)
         return self.intern(name)
 
-    def site(self, filename: str, line: int) -> int:
+    def site(self, filename: str, line: int, code: int = 0) -> int:
+        """The Site of a line; ``code``: the Str of the function it is in (0: not said)."""
         key = (filename, line)
         sid = self._sites.get(key)
         if sid is None:
@@ -233,7 +243,7 @@ class Recorder(LoopHooks):
                 sid = self._sites.get(key)
                 if sid is None:  # written before other threads can use it
                     sid = len(self._sites) + 1
-                    self.emit(Site(sid, file, line))
+                    self.emit(Site(sid, file, line, code))
                     self._sites[key] = sid
         return sid
 
@@ -261,7 +271,7 @@ class Recorder(LoopHooks):
     def frame_site(self, frame: FrameType, info: CodeInfo) -> int:
         """The Site of where ``frame``, running ``info``'s code, is now."""
         lasti = frame.f_lasti
-        sid = self.site(info.code.co_filename, frame.f_lineno)
+        sid = self.site(info.code.co_filename, frame.f_lineno, self.code_name(info))
         if frame.f_lasti == lasti:  # the watchdog reads a running frame: cache a steady one
             info.sites[lasti] = sid
         return sid
@@ -318,15 +328,87 @@ class Recorder(LoopHooks):
             )
         self._next_loop += 1
         self._loops[loop] = self._next_loop
-        if not self.enabled:
+        if not self.enabled or self.paused_at is not None:
             loop.stop_recording()
-        self.emit(LoopMark(self.now(), self._next_loop, LoopPhase.OPENED))
+        t = self.now()
+        self.emit(LoopMark(t, self._next_loop, LoopPhase.OPENED))
+        self.emit(LoopMark(t, self._next_loop, LoopPhase.STOPPED))  # until run_forever runs it
+
+    def loop_running(self, loop: LoopState) -> None:
+        self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.RUNNING))
+
+    def loop_stopped(self, loop: LoopState) -> None:
+        self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.STOPPED))
 
     def loop_closed(self, loop: LoopState) -> None:
         if self.resources is not None:
             self.resources.close(self.now())
-        self.emit(LoopMark(self.now(), self._loops.get(loop, 0), LoopPhase.CLOSED))
+        number = self._loops.get(loop, 0)
+        self._loops_closed.add(number)
+        self.emit(LoopMark(self.now(), number, LoopPhase.CLOSED))
         self._sink.flush(force=True)
+
+    # --- pausing (SIGUSR1) -----------------------------------------------------------------
+    def toggle_pause(self) -> None:
+        """Pause recording, or resume it (the recorded process's SIGUSR1 handler)."""
+        if self.paused_at is None:
+            self.pause()
+        else:
+            self.resume()
+
+    def pause(self) -> None:
+        """Record nothing more (but what later records refer to) until ``resume``: the loops
+        run on as stock ones. The tasks alive now are remembered, to say which ended meanwhile."""
+        if self.paused_at is not None or not self.enabled:
+            return
+        self.paused_at = self.now()
+        loops = list(self._loops)
+        for loop in loops:
+            loop.stop_recording()
+        ids = self._task_ids
+        self._paused_tasks = {
+            ids[id(task)]: weakref.ref(task)
+            for loop in loops
+            for task in asyncio.all_tasks(loop)  # type: ignore[arg-type]
+            if id(task) in ids
+        }
+        keep = self.records.append
+        self.emit = lambda record: keep(record) if isinstance(record, _KEPT_WHILE_PAUSED) else None
+
+    def resume(self) -> None:
+        """Record again; the pause is a ``Gap``. Tasks that ended meanwhile end now, and the
+        ones that go on keep their lanes; tasks made meanwhile are recorded when next seen."""
+        if self.paused_at is None:
+            return
+        since, self.paused_at = self.paused_at, None
+        self.emit = self.records.append
+        if not self.enabled:
+            return
+        now = self.now()
+        self.emit(Gap(since, now, GapReason.PAUSED))
+        by_tid = {tid: key for key, tid in self._task_ids.items()}
+        for tid, ref in self._paused_tasks.items():
+            task = ref()
+            if task is not None and not task.done():
+                continue
+            self._task_ids.pop(by_tid.get(tid, 0), None)
+            if task is None:  # gone: how it ended is not known
+                self.emit(Finished(now, tid, 0, Outcome.UNSEEN, 0))
+            else:
+                self._task_ids[id(task)] = tid  # _step_ended reads and drops it
+                at = now + self.origin
+                self._step_ended(task.get_loop(), task, tid, at, at)  # type: ignore[arg-type]
+        self._paused_tasks = {}
+        for loop, number in list(self._loops.items()):
+            if number in self._loops_closed:
+                continue
+            if getattr(loop, "is_closed", bool)():  # closed meanwhile: closed now
+                self._loops_closed.add(number)
+                self.emit(LoopMark(now, number, LoopPhase.CLOSED))
+                continue
+            loop.recording = True
+            if loop.thread_id:  # in run_forever: running again, as far as the trace knows
+                self.emit(LoopMark(now, number, LoopPhase.RUNNING))
 
     def fail(self, exc: BaseException) -> None:
         """The instrumentation itself went wrong: stop recording, say so once, carry on."""
@@ -359,6 +441,7 @@ class Recorder(LoopHooks):
         if self._closed.is_set():
             return
         self._closed.set()
+        self.resume()  # a run that ends paused: the pause lasted until now
         if self._writes_end:
             status, reason = self._ending
             self.emit(End(self.now(), status, reason))

@@ -24,6 +24,7 @@ from loopviz.units import format_time, seconds
 MAX_ROWS = 50  # tasks (and warnings) listed in the table; the JSON keeps all
 NAME_WIDTH = 28
 OUTCOME_WIDTH = 32
+COMMAND_WIDTH = 60
 
 
 def to_json(timeline: Timeline) -> dict[str, Any]:
@@ -47,6 +48,8 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
                 "ready_s": seconds(totals.ready),
                 "waiting_s": seconds(totals.waiting),
                 "steps": totals.steps,
+                "process": info.process,
+                "handler": info.handler,
             }
         )
     return {
@@ -54,6 +57,9 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
         "wall_s": seconds(timeline.end),
         "loop_busy_s": seconds(busy),
         "loop_idle_s": seconds(idle),
+        "loop_stopped_s": seconds(timeline.loop_stopped()),
+        "not_kept_s": seconds(timeline.kept_from),
+        "paused_s": seconds(sum(until - start for start, until in timeline.pauses)),
         "concurrency_gain": round(concurrency_gain(timeline), 3),
         "peak_waiting": peak,
         "peak_waiting_at_s": seconds(peak_t),
@@ -86,9 +92,35 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
             for step in timeline.blocking
         ],
         "resources": resources_json(timeline),
+        "processes": processes_json(timeline),
         "warnings": [_finding_json(timeline, f) for f in findings(timeline)],
         "reading_warnings": timeline.warnings,
     }
+
+
+def processes_json(timeline: Timeline) -> list[dict[str, Any]]:
+    """The run's processes, when loopviz followed any child: the program's own (0) first."""
+    if not timeline.processes:
+        return []
+    tasks = [0] * len(timeline.processes)
+    for info in timeline.tasks:
+        tasks[info.process] += 1
+    return [
+        {
+            "process": p.proc,
+            "pid": p.pid,
+            "ppid": p.ppid,
+            "label": words.process(p),
+            "command": p.command,
+            "started_s": seconds(p.started),
+            "loops": p.loops,
+            "loop_busy_s": seconds(busy),
+            "loop_idle_s": seconds(idle),
+            "tasks": count,
+        }
+        for p, count in zip(timeline.processes, tasks, strict=True)
+        for busy, idle in [timeline.loop_totals() if p.proc == 0 else p.loop_totals(timeline.end)]
+    ]
 
 
 def _finding_json(timeline: Timeline, finding: Finding) -> dict[str, Any]:
@@ -180,6 +212,16 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         ("loop busy", f"{format_time(busy)} ({_percent(busy, timeline.end)})"),
         ("loop idle", f"{format_time(idle)} ({_percent(idle, timeline.end)})"),
     ]
+    paused = sum(until - start for start, until in timeline.pauses)
+    outside = max(timeline.end - busy - idle - paused, 0)  # a pause is not known either way
+    if outside:
+        facts.append(
+            ("no loop running", f"{format_time(outside)} ({_percent(outside, timeline.end)})")
+        )
+    if timeline.kept_from:
+        facts.append(("not kept", words.not_kept(timeline)))
+    if timeline.pauses:
+        facts.append(("paused", words.paused(timeline.pauses)))
     if longest is not None:
         at = f" at {words.where(longest.file, longest.line)}" if longest.file else ""
         who = words.task(timeline, longest.task)
@@ -213,6 +255,28 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         if len(resources) > max_rows:
             lines.append(f"  … and {len(resources) - max_rows:,} more (--json lists them all)")
         lines.append("  (waited: seconds tasks spent waiting on it, in all)")
+
+    processes = processes_json(timeline)
+    if processes:
+        lines.append("")
+        lines.append(f"Processes ({len(processes):,})")
+        table = [("process", "command", "pid", "started", "loops", "busy", "tasks")]
+        for p in processes[:max_rows]:
+            table.append(
+                (
+                    p["label"],
+                    _cut(p["command"], COMMAND_WIDTH),
+                    str(p["pid"] or "-"),
+                    f"{p['started_s']:.3f}",
+                    str(p["loops"]),
+                    f"{p['loop_busy_s']:.3f}",
+                    str(p["tasks"]),
+                )
+            )
+        lines += _aligned(table, left=2)
+        lines.append("  (started: seconds into the run; busy: its loops' busy time, seconds)")
+        if len(processes) > max_rows:
+            lines.append(f"  … and {len(processes) - max_rows:,} more (--json lists them all)")
 
     found = findings(timeline)
     lines.append("")

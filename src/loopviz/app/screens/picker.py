@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,20 +18,23 @@ from textual.widgets.option_list import Option
 
 from loopviz.app.screens.path_prompt import PathPrompt
 from loopviz.catalog import Scenario, bundled_folder, discover
+from loopviz.model import words
 
 
 class PickerScreen(Screen[None]):
     class Open(Message):
         """The user chose a file or folder to open (the app opens it: messages go up)."""
 
-        def __init__(self, path: Path, title: str = "") -> None:
+        def __init__(self, path: Path, title: str = "", args: tuple[str, ...] = ()) -> None:
             super().__init__()
             self.path = path
             self.title = title
+            self.args = args  # the program's arguments
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: shown in the footer over the list's own (hidden) enter binding
         Binding("enter", "run", "Run", key_display="enter", priority=True),
+        Binding("a", "arguments", "Run with arguments"),
         Binding("o", "open", "Open file"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -46,6 +50,7 @@ class PickerScreen(Screen[None]):
         super().__init__()
         self.folder = folder
         self.scenarios: list[Scenario] = []
+        self._args: dict[Path, str] = {}  # the arguments last given to each program, as typed
 
     def compose(self) -> ComposeResult:
         yield Static(f" loopviz · {self._place()}", id="title")
@@ -104,13 +109,40 @@ class PickerScreen(Screen[None]):
         if index is not None and self.scenarios:
             self._run(self.scenarios[index])
 
-    def _run(self, scenario: Scenario) -> None:
+    def _run(self, scenario: Scenario, args: tuple[str, ...] = ()) -> None:
         title = (
             scenario.name
             if scenario.title == scenario.name
             else f"{scenario.name} · {scenario.title}"
         )
-        self.post_message(self.Open(scenario.path, title))
+        self.post_message(self.Open(scenario.path, title, args))
+
+    def action_arguments(self) -> None:
+        """Ask for the highlighted program's arguments (as a shell would split them), then
+        run it with them."""
+        index = self.query_one(OptionList).highlighted
+        if index is None or not self.scenarios:
+            return
+        scenario = self.scenarios[index]
+
+        def run(typed: str | None) -> None:
+            if typed is None:
+                return
+            try:
+                args = tuple(shlex.split(typed))
+            except ValueError as exc:  # an unclosed quote
+                self.notify(words.bad_arguments(str(exc)), severity="error")
+                return
+            self._args[scenario.path] = typed
+            self._run(scenario, args)
+
+        prompt = PathPrompt(
+            f"Arguments for {scenario.path.name}",
+            self._args.get(scenario.path, ""),
+            placeholder="arguments, as in a shell: --port 8080 'two words'",
+            empty_ok=True,
+        )
+        self.app.push_screen(prompt, run)
 
     def action_open(self) -> None:
         self.app.push_screen(PathPrompt("Open a program, a trace or a folder"), self._open)

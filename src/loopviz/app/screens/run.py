@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from loopviz.app.screens.path_prompt import PathPrompt
-from loopviz.app.state import LiveFeed, Pacer, Playback
+from loopviz.app.state import FRAME, LiveFeed, Pacer, Playback
 from loopviz.app.target import Run
 from loopviz.app.widgets.event_log import EventLog
 from loopviz.app.widgets.inspector import Inspector
@@ -37,7 +37,7 @@ from loopviz.app.widgets.output import OutputPane
 from loopviz.app.widgets.search_bar import SearchBar
 from loopviz.app.widgets.source import SourcePane
 from loopviz.app.widgets.summary import SummaryPane
-from loopviz.app.widgets.timeline_view import CORO, Row, TimelineView
+from loopviz.app.widgets.timeline_view import CORO, RESOURCE, Row, TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model import search, words
 from loopviz.model.census import Census, Stretch
@@ -45,13 +45,12 @@ from loopviz.model.groups import FOLD_AT
 from loopviz.model.steps import Step, snapshot
 from loopviz.model.timeline import Timeline
 from loopviz.record.program import Program
-from loopviz.trace import EndReason, TraceError
+from loopviz.trace import EndReason, Record, TraceError, decode_lines, parse_header
 from loopviz.units import format_time
 
 if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at startup
     from loopviz.record.process import Recording, RunResult
 
-FRAME = 1 / 30  # playback tick, seconds
 DRAIN = 0.1  # how often live records are folded into the model, seconds
 CENSUS_SLICE = 2_000  # events counted at a time (about 2 ms), then a rest: the screen goes first
 NOTICE = 2.0  # how long a repeated notice (no more steps) stays, seconds
@@ -129,6 +128,14 @@ class RunScreen(Screen[None]):
             show=False,
         ),
         Binding(
+            "R,shift+r",
+            "resources",
+            "Resources",
+            key_display="R",
+            tooltip="Unfold / fold the lanes of locks, semaphores, queues...",
+            show=False,
+        ),
+        Binding(
             "u", "startup", "Start-up", tooltip="Show / fold the program's start-up", show=False
         ),
         Binding(
@@ -159,6 +166,7 @@ class RunScreen(Screen[None]):
     step: reactive[int] = reactive(-1, init=False)  # the last event at the playhead (-1: none)
     selected: reactive[int] = reactive(0, init=False)
     group: reactive[str] = reactive("", init=False)  # a selected coroutine's group (its key)
+    resource: reactive[int] = reactive(0, init=False)  # a selected resource (its id)
 
     def __init__(
         self, path: Path, *, live: bool, title: str = "", module: str = "", run: Run | None = None
@@ -177,6 +185,10 @@ class RunScreen(Screen[None]):
         self.trace_path: Path | None = None if live else path
         self.playback = Playback(following=live)
         self.feed = LiveFeed()
+        # A --window run renews its model from the trace each time the trace drops its start:
+        # meanwhile, the batches taken (with the index of their first record) to add again.
+        self._since_renewal: list[tuple[int, list[Record]]] | None = None
+        self._cuts = 0
         self.message = ""
         self._refresh_due = False
         self._last_notice, self._last_notice_until = "", 0.0
@@ -190,7 +202,11 @@ class RunScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         view = TimelineView(id="timeline").data_bind(
-            RunScreen.playhead, RunScreen.step, RunScreen.selected, selected_group=RunScreen.group
+            RunScreen.playhead,
+            RunScreen.step,
+            RunScreen.selected,
+            selected_group=RunScreen.group,
+            selected_resource=RunScreen.resource,
         )
         view.border_title = "timeline"
         yield view
@@ -296,7 +312,9 @@ class RunScreen(Screen[None]):
             timeout=run.timeout,
             no_uvloop=run.no_uvloop,
             on_records=on_records,
+            window=run.window,
         )
+        self._since_renewal, self._cuts = None, 0
         self.trace_path = self.recording.trace_path
         self.recorder_worker = self._run_recording(self.recording)
         self._show_summary()
@@ -319,6 +337,12 @@ class RunScreen(Screen[None]):
         recording = self.recording
         if recording is None or (self.timeline is None and not batch):
             return
+        if self._since_renewal is not None and batch:
+            self._since_renewal.append((self.feed.taken - len(batch), batch))
+        elif recording.cuts > self._cuts and recording.running:
+            self._cuts = recording.cuts
+            self._since_renewal = []
+            self._renew(recording)
         if self.timeline is None:
             self.timeline = Timeline(recording.header)
             self.census = Census(self.timeline)
@@ -334,7 +358,7 @@ class RunScreen(Screen[None]):
             if self.census is not None:
                 self.census.update()
             self.view.data_changed()
-            if not self.selected and not self.group:
+            if not (self.selected or self.group or self.resource):
                 self._select_first()
             self._hint_at_scale()
             if self.playback.following:
@@ -346,6 +370,40 @@ class RunScreen(Screen[None]):
             if self._summary_pace.due(now) or self.timeline.finished:
                 self._show_summary()
                 self._summary_pace.ran(now, time.monotonic())
+
+    @work(thread=True, group="window", exclusive=True)
+    def _renew(self, recording: Recording) -> None:
+        """A --window run dropped the start of its trace: build the model anew from the trace
+        (what it keeps), off the UI thread, so that the app holds no more than the trace."""
+        data, delivered = recording.snapshot(lambda: self.feed.received)
+        lines = data.split(b"\n")
+        try:
+            header = parse_header(lines[0], str(recording.trace_path))
+        except TraceError:
+            return
+        timeline = Timeline(header)
+        timeline.add(decode_lines(line for line in lines[1:] if line))
+        census = Census(timeline)
+        census.update()
+        self.app.call_from_thread(self._renewed, recording, timeline, census, delivered)
+
+    def _renewed(
+        self, recording: Recording, timeline: Timeline, census: Census, delivered: int
+    ) -> None:
+        """Swap the renewed model in, with what arrived after its trace was read."""
+        batches, self._since_renewal = self._since_renewal or [], None
+        if recording is not self.recording:
+            return
+        for start, batch in batches:
+            if start + len(batch) > delivered:
+                timeline.add(batch[max(delivered - start, 0) :])
+        census.update()
+        if self.selected and all(info.id != self.selected for info in timeline.tasks):
+            self.selected = 0  # a task the trace no longer holds: the first row is selected
+        self.timeline, self.census = timeline, census
+        self.view.set_timeline(timeline, census)
+        self._drain()
+        self._show_summary()
 
     def _run_ended(self, recording: Recording, result: RunResult) -> None:
         if recording is not self.recording:
@@ -374,9 +432,13 @@ class RunScreen(Screen[None]):
     def _refresh_panes(self) -> None:
         t, timeline, index = self.playhead, self.timeline, self.step
         self._refresh_due = False
+        inspector = self.query_one(Inspector)
+        inspector.border_title = "resource" if self.resource else "task"
         if self.group and timeline is not None and self.group in self.view.grouping.groups:
             group = self.view.grouping.groups[self.group]
-            self.query_one(Inspector).show_group(timeline, group, self.view.group_stats(self.group))
+            inspector.show_group(timeline, group, self.view.group_stats(self.group))
+        elif self.resource and timeline is not None:
+            inspector.show_resource(timeline, self.resource, t)
         else:
             self.query_one(Inspector).show(timeline, t, self.selected)
         self.query_one(SourcePane).show(timeline, t, self.selected)
@@ -425,6 +487,9 @@ class RunScreen(Screen[None]):
         self._refresh_soon()
 
     def watch_group(self) -> None:
+        self._refresh_soon()
+
+    def watch_resource(self) -> None:
         self._refresh_soon()
 
     def _show_time(self, t: int) -> None:
@@ -539,15 +604,27 @@ class RunScreen(Screen[None]):
             self._hinted = True
             self.notify(words.AT_SCALE, timeout=8)
 
-    # --- the selection: a task, or a coroutine's group ----------------------------------------
+    # --- the selection: a task, a coroutine's group or a resource ------------------------------
     def _select_task(self, task_id: int) -> None:
         self.group = ""
+        self.resource = 0
         self.selected = task_id
+
+    def _select_group(self, key: str) -> None:
+        self.selected = 0
+        self.resource = 0
+        self.group = key
+
+    def _select_resource(self, resource_id: int) -> None:
+        self.selected = 0
+        self.group = ""
+        self.resource = resource_id
 
     def _select_row(self, row: Row) -> None:
         if row.kind == CORO:
-            self.selected = 0
-            self.group = str(row.key)
+            self._select_group(str(row.key))
+        elif row.kind == RESOURCE:
+            self._select_resource(int(row.key))
         else:
             self._select_task(int(row.key))
 
@@ -558,8 +635,8 @@ class RunScreen(Screen[None]):
 
     def _selected_index(self, rows: list[Row]) -> int | None:
         """Where the selection is among ``rows`` (None: not among them)."""
-        key: int | str = self.group or self.selected
-        kind = CORO if self.group else "task"
+        key: int | str = self.group or self.resource or self.selected
+        kind = CORO if self.group else RESOURCE if self.resource else "task"
         return next((i for i, row in enumerate(rows) if row.kind == kind and row.key == key), None)
 
     def action_select(self, direction: int) -> None:
@@ -591,8 +668,7 @@ class RunScreen(Screen[None]):
             return
         view.toggle_fold(key)
         if view.has_row(CORO, key):
-            self.selected = 0
-            self.group = key
+            self._select_group(key)
             view.scroll_to_group(key)
         else:  # a small group unfolded back to its tasks' places: the first of them
             self._select_task(view.members(key)[0])
@@ -601,9 +677,20 @@ class RunScreen(Screen[None]):
         self._select_task(message.task_id)
 
     def on_timeline_view_group_clicked(self, message: TimelineView.GroupClicked) -> None:
-        self.selected = 0
-        self.group = message.key
+        self._select_group(message.key)
         self.action_fold()
+
+    def on_timeline_view_resource_clicked(self, message: TimelineView.ResourceClicked) -> None:
+        self._select_resource(message.resource_id)
+
+    def on_timeline_view_resources_clicked(self, message: TimelineView.ResourcesClicked) -> None:
+        self.action_resources()
+
+    def action_resources(self) -> None:
+        view = self.view
+        view.toggle_resources()
+        if self.resource and not view.resources_open:  # its lane folded away: none selected
+            self._select_first()
 
     # --- finding tasks -------------------------------------------------------------------------
     def action_search(self) -> None:
@@ -764,7 +851,7 @@ class RunScreen(Screen[None]):
             self.notify("a saved trace cannot be re-run", severity="warning")
             return
         self.playback.playing = False
-        self.selected = 0
+        self._select_task(0)
         self._show_time(0)
         self._move()
         self.query_one(SourcePane).reread()  # the program may have been edited since

@@ -1,5 +1,5 @@
 """The inspector: the selected task at the playhead (or the selected coroutine's group over
-the run), one short line per fact."""
+the run, or the selected resource at the playhead), one short line per fact."""
 
 from __future__ import annotations
 
@@ -62,4 +62,21 @@ class Inspector(Static):
         lines = words.group_facts(timeline, group, stats)
         text.append(f"  {group.coro}\n", style=muted)
         text.append("\n".join(lines))
+        self.update(text)
+
+    def show_resource(self, timeline: Timeline, resource_id: int, t: int) -> None:
+        """A lock, semaphore, event, condition, queue or barrier at the playhead: where it was
+        made, its capacity, who holds it and who waits in line now, its totals so far."""
+        muted = component_style(self, "inspector--muted")
+        text = Text()
+        text.append(
+            words.resource(timeline, resource_id), style=component_style(self, "inspector--name")
+        )
+        text.append("\n")
+        info = timeline.resources.get(resource_id)
+        if info is None:
+            self.update(text)
+            return
+        text.append("\n".join(words.resource_facts(timeline, resource_id, t)) + "\n")
+        text.append("\n".join(words.resource_totals(timeline, info)), style=muted)
         self.update(text)

@@ -58,6 +58,10 @@ class SummaryPane(VerticalScroll, can_focus=False):
             text.append(f"⚠ {words.more_warnings(len(found) - self.MAX_FINDINGS)}\n", style=warning)
         busy, _ = timeline.loop_totals()
         text.append(words.run_figures(timeline, busy, concurrency_gain(timeline)) + "\n")
+        if timeline.kept_from:
+            text.append(f"{words.not_kept(timeline)}\n")
+        if timeline.pauses:
+            text.append(f"{words.paused(timeline.pauses)}\n")
         for problem in timeline.warnings:
             text.append(f"⚠ {problem}\n", style=warning)
         text.rstrip()

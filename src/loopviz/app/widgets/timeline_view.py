@@ -47,12 +47,15 @@ from loopviz.app.axis import (
     zoomed_steps,
 )
 from loopviz.app.palette import BLANK, CHARS, MARKS, Cell, Looks, bar, component_style
+from loopviz.app.widgets.resource_lane import resource_cells
 from loopviz.model import words
 from loopviz.model.census import Census, CensusColumn
 from loopviz.model.columns import loop_columns, task_columns
 from loopviz.model.facts import TaskInfo
 from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, alive, stats
 from loopviz.model.timeline import Timeline
+from loopviz.model.wakers import wake_at
+from loopviz.model.words import shorten
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll (and the census)
@@ -63,14 +66,17 @@ Axis = TimeAxis | StepAxis
 
 
 GROUP = "group"  # the row key of the folded lane of asyncio's and libraries' tasks
+PROCESS = "process"  # a child process's row (key: its number), over its tasks' lanes
 CORO = "coro"  # the row kind of a coroutine's group (its key: ``groups.group_key``)
+RESOURCES = "resources"  # the row key of the head of the resources' lanes, which folds them
+RESOURCE = "resource"  # the row kind of a resource's lane (its key: the resource's id)
 CENSUS_ROWS = words.CENSUS_ROWS  # the census strip's rows, over the loop's lane
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    kind: str  # "loop", "worker", "task", GROUP or CORO
-    key: int | str  # task id, worker name or group key
+    kind: str  # "loop", "worker", "task", GROUP, CORO, PROCESS, RESOURCES or RESOURCE
+    key: int | str  # task id, worker name, group key, process number or resource id
     label: str
     dim: bool = False  # the loop, workers, asyncio's and libraries' tasks: not the program's
 
@@ -97,6 +103,16 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.key = key
 
+    class ResourceClicked(Message):
+        """A click on a resource's lane: it is selected."""
+
+        def __init__(self, resource_id: int) -> None:
+            super().__init__()
+            self.resource_id = resource_id
+
+    class ResourcesClicked(Message):
+        """A click on the head of the resources' lanes: they are folded or unfolded."""
+
     class StepClicked(Message):
         """A click on a column in step order: go to that event."""
 
@@ -111,6 +127,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     step: var[int] = var(-1, init=False)  # bound to the screen's: the event at the playhead
     selected: var[int] = var(0, init=False)  # bound to the screen's
     selected_group: var[str] = var("", init=False)  # bound to the screen's: a group's key
+    selected_resource: var[int] = var(0, init=False)  # bound to the screen's: a resource's id
     letters: var[bool] = var(False, init=False)  # each wait kind marked by a letter too
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -125,6 +142,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             None  # before, after a switch
         )
         self._group_open = [False, False]  # asyncio's and libraries' lane unfolded, per axis
+        self.resources_open = True  # the resources' lanes shown under the tasks
+        self._resources_text = ""  # the head of their lanes' words, as long as room allows
+        self._waits: dict[int, list[tuple[int, int]]] = {}  # per resource, for the data so far
+        # The task whose step woke the selected one at the playhead, and that step's columns;
+        # and what it was found for.
+        self._waker: tuple[int, range] | None = None
+        self._waker_for: tuple[object, ...] = ()
         self.startup_shown = False  # the program's start-up drawn to scale, not folded
         self._rows: list[Row] = []
         self._grouped: list[TaskInfo] = []  # the tasks folded into the group's lane
@@ -132,6 +156,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.grouping = Grouping()  # the tasks by coroutine
         self._members: dict[str, list[int]] = {}  # a group's tasks shown (all, or the filter's)
         self._folded: dict[str, bool] = {}  # groups the user folded or unfolded
+        self._processes: dict[int, list[int]] = {}  # a child process's tasks shown
+        self._folded_processes: set[int] = set()  # child processes the user folded
         # Per group: its spreads, and the data they were worked out from.
         self._stats: dict[str, tuple[tuple[object, ...], GroupStats]] = {}
         self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
@@ -198,6 +224,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """The model grew (a live run): rebuild the row list and drop cached lanes."""
         self._generation += 1
         self._cache.clear()
+        self._waits.clear()
         self._step_axis = None  # new events, maybe between the ones in view
         self._sync_rows()
         self.refresh()
@@ -215,21 +242,28 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             shown = self.filter
             if shown is not None:  # what matches, wherever it would be folded
                 rows.extend(self._grouped_rows([info for info in tasks if info.id in shown]))
-            else:
-                rows.extend(self._grouped_rows([info for info in tasks if not info.library]))
-                self._grouped = [info for info in tasks if info.library]
+            else:  # a library's task running the program's own function is the program's
+                theirs = [info.library and not info.handler for info in tasks]
+                own = [info for info, its in zip(tasks, theirs, strict=True) if not its]
+                rows.extend(self._process_rows(own))
+                self._grouped = [info for info, its in zip(tasks, theirs, strict=True) if its]
                 if self._grouped:
                     rows.append(Row(GROUP, GROUP, "", True))
                 if self.group_open:
                     rows.extend(self._grouped_rows(self._grouped))
+            resources = timeline.resources.all
+            if resources:
+                rows.append(Row(RESOURCES, RESOURCES, "", True))
+                if self.resources_open:
+                    rows.extend(Row(RESOURCE, r.id, words.resource_label(r)) for r in resources)
         self._rows = rows
         self._row_of_task = {int(r.key): i for i, r in enumerate(rows) if r.kind == "task"}
         self._row_of_group = {str(r.key): i for i, r in enumerate(rows) if r.kind == CORO}
         # asyncio's and libraries' tasks, often last, do not widen the labels (the lanes
         # would jump); the group's label runs on over its empty lane.
-        labels = [row.label for row in rows if row.kind != GROUP and not row.dim]
+        labels = [row.label for row in rows if row.kind not in (GROUP, RESOURCES) and not row.dim]
         if timeline is not None and timeline.loop_start:  # the folded start-up's words
-            labels.append(words.start_up(timeline.loop_start)[0])
+            labels.append(words.start_up(timeline.loop_start, bool(timeline.kept_from))[0])
         self._longest = max(map(len, labels), default=0)
         self.virtual_size = Size(0, self.header_rows + max(0, len(rows) - 1))
 
@@ -263,6 +297,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                     for info, said in zip(infos, words.member_labels(infos), strict=True)
                 )
         return rows
+
+    def _process_rows(self, tasks: list[TaskInfo]) -> list[Row]:
+        """The program's process's rows (``_grouped_rows``), then each child process loopviz
+        followed as a row over its own (unless the user folded it)."""
+        timeline = self.timeline
+        assert timeline is not None
+        self._processes = {}
+        if not timeline.processes:
+            return self._grouped_rows(tasks)
+        of_process: dict[int, list[TaskInfo]] = {}
+        for info in tasks:
+            of_process.setdefault(info.process, []).append(info)
+        rows = self._grouped_rows(of_process.get(0, []))
+        for process in timeline.processes[1:]:
+            mine = of_process.get(process.proc, [])
+            if not mine and not process.loops:  # no event loop of its own: nothing to draw
+                continue
+            self._processes[process.proc] = [info.id for info in mine]
+            rows.append(Row(PROCESS, process.proc, words.process_row(process, len(mine))))
+            if process.proc not in self._folded_processes:
+                rows.extend(self._grouped_rows(mine))
+        return rows
+
+    def toggle_process(self, proc: int) -> None:
+        """Fold a child process's lanes into its row, or unfold them."""
+        self._folded_processes ^= {proc}
+        self.data_changed()
 
     def _headed(self, key: str) -> bool:
         """Whether a group has a row of its own: it folds by default, or the user folded it."""
@@ -367,6 +428,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._group_open[self.by_steps] = not self.group_open
         self.data_changed()
 
+    def toggle_resources(self) -> None:
+        """Fold or unfold the resources' lanes."""
+        self.resources_open = not self.resources_open
+        self.data_changed()
+
     def toggle_startup(self) -> None:
         """Show the program's start-up to scale, or fold it into one column; then fit (in
         step order there is no start-up column: events come one after another)."""
@@ -381,8 +447,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def selectable(self) -> list[Row]:
-        """The rows a user can select, in order: tasks and coroutines' groups."""
-        return [row for row in self._rows if row.kind in ("task", CORO)]
+        """The rows a user can select, in order: tasks, coroutines' groups and resources."""
+        return [row for row in self._rows if row.kind in ("task", CORO, RESOURCE)]
 
     # --- the window -----------------------------------------------------------------------
     @property
@@ -485,6 +551,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return self.axis.playhead(self.playhead, self.step)
 
     def watch_playhead(self, before: int, t: int) -> None:
+        self._refresh_waker()
         if not self.by_steps:
             old, new = self.column_of(before), self.column_of(t)
             self._refresh_columns(range(0) if old is None else range(old, old + 1))
@@ -494,6 +561,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def watch_step(self, before: int, step: int) -> None:
         """Repaint the old and new columns of the playhead (the axis row marks it too)."""
+        self._refresh_waker()
         if self.by_steps and self.timeline is not None:
             axis = self.step_axis
             self._refresh_columns(axis.column_of_step(before))
@@ -512,16 +580,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.refresh(Region(left, 0, len(columns), self.size.height))
 
     def watch_selected(self, before: int, task_id: int) -> None:
+        self._refresh_waker()
         for index in (self._row_of_task.get(before), self._row_of_task.get(task_id)):
             if index is not None:
                 self.refresh_line(self.header_rows - 1 + index)
         self.scroll_to_task(task_id)
 
     def watch_selected_group(self, before: str, key: str) -> None:
+        self._refresh_waker()
         for index in (self._row_of_group.get(before), self._row_of_group.get(key)):
             if index is not None:
                 self.refresh_line(self.header_rows - 1 + index)
         self.scroll_to_group(key)
+
+    def watch_selected_resource(self, before: int, resource_id: int) -> None:
+        self._refresh_waker()
+        for index in (self._row_of(RESOURCE, before), self._row_of(RESOURCE, resource_id)):
+            if index is not None:
+                self.refresh_line(self.header_rows - 1 + index)
+        self.scroll_to_resource(resource_id)
+
+    def _row_of(self, kind: str, key: int | str) -> int | None:
+        return next(
+            (i for i, row in enumerate(self._rows) if row.kind == kind and row.key == key), None
+        )
+
+    def scroll_to_resource(self, resource_id: int) -> None:
+        self._scroll_to_row(self._row_of(RESOURCE, resource_id))
 
     def scroll_to_task(self, task_id: int) -> None:
         self._scroll_to_row(self._row_of_task.get(task_id))
@@ -552,6 +637,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.row_at_y(y)
         return row.key if row is not None and row.kind == "task" else None  # type: ignore[return-value]
 
+    # --- who woke the selected task ---------------------------------------------------------
+    def waker(self) -> tuple[int, range] | None:
+        """The task whose step woke the selected task, while the playhead is on that wake-up
+        (the task ready, or running the step it led to), and the columns of that step."""
+        timeline = self.timeline
+        key = (self.selected, self.selected_group, self.selected_resource, self.playhead,
+               self.step, self.axis, self._generation)  # fmt: skip
+        if key == self._waker_for:
+            return self._waker
+        self._waker_for, self._waker = key, None
+        if timeline is None or not self.selected or self.selected_group or self.selected_resource:
+            return None
+        wake = wake_at(timeline, self.selected, self.playhead)
+        if wake is not None and wake.waker in self._row_of_task:
+            self._waker = (wake.waker, _span_columns(self.axis, wake.start, wake.end))
+        return self._waker
+
+    def _refresh_waker(self) -> None:
+        """Repaint the lanes of the waker before and after the selection or playhead moved."""
+        before = self._waker
+        after = self.waker()
+        if after != before:
+            for found in (before, after):
+                index = self._row_of_task.get(found[0]) if found else None
+                if index is not None:
+                    self.refresh_line(self.header_rows - 1 + index)
+
     # --- drawing ----------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -574,14 +686,32 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             strip = Strip(self._segments(cells), len(cells))
             cached = self._cache[index] = (key, cells, strip, spill)
         _, cells, strip, spill = cached
+        waker = self.waker() if row.kind == "task" else None
+        keep = range(0)
+        if waker is not None and waker[0] == row.key and waker[1]:
+            keep = waker[1]  # under the playhead too: the wake-up is in the waker's step
+            cells = self._marked(cells, keep, self.looks.marks["waker"])
+            strip = Strip(self._segments(cells), len(cells))
         label = self._label(row, self.looks)
-        return Strip.join([label, self._with_playhead(cells, strip, spill)]).adjust_cell_length(
-            width
-        )
+        lane = self._with_playhead(cells, strip, spill, keep)
+        return Strip.join([label, lane]).adjust_cell_length(width)
 
-    def _with_playhead(self, cells: list[Cell], strip: Strip, spill: int = 0) -> Strip:
+    @staticmethod
+    def _marked(cells: list[Cell], columns: range, style: Style) -> list[Cell]:
+        """``cells`` with ``style`` laid over those in ``columns``."""
+        marked = list(cells)
+        for column in columns:
+            if column < len(marked):
+                char, under = marked[column]
+                marked[column] = (char, under + style)
+        return marked
+
+    def _with_playhead(
+        self, cells: list[Cell], strip: Strip, spill: int = 0, keep: range = range(0)
+    ) -> Strip:
         """A row's lane with the playhead's column marked and what lies after it dimmed;
-        the words on its first ``spill`` columns are kept whole."""
+        the words on its first ``spill`` columns are kept whole, and the cells of ``keep``
+        keep their look."""
         axis = self.axis
         cover = axis.playhead(self.playhead, self.step)
         if not cover or cover.start >= len(cells):
@@ -589,11 +719,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         marks = self.looks.marks
         # In step order the playhead's column is what a learner reads (each task just
         # after the step): its cells keep their look, marked where a lane is empty.
-        keep = self.by_steps
+        steps = self.by_steps
         marked = []
         for column in cover:
             char, style = cells[column]
-            if column >= spill and (char == " " or not keep):
+            if column >= spill and (char == " " or not (steps or column in keep)):
                 style += marks["playhead"]
             marked.append(Segment("│" if char == " " else char, style))
         future = strip.crop(cover.stop).apply_style(marks["future"])  # not happened yet
@@ -605,13 +735,25 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             marker = "▾" if self.group_open else "▸"
             text = (marker + self._group_text).ljust(width)[:width]
             return Strip([Segment(text, looks.marks["muted"])], width)
+        if row.kind == RESOURCES:  # its words run on over its lane
+            marker = "▾" if self.resources_open else "▸"
+            text = (marker + self._resources_text).ljust(width)[:width]
+            return Strip([Segment(text, looks.marks["muted"])], width)
         if row.kind == CORO:
             selected = row.key == self.selected_group
             marker = "▸" if self.folded(str(row.key)) else "▾"
             text = marker + shorten(row.label, width - 2)
+        elif row.kind == RESOURCE:
+            selected = row.key == self.selected_resource
+            text = ("▶" if selected else " ") + shorten(row.label, width - 2)
+        elif row.kind == PROCESS:
+            selected = False
+            marker = "▸" if row.key in self._folded_processes else "▾"
+            text = marker + shorten(row.label, width - 2)
         else:
             selected = row.kind == "task" and row.key == self.selected and not self.selected_group
-            text = ("▶" if selected else " ") + shorten(row.label, width - 2)
+            waker = self._waker is not None and self._waker[0] == row.key
+            text = ("▶" if selected else "»" if waker else " ") + shorten(row.label, width - 2)
         style = looks.marks["selected" if selected else "muted"] if selected or row.dim else Style()
         return Strip([Segment(text.ljust(width - 1), style), Segment(" ")], width)
 
@@ -635,6 +777,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._group_cells(axis, looks)
         if row.kind == CORO:
             return self._coro_cells(str(row.key), axis, looks)
+        if row.kind == RESOURCES:
+            return self._resources_head(columns, looks)
+        if row.kind == RESOURCE:
+            return self._resource_cells(int(row.key), axis, looks), 0
+        if row.kind == PROCESS:  # how many of its tasks were alive
+            counts = alive(timeline, self._processes.get(int(row.key), []), axis.edges)
+            peak = max(counts, default=0)
+            style = looks.group[1]
+            return axis.spread([(bar(count, peak), style) for count in counts], BLANK), 0
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
             cells = [
@@ -660,6 +811,36 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if axis.first and cells[0] is BLANK:  # the folded start-up
             cells[0] = looks.gap
         return cells, 0
+
+    def _resources_head(self, columns: int, looks: Looks) -> tuple[list[Cell], int]:
+        """The head of the resources' lanes: its words, run on over its empty lane."""
+        assert self.timeline is not None
+        width = self.label_width
+        forms = words.resources_group(self.timeline.resources.all)
+        self._resources_text = next(
+            (form for form in forms if len(form) <= width - 1 + columns // 2), forms[-1]
+        )
+        rest = self._resources_text[width - 1 :]
+        muted = looks.marks["muted"]
+        cells = [BLANK] * columns
+        cells[: len(rest)] = [(char, muted) for char in rest[:columns]]
+        return cells, len(rest)
+
+    def _resource_cells(self, resource_id: int, axis: Axis, looks: Looks) -> list[Cell]:
+        """A resource's level, holders and waiters per column (``resource_lane``)."""
+        timeline = self.timeline
+        assert timeline is not None
+        info = timeline.resources.get(resource_id)
+        if info is None:
+            return [BLANK] * axis.columns
+        waits = self._waits.get(resource_id)
+        if waits is None:
+            waits = self._waits[resource_id] = timeline.waits_on(resource_id)
+        found = timeline.resources.columns(resource_id, axis.edges, waits, timeline.end)
+        cells = resource_cells(timeline, info, axis.spread(found, None), looks)
+        if axis.first and cells and cells[0] is BLANK:  # the folded start-up
+            cells[0] = looks.gap
+        return cells
 
     def _coro_cells(self, key: str, axis: Axis, looks: Looks) -> tuple[list[Cell], int]:
         """How many of a group's tasks were alive per column, as bars; over its first
@@ -803,7 +984,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         start = ""
         if axis.first:  # the folded start-up: its length beside its column
             chars[0] = self.looks.gap[0]
-            forms = words.start_up(self.t0)
+            dropped = self.timeline is not None and bool(self.timeline.kept_from)
+            forms = words.start_up(self.t0, dropped)
             start = next((form for form in forms if len(form) < label_width), forms[-1])
         elif self.timeline is not None and self.timeline.loop_start:  # shown: where it ends
             column = axis.column_of(self.timeline.loop_start)
@@ -857,7 +1039,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.row_at_y(offset.y)
         if self.by_steps and self.timeline is not None and offset.x >= self.label_width:
             index = self.step_axis.step_at(offset.x - self.label_width)
-            if index is not None and (row is None or row.kind not in (GROUP, CORO)):
+            if index is not None and (row is None or row.kind not in (GROUP, CORO, RESOURCES)):
                 self.post_message(self.StepClicked(index))
         if offset.y == 0 and not self.by_steps:  # the start-up's words and column
             started = self.timeline.loop_start if self.timeline is not None else 0
@@ -866,6 +1048,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         if row is not None and row.kind == GROUP:
             self.toggle_group()
+        elif row is not None and row.kind == RESOURCES:
+            self.post_message(self.ResourcesClicked())
+        elif row is not None and row.kind == RESOURCE:
+            self.post_message(self.ResourceClicked(int(row.key)))
+        elif row is not None and row.kind == PROCESS:
+            self.toggle_process(int(row.key))
         elif row is not None and row.kind == CORO:
             self.post_message(self.GroupClicked(str(row.key)))
         elif row is not None and row.kind == "task":
@@ -1011,15 +1199,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return max(MIN_SPAN, span + span // 50)
 
 
-def shorten(name: str, width: int) -> str:
-    """Cut in the middle, where names that share a prefix and a number differ least:
-    "blocking/…beat-1"."""
-    if len(name) <= width:
-        return name
-    if width < 4:
-        return name[:width]
-    tail = (width - 1) // 2
-    return name[: width - 1 - tail] + "…" + name[len(name) - tail :]
+def _span_columns(axis: Axis, start: int, end: int) -> range:
+    """The screen columns of ``axis`` that the span [start, end) touches (none off screen)."""
+    edges = axis.edges
+    if len(edges) < 2 or end <= edges[0] or start >= edges[-1]:
+        return range(0)
+    first = max(0, bisect_right(edges, start) - 1)
+    last = min(len(edges) - 2, bisect_right(edges, max(start, end - 1)) - 1)
+    width = axis.width if isinstance(axis, StepAxis) else 1
+    return range(first * width, min(axis.columns, (last + 1) * width))
 
 
 def _task_row(info: TaskInfo) -> Row:
