@@ -68,6 +68,7 @@ def gather_trace(folder: Path) -> Path:
     program = folder / "prog.py"
     program.write_text(PROGRAM)
     b = TraceBuilder(program=str(program))
+    b.source(program)
     b.add(LoopMark(0, 1, 0))
     b.task(0, 1, "main")
     b.add(Ready(0, 1, Cause.START))

@@ -142,3 +142,30 @@ def test_the_pacer_gives_a_costly_redraw_a_tenth_of_the_time() -> None:
     assert not pacer.due(0.19) and pacer.due(0.2)
     pacer.ran(1.0, 1.05)  # 50 ms: again after 0.5 s
     assert not pacer.due(1.45) and pacer.due(1.51)
+
+
+def test_the_feed_hands_over_a_slice_at_a_time() -> None:
+    records = read_trace(GATHER).records
+    feed = LiveFeed()
+    feed.new_run()(records)
+    live = Timeline(read_trace(GATHER).header)
+    while feed.backlog:
+        live.add(feed.take(3))
+    assert [len(feed.take(3))] == [0]
+    whole = Timeline.from_file(GATHER)
+    assert live.end == whole.end and live.finished
+
+
+def test_a_feed_fallen_behind_drops_what_waits_and_what_comes() -> None:
+    """Past its backlog the app cannot catch up: what waits is dropped (its memory stays
+    bounded), and the recording is told to stop decoding records for it."""
+    records = read_trace(GATHER).records
+    feed = LiveFeed(max_backlog=10)
+    on_records = feed.new_run()
+    assert on_records(records[:8]) is True
+    assert on_records(records[8:12]) is False  # 12 waiting: behind
+    assert feed.behind and feed.backlog == 0 and feed.take() == []
+    assert on_records(records[12:15]) is False
+    assert feed.dropped == 15
+    feed.new_run()  # a re-run starts afresh
+    assert not feed.behind and feed.dropped == 0

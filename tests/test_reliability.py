@@ -19,11 +19,19 @@ from pathlib import Path
 
 from loopviz import exits
 from loopviz.app.target import resolve
+from loopviz.model.analysis import findings
+from loopviz.model.timeline import Timeline
 from loopviz.record import Recorder
 from loopviz.trace import (
+    Cause,
     End,
+    Loss,
+    Lost,
     Output,
     Problem,
+    Ran,
+    Ready,
+    Str,
     Wait,
     Waited,
     encode_header,
@@ -202,3 +210,223 @@ def test_output_passes_through_byte_for_byte(tmp_path: Path) -> None:
     assert traced.returncode == plain.returncode == 0
     assert len(plain.stdout) == 200_000
     assert traced.stdout == plain.stdout
+
+
+_EVERY_WAY = """
+import os, subprocess, sys
+print("through print")
+sys.stdout.buffer.write(b"through the buffer \\xff\\xfe\\n")
+os.write(1, b"through the descriptor\\n")
+sys.stderr.buffer.write(b"error through the buffer\\n")
+subprocess.run(["echo", "from a command"], stdout=sys.stdout, check=True)
+if os.fork() == 0:
+    print("from a forked child", flush=True)
+    os._exit(0)
+os.wait()
+print("last, with no newline", end="")
+"""
+
+
+def test_output_written_every_way_is_recorded_and_passed_on(tmp_path: Path) -> None:
+    """Text, bytes through ``.buffer``, the descriptor itself, a command given
+    ``sys.stdout``, a forked child: each line recorded once, and the bytes passed on as plain
+    (the order between lines written in different ways may differ: they travel apart)."""
+    program = tmp_path / "ways.py"
+    program.write_text(_EVERY_WAY)
+    plain = subprocess.run([sys.executable, str(program)], capture_output=True, timeout=60)
+    trace = tmp_path / "ways.trace.jsonl"
+    traced = subprocess.run(
+        [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert traced.returncode == plain.returncode == 0
+    assert sorted(traced.stdout.splitlines()) == sorted(plain.stdout.splitlines())
+    assert len(traced.stdout) == len(plain.stdout)
+    assert b"error through the buffer" in traced.stderr
+    lines = [(r.stream, r.text) for r in read_trace(trace).records if isinstance(r, Output)]
+    assert sorted(lines) == sorted(
+        [
+            (1, "through print"),
+            (1, "through the buffer \ufffd\ufffd"),
+            (1, "through the descriptor"),
+            (2, "error through the buffer"),
+            (1, "from a command"),
+            (1, "from a forked child"),
+            (1, "last, with no newline"),
+        ]
+    )
+
+
+_CLOSED = """
+import os, sys
+log = open(sys.argv[1], "w")
+os.close(1)
+os.close(2)
+for stream in (sys.stdout, sys.stderr, sys.stdout.buffer):
+    try:
+        stream.write("printed\\n" if stream is not sys.stdout.buffer else b"printed\\n")
+        stream.flush()
+    except OSError as exc:
+        log.write(f"{exc.errno}\\n")
+    else:
+        log.write("printed\\n")
+log.write(f"{sys.stdout.fileno()} {sys.stderr.fileno()}\\n")
+"""
+
+
+def test_closed_descriptors_stay_closed(tmp_path: Path) -> None:
+    """A program that closed its descriptors 1 and 2 cannot print, recorded as plain; and its
+    ``sys.stdout`` names descriptor 1, as plain (not a pipe of loopviz's)."""
+    program = tmp_path / "closed.py"
+    program.write_text(_CLOSED)
+
+    def run(*command: str) -> str:
+        log = tmp_path / "log"
+        subprocess.run([*command, str(program), str(log)], timeout=60, capture_output=True)
+        return log.read_text()
+
+    plain = run(sys.executable)
+    traced = run(sys.executable, "-m", "loopviz", "record", "-o", str(tmp_path / "t"))
+    assert plain == "9\n9\n9\n1 2\n"  # EBADF
+    assert traced == plain
+
+
+_BUSY_THEN = """
+import asyncio, os, signal, sys
+
+async def spin():
+    while True:
+        await asyncio.sleep(0)
+
+async def main():
+    spinners = [asyncio.create_task(spin()) for _ in range(3)]
+    await asyncio.sleep(0.4)
+    print("last words", flush=True)
+    {end}
+
+asyncio.run(main())
+"""
+
+
+def _record(tmp_path: Path, source: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    program = tmp_path / "prog.py"
+    program.write_text(source)
+    trace = tmp_path / "prog.trace.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done, trace
+
+
+def test_a_busy_loop_ended_by_os_exit_loses_nothing(tmp_path: Path) -> None:
+    """``os._exit`` ends a process at once: the records of the busy loop's last moments (up
+    to a quarter of a second) are sent first, and the trace says nothing is missing."""
+    done, trace = _record(tmp_path, _BUSY_THEN.format(end="os._exit(3)"))
+    assert "failed: exit status 3" in done.stderr
+    records = read_trace(trace).records
+    (said,) = [r for r in records if isinstance(r, Output)]
+    assert said.text == "last words"
+    steps = [r.t for r in records if isinstance(r, Ran)]
+    woken = [r.t for r in records if isinstance(r, Ready) and r.cause == Cause.TIMER]
+    assert steps and steps[-1] > woken[-1]  # main's wake-up and the spinners' steps after it
+    assert not [r for r in records if isinstance(r, Lost)]
+
+
+def test_a_killed_process_says_what_may_be_missing(tmp_path: Path) -> None:
+    """Killed by a signal it cannot catch, the process could not send its last records: the
+    trace says from when on what it did may be missing, and the summary says so."""
+    done, trace = _record(tmp_path, _BUSY_THEN.format(end="os.kill(os.getpid(), signal.SIGKILL)"))
+    assert "killed by signal 9" in done.stderr
+    records = read_trace(trace).records
+    (lost,) = [r for r in records if isinstance(r, Lost)]
+    timed = [r.t for r in records if isinstance(r, (Ran, Output))]
+    assert (lost.why, lost.events) == (Loss.KILLED, -1)
+    assert lost.t == max(timed)  # the last record that arrived
+    summary = subprocess.run(
+        [sys.executable, "-m", "loopviz", "summary", str(trace)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "process was killed before it sent all it recorded" in summary.stdout
+
+
+_ODD_CALLBACKS = """
+import asyncio
+
+class Odd:
+    '''A callable whose name cannot be read: making its Callback record fails.'''
+    def __getattr__(self, name):
+        raise RuntimeError(f"no {name}")
+    def __call__(self):
+        print("odd callback ran")
+
+async def child():
+    await asyncio.sleep(0.01)
+    return "child done"
+
+async def main():
+    loop = asyncio.get_running_loop()
+    for _ in range(3):
+        loop.call_soon(Odd())
+        await asyncio.sleep(0.01)
+    print(await asyncio.create_task(child(), name="after the failures"))
+
+asyncio.run(main())
+"""
+
+
+def test_a_failing_hook_drops_its_own_records_only(tmp_path: Path) -> None:
+    """Making a callback's record fails (an error inside loopviz): that record is dropped and
+    counted, said once on stderr, and everything else is still recorded, the tasks that
+    come after included."""
+    program = tmp_path / "odd.py"
+    program.write_text(_ODD_CALLBACKS)
+    plain = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, timeout=60
+    )
+    done, trace = _record(tmp_path, _ODD_CALLBACKS)
+    assert done.returncode == plain.returncode == 0
+    assert done.stdout == plain.stdout
+    assert done.stderr.count("could not be recorded after an internal error") == 1
+    records = read_trace(trace).records
+    (lost,) = [r for r in records if isinstance(r, Lost)]
+    assert (lost.why, lost.events) == (Loss.FAILED, 3)
+    assert not [r for r in records if isinstance(r, Problem)]  # recording never stopped
+    timeline = Timeline.from_trace(read_trace(trace))
+    (child,) = [info for info in timeline.tasks if info.name == "after the failures"]
+    assert child.ended is not None
+    assert "3 events from" in "\n".join(f.text for f in findings(timeline))
+
+
+def test_the_table_of_interned_strings_is_bounded_and_names_stay_right() -> None:
+    """A run naming each of many tasks apart: the recorder's table of strings stays bounded
+    (it grew for ever), a name it forgot is written again when it comes back, and every task
+    reads with its own name."""
+    recorder = Recorder()
+    recorder.max_strings = 500  # (65,536 by default)
+    count = 2 * recorder.max_strings + 100
+
+    async def job() -> None:
+        await asyncio.sleep(0)
+
+    async def main() -> None:
+        for start in range(0, count, 100):
+            names = [f"job-{k}" for k in range(start, min(start + 100, count))]
+            await asyncio.gather(*(asyncio.create_task(job(), name=name) for name in names))
+        await asyncio.create_task(job(), name="job-0")  # forgotten long ago: written again
+
+    with asyncio.Runner(loop_factory=recorder.loop) as runner:
+        runner.run(main())
+    recorder.close()
+    assert len(recorder._strings) <= 500 and len(recorder._older_strings) <= 500
+    texts = [r.text for r in recorder.records if isinstance(r, Str)]
+    assert texts.count("job-0") == 2 and texts.count("job-1") == 1
+    timeline = Timeline(recorder.header)
+    timeline.add(recorder.records)
+    named = [info.name for info in timeline.tasks if info.name.startswith("job-")]
+    assert named == [f"job-{k}" for k in range(count)] + ["job-0"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from loopviz.record.sources import source_record
 from loopviz.trace import (
     Header,
     Site,
@@ -53,6 +54,10 @@ class TraceBuilder:
         )  # fmt: skip
         self.records.append(record)
         return record
+
+    def source(self, path: Path) -> None:
+        """Vouch for a source file as the recorder does: the app shows only those."""
+        self.records.append(source_record(str(path)))
 
     def add(self, *records) -> None:
         self.records.extend(records)

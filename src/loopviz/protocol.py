@@ -4,7 +4,8 @@ The parent (``record.process``) starts ``python -m loopviz.record.child`` with t
 environment variables; the child reads and removes them before the program runs, so the
 program never sees them (but ``FOLLOW``, which its own Python children need). Records flow
 back on the pipe named by ``TRACE_FD``; what the program prints through ``sys.stdout`` /
-``sys.stderr`` flows on the two pipes of ``TEXT_FDS``.
+``sys.stderr`` flows on the two pipes of ``TEXT_FDS`` (recorded by the child), what reaches
+its file descriptors 1 and 2 otherwise on their own pipes (recorded by the parent).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def read_hello(line: bytes) -> tuple[int, int, str] | None:
 
 PAUSE = "LOOPVIZ_PAUSE"  # SIGUSR1 pauses and resumes recording; "paused": it starts paused
 
+MAX_LINE = 8192  # bytes: a longer output line is recorded as lines of this length
 MAX_OUTPUT_LINES = 100_000  # output past this many lines is passed on but not recorded
 OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not recorded]"
 

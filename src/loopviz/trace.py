@@ -29,6 +29,7 @@ from loopviz.exits import LoopvizError
 FORMAT = "loopviz-trace"
 FORMAT_VERSION = 5  # 5: processes, loops running, gaps (docs/trace-format.md: each version's)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
+FIRST_WITH_SOURCES = 5  # the first whose Source records say which files the program ran
 
 
 class TraceError(LoopvizError):
@@ -166,6 +167,13 @@ class Unseen(enum.IntEnum):
     REPLACED = 1  # a loop asked for (``what``: "uvloop") was given as a traced one instead
     PROCESS = 2  # a Python child process started (``what``: its pid, or ""); not followed
     CHILD = 3  # a Python child process started (``what``: its pid), followed if it can be
+
+
+class Loss(enum.IntEnum):
+    """Why a :class:`Lost` record's events are not in the trace."""
+
+    KILLED = 0  # the program's process ended before it sent what it recorded last
+    FAILED = 1  # recording them failed (an error inside loopviz); the rest went on
 
 
 class Header(msgspec.Struct, kw_only=True):
@@ -461,6 +469,29 @@ class Gap(msgspec.Struct, **_record(20)):
     loops: int = 0
 
 
+class Lost(msgspec.Struct, **_record(21)):
+    """Events the trace misses, and how many (``events`` -1: not known). ``t``: the first
+    one's time, or for ``Loss.KILLED`` the time of the last record received, after which
+    what the program did may be missing."""
+
+    t: int
+    events: int
+    why: int  # Loss
+
+
+class Source(msgspec.Struct, **_record(22)):
+    """A source file of the program's own that it ran, as it was: its size in bytes and
+    the SHA-256 of its content ("" when it was past :data:`MAX_SOURCE` bytes, or unreadable).
+    A viewer shows a file's source only when a file it finds has this size and hash."""
+
+    file: str
+    size: int
+    sha256: str
+
+
+MAX_SOURCE = 1_000_000  # bytes: a longer source file is not hashed, nor shown
+
+
 Record = (
     Str
     | Site
@@ -484,6 +515,8 @@ Record = (
     | Untraced
     | Process
     | Gap
+    | Lost
+    | Source
 )
 
 _encoder = msgspec.json.Encoder()
@@ -532,6 +565,16 @@ def decode_lines(lines: Iterable[bytes], *, only_notes: bool = False) -> list[Re
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 continue
     return records
+
+
+def last_time(lines: Sequence[bytes]) -> int | None:
+    """The time of the last of these event lines that has one (None: none has)."""
+    for line in reversed(lines):
+        for record in decode_lines([line]):
+            t = getattr(record, "t", None)
+            if isinstance(t, int):
+                return t
+    return None
 
 
 def parse_header(line: bytes, where: str) -> Header:

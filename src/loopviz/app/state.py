@@ -101,35 +101,65 @@ class Playback:
 
 class LiveFeed:
     """Records a recording delivers on its own thread, queued until the UI thread takes
-    them as one batch, so a flooding program cannot starve the screen. Each run has an id:
-    batches of a run that a re-run replaced (still shutting down) are dropped."""
+    them a slice at a time, so a flooding program cannot starve the screen. Each run has an
+    id: batches of a run that a re-run replaced (still shutting down) are dropped.
 
-    def __init__(self) -> None:
+    Past ``max_backlog`` records waiting, the app has fallen behind the run for good: the
+    feed drops what waits and all that comes after (``behind``, ``dropped`` counts them), so
+    the app's memory stays bounded; the run is then shown from its trace once it ends.
+    (``dropped`` counts the records it was handed, not those it declined after.)"""
+
+    MAX_BACKLOG = 500_000
+
+    def __init__(self, max_backlog: int = MAX_BACKLOG) -> None:
         self._lock = threading.Lock()
         self._pending: list[Record] = []
         self._run_id = 0
         self.received = 0  # records of this run received (read under the recording's lock)
         self.taken = 0  # ... and taken: the index of the next batch's first
+        self.max_backlog = max_backlog
+        self.behind = False
+        self.dropped = 0
 
-    def new_run(self) -> Callable[[list[Record]], None]:
+    def new_run(self) -> Callable[[list[Record]], bool]:
         """Forget what is queued; the callback to give the new recording (``on_records``)."""
         with self._lock:
             self._run_id += 1
             self._pending = []
             self.received = self.taken = 0
+            self.behind, self.dropped = False, 0
             return partial(self._receive, self._run_id)
 
-    def _receive(self, run_id: int, records: list[Record]) -> None:
-        """On the recorder's thread: queue only."""
+    def _receive(self, run_id: int, records: list[Record]) -> bool:
+        """On the recorder's thread: queue only. False: no more (a replaced run's records, or
+        all once behind: the recording then stops decoding them)."""
         with self._lock:
-            if run_id == self._run_id:
-                self._pending.extend(records)
-                self.received += len(records)
+            if run_id != self._run_id:
+                return False
+            self.received += len(records)
+            if self.behind:
+                self.dropped += len(records)
+                return False
+            self._pending.extend(records)
+            if len(self._pending) > self.max_backlog:
+                self.behind = True
+                self.dropped += len(self._pending)
+                self._pending = []
+            return not self.behind
 
-    def take(self) -> list[Record]:
-        """Everything queued since the last take, in order."""
+    @property
+    def backlog(self) -> int:
+        """Records waiting to be taken."""
+        return len(self._pending)
+
+    def take(self, most: int | None = None) -> list[Record]:
+        """What is queued, in order: everything, or the first ``most`` records."""
         with self._lock:
-            batch, self._pending = self._pending, []
+            if most is None or len(self._pending) <= most:
+                batch, self._pending = self._pending, []
+            else:
+                batch = self._pending[:most]
+                del self._pending[:most]
             self.taken += len(batch)
         return batch
 

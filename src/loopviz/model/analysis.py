@@ -85,6 +85,18 @@ class UntracedLint:
             yield Finding(self.name, 0, line)
 
 
+class LostLint:
+    """Events the trace misses: the recorder could not write them, or the process was killed
+    before it sent them."""
+
+    name = "lost"
+
+    def check(self, timeline: Timeline) -> Iterator[Finding]:
+        program = words.program_name(timeline)
+        for note in timeline.lost:
+            yield Finding(self.name, note.t, words.lost(program, note))
+
+
 class DeadlockLint:
     """Tasks waiting on each other in a cycle (a task awaiting a task that awaits it; two
     tasks each holding a lock the other waits for): none of them can go on. Checked at the
@@ -100,7 +112,14 @@ class DeadlockLint:
             yield Finding(self.name, formed, words.deadlock(timeline, cycle), tasks)
 
 
-LINTS = (UntracedLint(), BlockingLint(), NeverFinishedLint(), ProblemLint(), DeadlockLint())
+LINTS = (
+    UntracedLint(),
+    LostLint(),
+    BlockingLint(),
+    NeverFinishedLint(),
+    ProblemLint(),
+    DeadlockLint(),
+)
 
 
 def findings(timeline: Timeline) -> list[Finding]:

@@ -23,6 +23,7 @@ from loopviz.trace import (
     Idle,
     Job,
     LoopMark,
+    Lost,
     Output,
     Problem,
     Process,
@@ -33,6 +34,7 @@ from loopviz.trace import (
     Renamed,
     Resource,
     Site,
+    Source,
     Str,
     TaskCreated,
     Untraced,
@@ -68,6 +70,8 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
     Untraced: (),
     Process: (),
     Gap: (),
+    Lost: (),
+    Source: (),
 }
 # A child's loop is not the program's: its records are not drawn in the loop's lane.
 LOOP_RECORDS = frozenset({Idle, Callback, LoopMark})

@@ -81,6 +81,8 @@ from loopviz.trace import (
     JobPhase,
     LoopMark,
     LoopPhase,
+    Loss,
+    Lost,
     Outcome,
     Output,
     Problem,
@@ -92,6 +94,7 @@ from loopviz.trace import (
     Renamed,
     Resource,
     Site,
+    Source,
     Str,
     TaskCreated,
     Trace,
@@ -125,6 +128,16 @@ _CAUSES = frozenset(Cause)
 _CANCELLED = frozenset({Cause.CANCEL, Cause.GROUP_CANCEL, Cause.GROUP_FAILED, Cause.DEADLINE})
 _WAITS = frozenset(Wait)
 MAX_T = 366 * 86_400 * 1_000_000_000  # a year: a later time (or a longer step) is damage
+# Characters of a string (a name, an output line, a message) kept for display: past them,
+# "…". Views wrap and measure whole strings: a 50 MB task name or line would hang any of them.
+MAX_TEXT = 2000
+MAX_TRACEBACK = 100_000
+
+
+def clip(text: str, most: int = MAX_TEXT) -> str:
+    """``text``, cut to ``most`` characters and "…" if it is longer."""
+    return text if len(text) <= most else text[:most] + "…"
+
 
 # Waits whose ``detail`` is a number, not a Str id: the task or job awaited, how many tasks a
 # gather or task group awaits, how long a sleep cut short by a deadline would have lasted.
@@ -206,6 +219,8 @@ class Timeline:
         # The program's process and the children followed, once a child is (``processes``).
         self.processes: list[ProcessInfo] = []
         self._proc = 0  # the process whose records come now
+        self.lost: list[Lost] = []  # events the recorder could not write
+        self.sources: dict[str, Source] = {}  # the program's files as it ran them, by path
         self._active_until = 0  # end of the last step or callback seen: the loop was busy
         self._strs: dict[int, str] = {0: ""}
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
@@ -273,9 +288,11 @@ class Timeline:
             Renamed: self._on_renamed,
             Resource: self.resources.on_resource,
             Use: self.resources.on_use,
-            Untraced: self.untraced.append,
+            Untraced: self._on_untraced,
             Process: self._on_process,
             Gap: self._on_gap,
+            Lost: self._on_lost,
+            Source: self._on_source,
         }
 
     @classmethod
@@ -399,7 +416,7 @@ class Timeline:
         return localize(record, self._proc)
 
     def _on_str(self, r: Str) -> None:
-        self._strs[r.id] = r.text
+        self._strs[r.id] = clip(r.text)
 
     def _on_site(self, r: Site) -> None:
         file = self._strs.get(r.file, "")
@@ -437,6 +454,21 @@ class Timeline:
         if parent is not None:
             parent.info.children.append(r.task)
         self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
+
+    def _on_untraced(self, r: Untraced) -> None:
+        self.untraced.append(Untraced(r.t, r.kind, clip(r.what), clip(r.file), r.line, clip(r.by)))
+
+    def _on_source(self, r: Source) -> None:
+        if r.size < 0:
+            self._damaged("a Source record says what cannot be")
+            return
+        self.sources[r.file] = r
+
+    def _on_lost(self, r: Lost) -> None:
+        if r.why not in Loss._value2member_map_ or r.events < -1:
+            self._damaged("a Lost record says what cannot be")
+            return
+        self.lost.append(r)
 
     def _damaged(self, what: str) -> None:
         """A record that contradicts the ones before it (a damaged or hand-edited trace): it is
@@ -658,7 +690,7 @@ class Timeline:
 
     def _on_output(self, r: Output) -> None:
         self._moment(r.t, _M_OUTPUT, len(self._out))
-        self._out.append((r.t, r.stream, r.text))
+        self._out.append((r.t, r.stream, clip(r.text)))
         self.end = max(self.end, r.t)
 
     def _on_problem(self, r: Problem) -> None:
@@ -689,7 +721,9 @@ class Timeline:
             self.end = max(self.end, r.until)
 
     def _on_program_error(self, r: ProgramError) -> None:
-        self._error = r
+        self._error = ProgramError(
+            r.t, clip(r.type), clip(r.message), clip(r.traceback, MAX_TRACEBACK)
+        )
         self.end = max(self.end, r.t)
 
     def _on_end(self, r: End) -> None:

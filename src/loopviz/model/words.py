@@ -47,6 +47,8 @@ from loopviz.trace import (
     Cause,
     EndReason,
     JobPhase,
+    Loss,
+    Lost,
     Outcome,
     ResourceKind,
     Stream,
@@ -518,17 +520,19 @@ def program_end(timeline: Timeline) -> str:
     return ending(exit.reason, exit.status, exit.error)
 
 
-def run_figures(timeline: Timeline, busy: int, gain: float) -> str:
+def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
     """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
-    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``)."""
+    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``, None:
+    not counted)."""
     wall = timeline.end
     figures = [f"ran {format_time(wall)}"]
     if wall:
-        figures += [f"loop busy {100 * busy / wall:.0f}%"]
+        figures.append(f"loop busy {100 * busy / wall:.0f}%")
         stopped = timeline.loop_stopped()
         if stopped:
-            figures += [f"open but not running {100 * stopped / wall:.0f}%"]
-        figures += [f"concurrency gain {gain:.2f}"]
+            figures.append(f"open but not running {100 * stopped / wall:.0f}%")
+        if gain is not None:
+            figures.append(f"concurrency gain {gain:.2f}")
     return " · ".join([*figures, task_count(timeline.tasks)])
 
 
@@ -571,6 +575,29 @@ def more_warnings(count: int) -> str:
 
 def trace_written(path: str, events: int) -> str:
     return f"trace written to {path} ({events:,} event{'' if events == 1 else 's'})"
+
+
+# The app could not fold a live run's records as fast as they came.
+BEHIND = (
+    "this run goes faster than loopviz can show it live: it is shown as far as loopviz "
+    "kept up, and whole, from its trace, once it ends"
+)
+
+
+def source_withheld(file: str, why: str) -> str:
+    """Why the source pane does not show ``file`` (``why``: "unlisted", "too big",
+    "missing", "changed", "old trace"). It shows only the files the program ran, as they were."""
+    name = PurePath(file).name
+    return {
+        "unlisted": f"the trace does not list {name} among the files the program ran, so "
+        "its source is not shown",
+        "too big": f"{name} was too big to show (over 1 MB) when the program ran",
+        "missing": f"cannot find {name} here, nor beside the trace",
+        "changed": f"{name} here is not the file the program ran (it changed since, or is "
+        "another of that name), so its source is not shown",
+        "old trace": f"{name} is not shown: a trace from an older loopviz, which did not "
+        "record the files the program ran, shows only a Python file of up to 1 MB",
+    }[why]
 
 
 def no_event_loop(program: str) -> str:
@@ -657,6 +684,21 @@ def held_open(program: str) -> str:
     return (
         f"{program} ended but left a process running that holds its output open; "
         "the trace ends where the program ended"
+    )
+
+
+def lost(program: str, note: Lost) -> str:
+    """Events the trace misses: the process was killed before sending them, or recording
+    them failed."""
+    if note.why == Loss.KILLED:
+        return (
+            f"{program}'s process was killed before it sent all it recorded: what it did "
+            f"after {format_time(note.t)} may be missing from this trace"
+        )
+    count = f"{note.events:,} event{'' if note.events == 1 else 's'}"
+    return (
+        f"{count} from {format_time(note.t)} on could not be recorded (an error inside "
+        "loopviz) and are missing from this trace; the rest was recorded"
     )
 
 

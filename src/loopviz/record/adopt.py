@@ -153,11 +153,12 @@ class _Adopter:
         return "", 0, by or ""
 
     def _guarded(self, what: Callable[[], None]) -> None:
-        """Run ``what``; a failure stops the recording (said once), never the program."""
+        """Run ``what``; a failure drops its note (counted), never the recording nor the
+        program."""
         try:
             what()
         except Exception as exc:
-            self.recorder.fail(exc)
+            self.recorder.drop(exc)
 
     # --- loops --------------------------------------------------------------------------------
     def _noting_init(self, init: Callable[..., None]) -> Callable[..., None]:
@@ -268,9 +269,9 @@ class _Adopter:
         if executable is None:
             return
         path = os.fsdecode(executable)
-        if os.path.basename(path).startswith("python") or (
-            os.path.realpath(path) == os.path.realpath(sys.executable)
-        ):
+        # Known by name, never by the file system: this may run on a loop's thread, where
+        # the stock loop reads no files (under blockbuster, that would be an error).
+        if os.path.basename(path).startswith("python") or path == sys.executable:
             self._child(str(pid), frame)
 
 

@@ -11,6 +11,7 @@ followed (``follow.py``) when the parent asked (``LOOPVIZ_FOLLOW``).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import os
@@ -20,50 +21,103 @@ import sys
 import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, NoReturn
 
-from loopviz.protocol import BLOCK_NS, FOLLOW, NO_UVLOOP, PAUSE, TEXT_FDS, TRACE_FD, OutputCap
+from loopviz.protocol import (
+    BLOCK_NS,
+    FOLLOW,
+    MAX_LINE,
+    NO_UVLOOP,
+    PAUSE,
+    TEXT_FDS,
+    TRACE_FD,
+    OutputCap,
+)
 from loopviz.record import adopt
 from loopviz.record.follow import forked
 from loopviz.record.session import Recorder
 from loopviz.trace import Output, Stream
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
-class TimedLines(io.TextIOWrapper):
-    """The program's ``sys.stdout`` or ``sys.stderr``: records each line when it is written,
-    so output sits in step with the timeline (the parent reading a pipe would see it late
-    whenever it is busy), then passes it on to the recording process."""
 
-    def __init__(self, fd: int, stream: Stream, recorder: Recorder, cap: OutputCap) -> None:
-        super().__init__(
-            open(fd, "wb", buffering=0),  # noqa: SIM115 - closed with the wrapper
-            encoding="utf-8",
-            errors="backslashreplace",
-            write_through=True,
-        )
+class TimedOutput(io.RawIOBase):
+    """What the program writes through ``sys.stdout`` or ``sys.stderr`` (text, or bytes
+    through ``.buffer``): passed on byte for byte, each line recorded when it is written, so
+    output sits in step with the timeline (the parent reading a pipe would see it late
+    whenever it is busy).
+
+    It goes to a pipe of its own (``TEXT_FDS``) only while the program's file descriptor 1
+    (or 2) is still the pipe it started with and this process is still the recorded one;
+    otherwise it is written to that descriptor as plain Python would: closed, it fails;
+    redirected, it goes there; in a child made by fork, the recording process records it."""
+
+    def __init__(
+        self, fd: int, target: int, stream: Stream, recorder: Recorder, cap: OutputCap
+    ) -> None:
+        super().__init__()
+        self._fd = fd
+        self._target = target
+        self._pipe = _identity(target)
         self._stream = stream
         self._recorder = recorder
-        self._partial = ""
+        self._partial = b""
         self._cap = cap  # shared by stdout and stderr
 
-    def write(self, text: str) -> int:
-        written = super().write(text)
-        *lines, self._partial = (self._partial + text).split("\n")
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._target  # as the program's own sys.stdout says: 1 (or 2)
+
+    def write(self, data: ReadableBuffer) -> int:
+        if not (self._recorder.enabled and _identity(self._target) == self._pipe):
+            return os.write(self._target, data)
+        written = os.write(self._fd, data)
+        chunk = self._partial + bytes(memoryview(data)[:written])
+        *lines, self._partial = chunk.split(b"\n")
         for line in lines:
             self._record(line)
+        while len(self._partial) >= MAX_LINE:  # a long line is recorded in pieces
+            self._record(self._partial[:MAX_LINE])
+            self._partial = self._partial[MAX_LINE:]
         return written
 
     def finish(self) -> None:
         """The program is over: record a last line that has no newline."""
         if self._partial:
             self._record(self._partial)
-            self._partial = ""
+            self._partial = b""
 
-    def _record(self, line: str) -> None:
-        text = self._cap.admit(line.rstrip("\r"))
-        rec = self._recorder
-        if text is not None and rec.enabled:
-            rec.emit(Output(rec.now(), self._stream, text))
-            rec.flush()  # a batch once enough has gathered, even with no event loop running
+    def _record(self, line: bytes) -> None:
+        for start in range(0, max(len(line), 1), MAX_LINE):
+            text = self._cap.admit(line[start : start + MAX_LINE].decode("utf-8", "replace"))
+            rec = self._recorder
+            if text is not None and rec.enabled:
+                rec.emit(Output(rec.now(), self._stream, text.rstrip("\r")))
+                rec.flush()  # a batch once enough has gathered, even with no event loop running
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    """What file descriptor ``fd`` is open on (None: it is closed)."""
+    try:
+        found = os.fstat(fd)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _program_stream(raw: TimedOutput) -> io.TextIOWrapper:
+    """The program's ``sys.stdout`` or ``sys.stderr``: as Python made it (its encoding and
+    error handler), writing through to ``raw``."""
+    made = sys.stdout if raw.fileno() == 1 else sys.stderr
+    return io.TextIOWrapper(
+        raw,  # type: ignore[arg-type]
+        encoding=made.encoding,
+        errors=made.errors,
+        write_through=True,
+    )
 
 
 def _program_traceback(exc: BaseException) -> str:
@@ -126,11 +180,34 @@ def main() -> int:
         user_files=[str(path)],
         writes_end=False,  # the recording process ends the trace, with the exit status
     )
+    recorder.note_sources([str(path)])  # at once: a live viewer shows its source meanwhile
+
+    cap = OutputCap()
+    out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
+    outputs = [
+        TimedOutput(out_fd, 1, Stream.STDOUT, recorder, cap),
+        TimedOutput(err_fd, 2, Stream.STDERR, recorder, cap),
+    ]
+    sys.stdout, sys.stderr = (_program_stream(raw) for raw in outputs)
+    exit_now = os._exit
+
+    def finish() -> None:
+        """Record a last line that has no newline and send everything recorded."""
+        for output in outputs:
+            output.finish()
+        recorder.close()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         """Killed for a timeout: send what was recorded, then go."""
-        recorder.close()
-        os._exit(128 + signum)
+        finish()
+        exit_now(128 + signum)
+
+    @functools.wraps(exit_now)
+    def exit_sending(status: int) -> NoReturn:
+        """``os._exit``, which ends the process at once: first send what was recorded (else
+        a busy loop's last quarter second of records would be lost)."""
+        finish()  # in a child made by fork, nothing: its recorder is off
+        exit_now(status)
 
     follow = os.environ.get(FOLLOW)
     if follow:  # the program's Python children record on this trace's clock (follow.py)
@@ -141,10 +218,7 @@ def main() -> int:
         signal.signal(signal.SIGUSR1, lambda _signum, _frame: recorder.toggle_pause())
         if pause == "paused":
             recorder.pause()
-    cap = OutputCap()
-    out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
-    sys.stdout = TimedLines(out_fd, Stream.STDOUT, recorder, cap)
-    sys.stderr = TimedLines(err_fd, Stream.STDERR, recorder, cap)
+    os._exit = exit_sending
     adopt.install(recorder, no_uvloop=no_uvloop, follow=bool(follow))
     if follow:  # a child made by fork records on its own (multiprocessing's fork start)
         os.register_at_fork(after_in_child=forked)
@@ -171,10 +245,7 @@ def main() -> int:
         sys.stderr.write(text)
         status = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            if isinstance(stream, TimedLines):
-                stream.finish()
-        recorder.close()
+        finish()
     return status
 
 

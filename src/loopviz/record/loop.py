@@ -201,7 +201,10 @@ class TracingLoop(asyncio.SelectorEventLoop):
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_soon")
-        task: Any = getattr(callback, "__self__", None)
+        try:  # (free in 3.11+ when nothing is raised)
+            task: Any = getattr(callback, "__self__", None)
+        except Exception:  # a callable object whose __getattr__ raises: not a task's
+            task = None
         if type(callback) is _step_type:
             # A yield's own next step needs no report: after_step says it yielded.
             if task is self.running_task:

@@ -31,6 +31,7 @@ from loopviz.protocol import (
     CHILD_MODULE,
     FOLLOW,
     HTTP_BASE,
+    MAX_LINE,
     NO_UVLOOP,
     PAUSE,
     TEXT_FDS,
@@ -44,6 +45,8 @@ from loopviz.trace import (
     End,
     EndReason,
     Header,
+    Loss,
+    Lost,
     Output,
     Process,
     ProgramError,
@@ -54,6 +57,7 @@ from loopviz.trace import (
     decode_lines,
     encode_header,
     encode_records,
+    last_time,
     loops_opened,
     new_header,
     parse_header,
@@ -64,7 +68,6 @@ READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed
 # Seconds a reader may sit idle in read() after the program ended before the pipe counts as
 # held open by a process the program left behind (a daemon in a session of its own).
 QUIET_GRACE = 1.0
-MAX_LINE = 8192  # longer lines are split
 BOOT_DIR = str(Path(__file__).parent / "boot")  # sitecustomize.py, for following children
 
 
@@ -86,6 +89,8 @@ class Recording:
 
     ``on_records`` is called from a background thread with batches of records in arrival
     order, the last batch ending with the ``End`` record; ``header`` is set before the first.
+    Once it returns False it is called no more (a viewer that fell behind: records are then
+    no longer decoded for it).
     """
 
     def __init__(
@@ -96,7 +101,7 @@ class Recording:
         args: Sequence[str] = (),
         timeout: float | None = 60.0,
         block_threshold_ms: float = 100.0,
-        on_records: Callable[[list[Record]], None] | None = None,
+        on_records: Callable[[list[Record]], bool | None] | None = None,
         echo: bool = False,
         stdin: bool = False,
         no_uvloop: bool = False,
@@ -149,6 +154,7 @@ class Recording:
         self._over = False  # the End record is written: nothing more goes in the file
         self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
+        self._last_lines: list[bytes] = []  # the last batch of records that arrived
 
     @property
     def running(self) -> bool:
@@ -156,7 +162,7 @@ class Recording:
 
     def start(self) -> None:
         """Spawn the program and return at once. Raises ``OSError`` if it cannot start."""
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")  # its encoding is its own, as plain
         env[BLOCK_NS] = str(int(self.block_threshold_ms * 1e6))
         if self.no_uvloop:
             env[NO_UVLOOP] = "1"
@@ -272,6 +278,9 @@ class Recording:
         if status < 0 and self._reason == EndReason.EXITED:
             self._reason = EndReason.SIGNAL
         self._ensure_header()
+        if status < 0:  # killed by a signal it could not catch: what it had not sent is lost
+            lost = Lost(last_time(self._last_lines) or 0, -1, Loss.KILLED)
+            self._write(encode_records([lost]), [lost])
         end = End(ended - self._origin(), status, self._reason)
         self._write(encode_records([end]), [end])
         with self._lock:
@@ -475,7 +484,7 @@ class Recording:
                 self._put(data)
             self._events += len(records)
             if self.on_records is not None and records:
-                self.on_records(records)
+                self._hand_over(records)
 
     def _read_records(self, fd: int) -> None:
         with os.fdopen(fd, "rb", buffering=0) as channel:
@@ -506,7 +515,7 @@ class Recording:
 
     def _deliver(self, data: bytes, proc: int = 0) -> None:
         """Write the records of process ``proc`` (0: the program's own)."""
-        lines = data.splitlines()
+        lines = self._last_lines = data.splitlines()
         need_records = self.on_records is not None
         self._loops += loops_opened(lines)
         records = decode_lines(lines, only_notes=not need_records)
@@ -522,7 +531,13 @@ class Recording:
             self._put(data)
             self._events += len(lines)
             if need_records and (records or switch):
-                self.on_records([switch, *records] if switch else records)  # type: ignore[misc]
+                self._hand_over([switch, *records] if switch else records)
+
+    def _hand_over(self, records: list[Record]) -> None:
+        """With the lock held: to ``on_records``, until it says it wants no more."""
+        assert self.on_records is not None
+        if self.on_records(records) is False:
+            self.on_records = None
 
     def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
         """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:

@@ -4,7 +4,9 @@ and the records themselves, made from what its loops report (it implements ``hoo
 Tasks are referred to by id only (never kept alive), and a finished task's exception is read
 from ``Task._exception`` rather than ``exception()``, which would mark it retrieved and
 silence asyncio's "exception was never retrieved" report. An error inside the recording turns
-it off with one warning; it never breaks the program.
+it off with one warning; it never breaks the program. An error making a record that stands
+alone (a callback's, a rename, a reported problem, a blocking step) only drops that record:
+they are counted in a ``Lost`` record at the end, and the rest goes on.
 
 Over 500 lines on purpose: the records of a task's life (the second half) read the session's
 task ids and interned strings on every step; split off into an object of their own they would
@@ -50,6 +52,7 @@ from loopviz.record.hooks import LoopHooks, LoopState
 from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
 from loopviz.record.resources import QueueBooks, ResourceWatch, install, uninstall
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
+from loopviz.record.sources import source_record
 from loopviz.record.watchdog import Watchdog
 from loopviz.trace import (
     PROCESS_POOL,
@@ -67,6 +70,8 @@ from loopviz.trace import (
     JobPhase,
     LoopMark,
     LoopPhase,
+    Loss,
+    Lost,
     Outcome,
     Problem,
     ProgramError,
@@ -76,6 +81,7 @@ from loopviz.trace import (
     Renamed,
     Resource,
     Site,
+    Source,
     Str,
     TaskCreated,
     Untraced,
@@ -111,7 +117,9 @@ _WAIT_TASK = int(Wait.TASK)
 _WAIT_TASK_GROUP = int(Wait.TASK_GROUP)
 _NONE = repr(None)
 # While recording is paused: what later records may refer to, or what is said once.
-_KEPT_WHILE_PAUSED = (Str, Site, Resource, LoopMark, Untraced, ProgramError)
+# (Source, Lost: facts about the whole run.)
+_KEPT_WHILE_PAUSED = (Str, Site, Resource, LoopMark, Untraced, ProgramError, Source, Lost)
+MAX_STRINGS = 1 << 16  # interned strings remembered (twice that at most: see ``intern``)
 
 
 def _main_script() -> str:
@@ -137,6 +145,8 @@ class Recorder(LoopHooks):
     that to whoever reads the stream (the recording process does, for a recorded program).
     """
 
+    max_strings = MAX_STRINGS
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -157,7 +167,9 @@ class Recorder(LoopHooks):
         self._ending = (0, EndReason.EXITED)  # the status and reason its End record says
         self._code_book = CodeBook(user_files)
         self._codes = self._code_book.codes  # by id(code): hashing a code object is slow
-        self._strings: dict[str, int] = {}
+        self._strings: dict[str, int] = {}  # see ``intern``
+        self._older_strings: dict[str, int] = {}
+        self._last_str = 0
         self._sites: dict[tuple[str, int], int] = {}
         self._intern_lock = threading.Lock()
         self._task_ids: dict[int, int] = {}  # id(task) -> task id, while the task is pending
@@ -191,6 +203,9 @@ class Recorder(LoopHooks):
         self.paused_at: int | None = None  # since when recording is paused (None: it is not)
         self._paused_tasks: dict[int, weakref.ref[asyncio.Task[Any]]] = {}
         self._loops_closed: set[int] = set()
+        self._sourced: set[str] = set()  # files a Source record was written for
+        self._dropped = 0  # records that could not be made (see ``drop``)
+        self._first_drop = 0
         self._watchdog: Watchdog | None = None
         self._closed = threading.Event()
 
@@ -215,13 +230,22 @@ class Recorder(LoopHooks):
         return _now() - self.origin
 
     def intern(self, text: str) -> int:
+        """The Str id of ``text``. The table is bounded (a run naming each of millions of
+        tasks apart would otherwise grow for ever): once ``max_strings`` are in it, it starts
+        afresh, keeping the previous table for one more round; a string used in either is
+        kept, one forgotten is written again under a new id when it comes back. (Ids are
+        never reused: one written once stays valid to the trace's readers.)"""
         sid = self._strings.get(text)
         if sid is None:
             with self._intern_lock:  # worker threads intern too
                 sid = self._strings.get(text)
-                if sid is None:  # written before other threads can use it
-                    sid = len(self._strings) + 1
-                    self.emit(Str(sid, text))
+                if sid is None:
+                    sid = self._older_strings.get(text)
+                    if sid is None:  # written before other threads can use it
+                        self._last_str = sid = self._last_str + 1
+                        self.emit(Str(sid, text))
+                    if len(self._strings) >= self.max_strings:
+                        self._older_strings, self._strings = self._strings, {}
                     self._strings[text] = sid
         return sid
 
@@ -294,7 +318,7 @@ class Recorder(LoopHooks):
                 if now != name:
                     self.emit(Renamed(self.now(), tid, self.name_ref(now)))
         except Exception as exc:
-            self.fail(exc)
+            self.drop(exc)
 
     def watch_resources(self) -> None:
         """Record the locks, semaphores, events, conditions, queues and barriers the program
@@ -426,6 +450,28 @@ class Recorder(LoopHooks):
             with contextlib.suppress(Exception):
                 print(message, file=sys.__stderr__, flush=True)
 
+    def drop(self, exc: BaseException) -> None:
+        """Making one record that stands alone went wrong: count it (a ``Lost`` record at the
+        end says how many), say so once on stderr, and go on recording."""
+        self._dropped += 1
+        if self._dropped == 1:
+            self._first_drop = self.now()
+            message = f"loopviz: an event could not be recorded after an internal error: {exc!r}"
+            with contextlib.suppress(Exception):
+                print(message, file=sys.__stderr__, flush=True)
+
+    def note_sources(self, files: Iterable[str] | None = None) -> None:
+        """Write what the program's own source files are as it ran them (``sources.py``):
+        ``files``, or those of its code seen so far. It reads them: not on a loop's thread."""
+        if files is None:
+            codes = list(self._codes.values())
+            files = {info.code.co_filename for info in codes if not info.library}
+        for file in sorted(set(files) - self._sourced):
+            self._sourced.add(file)
+            record = source_record(file)
+            if record is not None:
+                self.emit(record)
+
     # --- the program's end -------------------------------------------------------------------
     def program_error(self, exc: BaseException, traceback_text: str) -> None:
         self.emit(ProgramError(self.now(), type(exc).__name__, str(exc), traceback_text))
@@ -442,6 +488,12 @@ class Recorder(LoopHooks):
             return
         self._closed.set()
         self.resume()  # a run that ends paused: the pause lasted until now
+        if self._dropped:
+            self.emit(Lost(self._first_drop, self._dropped, Loss.FAILED))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # (closed inside a running loop, it reads no files there)
+            self.note_sources()
         if self._writes_end:
             status, reason = self._ending
             self.emit(End(self.now(), status, reason))
@@ -481,7 +533,7 @@ class Recorder(LoopHooks):
             self.emit(Blocking(self.now(), since - self.origin, loop.running_tid, site))
             self._sink.flush(force=True)
         except Exception as exc:  # never let the watchdog die loudly in the program
-            self.fail(exc)
+            self.drop(exc)
 
     # --- what the loops report -----------------------------------------------------------------
     def before_io_wait(self, loop: LoopState, timeout: float | None) -> None:
@@ -501,7 +553,7 @@ class Recorder(LoopHooks):
             name = self.intern(callable_name(callback))
             self.emit(Callback(start - self.origin, end - start, name))
         except Exception as exc:
-            self.fail(exc)
+            self.drop(exc)
 
     def problem(self, loop: LoopState, context: dict[str, Any]) -> None:
         try:
@@ -513,7 +565,7 @@ class Recorder(LoopHooks):
             tid = self.task_id(task) if isinstance(task, Task) else 0
             self.emit(Problem(self.now(), tid, self.intern(message)))
         except Exception as exc:
-            self.fail(exc)
+            self.drop(exc)
 
     def job_submitted(self, loop: LoopState, func: Callable[..., Any]) -> int:
         self._next_job = job = self._next_job + 1

@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # the recorder is loaded when a program is first run, not at 
     from loopviz.record.process import Recording, RunResult
 
 DRAIN = 0.1  # how often live records are folded into the model, seconds
+FOLD_SLICE = 500  # live records folded at a time (a few ms at most) ...
+FOLD_BUDGET = 0.02  # ... until this many seconds went: the rest waits for the next drain
+CENSUS_LIVE_SLICE = 20_000  # a live run's events counted per drain, at most
 CENSUS_SLICE = 2_000  # events counted at a time (about 2 ms), then a rest: the screen goes first
 NOTICE = 2.0  # how long a repeated notice (no more steps) stays, seconds
 
@@ -230,12 +233,12 @@ class RunScreen(Screen[None]):
         self.query_one("#loop").border_title = "event loop"
         self.query_one(TimelineView).focus()
         self._player = self.set_interval(FRAME, self._tick, pause=True)
-        self.set_interval(DRAIN, self._drain)
+        self._drainer = self.set_interval(DRAIN, self._drain)
         if self.live:
             self._start_recording()
         else:
             self.view.loading = True
-            self._load_trace()
+            self._load_trace(self.path)
         self._update_title()
 
     def on_unmount(self) -> None:
@@ -249,10 +252,10 @@ class RunScreen(Screen[None]):
         return self.query_one(TimelineView)
 
     @work(thread=True, exclusive=True, group="load")
-    def _load_trace(self) -> None:
+    def _load_trace(self, path: Path) -> None:
         """Reading a big trace takes seconds: do it off the UI thread."""
         try:
-            timeline = Timeline.from_file(self.path)
+            timeline = Timeline.from_file(path)
         except TraceError as exc:
             self.app.call_from_thread(self._fail, str(exc))
             return
@@ -331,15 +334,18 @@ class RunScreen(Screen[None]):
         self.app.call_from_thread(self._run_ended, recording, result)
 
     def _drain(self) -> None:
-        """Fold in what arrived; while the run goes on, move the model to the clock's "now"
-        even without records, so a program blocking its loop shows its red bar growing."""
-        batch = self.feed.take()
-        recording = self.recording
-        if recording is None or (self.timeline is None and not batch):
+        """Fold in what arrived, a slice at a time for at most ``FOLD_BUDGET`` (the rest
+        waits for the next drain: a frame never waits on a backlog); while the run goes on,
+        move the model to the clock's "now" even without records, so a program blocking its
+        loop shows its red bar growing. Fallen behind for good, it stops and says so."""
+        feed, recording = self.feed, self.recording
+        if recording is None or (self.timeline is None and not feed.backlog):
             return
-        if self._since_renewal is not None and batch:
-            self._since_renewal.append((self.feed.taken - len(batch), batch))
-        elif recording.cuts > self._cuts and recording.running:
+        if feed.behind:
+            if recording.running:
+                self._fell_behind()
+            return
+        if self._since_renewal is None and recording.cuts > self._cuts and recording.running:
             self._cuts = recording.cuts
             self._since_renewal = []
             self._renew(recording)
@@ -349,14 +355,19 @@ class RunScreen(Screen[None]):
             self.view.set_timeline(self.timeline, self.census)
         timeline = self.timeline
         live = recording.running and not timeline.finished
-        if not batch and not live:
+        if not feed.backlog and not live:
             return
         with self.app.batch_update():
-            timeline.add(batch)
-            if live and timeline.header is not None:
+            deadline = time.monotonic() + FOLD_BUDGET
+            while feed.backlog and time.monotonic() < deadline:
+                batch = feed.take(FOLD_SLICE)
+                if self._since_renewal is not None:  # a renewal under way adds it again
+                    self._since_renewal.append((feed.taken - len(batch), batch))
+                timeline.add(batch)
+            if live and timeline.header is not None and not feed.backlog:
                 timeline.advance_to(time.monotonic_ns() - timeline.header.clock_origin_ns)
             if self.census is not None:
-                self.census.update()
+                self.census.update(most=CENSUS_LIVE_SLICE)
             self.view.data_changed()
             if not (self.selected or self.group or self.resource):
                 self._select_first()
@@ -405,10 +416,24 @@ class RunScreen(Screen[None]):
         self._drain()
         self._show_summary()
 
+    def _fell_behind(self) -> None:
+        """The run goes faster than the app can show it: what was shown stays, the rest is
+        dropped (the app's memory stays bounded) and shown from the trace once the run ends."""
+        if self.timeline is not None and self.message != words.BEHIND:
+            gc.freeze()  # what was folded stays as it is: out of the collector's full passes
+            self.message = words.BEHIND
+            self.notify(self.message, severity="warning", timeout=8)
+            self._show_summary()
+
     def _run_ended(self, recording: Recording, result: RunResult) -> None:
-        if recording is not self.recording:
-            return  # a run replaced by a re-run
-        self._drain()
+        if recording is not self.recording or not self.is_attached:
+            return  # a run replaced by a re-run, or a screen (an app) closing meanwhile
+        if self.feed.behind and self.trace_path is not None:  # shown whole, from the trace
+            self.message = ""
+            self.view.loading = True
+            self._load_trace(self.trace_path)
+        else:
+            self._drain()
         error = (self.timeline.exit.error if self.timeline else "") or result.error
         if result.reason != EndReason.EXITED or error or result.status != 0:
             ended = f"{self.path.name} {words.ending(result.reason, result.status, error)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -13,25 +14,47 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from loopviz.app.palette import component_style
+from loopviz.model import words
 from loopviz.model.timeline import Timeline
+from loopviz.trace import FIRST_WITH_SOURCES, MAX_SOURCE
 
 
 @lru_cache(maxsize=16)
-def _highlighted(path: str, search: tuple[Path, ...]) -> list[Text] | None:
-    """A source file as highlighted lines (cached until a re-run, which reads them again).
+def _highlighted(
+    path: str, vouched: tuple[int, str] | None, search: tuple[Path, ...]
+) -> list[Text] | str:
+    """A source file as highlighted lines (cached until a re-run, which reads them again), or
+    why it is not shown (``words.source_withheld``).
 
-    A trace recorded elsewhere names files that are not here: then a file of the same name
-    in one of the ``search`` folders (beside the trace, the bundled scenarios) stands in.
+    Only the file the trace vouches for (``vouched``: its size and SHA-256, from its
+    ``Source`` record) is shown, never
+    any file a trace names. A trace recorded elsewhere names files that are not here: then a
+    file of the same name in one of the ``search`` folders (beside the trace, the bundled
+    scenarios) stands in, if it is that file. (A trace older than format 5 vouches for none:
+    ``vouched`` is None, and only a Python file of up to ``MAX_SOURCE`` bytes is shown.)
     """
+    if vouched is not None and not vouched[1]:
+        return words.source_withheld(path, "too big")
     candidates = [Path(path), *(folder / Path(path).name for folder in search)]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        return None
-    try:
-        code = found.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return list(Syntax(code, "python", theme="ansi_dark").highlight(code).split("\n"))
+    why = "missing"
+    for candidate in candidates:
+        try:
+            if not candidate.is_file():
+                continue
+            with candidate.open("rb") as file:
+                data = file.read(MAX_SOURCE + 1)
+        except OSError:
+            continue
+        if vouched is None:
+            if candidate.suffix != ".py" or len(data) > MAX_SOURCE:
+                why = "old trace"
+                continue
+        elif (len(data), hashlib.sha256(data).hexdigest()) != vouched:
+            why = "changed"
+            continue
+        code = data.decode("utf-8", errors="replace")
+        return list(Syntax(code, "python", theme="ansi_dark").highlight(code).split("\n"))
+    return words.source_withheld(path, why)
 
 
 class SourcePane(VerticalScroll, can_focus=False):
@@ -70,9 +93,15 @@ class SourcePane(VerticalScroll, can_focus=False):
         if key == self._shown:
             return
         self._shown = key
-        lines = _highlighted(path, self.search)
-        if lines is None:
-            self._body.update(f"cannot read {path}")
+        vouched = timeline.sources.get(path)
+        lines: list[Text] | str
+        if vouched is None and timeline.header.version >= FIRST_WITH_SOURCES:
+            lines = words.source_withheld(path, "unlisted")
+        else:
+            said = (vouched.size, vouched.sha256) if vouched is not None else None
+            lines = _highlighted(path, said, self.search)
+        if isinstance(lines, str):
+            self._body.update(lines)
             return
         self.border_title = Path(path).name
         width = len(str(len(lines)))

@@ -32,6 +32,8 @@ class SummaryPane(VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         yield self._body
 
+    LIVE_GAIN_TASKS = 1000
+
     def show(self, timeline: Timeline | None, message: str = "", *, live: bool = False) -> None:
         error, failed, ok, warning, blocking = (
             component_style(self, f"summary--{name}")
@@ -57,7 +59,11 @@ class SummaryPane(VerticalScroll, can_focus=False):
         if len(found) > self.MAX_FINDINGS:
             text.append(f"⚠ {words.more_warnings(len(found) - self.MAX_FINDINGS)}\n", style=warning)
         busy, _ = timeline.loop_totals()
-        text.append(words.run_figures(timeline, busy, concurrency_gain(timeline)) + "\n")
+        # The gain walks every task: a live run of many is counted once it ends (a frame of
+        # the live view stays short).
+        counted = not live or len(timeline.tasks) <= self.LIVE_GAIN_TASKS
+        gain = concurrency_gain(timeline) if counted else None
+        text.append(words.run_figures(timeline, busy, gain) + "\n")
         if timeline.kept_from:
             text.append(f"{words.not_kept(timeline)}\n")
         if timeline.pauses:
