@@ -23,6 +23,8 @@ from loopviz.trace import (
     Output,
     Ran,
     Ready,
+    Resource,
+    ResourceKind,
     Site,
     Str,
     TaskCreated,
@@ -43,9 +45,17 @@ def synthetic_trace(path: Path, tasks: int, events: int) -> int:
     records += [Str(5, "Lock.acquire"), Str(6, "Queue.get"), Str(7, "sock.recv"), Str(8, "pool")]
     records += [Site(line, 1, line) for line in range(1, 81)]
     records += [Str(100 + i, f"conn-{i}") for i in range(tasks)]
-    details = {Wait.LOCK: 5, Wait.QUEUE_GET: 6, Wait.IO: 7}
+    records += [
+        Resource(0, 1, ResourceKind.LOCK, 0, 3, 0),
+        Resource(0, 2, ResourceKind.QUEUE, 0, 4, 0),
+    ]
+    details = {Wait.LOCK: 1, Wait.QUEUE_GET: 2, Wait.IO: 7}  # a lock's, a queue's: Resource ids
     records.append(LoopMark(0, 1, 0))
     per_task = max(2, int((events - len(records)) / (tasks * 2.05)))
+    header = Header(loopviz="bench", python="3", program="/srv/app.py", started="2024-01-01")
+    out = path.open("wb")
+    out.write(encode_header(header))
+    written = 0
     t = job = 0
     alive: list[list[int]] = []  # [task, steps left]
     created = 0
@@ -90,8 +100,12 @@ def synthetic_trace(path: Path, tasks: int, events: int) -> int:
             t += gap
         if rng.random() < 0.01:
             records.append(Output(t, 1, f"task {task} step {per_task - left}"))
+        if len(records) >= 100_000:  # written as it goes: a big trace need not fit in memory
+            out.write(encode_records(records))
+            written += len(records)
+            records.clear()
     records.append(LoopMark(t, 1, 1))
     records.append(End(t, 0, 0))
-    header = Header(loopviz="bench", python="3", program="/srv/app.py", started="2024-01-01")
-    path.write_bytes(encode_header(header) + encode_records(records))
-    return len(records)
+    out.write(encode_records(records))
+    out.close()
+    return written + len(records)

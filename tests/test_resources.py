@@ -259,3 +259,18 @@ def test_a_resources_bar_says_who_holds_it_and_how_many_wait_as_room_allows() ->
     assert words.resource_bar(tl, info, several, 8) == "cl…-2 +1"
     assert words.resource_bar(tl, info, ResourceColumn(0, (), 3), 30) == "3 waiting"
     assert words.resource_bar(tl, info, ResourceColumn(0, (), 0), 30) == ""
+
+
+def test_a_wait_on_a_lock_never_announced_is_shown_not_a_crash() -> None:
+    """A damaged trace (or one written by hand) can name a resource it never made: what
+    the app's panes ask of it answers for a lock nobody holds, and it is not listed."""
+    b = TraceBuilder()
+    b.task(0, 1, "clerk")
+    b.add(Waited(1 * MS, 1, 0, Wait.LOCK, 99, b.site(7)))
+    tl = timeline_of(b)
+    assert tl.resources.holders_at(99, 2 * MS) == []
+    assert tl.resources.level_at(99, 2 * MS) == 0
+    assert tl.waiters_at(99, 2 * MS) == [(1, 1 * MS)]
+    (line,) = snapshot(tl, tl.moment_index(2 * MS)).lines
+    assert words.line_entry(tl, line, 2 * MS) == "resource #99: clerk"
+    assert tl.resources.all == []

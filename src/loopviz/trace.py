@@ -608,9 +608,10 @@ class Trace:
     warnings: list[str] = field(default_factory=list)
 
 
-def iter_records(lines: Iterator[bytes], where: str) -> Iterator[Record]:
-    """Decode event lines, raising :class:`TraceError` naming ``where`` and the line."""
-    for number, line in enumerate(lines, 2):  # line 1 is the header
+def iter_records(lines: Iterator[bytes], where: str, first: int = 2) -> Iterator[Record]:
+    """Decode event lines, raising :class:`TraceError` naming ``where`` and the line (the
+    first being line ``first``: line 1 is the header)."""
+    for number, line in enumerate(lines, first):
         if not line.strip():
             continue
         try:
@@ -619,33 +620,77 @@ def iter_records(lines: Iterator[bytes], where: str) -> Iterator[Record]:
             raise TraceError(f"{where}:{number}: malformed event: {exc}") from None
 
 
+BATCH_BYTES = 1 << 22  # read at a time: a big trace is decoded and folded a slice at a time
+
+
+class TraceReader:
+    """A trace file read a batch of records at a time (``batches``), so that a big one is
+    never whole in memory, as lines or as records. ``header`` is read at once; ``warnings``
+    (a last line cut short) once the batches are through. Raises :class:`TraceError`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.where = where = str(path)
+        self.warnings: list[str] = []
+        try:
+            with self.path.open("rb") as file:
+                first = file.readline()
+                if not first.strip() and not file.read().strip():
+                    raise TraceError(f"{where}: empty file, not a loopviz trace")
+        except OSError as exc:
+            raise TraceError(f"{where}: cannot read: {exc.strerror or exc}") from None
+        self.header = parse_header(first.removesuffix(b"\n"), where)
+        self._start = len(first)
+
+    def batches(self) -> Iterator[list[Record]]:
+        """The records, a few megabytes of the file at a time."""
+        where, number, count, tail = self.where, 2, 0, b""  # number: the next line's
+        try:
+            with self.path.open("rb") as file:
+                file.seek(self._start)
+                while chunk := file.read(BATCH_BYTES):
+                    data = tail + chunk
+                    cut = data.rfind(b"\n") + 1
+                    body, tail = data[:cut], data[cut:]
+                    if body:
+                        records = self._decode(body, number)
+                        number += body.count(b"\n")
+                        count += len(records)
+                        yield records
+        except OSError as exc:
+            raise TraceError(f"{self.where}: cannot read: {exc.strerror or exc}") from None
+        if tail:  # a last line without its newline: the recorder was killed mid-write
+            try:
+                yield [_record_decoder.decode(tail)]
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                self.warnings.append(
+                    f"{where}:{number}: last line is incomplete (the trace was cut short); "
+                    f"loaded the {count} events before it"
+                )
+
+    def _decode(self, body: bytes, number: int) -> list[Record]:
+        """The records of whole lines, the first being line ``number``: all at once, or
+        line by line to name the line that does not decode (or a blank one)."""
+        try:
+            records = _record_decoder.decode_lines(body)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            records = []
+        if len(records) == body.count(b"\n"):
+            return records
+        return list(iter_records(iter(body.split(b"\n")[:-1]), self.where, number))
+
+
 def read_trace(path: str | Path) -> Trace:
     """Read a whole trace file.
 
     A last line cut short (the recorder was killed mid-write) is dropped with a warning,
     so everything complete still loads; any other bad line is a :class:`TraceError`.
     """
-    where = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise TraceError(f"{where}: cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
-        raise TraceError(f"{where}: empty file, not a loopviz trace")
-    lines = data.split(b"\n")
-    trace = Trace(parse_header(lines[0], where))
-    truncated = not data.endswith(b"\n")
-    body = lines[1:-1] if truncated or lines[-1] == b"" else lines[1:]
-    trace.records = list(iter_records(iter(body), where))
-    if truncated and len(lines) > 1:
-        tail = lines[-1]
-        try:
-            trace.records.append(_record_decoder.decode(tail))
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            trace.warnings.append(
-                f"{where}:{len(lines)}: last line is incomplete (the trace was cut short); "
-                f"loaded the {len(trace.records)} events before it"
-            )
+    reader = TraceReader(path)
+    trace = Trace(reader.header)
+    for batch in reader.batches():
+        trace.records += batch
+    trace.warnings = reader.warnings
     return trace
 
 

@@ -65,6 +65,14 @@ class Resources:
         uses.levels.append(r.level)
         uses.counts.append(r.count)
 
+    def _of(self, resource: int) -> _Uses:
+        """The uses of ``resource``: none of one never announced (a damaged trace's wait
+        may name one), asked about as a lock."""
+        uses = self._uses.get(resource)
+        if uses is None:
+            return _Uses(ResourceInfo(resource, ResourceKind.LOCK, "", "", 0, 0, 0))
+        return uses
+
     def __len__(self) -> int:
         return len(self._uses)
 
@@ -78,19 +86,19 @@ class Resources:
 
     def level_at(self, resource: int, t: int) -> int:
         """Holders, permits in use, items queued or parties arrived at t (1: a set event)."""
-        uses = self._uses[resource]
+        uses = self._of(resource)
         i = bisect_right(uses.times, t) - 1
         return uses.levels[i] if i >= 0 else 0
 
     def levels(self, resource: int) -> tuple[list[int], list[int]]:
         """(times, levels): the level from each time on, for drawing it."""
-        uses = self._uses[resource]
+        uses = self._of(resource)
         return uses.times, uses.levels
 
     def holders_at(self, resource: int, t: int) -> list[Holder]:
         """Who holds a lock, a condition's lock or a semaphore's permits at t, in the order
         they took it (a task holding two permits is listed twice)."""
-        uses = self._uses[resource]
+        uses = self._of(resource)
         if uses.info.kind not in HELD:
             return []
         holding: list[Holder] = []
@@ -107,7 +115,7 @@ class Resources:
 
     def last_use(self, resource: int, t: int, ops: Iterable[int]) -> tuple[int, int] | None:
         """(task, op) of the last use of one of ``ops`` at or before t."""
-        uses = self._uses[resource]
+        uses = self._of(resource)
         wanted = set(ops)
         for i in range(bisect_right(uses.times, t) - 1, -1, -1):
             if uses.ops[i] in wanted:
@@ -119,7 +127,7 @@ class Resources:
     ) -> ResourceTotals:
         """The run as a whole for one resource; ``waits(resource)`` gives the (start, end)
         of every wait on it (the timeline has them in its lanes)."""
-        uses = self._uses[resource]
+        uses = self._of(resource)
         kind = uses.info.kind
         counted = {
             ResourceKind.EVENT: UseOp.SET,

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import os
 import re
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,19 @@ from loopviz.model.facts import (
 from loopviz.model.processes import LOOP_RECORDS, ProcessInfo, localize
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
+    EVERY,
     KIND_MASK,
     KIND_SHIFT,
+    LANE0,
     OVERDUE,
+    REF_MAX,
+    SITE_MAX,
     STATE_MASK,
     STATES,
+    WIDE,
     Jobs,
     Lane,
+    Moments,
     Series,
 )
 from loopviz.trace import (
@@ -91,11 +98,11 @@ from loopviz.trace import (
     Str,
     TaskCreated,
     Trace,
+    TraceReader,
     Untraced,
     Use,
     Wait,
     Waited,
-    read_trace,
     task_name,
 )
 
@@ -113,6 +120,8 @@ _LOOP_MARKS = {
     LoopPhase.STOPPED: _STOPPED, LoopPhase.CLOSED: _NO_LOOP,
 }  # fmt: skip
 _STARTS_RUNNING = frozenset({LoopPhase.OPENED, LoopPhase.RUNNING})
+_WAITING, _READY, _STEPPING, _DONE = (state.value for state in State)  # a task's states
+_YIELDED = _READY | Cause.YIELD << KIND_SHIFT
 _OUTCOMES = frozenset(Outcome)
 _CAUSES = frozenset(Cause)
 # Wake-ups that cancel a wait: one before its deadline leaves it cut short.
@@ -195,6 +204,7 @@ class Timeline:
     def __init__(self, header: Header | None = None) -> None:
         self.header = header
         version = header.version if header is not None else FORMAT_VERSION
+        self._threshold = header.block_threshold_ns if header is not None else 100_000_000
         self._numbered = _NUMBERED if version >= FIRST_WITH_ARGS else _NUMBERED_V1
         self._with_args = version >= FIRST_WITH_ARGS
         self.warnings = []
@@ -216,22 +226,27 @@ class Timeline:
         self._sites: dict[int, tuple[str, int]] = {0: ("", 0)}
         self._site_code: dict[int, int] = {}  # site -> Str of the function it is in
         self._lanes: dict[int, Lane] = {}
-        self._created: list[int] = []  # creation time of self.tasks[i], for alive_at
+        self._lane_list: list[Lane] = []  # by number (creation order)
+        self._created = array("q")  # creation time of self.tasks[i], for alive_at
         self._created_sorted = True
         # Global moments, in arrival order, and their time order built lazily.
-        self._ev_t: list[int] = []
-        self._ev_task: list[int] = []
-        self._ev_ref: list[int] = []
-        self._order: list[int] = []
-        self._order_t: list[int] = []
+        self._ev = Moments()
+        # The arrays every segment is appended to, at hand for the fold.
+        self._times, self._numbers, self._codes = self._ev.times, self._ev.lanes, self._ev.codes
+        self._timing: dict[type, int] = {}  # per record type: 2 with t and dur, 1 with t only
+        # Per kind of other event: their indices in ``_ev``, sorted, and in their own list.
+        self._kinds: list[array[int]] = [array("i") for _ in range(_M_JOB + 1)]
+        self._kind_at: list[array[int]] = [array("i") for _ in range(_M_JOB + 1)]
+        self._order = array("i")
+        self._in_order = 0  # the first events, stored in time order (``_compact``)
         self._reordered: list[int] = []  # per late arrival: the first order index it moved
         self._blocks: list[BlockingStep] = []  # finished blocking steps, in arrival order
         self._pending: dict[int, Blocking] = {}  # task (0: callback) -> last watchdog report
         self._cut: dict[int, list[int]] = {}  # task -> its waits cut short (segment indices)
         self.cut_until = 0  # the latest deadline of a wait cut short
         self._loop = Series()
-        self._loop_state: list[int] = []
-        self._loop_cum: tuple[list[int], list[int]] = ([], [])  # idle, busy before span i
+        self._loop_state = array("b")
+        self._loop_cum = (array("q"), array("q"))  # idle, busy before span c * EVERY
         self._worker_spans: dict[str, Jobs] = {}
         self._jobs: dict[int, _Job] = {}
         self._job_events: list[tuple[int, int]] = []  # (job, phase) for moments
@@ -289,37 +304,53 @@ class Timeline:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Timeline:
-        """Read and build; raises ``trace.TraceError``. Reading warnings go to ``warnings``."""
-        trace = read_trace(path)
-        return cls.from_trace(trace)
+        """Read and build, a batch of records at a time (a big trace is never whole in
+        memory); raises ``trace.TraceError``. Reading warnings go to ``warnings``, first."""
+        reader = TraceReader(path)
+        timeline = cls(reader.header)
+        for batch in reader.batches():
+            timeline.add(batch)
+        timeline.warnings[:0] = reader.warnings
+        timeline._compact()
+        return timeline
 
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
         is negative or past any real run is left out (the reading warnings say so)."""
-        handlers = self._handlers()
+        handlers, timing = self._handlers(), self._timing
+        record: Any
         for record in records:
-            t = getattr(record, "t", 0)
-            if not 0 <= t <= MAX_T or not 0 <= getattr(record, "dur", 0) <= MAX_T:
-                self._damaged(f"a {type(record).__name__} record has an impossible time")
+            kind = type(record)
+            timed = timing.get(kind)
+            if timed is None:
+                fields = kind.__struct_fields__
+                timed = timing[kind] = ("t" in fields) + ("dur" in fields)
+            if timed and not (0 <= record.t <= MAX_T and (timed == 1 or 0 <= record.dur <= MAX_T)):
+                self._damaged(f"a {kind.__name__} record has an impossible time")
                 continue
             if self._proc:  # a child process's record: in its own id space
                 moved = self._of_child(record)
                 if moved is None:
                     continue
                 record = moved
-            if t < self.kept_from and hasattr(record, "t"):  # kept from before the window
+            if timed and record.t < self.kept_from:  # kept from before the window
                 record = _at(record, self.kept_from)
             handlers[type(record)](record)
 
     @property
     def block_threshold(self) -> int:
-        return self.header.block_threshold_ns if self.header else 100_000_000
+        return self._threshold
 
     # --- building --------------------------------------------------------------------------
-    def _moment(self, t: int, task: int, ref: int) -> None:
-        self._ev_t.append(t)
-        self._ev_task.append(task)
-        self._ev_ref.append(ref)
+    def _moment(self, t: int, kind: int, index: int) -> None:
+        """An event other than a segment's: its ``kind`` (``_M_BLOCK`` on) and its
+        ``index`` in that kind's list."""
+        ev = self._ev
+        self._kinds[kind].append(len(ev.times))
+        self._kind_at[kind].append(index)
+        ev.times.append(t)
+        ev.lanes.append(kind)
+        ev.codes.append(0)
 
     def _lane(self, task: int) -> Lane:
         """The task's lane; a task never announced (a trace cut at the start) gets one."""
@@ -331,21 +362,22 @@ class Timeline:
             lane.info.name = f"#{task}"
         return lane
 
-    def _push(
-        self, lane: Lane, t: int, code: int, ref: int = 0, site: int = 0, timeout: int = 0
-    ) -> None:
+    def _push(self, lane: Lane, t: int, code: int, ref: int = 0) -> None:
         """Start a segment at t, never before the previous one: a task's records come in its
-        order, so one that does not is damage, repaired by moving it to the lane's end."""
-        starts = lane.starts
-        if starts and t < starts[-1]:  # repaired: moved to where the task's lane is
+        order, so one that does not is damage, repaired by moving it to the lane's end. A
+        wait's detail, site and deadline are the caller's to add (``_wait``); a step's site
+        is where the wait before it was."""
+        if t < lane.last:  # repaired: moved to where the task's lane is
             self._damaged(f"records of task {lane.info.id} are out of time order")
-            t = starts[-1]
-        self._moment(t, lane.info.id, len(starts) << 3 | _M_SEGMENT)
-        starts.append(t)
-        lane.codes.append(code)
-        lane.refs.append(ref)
-        lane.sites.append(site)
-        lane.timeouts.append(timeout)
+            t = lane.last
+        lane.last = t
+        times = self._times
+        if ref:
+            lane.set_ref(len(lane.ids), ref)
+        lane.ids.append(len(times))
+        times.append(t)
+        self._numbers.append(lane.tag)
+        self._codes.append(code)
         if t > self.end:
             self.end = t
 
@@ -409,8 +441,11 @@ class Timeline:
         info.library = info.internal or library_code(coro_file, program)
         if self._with_args:
             info.args = r.args
-        lane = Lane(info)
+        lane = Lane(info, len(self._lane_list), self._ev)
+        self._ev.widen(len(self._lane_list) + 1)
+        self._numbers = self._ev.lanes
         self._lanes[r.task] = lane
+        self._lane_list.append(lane)
         self.tasks.append(info)
         if self._created and r.t < self._created[-1]:
             self._created_sorted = False
@@ -449,25 +484,31 @@ class Timeline:
         if r.cause not in _CAUSES:
             self._damaged(f"task {r.task} became ready for an unknown reason, {r.cause}")
             return
-        lane = self._lane(r.task)
-        code = lane.codes[-1]
+        if not -REF_MAX <= r.ref <= REF_MAX:
+            self._damaged(f"task {r.task} became ready because of {r.ref}, which is no task")
+            return
+        lane = self._lanes.get(r.task) or self._lane(r.task)
+        ids = lane.ids
+        code = self._codes[ids[-1]]
         state = code & STATE_MASK
-        new = State.READY | r.cause << KIND_SHIFT
-        if state == State.READY and not code & OVERDUE:
+        new = _READY | r.cause << KIND_SHIFT
+        if state == _READY and not code & OVERDUE:
             # Already ready (created, or yielded): the record names the cause.
-            lane.codes[-1] = new
-            lane.refs[-1] = r.ref
+            self._codes[ids[-1]] = new
+            lane.set_ref(len(ids) - 1, r.ref)
             return
-        if state == State.DONE:
+        if state == _DONE:
             return
-        if state == State.WAITING and lane.timeouts[-1]:
-            deadline = lane.starts[-1] + lane.timeouts[-1]
-            if r.cause in _CANCELLED and r.t < deadline:
-                self._cut.setdefault(r.task, []).append(len(lane.starts) - 1)
-                self.cut_until = max(self.cut_until, deadline)
-            due = self._due_from(deadline)
-            if r.t - due > OVERDUE_SLACK:
-                self._push(lane, due, code & ~STATE_MASK | State.READY | OVERDUE)
+        if state == _WAITING:
+            timeout = lane.last_timeout()
+            if timeout:
+                deadline = lane.last + timeout
+                if r.cause in _CANCELLED and r.t < deadline:
+                    self._cut.setdefault(r.task, []).append(len(ids) - 1)
+                    self.cut_until = max(self.cut_until, deadline)
+                due = self._due_from(deadline)
+                if r.t - due > OVERDUE_SLACK:
+                    self._push(lane, due, code & ~STATE_MASK | _READY | OVERDUE)
         self._push(lane, r.t, new, r.ref)
 
     def _due_from(self, deadline: int) -> int:
@@ -479,26 +520,59 @@ class Timeline:
             return starts[i + 1]
         return deadline
 
-    def _step(self, lane: Lane, t: int, dur: int, site: int) -> None:
-        """The RUNNING part of a step record, and its blocking check."""
-        self._push(lane, t, State.RUNNING, 0, lane.resume_site)
-        self._active_until = max(self._active_until, t + dur)
+    def _step(self, lane: Lane, t: int, dur: int, site: int, after: int, ref: int = 0) -> None:
+        """A step record: the RUNNING segment from t, its blocking check, and the segment
+        that begins as it ends (``after``: ready again, a wait, done; its ``ref``). The
+        fold's hot path, so it appends to the arrays itself rather than call ``_push``."""
+        start = t
+        if t < lane.last:  # repaired: moved to where the task's lane is
+            self._damaged(f"records of task {lane.info.id} are out of time order")
+            start = lane.last
+        ids, times, numbers, codes = lane.ids, self._times, self._numbers, self._codes
+        tag = lane.tag
+        ids.append(len(times))
+        times.append(start)
+        numbers.append(tag)
+        codes.append(_STEPPING)
+        end = t + dur
+        if end > self._active_until:
+            self._active_until = end
+        if self._pending or dur >= self._threshold:
+            self._blocked(lane, t, dur, site)
+        if end < start:  # a step moved later (damage, said above) ends no earlier
+            end = start
+        lane.last = end
+        if ref:
+            lane.set_ref(len(ids), ref)
+        ids.append(len(times))
+        times.append(end)
+        numbers.append(tag)
+        codes.append(after)
+        if end > self.end:
+            self.end = end
+
+    def _blocked(self, lane: Lane, t: int, dur: int, site: int) -> None:
+        """Whether the step just begun blocked the loop: long enough, or the watchdog saw it."""
         task = lane.info.id
         report = self._pending.get(task)
         if report is not None and report.since <= t + dur:
             del self._pending[task]
             if report.since != t:
                 report = None  # a report about an earlier step whose record went missing
-        if dur >= self.block_threshold or report is not None:
+        if dur >= self._threshold or report is not None:
             if report is not None and report.site:
                 site = report.site
-                lane.sites[-1] = site  # where the step ran: the line that blocked the loop
+                if lane.sites is None:
+                    lane.sites = {}
+                lane.sites[len(lane.ids) - 1] = site  # the step's: the line that blocked
                 self._handler(lane.info, site)
             if site:
                 file, line = self._sites.get(site, ("", 0))
             else:
                 file, line = lane.info.coro_file, lane.info.coro_line
             self._add_block(BlockingStep(task, t, dur, file, line))
+            if lane.blocks is None:
+                lane.blocks = []
             lane.blocks.append((t, t + dur))
 
     def _handler(self, info: TaskInfo, site: int) -> None:
@@ -508,7 +582,7 @@ class Timeline:
             info.handler = self._strs.get(self._site_code.get(site, 0), "")
 
     def _add_block(self, step: BlockingStep) -> None:
-        self._moment(step.start, step.task, len(self._blocks) << 3 | _M_BLOCK)
+        self._moment(step.start, _M_BLOCK, len(self._blocks))
         self._blocks.append(step)
 
     def _after_done(self, lane: Lane) -> bool:
@@ -519,37 +593,44 @@ class Timeline:
         return True
 
     def _on_ran(self, r: Ran) -> None:
-        lane = self._lane(r.task)
-        if self._after_done(lane):
+        lane = self._lanes.get(r.task) or self._lane(r.task)
+        if lane.info.ended is not None:
+            self._after_done(lane)
             return
-        self._step(lane, r.t, r.dur, 0)
-        self._push(lane, r.t + r.dur, State.READY | Cause.YIELD << KIND_SHIFT)
+        self._step(lane, r.t, r.dur, 0, _YIELDED)
 
     def _on_waited(self, r: Waited) -> None:
         if r.kind not in _WAITS:
             self._damaged(f"task {r.task} waits on an unknown kind of thing, {r.kind}")
             return
-        lane = self._lane(r.task)
-        if self._after_done(lane):
+        if not (
+            -REF_MAX <= r.detail <= REF_MAX
+            and 0 <= r.site <= SITE_MAX
+            and -REF_MAX <= r.timeout <= REF_MAX
+        ):
+            self._damaged(f"a wait of task {r.task} has an impossible detail, line or deadline")
             return
-        self._step(lane, r.t, r.dur, r.site)
+        lane = self._lanes.get(r.task) or self._lane(r.task)
+        if lane.info.ended is not None:
+            self._after_done(lane)
+            return
+        lane.add_wait(len(lane.ids) + 1, r.detail, r.site, r.timeout)  # after the step's
+        self._step(lane, r.t, r.dur, r.site, _WAITING | r.kind << KIND_SHIFT)
         self._handler(lane.info, r.site)
-        code = State.WAITING | r.kind << KIND_SHIFT
-        self._push(lane, r.t + r.dur, code, r.detail, r.site, r.timeout)
-        lane.resume_site = r.site
 
     def _on_finished(self, r: Finished) -> None:
         if r.outcome not in _OUTCOMES:
             self._damaged(f"task {r.task} ended in an unknown way, {r.outcome}")
             return
+        if not -REF_MAX <= r.detail <= REF_MAX:
+            self._damaged(f"task {r.task} ended with {r.detail}, which is no text")
+            return
         lane = self._lane(r.task)
         if self._after_done(lane):
             return
-        self._step(lane, r.t, r.dur, 0)
-        end = r.t + r.dur
-        self._push(lane, end, State.DONE | r.outcome << KIND_SHIFT, r.detail)
+        self._step(lane, r.t, r.dur, 0, _DONE | r.outcome << KIND_SHIFT, r.detail)
         info = lane.info
-        info.ended = lane.starts[-1]  # ``end``, unless a damaged trace made it earlier
+        info.ended = lane.last  # ``end``, unless a damaged trace made it earlier
         info.outcome = Outcome(r.outcome)
         info.outcome_detail = self._strs.get(r.detail, "")
 
@@ -559,7 +640,7 @@ class Timeline:
             t = loop.starts[-1]
         was_open = bool(loop.starts) and self._loop_state[-1] != _NO_LOOP
         if (state == _NO_LOOP) == was_open:
-            self._moment(t, 0, len(loop.starts) << 3 | _M_LOOP)  # opened or closed
+            self._moment(t, _M_LOOP, len(loop.starts))  # opened or closed
         loop.starts.append(t)
         self._loop_state.append(state)
         if t > self.end:
@@ -603,17 +684,17 @@ class Timeline:
             job.finished = r.t
             if job.index >= 0:
                 self._worker_spans[job.worker].ends[job.index] = r.t
-        self._moment(r.t, r.task, len(self._job_events) << 3 | _M_JOB)
+        self._moment(r.t, _M_JOB, len(self._job_events))
         self._job_events.append((r.job, r.phase))
         self.end = max(self.end, r.t)
 
     def _on_output(self, r: Output) -> None:
-        self._moment(r.t, 0, len(self._out) << 3 | _M_OUTPUT)
+        self._moment(r.t, _M_OUTPUT, len(self._out))
         self._out.append((r.t, r.stream, clip(r.text)))
         self.end = max(self.end, r.t)
 
     def _on_problem(self, r: Problem) -> None:
-        self._moment(r.t, r.task, len(self.problems) << 3 | _M_PROBLEM)
+        self._moment(r.t, _M_PROBLEM, len(self.problems))
         self.problems.append(Reported(r.t, r.task, self._strs.get(r.message, "")))
         self.end = max(self.end, r.t)
 
@@ -655,7 +736,7 @@ class Timeline:
             if tail is not None and tail < self.end:
                 self._loop_push(tail, _IDLE)
             self._loop_push(self.end, _NO_LOOP)
-        self._moment(r.t, 0, _M_EXIT)
+        self._moment(r.t, _M_EXIT, 0)
 
     # --- the run as a whole -------------------------------------------------------------
     @property
@@ -683,12 +764,14 @@ class Timeline:
             return
         self.end = max(self.end, t)
         if self._pending:  # a step still blocks the loop: deadlines passing now are missed
-            for lane in self._lanes.values():  # rare, and at most a few times a second
-                if not lane.timeouts or not lane.timeouts[-1]:
+            for lane in self._lane_list:  # rare, and at most a few times a second
+                timeout = lane.last_timeout()
+                if not timeout:
                     continue  # not in a timed wait
-                due = self._due_from(lane.starts[-1] + lane.timeouts[-1])
+                due = self._due_from(lane.last + timeout)
                 if t - due > OVERDUE_SLACK:  # as its Ready record will say, once it comes
-                    self._push(lane, due, lane.codes[-1] & ~STATE_MASK | State.READY | OVERDUE)
+                    code = lane.code(len(lane.ids) - 1)
+                    self._push(lane, due, code & ~STATE_MASK | _READY | OVERDUE)
 
     def _idle_since(self) -> int | None:
         """Where the open end of the loop's record really turns idle: after its last step or
@@ -708,30 +791,47 @@ class Timeline:
         x = until
         starts, states = self._loop.starts, self._loop_state
         idle, busy = self._loop_cum
-        for i in range(len(idle), len(starts)):
-            d = starts[i] - starts[i - 1] if i else 0
-            s = states[i - 1] if i else _NO_LOOP
-            idle.append((idle[-1] if i else 0) + (d if s == _IDLE else 0))
-            busy.append((busy[-1] if i else 0) + (d if s == _BUSY else 0))
+        if len(starts) > len(idle) * EVERY:  # checkpoints for the spans that came since
+            if not idle:
+                idle.append(0)
+                busy.append(0)
+            wait, run = idle[-1], busy[-1]
+            for i in range(len(idle) * EVERY - EVERY + 1, len(starts)):
+                d, state = starts[i] - starts[i - 1], states[i - 1]
+                if state == _IDLE:
+                    wait += d
+                elif state == _BUSY:
+                    run += d
+                if not i % EVERY:
+                    idle.append(wait)
+                    busy.append(run)
         i = bisect_right(starts, x) - 1
         if i < 0:
             return 0, 0
+        c = i // EVERY
+        wait, run = idle[c], busy[c]
+        for j in range(c * EVERY, i):  # the spans since the checkpoint
+            if states[j] == _IDLE:
+                wait += starts[j + 1] - starts[j]
+            elif states[j] == _BUSY:
+                run += starts[j + 1] - starts[j]
         extra = x - starts[i]
         tail = self._idle_since() if i == len(starts) - 1 else None
         quiet = max(x - tail, 0) if tail is not None else 0
         return (
-            busy[i] + (extra - quiet if states[i] == _BUSY else 0),
-            idle[i] + (extra if states[i] == _IDLE else quiet),
+            run + (extra - quiet if states[i] == _BUSY else 0),
+            wait + (extra if states[i] == _IDLE else quiet),
         )
 
     def runs(self, task_id: int, state: State) -> Iterator[tuple[int, int, int | None]]:
         """(index, start, end) of the task's segments in ``state``; end None: still open."""
         lane = self._lanes[task_id]
-        starts, codes = lane.starts, lane.codes
-        last = len(starts) - 1
-        for i, code in enumerate(codes):
-            if code & STATE_MASK == state:
-                yield i, starts[i], starts[i + 1] if i < last else None
+        times, codes = self._ev.times, self._ev.codes
+        ids = lane.ids
+        last = len(ids) - 1
+        for i, m in enumerate(ids):
+            if codes[m] & STATE_MASK == state:
+                yield i, times[m], times[ids[i + 1]] if i < last else None
 
     def segment(self, task_id: int, index: int) -> Interval:
         """The task's ``index``-th interval (as ``runs`` numbers them)."""
@@ -741,33 +841,33 @@ class Timeline:
         """Time the task spent waiting on one of ``kinds`` (``trace.Wait``) up to ``until``."""
         lane = self._lanes[task_id]
         x = self.end if until is None else until
-        starts, codes = lane.starts, lane.codes
+        times, codes, ids = self._ev.times, self._ev.codes, lane.ids
         total = 0
-        for i in range(bisect_right(starts, x)):
-            code = codes[i]
-            if code & STATE_MASK == State.WAITING and code >> KIND_SHIFT & KIND_MASK in kinds:
-                end = starts[i + 1] if i + 1 < len(starts) else x
-                total += min(end, x) - starts[i]
+        for i in lane.wait_at[: bisect_right(lane.wait_at, lane.index_at(x))]:
+            code = codes[ids[i]]
+            if code >> KIND_SHIFT & KIND_MASK in kinds:
+                end = times[ids[i + 1]] if i + 1 < len(ids) else x
+                total += min(end, x) - times[ids[i]]
         return total
 
     # --- per task ------------------------------------------------------------------------
     def _interval(self, lane: Lane, i: int) -> Interval:
-        code = lane.codes[i]
+        code = lane.code(i)
         state = STATES[code & STATE_MASK]
         kind = code >> KIND_SHIFT & KIND_MASK
-        starts = lane.starts
-        start = starts[i]
-        end = starts[i + 1] if i + 1 < len(starts) else None
-        file, line = self._sites.get(lane.sites[i], ("", 0))
-        ref = lane.refs[i]
+        start = lane.start(i)
+        end = lane.end(i)
+        file, line = self._sites.get(lane.site(i), ("", 0))
+        ref = lane.ref(i)
         detail = ""
         deadline = None
         timer = None
         late = 0
         resource = 0
         if state == State.WAITING:
-            if lane.timeouts[i]:
-                deadline = start + lane.timeouts[i]
+            timeout = lane.timeout(i)
+            if timeout:
+                deadline = start + timeout
             if kind in RESOURCE_WAITS and self._resource_refs:
                 resource = ref
             elif kind not in self._numbered:
@@ -778,21 +878,22 @@ class Timeline:
             ref = 0
         elif state == State.READY and kind == Cause.TIMER and not code & OVERDUE:
             j = i - 1  # the wait whose timer fired, before any overdue part of it
-            while j > 0 and lane.codes[j] & OVERDUE:
+            while j > 0 and lane.code(j) & OVERDUE:
                 j -= 1
-            if j >= 0 and lane.codes[j] & STATE_MASK == State.WAITING:
-                timer = lane.codes[j] >> KIND_SHIFT & KIND_MASK
-                if timer == Wait.SLEEP and lane.refs[j] and Wait.SLEEP in self._numbered:
+            if j >= 0 and lane.code(j) & STATE_MASK == State.WAITING:
+                timer = lane.code(j) >> KIND_SHIFT & KIND_MASK
+                if timer == Wait.SLEEP and lane.ref(j) and Wait.SLEEP in self._numbered:
                     timer = Wait.TIMEOUT  # a sleep cut short: its deadline's timer fired
-                if lane.timeouts[j]:
-                    overshoot = start - starts[j] - lane.timeouts[j]
+                timeout = lane.timeout(j)
+                if timeout:
+                    overshoot = start - lane.start(j) - timeout
                     late = overshoot if overshoot >= self.block_threshold else 0
         elif state == State.READY and kind == Cause.FUTURE and i and self._resource_refs:
-            before = lane.codes[i - 1]  # a wake-up from a wait on a resource: which one
+            before = lane.code(i - 1)  # a wake-up from a wait on a resource: which one
             if before & STATE_MASK == State.WAITING and before >> KIND_SHIFT & KIND_MASK in (
                 RESOURCE_WAITS
             ):
-                resource = lane.refs[i - 1]
+                resource = lane.ref(i - 1)
         return Interval(
             start, end, state, kind, detail, file, line, deadline, bool(code & OVERDUE), ref,
             timer, late, resource, lane.info.id,
@@ -809,9 +910,9 @@ class Timeline:
         lane = self._lanes.get(task_id)
         if lane is None:
             return None
-        i = bisect_right(lane.starts, t) - 1
+        i = lane.index_at(t)
         report = self._pending.get(task_id)
-        if report is not None and i == len(lane.starts) - 1 and t >= report.since:
+        if report is not None and i == len(lane.ids) - 1 and t >= report.since:
             # A step still blocking the loop: its record comes when it ends, the watchdog
             # already said where it is.
             file, line = self._sites.get(report.site, ("", 0))
@@ -837,27 +938,24 @@ class Timeline:
     def intervals(self, task_id: int, t0: int = 0, t1: int | None = None) -> list[Interval]:
         """The task's intervals overlapping [t0, t1), leaving out empty ones."""
         lane = self._lanes[task_id]
-        starts = lane.starts
-        i0 = max(bisect_right(starts, t0) - 1, 0)
-        i1 = len(starts) if t1 is None else bisect_left(starts, t1)
-        last = len(starts) - 1
+        i0 = max(lane.index_at(t0), 0)
+        i1 = len(lane.ids) if t1 is None else lane.index_before(t1) + 1
+        starts = lane.starts(i0, i1 + 1)
+        last = len(lane.ids) - 1
         return [
             self._interval(lane, i)
             for i in range(i0, i1)
-            if i == last or starts[i + 1] > max(starts[i], t0)
+            if i == last or starts[i + 1 - i0] > max(starts[i - i0], t0)
         ]
 
     def sums(self, task_id: int, times: list[int]) -> list[tuple[int, int, int, int]]:
         """(waiting, ready, running) time up to each of ``times`` and steps begun by then:
         ``totals`` for many moments at once, as bucketing for the screen needs them."""
-        lane = self._lanes[task_id]
-        lane.ensure_sums()
-        sums_at = lane.sums_at
-        return [sums_at(x) for x in times]
+        return self._lanes[task_id].sums_many(times)
 
     def blocks_of(self, task_id: int) -> list[tuple[int, int]]:
         """(start, end) of the task's finished blocking steps, by start."""
-        return self._lanes[task_id].blocks
+        return self._lanes[task_id].blocks or []
 
     def blocking_since(self, task_id: int) -> int | None:
         """When the task's step that still blocks the loop began (None: none does)."""
@@ -874,10 +972,10 @@ class Timeline:
         """The ``trace.Wait`` kind the task waits on in [t0, t1): that of the wait at its
         middle, else of the last segment begun before t1."""
         lane = self._lanes[task_id]
-        i = bisect_right(lane.starts, (t0 + t1) // 2) - 1
-        if lane.codes[i] & STATE_MASK != State.WAITING:
-            i = bisect_left(lane.starts, t1) - 1
-        return lane.codes[i] >> KIND_SHIFT & KIND_MASK
+        i = lane.index_at((t0 + t1) // 2)
+        if lane.code(i) & STATE_MASK != State.WAITING:
+            i = lane.index_before(t1)
+        return lane.code(i) >> KIND_SHIFT & KIND_MASK
 
     def totals(self, task_id: int | None = None, until: int | None = None) -> Totals:
         """Time in each state up to ``until`` (default: the end), one task or all."""
@@ -885,7 +983,6 @@ class Timeline:
         lanes = self._lanes.values() if task_id is None else [self._lanes[task_id]]
         waiting = ready = running = steps = 0
         for lane in lanes:
-            lane.ensure_sums()
             w, r, run, n = lane.sums_at(x)
             waiting += w
             ready += r
@@ -952,71 +1049,110 @@ class Timeline:
         ]
 
     # --- events ----------------------------------------------------------------------------
-    def _ordered(self) -> tuple[list[int], list[int]]:
-        """Moment indices in time order (ties keep arrival order) and their times."""
-        ev_t, order = self._ev_t, self._order
+    def _ordered(self) -> Sequence[int]:
+        """Moment indices in time order (ties keep arrival order). Late arrivals re-sort only
+        the events from the earliest of them on."""
+        times, order = self._ev.times, self._order
+        if self._in_order:  # stored in time order: no array needed, unless more came
+            if self._in_order == len(times):
+                return range(self._in_order)
+            order.extend(range(self._in_order))
+            self._in_order = 0
         n = len(order)
-        if n < len(ev_t):
-            new = sorted(range(n, len(ev_t)), key=ev_t.__getitem__)
-            if n and ev_t[new[0]] < self._order_t[-1]:
-                self._reordered.append(bisect_right(self._order_t, ev_t[new[0]]))
-                order.extend(new)
-                order.sort(key=ev_t.__getitem__)  # nearly sorted: timsort merges the runs
-                self._order_t = [ev_t[i] for i in order]
+        if n < len(times):
+            key = times.__getitem__
+            new = sorted(range(n, len(times)), key=key)
+            if n and times[new[0]] < times[order[-1]]:
+                first = bisect_right(order, times[new[0]], key=key)
+                self._reordered.append(first)
+                tail = sorted([*order[first:], *new], key=key)  # stable: the old ones first
+                del order[first:]
+                order.extend(tail)
             else:
                 order.extend(new)
-                self._order_t.extend(ev_t[i] for i in new)
-        return order, self._order_t
+        return order
+
+    def _compact(self) -> None:
+        """Store the events in time order (a whole trace, read), so that the order takes no
+        array of its own: 4 bytes an event less, and searches by time go straight."""
+        order = self._ordered()
+        count = len(order)
+        if self._in_order == count:
+            return
+        ev = self._ev  # (a slice of an array is a copy of its exact size: no room to grow)
+        ev.times = array("q", map(ev.times.__getitem__, order))[:]
+        ev.lanes = array(ev.lanes.typecode, map(ev.lanes.__getitem__, order))[:]
+        ev.codes = array("B", map(ev.codes.__getitem__, order))[:]
+        self._times, self._numbers, self._codes = ev.times, ev.lanes, ev.codes
+        where = array("i", bytes(4 * count))  # where each event moved
+        for k, index in enumerate(order):
+            where[index] = k
+        for lane in self._lane_list:  # a lane's events keep their order
+            lane.ids = array("i", map(where.__getitem__, lane.ids))[:]
+        for kind, ids in enumerate(self._kinds):
+            moved = sorted(zip(map(where.__getitem__, ids), self._kind_at[kind], strict=True))
+            self._kinds[kind] = array("i", (index for index, _ in moved))
+            self._kind_at[kind] = array("i", (i for _, i in moved))
+        self._order = array("i")
+        self._in_order = count
 
     def _make_moment(self, index: int) -> Moment:
-        t, task, ref = self._ev_t[index], self._ev_task[index], self._ev_ref[index]
-        code, i = ref & 7, ref >> 3
-        if code == _M_SEGMENT:
-            return self._segment_moment(self._lanes[task], i)
+        ev = self._ev
+        t, kind = ev.times[index], ev.lanes[index]
+        if kind >= LANE0:
+            lane = self._lane_list[kind - LANE0]
+            return self._segment_moment(lane, bisect_left(lane.ids, index))
+        i = self._kind_at[kind][bisect_left(self._kinds[kind], index)]
         event: Event
-        if code == _M_BLOCK:
+        task = 0
+        if kind == _M_BLOCK:
             event = self._blocks[i]
-        elif code == _M_OUTPUT:
+            task = event.task
+        elif kind == _M_OUTPUT:
             _, stream, text = self._out[i]
             event = OutputLine(stream, text)
-        elif code == _M_PROBLEM:
+        elif kind == _M_PROBLEM:
             event = self.problems[i]
-        elif code == _M_LOOP:
+            task = event.task
+        elif kind == _M_LOOP:
             event = LoopChange(self._loop_state[i] != _NO_LOOP)
-        elif code == _M_JOB:
+        elif kind == _M_JOB:
             job, phase = self._job_events[i]
-            event = JobChange(job, phase, self._jobs[job].worker)
+            info = self._jobs[job]
+            event = JobChange(job, phase, info.worker)
+            task = info.task
         else:
             event = self.exit
         return Moment(t, task, event)
 
     def _segment_moment(self, lane: Lane, i: int) -> Moment:
         task = lane.info.id
-        return Moment(lane.starts[i], task, Segment(task, self._interval(lane, i), i))
+        return Moment(lane.start(i), task, Segment(task, self._interval(lane, i), i))
 
     def next_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The first event strictly after t (of one task, or any)."""
         if task_id is not None:
-            starts = self._lanes[task_id].starts
-            i = bisect_right(starts, t)
-            return self._segment_moment(self._lanes[task_id], i) if i < len(starts) else None
-        order, times = self._ordered()
-        j = bisect_right(times, t)
+            lane = self._lanes[task_id]
+            i = lane.index_at(t) + 1
+            return self._segment_moment(lane, i) if i < len(lane.ids) else None
+        order = self._ordered()
+        j = bisect_right(order, t, key=self._ev.times.__getitem__)
         return self._make_moment(order[j]) if j < len(order) else None
 
     def prev_event(self, t: int, task_id: int | None = None) -> Moment | None:
         """The last event strictly before t."""
         if task_id is not None:
-            i = bisect_left(self._lanes[task_id].starts, t) - 1
-            return self._segment_moment(self._lanes[task_id], i) if i >= 0 else None
-        order, times = self._ordered()
-        j = bisect_left(times, t) - 1
+            lane = self._lanes[task_id]
+            i = lane.index_before(t)
+            return self._segment_moment(lane, i) if i >= 0 else None
+        order = self._ordered()
+        j = bisect_left(order, t, key=self._ev.times.__getitem__) - 1
         return self._make_moment(order[j]) if j >= 0 else None
 
     def events_around(self, t: int, before: int, after: int) -> list[Moment]:
         """Up to ``before`` events at or before t and ``after`` events after it, in order."""
-        order, times = self._ordered()
-        j = bisect_right(times, t)
+        order = self._ordered()
+        j = bisect_right(order, t, key=self._ev.times.__getitem__)
         return [self._make_moment(i) for i in order[max(j - before, 0) : j + after]]
 
     def output_until(self, t: int) -> list[tuple[int, int, str]]:
@@ -1028,26 +1164,23 @@ class Timeline:
 
     # --- the run as a sequence of events (the step axis) ----------------------------------
     def moment_count(self) -> int:
-        return len(self._ev_t)
+        return len(self._ev.times)
 
     def moment(self, index: int) -> Moment:
         """The ``index``-th event in time order (ties keep the order records came in)."""
-        order, _ = self._ordered()
-        return self._make_moment(order[index])
+        return self._make_moment(self._ordered()[index])
 
     def moment_index(self, t: int) -> int:
         """The index of the last event at or before t (-1: none yet)."""
-        _, times = self._ordered()
-        return bisect_right(times, t) - 1
+        return bisect_right(self._ordered(), t, key=self._ev.times.__getitem__) - 1
 
     def moment_time(self, index: int) -> int:
-        _, times = self._ordered()
-        return times[index]
+        return self._ev.times[self._ordered()[index]]
 
     def moment_times(self, start: int, stop: int) -> list[int]:
         """The times of events ``start`` to ``stop`` (excluded), in time order."""
-        _, times = self._ordered()
-        return times[start:stop]
+        times = self._ev.times
+        return [times[i] for i in self._ordered()[start:stop]]
 
     def reordered_since(self, seen: int) -> tuple[int, int | None]:
         """For a reader that keeps something per event in time order (``census``): how many
@@ -1065,27 +1198,33 @@ class Timeline:
         (-1: none, before it was created); ``since`` is when the state it leaves began (for
         READY, the whole time in the ready queue: overdue, then woken). Other events change
         no task's: (time, 0, -1, -1, time)."""
-        order, times = self._ordered()
-        ev_task, ev_ref, lanes = self._ev_task, self._ev_ref, self._lanes
+        order = self._ordered()
+        times, numbers, codes = self._ev.times, self._ev.lanes, self._ev.codes
+        lanes = self._lane_list
+        # Each lane's events come in its own order: where the walk is in each lane.
+        at: dict[int, int] = {}
         ready, mask = State.READY, STATE_MASK
         for k in range(start, len(order)):  # indexed: a slice would copy the rest each call
-            index, t = order[k], times[k]
-            ref = ev_ref[index]
-            if ref & 7:  # not a segment's (``_M_SEGMENT`` is 0)
+            index = order[k]
+            t = times[index]
+            number = numbers[index] - LANE0
+            if number < 0:  # not a segment's
                 yield t, 0, -1, -1, t
                 continue
-            task = ev_task[index]
-            lane = lanes[task]
-            codes, i = lane.codes, ref >> 3
+            ids = lanes[number].ids
+            i = at.get(number)
+            i = bisect_left(ids, index) if i is None else i + 1
+            at[number] = i
+            task = lanes[number].info.id
             if not i:
-                yield t, task, -1, codes[0] & mask, t
+                yield t, task, -1, codes[index] & mask, t
                 continue
             j = i - 1
-            before = codes[j] & mask
+            before = codes[ids[j]] & mask
             if before == ready:
-                while j and codes[j - 1] & mask == ready:
+                while j and codes[ids[j - 1]] & mask == ready:
                     j -= 1
-            yield t, task, before, codes[i] & mask, lane.starts[j]
+            yield t, task, before, codes[index] & mask, times[ids[j]]
 
     def jobs_at(self, t: int) -> list[JobState]:
         """Executor jobs queued or running at t, queued ones first, each in order of time."""
@@ -1115,15 +1254,13 @@ class Timeline:
     def waits_on(self, resource: int) -> list[tuple[int, int]]:
         """(start, end) of every wait on ``resource`` (an open one ends at the end)."""
         spans = []
-        for lane in self._lanes.values():
-            starts, codes, refs = lane.starts, lane.codes, lane.refs
-            for i, code in enumerate(codes):
-                if (
-                    refs[i] == resource
-                    and code & STATE_MASK == State.WAITING
-                    and code >> KIND_SHIFT & KIND_MASK in RESOURCE_WAITS
-                ):
-                    spans.append((starts[i], starts[i + 1] if i + 1 < len(starts) else self.end))
+        for lane in self._lane_list:
+            for k, ref in enumerate(lane.wait_ref):
+                if ref == resource or (ref == WIDE and lane.wide and lane.wide[k] == resource):
+                    i = lane.wait_at[k]
+                    if lane.code(i) >> KIND_SHIFT & KIND_MASK in RESOURCE_WAITS:
+                        end = lane.end(i)
+                        spans.append((lane.start(i), self.end if end is None else end))
         return spans
 
     def waiters_at(self, resource: int, t: int) -> list[tuple[int, int]]:
