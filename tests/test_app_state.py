@@ -156,6 +156,20 @@ def test_the_feed_hands_over_a_slice_at_a_time() -> None:
     assert live.end == whole.end and live.finished
 
 
+def test_a_model_built_anew_from_the_trace_skips_what_waits_and_the_trace_held() -> None:
+    """--window: the model is built again from the trace, which holds the first records
+    delivered; those still waiting in the feed are not folded in twice, the rest are."""
+    records = read_trace(GATHER).records
+    feed = LiveFeed()
+    feed.new_run()(records)
+    first = feed.take(5)
+    assert first == records[:5] and feed.taken == 5
+    feed.skip_to(12)  # the renewed model holds records 0-11
+    assert feed.taken == 12 and feed.take() == records[12:]
+    feed.skip_to(3)  # already past it: nothing to skip
+    assert feed.taken == len(records) and feed.backlog == 0
+
+
 def test_a_feed_fallen_behind_drops_what_waits_and_what_comes() -> None:
     """Past its backlog the app cannot catch up: what waits is dropped (its memory stays
     bounded), and the recording is told to stop decoding records for it."""

@@ -82,9 +82,10 @@ async def test_the_app_following_a_windowed_run_holds_only_the_window(tmp_path):
         worker = lambda: screen.recorder_worker is not None and screen.recorder_worker.is_finished  # noqa: E731
         await wait_for(pilot, worker, "the run to end", 60)
         await wait_for(pilot, lambda: screen._since_renewal is None, "the last renewal", 30)
-        await pilot.pause()
+        shown = lambda: screen.timeline is not None and screen.timeline.finished  # noqa: E731
+        await wait_for(pilot, shown, "the run's end to be folded in", 30)  # a slice at a time
         timeline = screen.timeline
-        assert timeline is not None and timeline.finished
+        assert timeline is not None
         records = read_trace(screen.trace_path).records
         gap = next(r for r in records if isinstance(r, Gap))
         # The model holds what the trace kept when last read (and what came after), not the

@@ -147,6 +147,14 @@ class LiveFeed:
                 self._pending = []
             return not self.behind
 
+    def skip_to(self, index: int) -> None:
+        """Drop what waits up to the run's record ``index``: a model built anew from the
+        trace (``--window``) already holds it."""
+        with self._lock:
+            skipped = min(max(index - self.taken, 0), len(self._pending))
+            del self._pending[:skipped]
+            self.taken += skipped
+
     @property
     def backlog(self) -> int:
         """Records waiting to be taken."""

@@ -408,6 +408,7 @@ class RunScreen(Screen[None]):
         for start, batch in batches:
             if start + len(batch) > delivered:
                 timeline.add(batch[max(delivered - start, 0) :])
+        self.feed.skip_to(delivered)  # what still waits, the trace it was built from held
         census.update()
         if self.selected and all(info.id != self.selected for info in timeline.tasks):
             self.selected = 0  # a task the trace no longer holds: the first row is selected
