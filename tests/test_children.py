@@ -312,3 +312,16 @@ def test_children_made_by_fork_and_by_the_forkserver_are_recorded(tmp_path: Path
     for process in looping:
         naps = [info for info in timeline.tasks if info.process == process.proc]
         assert naps[0].coro == "nap" and naps[0].outcome_detail == "7"
+
+
+def test_a_child_numbering_past_its_id_space_is_damage_not_another_processs_task() -> None:
+    header = Header(loopviz="0", python="3.11", program="/p.py", started="", version=FORMAT_VERSION)
+    records: list[Record] = [
+        Process(20, 1, 42, 41, "python -c ..."),
+        TaskCreated(22, 1, -1, 0, 0, 0, 0),
+        TaskCreated(23, PROCESS_IDS, -2, 0, 0, 0, 0),  # would be process 2's first task
+    ]
+    timeline = Timeline(header)
+    timeline.add(records)
+    assert [info.id for info in timeline.tasks] == [PROCESS_IDS + 1]
+    assert any("past 16,777,215" in warning for warning in timeline.warnings)

@@ -43,7 +43,9 @@ from loopviz.trace import (
     Waited,
 )
 
-PROCESS_IDS = 1_000_000_000  # ids of process p start at p * PROCESS_IDS + 1
+# Ids of process p start at p * PROCESS_IDS + 1. A power of two small enough that the ids of
+# 127 children fit the model's 32-bit arrays (sites), large enough for a long run's names.
+PROCESS_IDS = 1 << 24
 
 # The fields of each record that hold an id (0: none), all moved alike whatever they name.
 # Every record type is listed (a test checks it): a new one with ids must say which.
@@ -103,16 +105,21 @@ class ProcessInfo:
         return max(looped - self.idle, 0), self.idle
 
 
-def localize(record: Record, proc: int) -> Record:
-    """``record`` of process ``proc`` (not 0) with its ids moved to that process's space."""
+def localize(record: Record, proc: int) -> Record | None:
+    """``record`` of process ``proc`` (not 0) with its ids moved to that process's space
+    (None: an id past the space, which would be another process's)."""
     base = proc * PROCESS_IDS
     moved: dict[str, Any] = {}
     for name in ID_FIELDS[type(record)]:
         value = getattr(record, name)
+        if value >= PROCESS_IDS:
+            return None
         if value > 0:
             moved[name] = base + value
     if isinstance(record, TaskCreated | Renamed) and record.name > 0:  # -N: "Task-N"
         moved["name"] = base + record.name
     elif isinstance(record, Waited) and record.detail > 0 and record.kind not in _COUNTED:
         moved["detail"] = base + record.detail
+    if any(value >= base + PROCESS_IDS for value in moved.values()):
+        return None
     return msgspec.structs.replace(record, **moved) if moved else record

@@ -46,7 +46,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
-from loopviz.model.processes import LOOP_RECORDS, ProcessInfo, localize
+from loopviz.model.processes import LOOP_RECORDS, PROCESS_IDS, ProcessInfo, localize
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     EVERY,
@@ -413,7 +413,10 @@ class Timeline:
                 process.open_since = None
             self.end = max(self.end, getattr(record, "t", 0))
             return None
-        return localize(record, self._proc)
+        moved = localize(record, self._proc)
+        if moved is None:
+            self._damaged(f"process {self._proc} numbers something past {PROCESS_IDS - 1:,}")
+        return moved
 
     def _on_str(self, r: Str) -> None:
         self._strs[r.id] = clip(r.text)
