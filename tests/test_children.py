@@ -257,8 +257,10 @@ async def test_the_app_draws_each_child_process_as_a_group_of_lanes(
         assert [row.key for row in heads] == [p.proc for p in looping]  # not the silent one
         spawned = next(p for p in looping if "multiprocessing.spawn" in p.command)
         head = next(row for row in heads if row.key == spawned.proc)
-        assert head.label == f"child {spawned.proc} · pid {spawned.pid} · 3 tasks"
+        assert head.label == f"child {spawned.proc} · 3 tasks · pid {spawned.pid}"
         at = rows.index(head)
+        shown = view.render_line(view.header_rows - 1 + at - int(view.scroll_y)).text
+        assert f"child {spawned.proc} · 3 tasks" in shown and "pid…" not in shown
         under = [timeline.task(int(row.key)) for row in rows[at + 1 : at + 4]]
         assert [words.label(info) for info in under] == ["crunch()", "fetch(1)", "fetch(2)"]
         assert {info.process for info in under} == {spawned.proc}

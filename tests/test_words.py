@@ -223,3 +223,14 @@ def test_a_parent_the_trace_never_announced_is_named_by_its_id():
     first = tl.events_around(MS, 1, 0)[0]
     assert words.moment(tl, first) == "task child created by #1 at prog.py:5"
     assert "#1" in render_table(tl)
+
+
+def test_a_process_row_leaves_out_its_pid_rather_than_cut_it() -> None:
+    from loopviz.model.processes import ProcessInfo
+
+    info = ProcessInfo(2, 56124, 56000, "python -c ...", 0)
+    label = words.process_row(info, 12)
+    assert label == "child 2 · 12 tasks · pid 56124"
+    assert words.fit_process_row(label, 40) == label
+    assert words.fit_process_row(label, 25) == "child 2 · 12 tasks"
+    assert words.fit_process_row(label, 12) == "child …tasks"

@@ -674,9 +674,17 @@ def process(info: ProcessInfo) -> str:
     return "program" if info.proc == 0 else f"child {info.proc}"
 
 
+_PID = " · pid "
+
+
 def process_row(info: ProcessInfo, tasks: int) -> str:
-    """A child process's row over its lanes: "child 1 · pid 4242 · 12 tasks"."""
-    return f"{process(info)} · pid {info.pid} · {tasks:,} task{'' if tasks == 1 else 's'}"
+    """A child process's row over its lanes: "child 1 · 12 tasks · pid 4242"."""
+    return f"{process(info)} · {tasks:,} task{'' if tasks == 1 else 's'}{_PID}{info.pid}"
+
+
+def fit_process_row(label: str, width: int) -> str:
+    """``process_row`` in ``width``: the pid left out rather than cut (the summary has it)."""
+    return label if len(label) <= width else shorten(label.rsplit(_PID, 1)[0], width)
 
 
 def held_open(program: str) -> str:

@@ -749,7 +749,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif row.kind == PROCESS:
             selected = False
             marker = "▸" if row.key in self._folded_processes else "▾"
-            text = marker + shorten(row.label, width - 2)
+            text = marker + words.fit_process_row(row.label, width - 2)
         else:
             selected = row.kind == "task" and row.key == self.selected and not self.selected_group
             waker = self._waker is not None and self._waker[0] == row.key
