@@ -180,6 +180,17 @@ def library_code(file: str, program: str) -> bool:
     return _LIBRARY_DIR.search(file) is not None
 
 
+def _gather(values: array[int], order: Sequence[int]) -> array[int]:
+    """``values`` in ``order``, in an array of its exact size (no room to grow), made a
+    million at a time: a list of them all would cost 40 bytes a value while it lasts."""
+    out = array(values.typecode, bytes(values.itemsize * len(order)))
+    for i in range(0, len(order), 1 << 20):
+        out[i : i + (1 << 20)] = array(
+            values.typecode, [values[m] for m in order[i : i + (1 << 20)]]
+        )
+    return out
+
+
 @dataclass(slots=True)
 class _Job:
     fn: str  # the function it runs
@@ -1206,16 +1217,18 @@ class Timeline:
         count = len(order)
         if self._in_order == count:
             return
-        ev = self._ev  # (a slice of an array is a copy of its exact size: no room to grow)
-        ev.times = array("q", map(ev.times.__getitem__, order))[:]
-        ev.lanes = array(ev.lanes.typecode, map(ev.lanes.__getitem__, order))[:]
-        ev.codes = array("B", map(ev.codes.__getitem__, order))[:]
+        ev = self._ev
+        ev.times, ev.lanes, ev.codes = (
+            _gather(ev.times, order),
+            _gather(ev.lanes, order),
+            _gather(ev.codes, order),
+        )
         self._times, self._numbers, self._codes = ev.times, ev.lanes, ev.codes
         where = array("i", bytes(4 * count))  # where each event moved
         for k, index in enumerate(order):
             where[index] = k
         for lane in self._lane_list:  # a lane's events keep their order
-            lane.ids = array("i", map(where.__getitem__, lane.ids))[:]
+            lane.ids = _gather(where, lane.ids)
         for kind, ids in enumerate(self._kinds):
             moved = sorted(zip(map(where.__getitem__, ids), self._kind_at[kind], strict=True))
             self._kinds[kind] = array("i", (index for index, _ in moved))
