@@ -316,11 +316,16 @@ class Timeline:
         return timeline
 
     @classmethod
-    def from_file(cls, path: str | Path) -> Timeline:
+    def from_file(cls, path: str | Path, max_block_ns: int | None = None) -> Timeline:
         """Read and build, a batch of records at a time (a big trace is never whole in
-        memory); raises ``trace.TraceError``. Reading warnings go to ``warnings``, first."""
+        memory); raises ``trace.TraceError``. Reading warnings go to ``warnings``, first.
+        Steps from ``max_block_ns`` on count as blocking, if the trace's threshold is higher
+        (found from the steps' recorded lengths)."""
         reader = TraceReader(path)
-        timeline = cls(reader.header)
+        header = reader.header
+        if max_block_ns is not None and header.block_threshold_ns > max_block_ns:
+            header.block_threshold_ns = max_block_ns
+        timeline = cls(header)
         for batch in reader.batches():
             timeline.add(batch)
         timeline.warnings[:0] = reader.warnings
