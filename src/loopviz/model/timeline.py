@@ -183,7 +183,7 @@ def library_code(file: str, program: str) -> bool:
 def _gather(values: array[int], order: Sequence[int]) -> array[int]:
     """``values`` in ``order``, in an array of its exact size (no room to grow), made a
     million at a time: a list of them all would cost 40 bytes a value while it lasts."""
-    out = array(values.typecode, bytes(values.itemsize * len(order)))
+    out = array(values.typecode, (0,)) * len(order)  # (from bytes, it would have room)
     for i in range(0, len(order), 1 << 20):
         out[i : i + (1 << 20)] = array(
             values.typecode, [values[m] for m in order[i : i + (1 << 20)]]
