@@ -462,7 +462,7 @@ def _load(args: argparse.Namespace, max_block_ms: float | None = None) -> Timeli
     higher threshold, found from the steps' recorded lengths. Raises ``LoopvizError``."""
     from loopviz.model.timeline import Timeline
     from loopviz.record.process import record_program
-    from loopviz.trace import file_kind, read_trace
+    from loopviz.trace import file_kind
 
     limit_ns = None if max_block_ms is None else int(max_block_ms * 1e6)
     if args.module is None and args.target is not None:
@@ -470,10 +470,7 @@ def _load(args: argparse.Namespace, max_block_ms: float | None = None) -> Timeli
         if path.is_dir():
             raise LoopvizError(f"{args.target}: a folder, not a trace or a program")
         if path.exists() and file_kind(path) == "trace":
-            trace = read_trace(path)
-            if limit_ns is not None and trace.header.block_threshold_ns > limit_ns:
-                trace.header.block_threshold_ns = limit_ns
-            return Timeline.from_trace(trace)
+            return Timeline.from_file(path, limit_ns)  # never whole in memory
     program = _program(args)
     threshold_ms = args.block_threshold
     if max_block_ms is not None:

@@ -122,11 +122,13 @@ _LOOP_MARKS = {
 _STARTS_RUNNING = frozenset({LoopPhase.OPENED, LoopPhase.RUNNING})
 _WAITING, _READY, _STEPPING, _DONE = (state.value for state in State)  # a task's states
 _YIELDED = _READY | Cause.YIELD << KIND_SHIFT
+_READY_CODES = {cause: _READY | cause << KIND_SHIFT for cause in Cause}  # by cause
 _OUTCOMES = frozenset(Outcome)
 _CAUSES = frozenset(Cause)
 # Wake-ups that cancel a wait: one before its deadline leaves it cut short.
 _CANCELLED = frozenset({Cause.CANCEL, Cause.GROUP_CANCEL, Cause.GROUP_FAILED, Cause.DEADLINE})
 _WAITS = frozenset(Wait)
+_WAIT_CODES = {kind: _WAITING | kind << KIND_SHIFT for kind in Wait}  # by kind
 MAX_T = 366 * 86_400 * 1_000_000_000  # a year: a later time (or a longer step) is damage
 # Characters of a string (a name, an output line, a message) kept for display: past them,
 # "…". Views wrap and measure whole strings: a 50 MB task name or line would hang any of them.
@@ -176,6 +178,17 @@ def library_code(file: str, program: str) -> bool:
     if folder and file.startswith(folder + os.sep):  # a virtualenv in the program's folder
         file = file[len(folder) :]  # is still a library's
     return _LIBRARY_DIR.search(file) is not None
+
+
+def _gather(values: array[int], order: Sequence[int]) -> array[int]:
+    """``values`` in ``order``, in an array of its exact size (no room to grow), made a
+    million at a time: a list of them all would cost 40 bytes a value while it lasts."""
+    out = array(values.typecode, (0,)) * len(order)  # (from bytes, it would have room)
+    for i in range(0, len(order), 1 << 20):
+        out[i : i + (1 << 20)] = array(
+            values.typecode, [values[m] for m in order[i : i + (1 << 20)]]
+        )
+    return out
 
 
 @dataclass(slots=True)
@@ -303,11 +316,16 @@ class Timeline:
         return timeline
 
     @classmethod
-    def from_file(cls, path: str | Path) -> Timeline:
+    def from_file(cls, path: str | Path, max_block_ns: int | None = None) -> Timeline:
         """Read and build, a batch of records at a time (a big trace is never whole in
-        memory); raises ``trace.TraceError``. Reading warnings go to ``warnings``, first."""
+        memory); raises ``trace.TraceError``. Reading warnings go to ``warnings``, first.
+        Steps from ``max_block_ns`` on count as blocking, if the trace's threshold is higher
+        (found from the steps' recorded lengths)."""
         reader = TraceReader(path)
-        timeline = cls(reader.header)
+        header = reader.header
+        if max_block_ns is not None and header.block_threshold_ns > max_block_ns:
+            header.block_threshold_ns = max_block_ns
+        timeline = cls(header)
         for batch in reader.batches():
             timeline.add(batch)
         timeline.warnings[:0] = reader.warnings
@@ -316,26 +334,141 @@ class Timeline:
 
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
-        is negative or past any real run is left out (the reading warnings say so)."""
-        handlers, timing = self._handlers(), self._timing
+        is negative or past any real run is left out (the reading warnings say so).
+
+        Nearly every record is a step (``Ran``, ``Waited``) or a wake-up (``Ready``) of a
+        task in its usual course: those are folded here, with the arrays, the run's end and
+        the loop's busy time at hand. Anything else (damage, a step that blocks, a timed
+        wait's wake-up, a child's records, a ``--window``) goes to ``_fold``, in order."""
+        handlers, lanes, pending = self._handlers(), self._lanes, self._pending
+        ready_codes, wait_codes = _READY_CODES, _WAIT_CODES
+        threshold = min(self._threshold, MAX_T)  # a step as long blocks: not folded here
+        times, numbers, codes = self._times, self._numbers, self._codes
+        starts, loop_state = self._loop.starts, self._loop_state
+        end, active = self.end, self._active_until
+        usual = not self._proc and not self.kept_from  # the program's own, all kept
         record: Any
         for record in records:
             kind = type(record)
-            timed = timing.get(kind)
-            if timed is None:
-                fields = kind.__struct_fields__
-                timed = timing[kind] = ("t" in fields) + ("dur" in fields)
-            if timed and not (0 <= record.t <= MAX_T and (timed == 1 or 0 <= record.dur <= MAX_T)):
-                self._damaged(f"a {kind.__name__} record has an impossible time")
-                continue
-            if self._proc:  # a child process's record: in its own id space
-                moved = self._of_child(record)
-                if moved is None:
+            if usual and (kind is Ran or kind is Waited):
+                t, dur = record.t, record.dur
+                lane = lanes.get(record.task)
+                if (
+                    lane is not None
+                    and lane.last <= t <= MAX_T
+                    and 0 <= dur < threshold
+                    and not pending
+                    and lane.info.ended is None
+                ):
+                    ids = lane.ids
+                    if kind is Ran:
+                        after = _YIELDED
+                    else:
+                        after = wait_codes.get(record.kind, -1)
+                        detail, site, timeout = record.detail, record.site, record.timeout
+                        if not (
+                            after >= 0
+                            and -REF_MAX <= detail <= REF_MAX
+                            and 0 <= site <= SITE_MAX
+                            and -REF_MAX <= timeout <= REF_MAX
+                        ):
+                            after = -1
+                        elif (
+                            WIDE < detail <= SITE_MAX and not timeout
+                        ):  # (the wait's rank: after the step)
+                            lane.wait_at.append(len(ids) + 1)
+                            lane.wait_ref.append(detail)
+                            lane.wait_site.append(site)
+                        else:
+                            lane.add_wait(len(ids) + 1, detail, site, timeout)
+                    if after >= 0:
+                        stop = t + dur
+                        n = len(times)
+                        ids.append(n)
+                        ids.append(n + 1)
+                        times.append(t)
+                        times.append(stop)
+                        tag = lane.tag
+                        numbers.append(tag)
+                        numbers.append(tag)
+                        codes.append(_STEPPING)
+                        codes.append(after)
+                        lane.last = stop
+                        if stop > active:
+                            active = stop
+                        if stop > end:
+                            end = stop
+                        if after != _YIELDED:
+                            info = lane.info
+                            if info.library and site and not info.handler:
+                                self._handler(info, site)
+                        continue
+            elif usual and kind is Ready:
+                t, ref = record.t, record.ref
+                lane = lanes.get(record.task)
+                new = ready_codes.get(record.cause, 0)
+                if (
+                    lane is not None
+                    and new
+                    and lane.last <= t <= MAX_T
+                    and -REF_MAX <= ref <= REF_MAX
+                ):
+                    ids = lane.ids
+                    if codes[ids[-1]] & STATE_MASK == _WAITING:
+                        if lane.last_timeout():  # (a timed wait: maybe overdue, cut short)
+                            self.end = end
+                            self._woken(lane, t, new, record.cause, ref)
+                            end = self.end
+                            continue
+                        if ref:
+                            lane.set_ref(len(ids), ref)
+                        ids.append(len(times))
+                        times.append(t)
+                        numbers.append(lane.tag)
+                        codes.append(new)
+                        lane.last = t
+                        if t > end:
+                            end = t
+                        continue
+            elif usual and kind is Idle:
+                t, stop = record.t, record.t + record.dur
+                if (
+                    starts
+                    and starts[-1] <= t <= stop <= t + MAX_T
+                    and t <= MAX_T
+                    and loop_state[-1] != _NO_LOOP  # (opened, closed: ``_loop_push``)
+                ):
+                    starts.append(t)
+                    starts.append(stop)
+                    loop_state.append(_IDLE)
+                    loop_state.append(_BUSY)
+                    if stop > end:
+                        end = stop
                     continue
-                record = moved
-            if timed and record.t < self.kept_from:  # kept from before the window
-                record = _at(record, self.kept_from)
-            handlers[type(record)](record)
+            self.end, self._active_until = end, active
+            self._fold(record, handlers)
+            end, active = self.end, self._active_until
+            times, numbers, codes = self._times, self._numbers, self._codes
+            usual = not self._proc and not self.kept_from
+        self.end, self._active_until = end, active
+
+    def _fold(self, record: Any, handlers: dict[type, Callable[[Any], None]]) -> None:
+        """Fold one record in, whatever it is."""
+        kind = type(record)
+        timed = self._timing.get(kind)
+        if timed is None:
+            fields = kind.__struct_fields__
+            timed = self._timing[kind] = ("t" in fields) + ("dur" in fields)
+        if timed and not (0 <= record.t <= MAX_T and (timed == 1 or 0 <= record.dur <= MAX_T)):
+            self._damaged(f"a {kind.__name__} record has an impossible time")
+            return
+        if self._proc:  # a child process's record: in its own id space
+            record = self._of_child(record)
+            if record is None:
+                return
+        if timed and record.t < self.kept_from:  # kept from before the window
+            record = _at(record, self.kept_from)
+        handlers[type(record)](record)
 
     @property
     def block_threshold(self) -> int:
@@ -503,16 +636,26 @@ class Timeline:
         if state == _DONE:
             return
         if state == _WAITING:
-            timeout = lane.last_timeout()
-            if timeout:
-                deadline = lane.last + timeout
-                if r.cause in _CANCELLED and r.t < deadline:
-                    self._cut.setdefault(r.task, []).append(len(ids) - 1)
-                    self.cut_until = max(self.cut_until, deadline)
-                due = self._due_from(deadline)
-                if r.t - due > OVERDUE_SLACK:
-                    self._push(lane, due, code & ~STATE_MASK | _READY | OVERDUE)
-        self._push(lane, r.t, new, r.ref)
+            self._woken(lane, r.t, new, r.cause, r.ref)
+        else:
+            self._push(lane, r.t, new, r.ref)
+
+    def _woken(self, lane: Lane, t: int, new: int, cause: int, ref: int) -> None:
+        """A waiting task is ready from t (``new``: its code; ``ref``: what woke it). Past
+        its wait's deadline, it was due from then (overdue); woken before by a cancellation,
+        its wait was cut short."""
+        timeout = lane.last_timeout()
+        if timeout:
+            ids = lane.ids
+            deadline = lane.last + timeout
+            if cause in _CANCELLED and t < deadline:
+                self._cut.setdefault(lane.info.id, []).append(len(ids) - 1)
+                self.cut_until = max(self.cut_until, deadline)
+            due = self._due_from(deadline)
+            if t - due > OVERDUE_SLACK:
+                code = self._codes[ids[-1]]
+                self._push(lane, due, code & ~STATE_MASK | _READY | OVERDUE)
+        self._push(lane, t, new, ref)
 
     def _due_from(self, deadline: int) -> int:
         """When a timer falling due at ``deadline`` could first have run: if the loop sat in
@@ -1082,16 +1225,18 @@ class Timeline:
         count = len(order)
         if self._in_order == count:
             return
-        ev = self._ev  # (a slice of an array is a copy of its exact size: no room to grow)
-        ev.times = array("q", map(ev.times.__getitem__, order))[:]
-        ev.lanes = array(ev.lanes.typecode, map(ev.lanes.__getitem__, order))[:]
-        ev.codes = array("B", map(ev.codes.__getitem__, order))[:]
+        ev = self._ev
+        ev.times, ev.lanes, ev.codes = (
+            _gather(ev.times, order),
+            _gather(ev.lanes, order),
+            _gather(ev.codes, order),
+        )
         self._times, self._numbers, self._codes = ev.times, ev.lanes, ev.codes
         where = array("i", bytes(4 * count))  # where each event moved
         for k, index in enumerate(order):
             where[index] = k
         for lane in self._lane_list:  # a lane's events keep their order
-            lane.ids = array("i", map(where.__getitem__, lane.ids))[:]
+            lane.ids = _gather(where, lane.ids)
         for kind, ids in enumerate(self._kinds):
             moved = sorted(zip(map(where.__getitem__, ids), self._kind_at[kind], strict=True))
             self._kinds[kind] = array("i", (index for index, _ in moved))
