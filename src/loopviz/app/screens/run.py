@@ -304,6 +304,7 @@ class RunScreen(Screen[None]):
         if self.recording is not None:  # a re-run replaces the run before
             self.recording.discard()
             self._freezer.thaw()
+        self._freezer.settle()  # the app as it is now first, while the program starts
         on_records = self.feed.new_run()
         self.timeline = None
         self.census = None
@@ -369,8 +370,8 @@ class RunScreen(Screen[None]):
                 if self._since_renewal is not None:  # a renewal under way adds it again
                     self._since_renewal.append((feed.taken - len(batch), batch))
                 timeline.add(batch)
-            if folded:
-                self._freezer.tick()
+            if folded:  # after this frame: a key press may come first
+                self.call_later(self._freezer.tick)
             if live and timeline.header is not None and not feed.backlog:
                 timeline.advance_to(time.monotonic_ns() - timeline.header.clock_origin_ns)
             if self.census is not None:
