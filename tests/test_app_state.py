@@ -158,6 +158,20 @@ def test_the_feed_hands_over_a_slice_at_a_time() -> None:
     assert live.end == whole.end and live.finished
 
 
+def test_slices_cut_across_batches_keep_the_order() -> None:
+    records = read_trace(GATHER).records
+    feed = LiveFeed()
+    on_records = feed.new_run()
+    for start in range(0, len(records), 7):
+        on_records(records[start : start + 7])
+    taken: list[object] = []
+    while feed.backlog:
+        before = feed.backlog
+        taken += feed.take(3)
+        assert feed.backlog == max(0, before - 3)
+    assert taken == records and feed.taken == len(records)
+
+
 def test_a_feed_fallen_behind_drops_what_waits_and_what_comes() -> None:
     """Past its backlog the app cannot catch up: what waits is dropped (its memory stays
     bounded), and the recording is told to stop decoding records for it."""

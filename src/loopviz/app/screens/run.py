@@ -304,7 +304,6 @@ class RunScreen(Screen[None]):
         if self.recording is not None:  # a re-run replaces the run before
             self.recording.discard()
             self._freezer.thaw()
-        self._freezer.settle()  # the app as it is now first, while the program starts
         on_records = self.feed.new_run()
         self.timeline = None
         self.census = None
@@ -312,6 +311,7 @@ class RunScreen(Screen[None]):
         self._worst = {"ready": -1, "step": -1}
         self._clear_search()
         self.view.set_timeline(None)
+        self._freezer.settle()  # the app as it is now first, while the program starts
         self.playback.following = True
         run = self.run
         self.recording = Recording(
