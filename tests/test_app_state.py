@@ -3,16 +3,18 @@ of a real recorded trace."""
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
 from trace_builder import MS, S
 
-from loopviz.app.state import FRAME, PACES, SPEEDS, LiveFeed, Pacer, Playback
+from loopviz.app.state import FRAME, PACES, SPEEDS, Freezer, LiveFeed, Pacer, Playback
 from loopviz.model.timeline import Timeline
-from loopviz.trace import read_trace
+from loopviz.trace import decode_lines, read_trace
 
 GATHER = Path(__file__).parent / "fixtures" / "gather.trace.jsonl"
 
@@ -170,6 +172,20 @@ def test_a_model_built_anew_from_the_trace_skips_what_waits_and_the_trace_held()
     assert feed.taken == len(records) and feed.backlog == 0
 
 
+def test_slices_cut_across_batches_keep_the_order() -> None:
+    records = read_trace(GATHER).records
+    feed = LiveFeed()
+    on_records = feed.new_run()
+    for start in range(0, len(records), 7):
+        on_records(records[start : start + 7])
+    taken: list[object] = []
+    while feed.backlog:
+        before = feed.backlog
+        taken += feed.take(3)
+        assert feed.backlog == max(0, before - 3)
+    assert taken == records and feed.taken == len(records)
+
+
 def test_a_feed_fallen_behind_drops_what_waits_and_what_comes() -> None:
     """Past its backlog the app cannot catch up: what waits is dropped (its memory stays
     bounded), and the recording is told to stop decoding records for it."""
@@ -183,3 +199,68 @@ def test_a_feed_fallen_behind_drops_what_waits_and_what_comes() -> None:
     assert feed.dropped == 15
     feed.new_run()  # a re-run starts afresh
     assert not feed.behind and feed.dropped == 0
+
+
+def test_the_collector_does_not_walk_the_backlog() -> None:
+    """Records waiting are no work for the garbage collector: once it ran, no container it
+    tracks holds them (else each of its full passes walks every record waiting: over 100 ms
+    for a backlog of 500,000)."""
+    lines = GATHER.read_bytes().splitlines()[1:]
+    feed = LiveFeed()
+    on_records = feed.new_run()
+    sent = [tuple(decode_lines(lines[start : start + 10])) for start in range(0, len(lines), 10)]
+    for batch in sent:
+        on_records(list(batch))
+    records = tuple(record for batch in sent for record in batch)
+    gc.collect()
+    assert not any(map(gc.is_tracked, records))  # records are not tracked...
+    assert gc.get_referrers(*records) == []  # ...nor is anything that holds them
+    assert feed.take() == list(records)
+
+
+class Node:
+    """A thing that can sit in a reference cycle."""
+
+    other: Node | None = None
+
+
+def test_the_freezer_keeps_the_model_out_of_full_passes_and_freezes_no_garbage() -> None:
+    """What was folded is frozen (full passes skip it); garbage at that moment is collected
+    first, not frozen; what was frozen is still freed once dropped (the model holds no
+    cycles); thawed, the collector has it all back."""
+    freezer = Freezer()
+    try:
+        garbage = Node()
+        garbage.other = Node()
+        garbage.other.other = garbage  # a cycle only the collector frees
+        gone = weakref.ref(garbage)
+        del garbage
+        model = Timeline.from_file(GATHER)
+        kept = weakref.ref(model)
+        freezer.settle()
+        assert gone() is None  # collected, not frozen
+        assert gc.get_freeze_count() > 0
+        assert not any(o is model for o in gc.get_objects())  # out of the full passes
+        del model
+        assert kept() is None  # still freed when dropped
+    finally:
+        freezer.thaw()
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_freezer_settles_as_often_as_it_may() -> None:
+    """At most once per ``min_gap``, and for at most ``share`` of the time."""
+    clock = iter([100.0, 100.2, 100.3, 100.6, 110.0, 111.0, 112.0])  # each call, in turn
+    freezer = Freezer(share=0.05, min_gap=0.5, clock=lambda: next(clock))
+    try:
+        freezer.tick()  # due: settles (it took 0.2 s: the next after 4 s)
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        freezer.thaw()
+        freezer.tick()  # 100.3: too soon
+        freezer.tick()  # 100.6: still too soon (4 s)
+        assert gc.get_freeze_count() == 0
+        freezer.tick()  # 110.0: due
+        assert gc.get_freeze_count() > 0
+    finally:
+        freezer.thaw()

@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from loopviz.app.screens.path_prompt import PathPrompt
-from loopviz.app.state import FRAME, LiveFeed, Pacer, Playback
+from loopviz.app.state import FRAME, Freezer, LiveFeed, Pacer, Playback
 from loopviz.app.target import Run
 from loopviz.app.widgets.event_log import EventLog
 from loopviz.app.widgets.inspector import Inspector
@@ -197,6 +197,8 @@ class RunScreen(Screen[None]):
         self._last_notice, self._last_notice_until = "", 0.0
         self.follow = False  # the selection follows each step's task (on when playing by steps)
         self._summary_pace = Pacer()  # a live run's summary is shown again when due
+        self._view_pace = Pacer(0.2, DRAIN)  # ... and its lanes drawn again
+        self._freezer = Freezer()  # a live run's model kept out of the collector's full passes
         self.census: Census | None = None
         self.matches: list[int] = []  # the tasks the search found, in creation order
         self._worst: dict[str, int] = {"ready": -1, "step": -1}  # the last rank jumped to
@@ -245,6 +247,7 @@ class RunScreen(Screen[None]):
         """A run not saved (``s`` copies it) is not kept once the user leaves it."""
         if self.recording is not None:
             self.recording.discard()
+        self._freezer.thaw()
 
     # --- getting the data -----------------------------------------------------------------
     @property
@@ -300,6 +303,7 @@ class RunScreen(Screen[None]):
 
         if self.recording is not None:  # a re-run replaces the run before
             self.recording.discard()
+            self._freezer.thaw()
         on_records = self.feed.new_run()
         self.timeline = None
         self.census = None
@@ -307,6 +311,7 @@ class RunScreen(Screen[None]):
         self._worst = {"ready": -1, "step": -1}
         self._clear_search()
         self.view.set_timeline(None)
+        self._freezer.settle()  # the app as it is now first, while the program starts
         self.playback.following = True
         run = self.run
         self.recording = Recording(
@@ -359,25 +364,33 @@ class RunScreen(Screen[None]):
             return
         with self.app.batch_update():
             deadline = time.monotonic() + FOLD_BUDGET
+            folded = feed.backlog > 0
             while feed.backlog and time.monotonic() < deadline:
                 batch = feed.take(FOLD_SLICE)
                 if self._since_renewal is not None:  # a renewal under way adds it again
                     self._since_renewal.append((feed.taken - len(batch), batch))
                 timeline.add(batch)
+            if folded:  # after this frame: a key press may come first
+                self.call_later(self._freezer.tick)
             if live and timeline.header is not None and not feed.backlog:
                 timeline.advance_to(time.monotonic_ns() - timeline.header.clock_origin_ns)
             if self.census is not None:
                 self.census.update(most=CENSUS_LIVE_SLICE)
-            self.view.data_changed()
-            if not (self.selected or self.group or self.resource):
-                self._select_first()
-            self._hint_at_scale()
-            if self.playback.following:
-                self.view.follow_end()
-                self._show_time(self.timeline.end)
-            else:
-                self._update_title()
             now = time.monotonic()
+            # The lanes are drawn again as the run grows, but for at most a fifth of the
+            # time: at scale a redraw costs tens of ms, and a key press waits for it.
+            if self._view_pace.due(now) or self.timeline.finished:
+                view = self.view
+                view.data_changed()
+                self._view_pace.ran(now, now + view.redraw_cost)
+                if not (self.selected or self.group or self.resource):
+                    self._select_first()
+                self._hint_at_scale()
+                if self.playback.following:
+                    view.follow_end()
+                    self._show_time(self.timeline.end)
+                else:
+                    self._update_title()
             if self._summary_pace.due(now) or self.timeline.finished:
                 self._show_summary()
                 self._summary_pace.ran(now, time.monotonic())
@@ -421,7 +434,7 @@ class RunScreen(Screen[None]):
         """The run goes faster than the app can show it: what was shown stays, the rest is
         dropped (the app's memory stays bounded) and shown from the trace once the run ends."""
         if self.timeline is not None and self.message != words.BEHIND:
-            gc.freeze()  # what was folded stays as it is: out of the collector's full passes
+            self._freezer.settle()  # what was folded stays as it is
             self.message = words.BEHIND
             self.notify(self.message, severity="warning", timeout=8)
             self._show_summary()

@@ -23,6 +23,7 @@ census, the filter) and its look (``letters``) are its own.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -172,6 +173,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._generation = 0
         # Per row: its cells, drawn, and how many of its first columns are words.
         self._cache: dict[int, tuple[tuple[int, Axis], list[Cell], Strip, int]] = {}
+        # Seconds spent working out lanes since the data last changed, and by then: what a
+        # redraw of the whole view costs (a live run's screen paces its redraws by it).
+        self._drawing = 0.0
+        self.redraw_cost = 0.0
         self._looks: Looks | None = None
         self._time_axis: TimeAxis | None = None
         self._step_axis: StepAxis | None = None
@@ -222,6 +227,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def data_changed(self) -> None:
         """The model grew (a live run): rebuild the row list and drop cached lanes."""
+        self.redraw_cost, self._drawing = self._drawing, 0.0
         self._generation += 1
         self._cache.clear()
         self._waits.clear()
@@ -682,9 +688,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         key = (self._generation, axis)
         cached = self._cache.get(index)
         if cached is None or cached[0] != key:
+            started = time.perf_counter()
             cells, spill = self._lane(row, axis)
             strip = Strip(self._segments(cells), len(cells))
             cached = self._cache[index] = (key, cells, strip, spill)
+            self._drawing += time.perf_counter() - started
         _, cells, strip, spill = cached
         waker = self.waker() if row.kind == "task" else None
         keep = range(0)
