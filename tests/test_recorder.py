@@ -116,11 +116,11 @@ async def busy_program(log: list[str]) -> list[Any]:
 
     for i in range(3):
         loop.call_soon(log.append, f"callback {i}")
-    loop.call_later(0.01, event.set)
+    loop.call_later(0.4, event.set)  # timers far apart: their order holds under load
     future = loop.create_future()
     loop.call_soon(future.set_result, "future")
     results = await asyncio.gather(
-        worker("a", 0.002), worker("b", 0), worker("c", 0.001), producer(), consumer(), future
+        worker("a", 0.2), worker("b", 0), worker("c", 0.1), producer(), consumer(), future
     )
     cancelled = asyncio.create_task(asyncio.sleep(10))
     await asyncio.sleep(0)
@@ -601,15 +601,19 @@ def test_a_future_resolved_from_another_thread_wakes_its_task_as_a_future() -> N
     async def main() -> str:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        waiting = threading.Event()
 
         def elsewhere() -> None:
-            time.sleep(0.01)
+            # Resolved once the waiter's step is under way: it runs after that step, which
+            # ends with the waiter awaiting the future (however slow the machine).
+            waiting.wait(10)
             loop.call_soon_threadsafe(future.set_result, "from a thread")
 
         threading.Thread(target=elsewhere).start()
-        return await asyncio.create_task(wait_for_it(future), name="waiter")
+        return await asyncio.create_task(wait_for_it(future, waiting), name="waiter")
 
-    async def wait_for_it(future: asyncio.Future[str]) -> str:
+    async def wait_for_it(future: asyncio.Future[str], waiting: threading.Event) -> str:
+        waiting.set()
         return await future
 
     result, rec = record(main)
