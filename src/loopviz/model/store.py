@@ -207,23 +207,36 @@ class Lane:
         have = len(sums) // 3
         if have >= want:
             return
-        times, codes = self.moments.times, self.moments.codes
         r, x, k = sums[-3:]
-        i = (have - 1) * EVERY
-        stop = (want - 1) * EVERY
+        self._walk((have - 1) * EVERY, (want - 1) * EVERY, r, x, k, sums)
+
+    def _walk(
+        self,
+        i: int,
+        stop: int,
+        ready: int,
+        running: int,
+        steps: int,
+        checkpoints: array[int] | None = None,
+    ) -> tuple[int, int, int, int, int]:
+        """From segment i (with the sums before it) to segment ``stop``: the sums before
+        ``stop``, its start and its state; each checkpoint passed is added to ``checkpoints``
+        (the lane's ``sums``), if given. One loop for both, as it is the queries' hot path."""
+        ids, times, codes = self.ids, self.moments.times, self.moments.codes
         prev, state = times[ids[i]], codes[ids[i]] & STATE_MASK
         while i < stop:
             i += 1
             m = ids[i]
             t = times[m]
             if state == READY:
-                r += t - prev
+                ready += t - prev
             elif state == RUNNING:
-                x += t - prev
-                k += 1
+                running += t - prev
+                steps += 1
             prev, state = t, codes[m] & STATE_MASK
-            if not i % EVERY:
-                sums.extend((r, x, k))
+            if checkpoints is not None and not i % EVERY:
+                checkpoints.extend((ready, running, steps))
+        return ready, running, steps, prev, state
 
     def sums_at(self, x: int) -> tuple[int, int, int, int]:
         """(waiting, ready, running) time up to x and steps begun at or before x; the task's
@@ -236,27 +249,14 @@ class Lane:
         ready = running = steps = 0
         if c and self.sums is not None:
             ready, running, steps = self.sums[3 * c : 3 * c + 3]
-        ids, times, codes = self.ids, self.moments.times, self.moments.codes
-        j = c * EVERY
-        m = ids[j]
-        prev, state = times[m], codes[m] & STATE_MASK
-        while j < i:
-            j += 1
-            m = ids[j]
-            t = times[m]
-            if state == READY:
-                ready += t - prev
-            elif state == RUNNING:
-                running += t - prev
-                steps += 1
-            prev, state = t, codes[m] & STATE_MASK
+        ready, running, steps, prev, state = self._walk(c * EVERY, i, ready, running, steps)
         if state == READY:
             ready += x - prev
         elif state == RUNNING:
             running += x - prev
             steps += 1
         ended = self.info.ended
-        life = (x if ended is None else min(x, ended)) - times[ids[0]]
+        life = (x if ended is None else min(x, ended)) - self.moments.times[self.ids[0]]
         return life - ready - running, ready, running, steps
 
     def sums_many(self, xs: list[int]) -> list[tuple[int, int, int, int]]:
