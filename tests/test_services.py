@@ -108,6 +108,8 @@ def serve(
         proc.wait(timeout)
     except (queue.Empty, subprocess.TimeoutExpired):
         pytest.fail(f"{command} did not serve or stop in {timeout} s:\n{''.join(seen)}")
+    except OSError as error:  # refused, reset: say what the service had printed
+        pytest.fail(f"{command} did not answer ({error}):\n{''.join(seen)}")
     finally:
         if proc.poll() is None:
             proc.kill()
