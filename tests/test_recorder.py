@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import re
@@ -220,16 +221,18 @@ def test_debug_mode_is_traced_and_keeps_its_checks() -> None:
         async def coro_fn() -> None:
             pass
 
-        try:
-            loop.call_soon(coro_fn)  # debug mode refuses a coroutine function
-        except TypeError as exc:
-            refused = str(exc)
+        refused = []
+        for call in (loop.call_soon, functools.partial(loop.run_in_executor, None)):
+            try:
+                call(coro_fn)  # debug mode refuses a coroutine function
+            except TypeError as exc:
+                refused.append(str(exc))
         await asyncio.create_task(asyncio.sleep(0.01), name="napper")
         return refused
 
     traced, rec = record(main)
     assert traced == run(main)
-    assert "coroutine" in traced
+    assert len(traced) == 2 and all("coroutine" in said for said in traced)
     assert [w.kind for w in rec.of(Waited, "napper")] == [Wait.SLEEP]
     assert rec.of(Finished, "napper")
 

@@ -324,6 +324,11 @@ class TracingLoop(asyncio.SelectorEventLoop):
     def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def,override]
         if not self.recording:
             return super().run_in_executor(executor, func, *args)
+        # The stock checks first, on ``func`` itself (a wrapped job would pass debug mode's
+        # check for a coroutine function), and before any job is said to be submitted.
+        self._check_closed()
+        if self._debug:
+            self._check_callback(func, "run_in_executor")
         hooks = self.hooks
         job = hooks.job_submitted(self, func)
         # Not ``concurrent.futures.ProcessPoolExecutor``: that lazy attribute would import
