@@ -1,52 +1,54 @@
 /* The compiled accelerator of the timeline's build (loopviz.model.timeline).
 
    fold_lines: reads a trace's event lines and folds the common ones in, straight from the
-   bytes: a task's steps (Ran, Waited), its wake-ups (Ready) and the loop's idle spans
-   (Idle), in their usual course. It stops at the first line that is anything else (another
-   record, a line it does not read as plain JSON integers, damage, a step that blocks...)
-   and returns where it starts: the Python code folds that line, then calls again. Each
-   record is either folded here exactly as ``Timeline._add`` folds it, or left whole.
+   bytes: a task's steps (Ran, Waited) and wake-ups (Ready), and the loop's idle spans (Idle).
+   It stops at the first line that is anything else (another record, a line not written as
+   plain JSON integers, damage it does not repair as Python would, a step that blocks...) and
+   returns where that line starts: the Python code folds it, then calls again. A record is
+   either folded here exactly as ``Timeline._add`` would fold it, or left whole to it.
 
    order, gather, inverse: the compaction's stable sort by time and its reindexing.
 
-   Only the public C API. The timeline's arrays grow through their own methods
-   (``frombytes``, slice deletion) and are written through the buffer protocol. */
+   Only the public C API: the timeline's arrays are read through the buffer protocol and
+   grow through their own ``frombytes``. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <stdint.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 /* The model's constants, given by ``configure`` (timeline.py passes its own). */
 static struct {
     long long max_t, slack, wide, site_max;
     int kind_shift, state_mask, waiting, ready, stepping, yielded, overdue;
-    int no_loop, idle, busy, lane_tag_max;
-    unsigned long long waits, causes, cancelled; /* bit sets */
+    int no_loop, idle, busy;
+    unsigned long long waits, causes, cancelled; /* sets of Wait and Cause values, as bits */
     int ready_tag, ran_tag, waited_tag, idle_tag;
     int configured;
 } K;
 
 static PyObject *s_lanes, *s_pending, *s_threshold, *s_end, *s_active, *s_times, *s_numbers,
-    *s_codes, *s_loop, *s_starts, *s_loop_state, *s_proc, *s_kept_from, *s_last, *s_ids,
-    *s_info, *s_tag, *s_wait_at, *s_wait_ref, *s_wait_site, *s_timed_at, *s_timeouts,
-    *s_add_wait, *s_set_ref, *s_ended, *s_library, *s_handler_method, *s_frombytes, *s_append;
+    *s_codes, *s_loop, *s_starts, *s_loop_state, *s_proc, *s_kept_from, *s_damage_said,
+    *s_last, *s_ids, *s_info, *s_tag, *s_wait_at, *s_wait_ref, *s_wait_site, *s_timed_at,
+    *s_timeouts, *s_add_wait, *s_set_ref, *s_ended, *s_library, *s_handler, *s_out_of_order,
+    *s_frombytes;
 
-/* --- an array written in place ------------------------------------------------------- */
+/* --- arrays ---------------------------------------------------------------------------- */
 
-/* One of the timeline's global arrays while a call folds into it: its real length ``len``,
-   and room up to ``cap`` made by growing it (the part past ``len`` is cut off at the end). */
+/* One of the timeline's global arrays while a call folds into it: the ``base`` items it has
+   (read, and rewritten, in place) and the ``staged`` ones to append when the call ends. */
 typedef struct {
     PyObject *array;
     Py_buffer view;
     int held;
-    char *buf;
-    Py_ssize_t len, cap, itemsize;
-    Py_ssize_t grow; /* items to add next time it is full: doubles, from a few */
+    char format;
+    Py_ssize_t base, itemsize;
+    char *stage;
+    Py_ssize_t staged, room;
 } Column;
 
-static int column_open(Column *c, PyObject *array)
+static int column_open(Column *c, PyObject *array, const char *formats)
 {
     memset(c, 0, sizeof(*c));
     c->array = array;
@@ -54,99 +56,149 @@ static int column_open(Column *c, PyObject *array)
     if (PyObject_GetBuffer(array, &c->view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
         return -1;
     c->held = 1;
-    c->buf = c->view.buf;
+    c->format = c->view.format ? c->view.format[0] : 'B';
     c->itemsize = c->view.itemsize;
-    c->len = c->cap = c->view.len / c->itemsize;
-    c->grow = 32;
+    c->base = c->view.len / c->itemsize;
+    if (strchr(formats, c->format) == NULL || (c->view.format && c->view.format[1])) {
+        PyErr_SetString(PyExc_TypeError, "_fold: an array of another type");
+        return -1;
+    }
     return 0;
 }
 
-/* Give the room back, leave the array its real length, and let it go. */
+/* Append what was staged and let the array go; 0 done, -1 error (the array is let go). */
 static int column_close(Column *c)
 {
     int failed = 0;
-    if (c->array == NULL)
-        return 0;
-    if (c->held) {
+    if (c->held)
         PyBuffer_Release(&c->view);
-        c->held = 0;
+    c->held = 0;
+    if (c->staged && c->array != NULL) {
+        PyObject *bytes = PyMemoryView_FromMemory(c->stage, c->staged * c->itemsize, PyBUF_READ);
+        PyObject *done = bytes ? PyObject_CallMethodOneArg(c->array, s_frombytes, bytes) : NULL;
+        Py_XDECREF(bytes);
+        Py_XDECREF(done);
+        failed = done == NULL ? -1 : 0;
     }
-    if (c->cap > c->len && PySequence_DelSlice(c->array, c->len, c->cap) < 0)
-        failed = -1;
+    PyMem_Free(c->stage);
+    c->stage = NULL;
+    c->staged = c->room = 0;
     Py_CLEAR(c->array);
     return failed;
 }
 
-#define MOST_GROWTH 8192
+static inline Py_ssize_t column_len(const Column *c) { return c->base + c->staged; }
 
-/* Room for ``more`` items past ``len``. */
-static int column_reserve(Column *c, Py_ssize_t more)
+static inline long long item_at(const char *buf, char format, Py_ssize_t i)
 {
-    if (c->len + more <= c->cap)
-        return 0;
-    Py_ssize_t grow = c->grow > more ? c->grow : more;
-    if (c->grow < MOST_GROWTH)
-        c->grow *= 2;
-    PyBuffer_Release(&c->view);
-    c->held = 0;
-    if (c->cap > c->len && PySequence_DelSlice(c->array, c->len, c->cap) < 0)
-        return -1;
-    c->cap = c->len;
-    PyObject *chunk = PyBytes_FromStringAndSize(NULL, grow * c->itemsize);
-    if (chunk == NULL)
-        return -1;
-    memset(PyBytes_AS_STRING(chunk), 0, grow * c->itemsize);
-    PyObject *done = PyObject_CallMethodOneArg(c->array, s_frombytes, chunk);
-    Py_DECREF(chunk);
-    if (done == NULL)
-        return -1;
-    Py_DECREF(done);
-    if (PyObject_GetBuffer(c->array, &c->view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
-        return -1;
-    c->held = 1;
-    c->buf = c->view.buf;
-    c->cap = c->view.len / c->itemsize;
-    return 0;
+    switch (format) {
+    case 'b':
+        return ((const int8_t *)buf)[i];
+    case 'B':
+        return ((const uint8_t *)buf)[i];
+    case 'H':
+        return ((const uint16_t *)buf)[i];
+    case 'i':
+        return ((const int32_t *)buf)[i];
+    case 'I':
+        return ((const uint32_t *)buf)[i];
+    default:
+        return ((const int64_t *)buf)[i];
+    }
+}
+
+static inline void item_set(char *buf, char format, Py_ssize_t i, long long value)
+{
+    switch (format) {
+    case 'b':
+    case 'B':
+        ((uint8_t *)buf)[i] = (uint8_t)value;
+        break;
+    case 'H':
+        ((uint16_t *)buf)[i] = (uint16_t)value;
+        break;
+    case 'i':
+    case 'I':
+        ((uint32_t *)buf)[i] = (uint32_t)value;
+        break;
+    default:
+        ((int64_t *)buf)[i] = (int64_t)value;
+    }
 }
 
 static inline long long column_get(const Column *c, Py_ssize_t i)
 {
-    switch (c->itemsize) {
-    case 1:
-        if (c->view.format[0] == 'b')
-            return ((int8_t *)c->buf)[i];
-        return ((uint8_t *)c->buf)[i];
-    case 2:
-        return ((uint16_t *)c->buf)[i];
-    case 4:
-        if (c->view.format[0] == 'i')
-            return ((int32_t *)c->buf)[i];
-        return ((uint32_t *)c->buf)[i];
-    default:
-        return ((int64_t *)c->buf)[i];
-    }
+    if (i < c->base)
+        return item_at(c->view.buf, c->format, i);
+    return item_at(c->stage, c->format, i - c->base);
 }
 
-/* Append (room reserved). */
-static inline void column_put(Column *c, long long value)
+static inline void column_set(Column *c, Py_ssize_t i, long long value)
 {
-    Py_ssize_t i = c->len++;
-    switch (c->itemsize) {
-    case 1:
-        ((uint8_t *)c->buf)[i] = (uint8_t)value;
-        break;
-    case 2:
-        ((uint16_t *)c->buf)[i] = (uint16_t)value;
-        break;
-    case 4:
-        ((uint32_t *)c->buf)[i] = (uint32_t)value;
-        break;
-    default:
-        ((int64_t *)c->buf)[i] = (int64_t)value;
-    }
+    if (i < c->base)
+        item_set(c->view.buf, c->format, i, value);
+    else
+        item_set(c->stage, c->format, i - c->base, value);
 }
 
-/* --- reading a line --------------------------------------------------------------------- */
+static int column_put(Column *c, long long value)
+{
+    if (c->staged == c->room) {
+        Py_ssize_t room = c->room ? 2 * c->room : 64;
+        char *stage = PyMem_Realloc(c->stage, room * c->itemsize);
+        if (stage == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->stage = stage;
+        c->room = room;
+    }
+    item_set(c->stage, c->format, c->staged++, value);
+    return 0;
+}
+
+/* A lane's array('i') (its ids or a wait's details): its length and last item. */
+static int small_array(PyObject *array, Py_ssize_t *length, long long *last)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(array, &view, PyBUF_FORMAT) < 0)
+        return -1;
+    int right = view.itemsize == 4 && view.format && !strcmp(view.format, "i");
+    *length = view.len / 4;
+    *last = right && *length ? ((const int32_t *)view.buf)[*length - 1] : 0;
+    PyBuffer_Release(&view);
+    if (!right) {
+        PyErr_SetString(PyExc_TypeError, "_fold: a lane's array is not array('i')");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *scratch; /* a bytearray of two int32: what a lane's array gets appended */
+
+/* Append one or two values to a lane's array('i') (checked to be one; values that fit). */
+static int append_i32(PyObject *array, int count, long long first, long long second)
+{
+    Py_ssize_t length;
+    long long last;
+    if (small_array(array, &length, &last) < 0)
+        return -1;
+    if (first < INT32_MIN || first > INT32_MAX || second < INT32_MIN || second > INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "signed integer is greater than maximum");
+        return -1;
+    }
+    int32_t values[2] = {(int32_t)first, (int32_t)second};
+    if (PyByteArray_Resize(scratch, 4 * count) < 0)
+        return -1;
+    memcpy(PyByteArray_AS_STRING(scratch), values, 4 * count);
+    PyObject *done = PyObject_CallMethodOneArg(array, s_frombytes, scratch);
+    if (done == NULL)
+        return -1;
+    Py_DECREF(done);
+    return 0;
+}
+
+/* --- reading a line ------------------------------------------------------------------------ */
 
 #define MOST_FIELDS 8
 
@@ -197,20 +249,20 @@ static int read_line(const char *p, const char *stop, long long *out, const char
 
 /* What a call has at hand: the timeline's state, read once, written back at the end. */
 typedef struct {
-    PyObject *timeline, *lanes;
+    PyObject *timeline, *lanes, *pending;
     Column times, numbers, codes, starts, states;
     PyObject *loop_starts, *loop_states; /* the arrays, opened as columns when first needed */
     long long threshold, end, active;
-    int pending, end_wide, active_wide;
+    int end_wide, active_wide, damage_said;
 } Fold;
 
 static int open_loop(Fold *f)
 {
     if (f->starts.array != NULL)
         return 0;
-    if (column_open(&f->starts, f->loop_starts) < 0)
+    if (column_open(&f->starts, f->loop_starts, "q") < 0)
         return -1;
-    return column_open(&f->states, f->loop_states);
+    return column_open(&f->states, f->loop_states, "b");
 }
 
 /* An int attribute as a long long: 1 done, 0 too wide (no error set), -1 error. */
@@ -235,19 +287,6 @@ static int set_ll(PyObject *obj, PyObject *name, long long value)
     int result = PyObject_SetAttr(obj, name, number);
     Py_DECREF(number);
     return result;
-}
-
-static int append_ll(PyObject *array, long long value)
-{
-    PyObject *number = PyLong_FromLongLong(value);
-    if (number == NULL)
-        return -1;
-    PyObject *done = PyObject_CallMethodOneArg(array, s_append, number);
-    Py_DECREF(number);
-    if (done == NULL)
-        return -1;
-    Py_DECREF(done);
-    return 0;
 }
 
 /* obj.name(*args), the args made from C values: "O" an object, "L" a long long. */
@@ -275,19 +314,19 @@ static int call_method(PyObject *obj, PyObject *name, const char *kinds, ...)
     return 0;
 }
 
-/* The last item of an array (of ints), through its buffer: 1 found, 0 empty, -1 error. */
-static int last_item(PyObject *array, long long *out, Py_ssize_t *length)
+/* A record of the lane's that came before one it follows: said once (``_out_of_order``). */
+static int out_of_order(Fold *f, PyObject *lane)
 {
-    Column c;
-    if (column_open(&c, array) < 0) {
-        column_close(&c);
+    if (f->damage_said)
+        return 0;
+    if (call_method(f->timeline, s_out_of_order, "O", lane) < 0)
         return -1;
-    }
-    *length = c.len;
-    if (c.len)
-        *out = column_get(&c, c.len - 1);
-    column_close(&c);
-    return c.len > 0;
+    PyObject *said = PyObject_GetAttr(f->timeline, s_damage_said);
+    if (said == NULL)
+        return -1;
+    f->damage_said = PyObject_IsTrue(said);
+    Py_DECREF(said);
+    return f->damage_said < 0 ? -1 : 0;
 }
 
 /* The lane's last segment's time to its deadline (``Lane.last_timeout``): 0 none. */
@@ -297,31 +336,40 @@ static int last_timeout(PyObject *lane, Py_ssize_t segments, long long *timeout)
     PyObject *timed_at = PyObject_GetAttr(lane, s_timed_at);
     if (timed_at == NULL)
         return -1;
-    if (timed_at == Py_None) {
-        Py_DECREF(timed_at);
-        return 0;
-    }
-    long long at;
-    Py_ssize_t count;
-    int found = last_item(timed_at, &at, &count);
+    Py_ssize_t count = 0;
+    long long at = 0;
+    int failed = timed_at != Py_None && small_array(timed_at, &count, &at) < 0;
     Py_DECREF(timed_at);
-    if (found <= 0 || at != segments - 1)
-        return found < 0 ? -1 : 0;
+    if (failed)
+        return -1;
+    if (!count || at != segments - 1)
+        return 0;
     PyObject *timeouts = PyObject_GetAttr(lane, s_timeouts);
     if (timeouts == NULL)
         return -1;
-    found = timeouts == Py_None ? 0 : last_item(timeouts, timeout, &count);
+    if (timeouts != Py_None) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(timeouts, &view, PyBUF_FORMAT) < 0) {
+            Py_DECREF(timeouts);
+            return -1;
+        }
+        if (view.itemsize == 8 && view.format && !strcmp(view.format, "q") && view.len)
+            *timeout = ((const int64_t *)view.buf)[view.len / 8 - 1];
+        else if (!(view.itemsize == 8 && view.format && !strcmp(view.format, "q")))
+            failed = 1;
+        PyBuffer_Release(&view);
+    }
     Py_DECREF(timeouts);
-    if (found <= 0)
-        *timeout = 0;
-    return found < 0 ? -1 : 0;
+    if (failed)
+        PyErr_SetString(PyExc_TypeError, "_fold: a lane's timeouts are not array('q')");
+    return failed ? -1 : 0;
 }
 
 /* When a timer due at ``deadline`` could first run (``Timeline._due_from``). */
 static long long due_from(Fold *f, long long deadline)
 {
     Column *starts = &f->starts;
-    Py_ssize_t lo = 0, hi = starts->len;
+    Py_ssize_t lo = 0, hi = column_len(starts);
     while (lo < hi) { /* bisect_right */
         Py_ssize_t mid = (lo + hi) / 2;
         if (deadline < column_get(starts, mid))
@@ -330,159 +378,167 @@ static long long due_from(Fold *f, long long deadline)
             lo = mid + 1;
     }
     Py_ssize_t i = lo - 1;
-    if (i >= 0 && column_get(&f->states, i) == K.idle && i + 1 < starts->len)
+    if (i >= 0 && column_get(&f->states, i) == K.idle && i + 1 < column_len(starts))
         return column_get(starts, i + 1);
     return deadline;
 }
 
-/* Append one segment's event (room reserved): its time, its lane's tag, its code. */
-static int push_event(Fold *f, PyObject *ids, long long tag, long long t, int code)
+/* Append a segment's events: their times and codes, the lane's tag, to its ids too. */
+static int push_events(Fold *f, PyObject *ids, long long tag, int count, long long t0, int code0,
+                       long long t1, int code1)
 {
-    if (append_ll(ids, f->times.len) < 0)
+    Py_ssize_t n = column_len(&f->times);
+    if (append_i32(ids, count, n, n + 1) < 0)
         return -1;
-    column_put(&f->times, t);
-    column_put(&f->numbers, tag);
-    column_put(&f->codes, code);
-    if (!f->end_wide && t > f->end)
-        f->end = t;
+    for (int k = 0; k < count; k++) {
+        long long t = k ? t1 : t0;
+        if (column_put(&f->times, t) < 0 || column_put(&f->numbers, tag) < 0 ||
+            column_put(&f->codes, k ? code1 : code0) < 0)
+            return -1;
+        if (!f->end_wide && t > f->end)
+            f->end = t;
+    }
     return 0;
 }
 
-static int reserve_events(Fold *f, Py_ssize_t more)
+/* What fold_step and fold_ready read of a lane. */
+typedef struct {
+    PyObject *lane, *info, *ids;
+    long long last, tag, final; /* final: the index of its last event */
+    Py_ssize_t segments;
+} LaneState;
+
+static void lane_clear(LaneState *l)
 {
-    if (column_reserve(&f->times, more) < 0 || column_reserve(&f->numbers, more) < 0)
-        return -1;
-    return column_reserve(&f->codes, more);
+    Py_CLEAR(l->info);
+    Py_CLEAR(l->ids);
 }
 
-/* A step (Ran: ``n`` 3; Waited: 6 or 7). 1 folded, 0 left for Python, -1 error. */
-static int fold_step(Fold *f, PyObject *lane, const long long *v, int n, int waited)
+/* 1 read, 0 a value too wide (left to Python), -1 error. */
+static int lane_read(LaneState *l, PyObject *lane)
 {
-    long long t = v[0], dur = v[2], last, tag;
-    long long kind = 0, detail = 0, site = 0, timeout = 0;
-    int after = K.yielded, got;
-    PyObject *info = NULL, *ids = NULL;
-    int result = 0;
+    int got;
+    l->lane = lane;
+    if ((got = get_ll(lane, s_last, &l->last)) <= 0 || (got = get_ll(lane, s_tag, &l->tag)) <= 0)
+        return got;
+    if ((l->info = PyObject_GetAttr(lane, s_info)) == NULL ||
+        (l->ids = PyObject_GetAttr(lane, s_ids)) == NULL)
+        return -1;
+    return small_array(l->ids, &l->segments, &l->final) < 0 ? -1 : 1;
+}
 
+/* A step (Ran: ``n`` 3; Waited: 6 or 7): 1 folded, 0 left to Python, -1 error. As
+   ``Timeline._add`` folds it, or ``_on_ran`` / ``_on_waited`` when it comes before the
+   lane's last event (moved to it, the damage said); when blocking, left to Python. */
+static int fold_step(Fold *f, PyObject *task, PyObject *lane, const long long *v, int n,
+                     int waited)
+{
+    long long t = v[0], dur = v[2];
+    long long kind = 0, detail = 0, site = 0, timeout = 0;
+    int after = K.yielded, got, result = 0;
     if (waited) {
         kind = v[3], detail = v[4], site = v[5], timeout = n == 7 ? v[6] : 0;
         if (kind < 0 || kind > 63 || !(K.waits >> kind & 1) || site < 0 || site > K.site_max)
             return 0;
         after = K.waiting | (int)kind << K.kind_shift;
     }
-    if ((got = get_ll(lane, s_last, &last)) <= 0)
-        return got;
-    if (!(last <= t && t <= K.max_t && 0 <= dur && dur < f->threshold && !f->pending))
+    if (!(0 <= t && t <= K.max_t && 0 <= dur && dur < f->threshold))
         return 0;
-    info = PyObject_GetAttr(lane, s_info);
-    if (info == NULL)
-        return -1;
-    PyObject *ended = PyObject_GetAttr(info, s_ended);
+    if (PyDict_Size(f->pending) && (got = PyDict_Contains(f->pending, task)) != 0)
+        return got; /* a watchdog report waits for a step of this task */
+    LaneState l = {0};
+    if ((got = lane_read(&l, lane)) <= 0) {
+        result = got;
+        goto done;
+    }
+    PyObject *ended = PyObject_GetAttr(l.info, s_ended);
     if (ended == NULL)
         goto error;
     Py_DECREF(ended);
     if (ended != Py_None)
         goto done;
-    if ((got = get_ll(lane, s_tag, &tag)) <= 0) {
-        result = got;
-        goto done;
+    if (waited && K.wide < detail && detail <= K.site_max && !timeout) {
+        /* the wait's detail and site, by its rank (after the step): ``Lane.add_wait`` */
+        PyObject *at = PyObject_GetAttr(lane, s_wait_at);
+        PyObject *ref = at ? PyObject_GetAttr(lane, s_wait_ref) : NULL;
+        PyObject *where = ref ? PyObject_GetAttr(lane, s_wait_site) : NULL;
+        int failed = where == NULL || append_i32(at, 1, l.segments + 1, 0) < 0 ||
+                     append_i32(ref, 1, detail, 0) < 0 || append_i32(where, 1, site, 0) < 0;
+        Py_XDECREF(at);
+        Py_XDECREF(ref);
+        Py_XDECREF(where);
+        if (failed)
+            goto error;
     }
-    if ((ids = PyObject_GetAttr(lane, s_ids)) == NULL)
+    else if (waited && call_method(lane, s_add_wait, "LLLL", (long long)l.segments + 1, detail,
+                                   site, timeout) < 0)
         goto error;
-    Py_ssize_t segments = PySequence_Size(ids);
-    if (segments < 0)
-        goto error;
-    if (waited) { /* the wait's detail, site and deadline, by its rank (after the step) */
-        if (K.wide < detail && detail <= K.site_max && !timeout) {
-            PyObject *at = PyObject_GetAttr(lane, s_wait_at);
-            PyObject *ref = at ? PyObject_GetAttr(lane, s_wait_ref) : NULL;
-            PyObject *where = ref ? PyObject_GetAttr(lane, s_wait_site) : NULL;
-            int failed = where == NULL || append_ll(at, segments + 1) < 0 ||
-                         append_ll(ref, detail) < 0 || append_ll(where, site) < 0;
-            Py_XDECREF(at);
-            Py_XDECREF(ref);
-            Py_XDECREF(where);
-            if (failed)
-                goto error;
-        }
-        else {
-            if (call_method(lane, s_add_wait, "LLLL", (long long)segments + 1, detail, site,
-                            timeout) < 0)
-                goto error;
-        }
+    long long start = t, stop = t + dur;
+    if (t < l.last) { /* repaired: moved to where the task's lane is */
+        if (out_of_order(f, lane) < 0)
+            goto error;
+        start = l.last;
     }
-    if (reserve_events(f, 2) < 0)
-        goto error;
-    long long stop = t + dur;
-    if (push_event(f, ids, tag, t, K.stepping) < 0 || push_event(f, ids, tag, stop, after) < 0)
-        goto error;
-    if (set_ll(lane, s_last, stop) < 0)
-        goto error;
     if (!f->active_wide && stop > f->active)
         f->active = stop;
+    if (stop < start)
+        stop = start;
+    if (push_events(f, l.ids, l.tag, 2, start, K.stepping, stop, after) < 0 ||
+        set_ll(lane, s_last, stop) < 0)
+        goto error;
     if (after != K.yielded && site) { /* a library's task: the program's function it runs */
-        PyObject *library = PyObject_GetAttr(info, s_library);
+        PyObject *library = PyObject_GetAttr(l.info, s_library);
         if (library == NULL)
             goto error;
         int truth = PyObject_IsTrue(library);
         Py_DECREF(library);
-        if (truth < 0)
+        if (truth < 0 || (truth && call_method(f->timeline, s_handler, "OL", l.info, site) < 0))
             goto error;
-        if (truth) {
-            if (call_method(f->timeline, s_handler_method, "OL", info, site) < 0)
-                goto error;
-        }
     }
     result = 1;
     goto done;
 error:
     result = -1;
 done:
-    Py_XDECREF(info);
-    Py_XDECREF(ids);
+    lane_clear(&l);
     return result;
 }
 
-/* A wake-up (Ready: ``n`` 3 or 4). */
+/* A wake-up (Ready: ``n`` 3 or 4), as ``Timeline._add`` folds it or ``_on_ready`` (a task
+   ready already: the cause named; one that came before the lane's last event: moved to it). */
 static int fold_ready(Fold *f, PyObject *lane, const long long *v, int n)
 {
-    long long t = v[0], cause = v[2], ref = n == 4 ? v[3] : 0, last, tag;
-    int got, result = 0;
-    if (cause < 0 || cause > 63 || !(K.causes >> cause & 1))
+    long long t = v[0], cause = v[2], ref = n == 4 ? v[3] : 0;
+    int result = 0, got;
+    if (cause < 0 || cause > 63 || !(K.causes >> cause & 1) || !(0 <= t && t <= K.max_t))
         return 0;
     int code = K.ready | (int)cause << K.kind_shift;
-    if ((got = get_ll(lane, s_last, &last)) <= 0)
-        return got;
-    if (!(last <= t && t <= K.max_t))
-        return 0;
-    PyObject *ids = PyObject_GetAttr(lane, s_ids);
-    if (ids == NULL)
-        return -1;
-    Py_ssize_t segments;
-    long long final;
-    int found = last_item(ids, &final, &segments);
-    if (found <= 0) {
-        result = found;
-        goto done;
-    }
-    if (final < 0 || final >= f->codes.len) /* (not a stored event: left to Python) */
-        goto done;
-    int before = (int)column_get(&f->codes, final);
-    if ((before & K.state_mask) != K.waiting)
-        goto done;
-    if ((got = get_ll(lane, s_tag, &tag)) <= 0) {
+    LaneState l = {0};
+    if ((got = lane_read(&l, lane)) <= 0) {
         result = got;
         goto done;
     }
+    if (l.segments == 0 || l.final < 0 || l.final >= column_len(&f->codes))
+        goto done; /* (not a stored event: left to Python) */
+    int before = (int)column_get(&f->codes, l.final);
+    if ((before & K.state_mask) == K.ready && !(before & K.overdue)) {
+        column_set(&f->codes, l.final, code); /* ready already: the record names the cause */
+        if (call_method(lane, s_set_ref, "LL", (long long)l.segments - 1, ref) < 0)
+            goto error;
+        result = 1;
+        goto done;
+    }
+    if ((before & K.state_mask) != K.waiting)
+        goto done;
     long long timeout, due = 0;
     int overdue = 0;
-    if (last_timeout(lane, segments, &timeout) < 0)
+    if (last_timeout(lane, l.segments, &timeout) < 0)
         goto error;
     if (timeout) { /* a timed wait: ready from its deadline, if the loop was late to it */
         long long deadline, late;
-        if (__builtin_add_overflow(last, timeout, &deadline))
+        if (__builtin_add_overflow(l.last, timeout, &deadline))
             goto done;
-        if (cause < 64 && (K.cancelled >> cause & 1) && t < deadline)
+        if ((K.cancelled >> cause & 1) && t < deadline)
             goto done; /* cut short: Python keeps the list */
         if (open_loop(f) < 0)
             goto error;
@@ -490,48 +546,49 @@ static int fold_ready(Fold *f, PyObject *lane, const long long *v, int n)
         if (__builtin_sub_overflow(t, due, &late))
             goto done;
         overdue = late > K.slack;
-        if (overdue && due < last)
+        if (overdue && due < l.last)
             goto done; /* damage: Python repairs and says it */
     }
-    if (reserve_events(f, 2) < 0)
-        goto error;
     if (overdue) {
-        if (push_event(f, ids, tag, due, (before & ~K.state_mask) | K.ready | K.overdue) < 0)
+        if (push_events(f, l.ids, l.tag, 1, due, (before & ~K.state_mask) | K.ready | K.overdue,
+                        0, 0) < 0)
             goto error;
-        segments++;
+        l.segments++;
+        l.last = due;
     }
-    if (ref) {
-        if (call_method(lane, s_set_ref, "LL", (long long)segments, ref) < 0)
+    if (t < l.last) { /* repaired: moved to where the task's lane is */
+        if (out_of_order(f, lane) < 0)
             goto error;
+        t = l.last;
     }
-    if (push_event(f, ids, tag, t, code) < 0 || set_ll(lane, s_last, t) < 0)
+    if (ref && call_method(lane, s_set_ref, "LL", (long long)l.segments, ref) < 0)
+        goto error;
+    if (push_events(f, l.ids, l.tag, 1, t, code, 0, 0) < 0 || set_ll(lane, s_last, t) < 0)
         goto error;
     result = 1;
     goto done;
 error:
     result = -1;
 done:
-    Py_DECREF(ids);
+    lane_clear(&l);
     return result;
 }
 
-/* The loop idle in select() (Idle: 3). */
+/* The loop idle in select() (Idle: 3), as ``Timeline._add`` folds it. */
 static int fold_idle(Fold *f, const long long *v)
 {
     long long t = v[0], stop = v[0] + v[1];
     if (open_loop(f) < 0)
         return -1;
     Column *starts = &f->starts, *states = &f->states;
-    if (!(starts->len && states->len && column_get(starts, starts->len - 1) <= t && t <= stop &&
+    Py_ssize_t count = column_len(starts);
+    if (!(count && column_len(states) && column_get(starts, count - 1) <= t && t <= stop &&
           stop <= t + K.max_t && t <= K.max_t &&
-          column_get(states, states->len - 1) != K.no_loop))
+          column_get(states, column_len(states) - 1) != K.no_loop))
         return 0;
-    if (column_reserve(starts, 2) < 0 || column_reserve(states, 2) < 0)
+    if (column_put(starts, t) < 0 || column_put(starts, stop) < 0 ||
+        column_put(states, K.idle) < 0 || column_put(states, K.busy) < 0)
         return -1;
-    column_put(starts, t);
-    column_put(starts, stop);
-    column_put(states, K.idle);
-    column_put(states, K.busy);
     if (!f->end_wide && stop > f->end)
         f->end = stop;
     return 1;
@@ -552,19 +609,15 @@ static int fold_line(Fold *f, const long long *v, int n)
     if (task == NULL)
         return -1;
     PyObject *lane = PyDict_GetItemWithError(f->lanes, task); /* borrowed */
+    int result = lane == NULL ? (PyErr_Occurred() ? -1 : 0) : 1;
+    if (result == 1) {
+        Py_INCREF(lane);
+        result = step ? fold_step(f, task, lane, v, n, tag == K.waited_tag)
+                      : fold_ready(f, lane, v, n);
+        Py_DECREF(lane);
+    }
     Py_DECREF(task);
-    if (lane == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    Py_INCREF(lane);
-    int result = step ? fold_step(f, lane, v, n, tag == K.waited_tag) : fold_ready(f, lane, v, n);
-    Py_DECREF(lane);
     return result;
-}
-
-static PyObject *get_array(PyObject *obj, PyObject *name, PyObject **out)
-{
-    *out = PyObject_GetAttr(obj, name);
-    return *out;
 }
 
 /* fold_lines(timeline, body, pos) -> the position of the first line not folded */
@@ -594,28 +647,33 @@ static PyObject *fold_lines(PyObject *module, PyObject *const *args, Py_ssize_t 
     memset(&f, 0, sizeof(f));
     f.timeline = timeline;
     PyObject *loop = NULL, *value = NULL, *times = NULL, *numbers = NULL, *codes = NULL;
-    int failed = 0, got;
+    int failed = 0, got, truth;
 
-    /* Only the program's own records with nothing dropped before (``usual``). */
+    /* Only the program's own records, with nothing dropped before (``_add``'s ``usual``). */
     value = PyObject_GetAttr(timeline, s_proc);
-    int truth = value ? PyObject_IsTrue(value) : -1;
-    Py_XDECREF(value);
-    if (truth != 0)
-        goto finish;
-    value = PyObject_GetAttr(timeline, s_kept_from);
     truth = value ? PyObject_IsTrue(value) : -1;
     Py_XDECREF(value);
-    if (truth != 0)
-        goto finish;
-    if ((f.lanes = PyObject_GetAttr(timeline, s_lanes)) == NULL || !PyDict_Check(f.lanes))
-        goto bad_state;
-    value = PyObject_GetAttr(timeline, s_pending);
-    if (value == NULL || (truth = PyObject_IsTrue(value)) < 0) {
+    if (truth == 0) {
+        value = PyObject_GetAttr(timeline, s_kept_from);
+        truth = value ? PyObject_IsTrue(value) : -1;
         Py_XDECREF(value);
+    }
+    if (truth != 0) {
+        failed = truth < 0;
+        goto finish;
+    }
+    value = PyObject_GetAttr(timeline, s_damage_said);
+    f.damage_said = value ? PyObject_IsTrue(value) : -1;
+    Py_XDECREF(value);
+    if (f.damage_said < 0)
+        goto fail;
+    if ((f.lanes = PyObject_GetAttr(timeline, s_lanes)) == NULL ||
+        (f.pending = PyObject_GetAttr(timeline, s_pending)) == NULL)
+        goto fail;
+    if (!PyDict_Check(f.lanes) || !PyDict_Check(f.pending)) {
+        PyErr_SetString(PyExc_TypeError, "fold_lines: not a timeline");
         goto fail;
     }
-    Py_DECREF(value);
-    f.pending = truth;
     if ((got = get_ll(timeline, s_threshold, &f.threshold)) < 0)
         goto fail;
     if (!got || f.threshold > K.max_t)
@@ -626,18 +684,16 @@ static PyObject *fold_lines(PyObject *module, PyObject *const *args, Py_ssize_t 
     if ((got = get_ll(timeline, s_active, &f.active)) < 0)
         goto fail;
     f.active_wide = !got;
-    if (get_array(timeline, s_times, &times) == NULL ||
-        get_array(timeline, s_numbers, &numbers) == NULL ||
-        get_array(timeline, s_codes, &codes) == NULL || (loop = PyObject_GetAttr(timeline, s_loop)) == NULL ||
-        get_array(loop, s_starts, &f.loop_starts) == NULL ||
-        get_array(timeline, s_loop_state, &f.loop_states) == NULL)
+    if ((times = PyObject_GetAttr(timeline, s_times)) == NULL ||
+        (numbers = PyObject_GetAttr(timeline, s_numbers)) == NULL ||
+        (codes = PyObject_GetAttr(timeline, s_codes)) == NULL ||
+        (loop = PyObject_GetAttr(timeline, s_loop)) == NULL ||
+        (f.loop_starts = PyObject_GetAttr(loop, s_starts)) == NULL ||
+        (f.loop_states = PyObject_GetAttr(timeline, s_loop_state)) == NULL)
         goto fail;
-    if (column_open(&f.times, times) < 0 || column_open(&f.numbers, numbers) < 0 ||
-        column_open(&f.codes, codes) < 0)
+    if (column_open(&f.times, times, "q") < 0 || column_open(&f.numbers, numbers, "HI") < 0 ||
+        column_open(&f.codes, codes, "B") < 0)
         goto fail;
-    if (f.times.itemsize != 8 || f.codes.itemsize != 1 ||
-        (f.numbers.itemsize != 2 && f.numbers.itemsize != 4))
-        goto bad_state;
 
     const char *data = body.buf, *stop = data + body.len;
     long long fields[MOST_FIELDS];
@@ -654,8 +710,6 @@ static PyObject *fold_lines(PyObject *module, PyObject *const *args, Py_ssize_t 
         pos = next - data;
     }
     goto finish;
-bad_state:
-    PyErr_SetString(PyExc_TypeError, "fold_lines: not a timeline's state");
 fail:
     failed = 1;
 finish:
@@ -664,13 +718,13 @@ finish:
             (!f.active_wide && set_ll(timeline, s_active, f.active) < 0))
             failed = 1;
     }
-    /* Close every column, even after an error (keeping the first error). */
+    /* Every column is closed (what was folded appended), even after an error. */
 #if PY_VERSION_HEX >= 0x030C0000
     PyObject *raised = failed ? PyErr_GetRaisedException() : NULL;
 #else
-    PyObject *type = NULL, *raised = NULL, *tb = NULL;
+    PyObject *type = NULL, *raised = NULL, *traceback = NULL;
     if (failed)
-        PyErr_Fetch(&type, &raised, &tb);
+        PyErr_Fetch(&type, &raised, &traceback);
 #endif
     int closing = column_close(&f.times) | column_close(&f.numbers) | column_close(&f.codes) |
                   column_close(&f.starts) | column_close(&f.states);
@@ -679,12 +733,13 @@ finish:
 #if PY_VERSION_HEX >= 0x030C0000
         PyErr_SetRaisedException(raised);
 #else
-        PyErr_Restore(type, raised, tb);
+        PyErr_Restore(type, raised, traceback);
 #endif
     }
     else if (closing)
         failed = 1;
     Py_XDECREF(f.lanes);
+    Py_XDECREF(f.pending);
     Py_XDECREF(times);
     Py_XDECREF(numbers);
     Py_XDECREF(codes);
@@ -697,8 +752,10 @@ finish:
 
 /* --- compaction ----------------------------------------------------------------------- */
 
-/* An array of ``n`` items of ``like``'s type, exactly that size (``like * n`` of one item). */
-static PyObject *new_like(PyObject *array_type, const char *typecode, Py_ssize_t n)
+static PyObject *array_type;
+
+/* An array('<typecode>') of ``n`` zeros, of exactly that size (``array(code, (0,)) * n``). */
+static PyObject *new_array(const char *typecode, Py_ssize_t n)
 {
     PyObject *one = PyObject_CallFunction(array_type, "s(i)", typecode, 0);
     if (one == NULL)
@@ -708,40 +765,32 @@ static PyObject *new_like(PyObject *array_type, const char *typecode, Py_ssize_t
     return out;
 }
 
-static PyObject *array_type(void)
+/* Index ``i`` of a sequence of ``n``, as Python reads it (negative from the end): -1 outside. */
+static inline Py_ssize_t python_index(long long i, Py_ssize_t n)
 {
-    PyObject *module = PyImport_ImportModule("array");
-    if (module == NULL)
-        return NULL;
-    PyObject *type = PyObject_GetAttrString(module, "array");
-    Py_DECREF(module);
-    return type;
+    if (i < 0)
+        i += n;
+    return i >= 0 && i < n ? (Py_ssize_t)i : -1;
 }
 
 /* order(times) -> array('i'): the indices of ``times`` sorted by time, ties in index order
    (``sorted(range(len(times)), key=times.__getitem__)``): a radix sort, stable. */
 static PyObject *order(PyObject *module, PyObject *times)
 {
-    Column t;
-    memset(&t, 0, sizeof(t));
-    PyObject *type = NULL, *out = NULL;
+    Column t, r;
+    memset(&r, 0, sizeof(r));
+    PyObject *out = NULL;
     uint32_t *a = NULL, *b = NULL;
-    if (column_open(&t, times) < 0)
+    if (column_open(&t, times, "q") < 0)
         goto finish;
-    if (t.itemsize != 8 || t.view.format[0] != 'q') {
-        PyErr_SetString(PyExc_TypeError, "order: an array('q') of times");
-        goto finish;
-    }
-    Py_ssize_t n = t.len;
+    Py_ssize_t n = t.base;
     if (n > INT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "order: too many times");
         goto finish;
     }
-    if ((type = array_type()) == NULL || (out = new_like(type, "i", n)) == NULL)
+    if ((out = new_array("i", n)) == NULL || n == 0)
         goto finish;
-    if (n == 0)
-        goto finish;
-    const int64_t *tv = (const int64_t *)t.buf;
+    const int64_t *tv = (const int64_t *)t.view.buf;
     int64_t low = tv[0], high = tv[0];
     for (Py_ssize_t i = 1; i < n; i++) {
         if (tv[i] < low)
@@ -758,7 +807,7 @@ static PyObject *order(PyObject *module, PyObject *times)
     }
     for (Py_ssize_t i = 0; i < n; i++)
         a[i] = (uint32_t)i;
-    /* Sorted by the offset from the lowest, unsigned: 11 bits at a time from the last. */
+    /* By the offset from the lowest time, unsigned, 11 bits at a time from the lowest. */
 #define KEY(i) ((uint64_t)tv[i] - (uint64_t)low)
     uint64_t range = (uint64_t)high - (uint64_t)low;
     enum { BITS = 11, SIZE = 1 << BITS };
@@ -779,27 +828,18 @@ static PyObject *order(PyObject *module, PyObject *times)
         a = b;
         b = swap;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE) < 0) {
+#undef KEY
+    if (column_open(&r, out, "i") < 0) {
         Py_CLEAR(out);
         goto finish;
     }
-    memcpy(view.buf, a, n * sizeof(uint32_t));
-    PyBuffer_Release(&view);
+    memcpy(r.view.buf, a, n * sizeof(uint32_t));
 finish:
     PyMem_Free(a);
     PyMem_Free(b);
-    Py_XDECREF(type);
+    column_close(&r);
     column_close(&t);
     return out;
-}
-
-/* Index ``i`` of a sequence of ``n``, as Python reads it (negative from the end): -1 outside. */
-static inline Py_ssize_t python_index(long long i, Py_ssize_t n)
-{
-    if (i < 0)
-        i += n;
-    return i >= 0 && i < n ? (Py_ssize_t)i : -1;
 }
 
 /* gather(values, order) -> ``values`` in ``order``, an array of its type and exact size. */
@@ -810,37 +850,32 @@ static PyObject *gather(PyObject *module, PyObject *const *args, Py_ssize_t narg
         return NULL;
     }
     Column v, o, r;
-    memset(&v, 0, sizeof(v));
     memset(&o, 0, sizeof(o));
     memset(&r, 0, sizeof(r));
-    PyObject *type = NULL, *out = NULL, *typecode = NULL;
-    if (column_open(&v, args[0]) < 0 || column_open(&o, args[1]) < 0)
+    PyObject *out = NULL;
+    if (column_open(&v, args[0], "bBHiIq") < 0 || column_open(&o, args[1], "i") < 0)
         goto finish;
-    if ((typecode = PyObject_GetAttrString(args[0], "typecode")) == NULL ||
-        (type = array_type()) == NULL)
+    char code[2] = {v.format, 0};
+    if ((out = new_array(code, o.base)) == NULL)
         goto finish;
-    const char *code = PyUnicode_AsUTF8(typecode);
-    if (code == NULL || (out = new_like(type, code, o.len)) == NULL)
-        goto finish;
-    if (column_open(&r, out) < 0) {
+    if (column_open(&r, out, code) < 0) {
         Py_CLEAR(out);
         goto finish;
     }
-    for (Py_ssize_t k = 0; k < o.len; k++) {
-        Py_ssize_t i = python_index(column_get(&o, k), v.len);
+    for (Py_ssize_t k = 0; k < o.base; k++) {
+        Py_ssize_t i = python_index(column_get(&o, k), v.base);
         if (i < 0) {
             PyErr_SetString(PyExc_IndexError, "array index out of range");
             Py_CLEAR(out);
             goto finish;
         }
-        memcpy(r.buf + k * r.itemsize, v.buf + i * v.itemsize, v.itemsize);
+        memcpy((char *)r.view.buf + k * r.itemsize, (char *)v.view.buf + i * v.itemsize,
+               v.itemsize);
     }
 finish:
     column_close(&r);
     column_close(&o);
     column_close(&v);
-    Py_XDECREF(type);
-    Py_XDECREF(typecode);
     return out;
 }
 
@@ -848,20 +883,17 @@ finish:
 static PyObject *inverse(PyObject *module, PyObject *order_array)
 {
     Column o, r;
-    memset(&o, 0, sizeof(o));
     memset(&r, 0, sizeof(r));
-    PyObject *type = NULL, *out = NULL;
-    if (column_open(&o, order_array) < 0)
+    PyObject *out = NULL;
+    if (column_open(&o, order_array, "i") < 0 || (out = new_array("i", o.base)) == NULL)
         goto finish;
-    if ((type = array_type()) == NULL || (out = new_like(type, "i", o.len)) == NULL)
-        goto finish;
-    if (column_open(&r, out) < 0) {
+    if (column_open(&r, out, "i") < 0) {
         Py_CLEAR(out);
         goto finish;
     }
-    int32_t *where = (int32_t *)r.buf;
-    for (Py_ssize_t k = 0; k < o.len; k++) {
-        Py_ssize_t i = python_index(column_get(&o, k), o.len);
+    int32_t *where = (int32_t *)r.view.buf;
+    for (Py_ssize_t k = 0; k < o.base; k++) {
+        Py_ssize_t i = python_index(column_get(&o, k), o.base);
         if (i < 0) {
             PyErr_SetString(PyExc_IndexError, "array assignment index out of range");
             Py_CLEAR(out);
@@ -872,18 +904,17 @@ static PyObject *inverse(PyObject *module, PyObject *order_array)
 finish:
     column_close(&r);
     column_close(&o);
-    Py_XDECREF(type);
     return out;
 }
 
 /* configure(...): the model's constants (see timeline.py's call). */
 static PyObject *configure(PyObject *module, PyObject *args)
 {
-    if (!PyArg_ParseTuple(args, "LLLLiiiiiiiiiiiKKKiiii", &K.max_t, &K.slack, &K.wide,
+    if (!PyArg_ParseTuple(args, "LLLLiiiiiiiiiiKKKiiii", &K.max_t, &K.slack, &K.wide,
                           &K.site_max, &K.kind_shift, &K.state_mask, &K.waiting, &K.ready,
                           &K.stepping, &K.yielded, &K.overdue, &K.no_loop, &K.idle, &K.busy,
-                          &K.lane_tag_max, &K.waits, &K.causes, &K.cancelled, &K.ready_tag,
-                          &K.ran_tag, &K.waited_tag, &K.idle_tag))
+                          &K.waits, &K.causes, &K.cancelled, &K.ready_tag, &K.ran_tag,
+                          &K.waited_tag, &K.idle_tag))
         return NULL;
     K.configured = 1;
     Py_RETURN_NONE;
@@ -925,6 +956,7 @@ PyMODINIT_FUNC PyInit__fold(void)
     INTERN(s_loop_state, "_loop_state");
     INTERN(s_proc, "_proc");
     INTERN(s_kept_from, "kept_from");
+    INTERN(s_damage_said, "_damage_said");
     INTERN(s_last, "last");
     INTERN(s_ids, "ids");
     INTERN(s_info, "info");
@@ -938,8 +970,17 @@ PyMODINIT_FUNC PyInit__fold(void)
     INTERN(s_set_ref, "set_ref");
     INTERN(s_ended, "ended");
     INTERN(s_library, "library");
-    INTERN(s_handler_method, "_handler");
+    INTERN(s_handler, "_handler");
+    INTERN(s_out_of_order, "_out_of_order");
     INTERN(s_frombytes, "frombytes");
-    INTERN(s_append, "append");
+    if ((scratch = PyByteArray_FromStringAndSize(NULL, 8)) == NULL)
+        return NULL;
+    PyObject *module = PyImport_ImportModule("array");
+    if (module == NULL)
+        return NULL;
+    array_type = PyObject_GetAttrString(module, "array");
+    Py_DECREF(module);
+    if (array_type == NULL)
+        return NULL;
     return PyModule_Create(&module_def);
 }

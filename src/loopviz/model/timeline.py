@@ -161,7 +161,7 @@ _FOLD: Any = accelerator("loopviz.model._fold")
 if _FOLD is not None:
     _FOLD.configure(
         MAX_T, OVERDUE_SLACK, WIDE, SITE_MAX, KIND_SHIFT, STATE_MASK, _WAITING, _READY,
-        _STEPPING, _YIELDED, OVERDUE, _NO_LOOP, _IDLE, _BUSY, 0xFFFF,
+        _STEPPING, _YIELDED, OVERDUE, _NO_LOOP, _IDLE, _BUSY,
         sum(1 << kind for kind in Wait), sum(1 << cause for cause in Cause),
         sum(1 << cause for cause in _CANCELLED),
         *(kind.__struct_config__.tag for kind in (Ready, Ran, Waited, Idle)),
@@ -398,7 +398,7 @@ class Timeline:
                     lane is not None
                     and lane.last <= t <= MAX_T
                     and 0 <= dur < threshold
-                    and not pending
+                    and record.task not in pending  # (no watchdog report on this step)
                     and lane.info.ended is None
                 ):
                     ids = lane.ids
@@ -542,7 +542,7 @@ class Timeline:
         wait's detail, site and deadline are the caller's to add (``_wait``); a step's site
         is where the wait before it was."""
         if t < lane.last:  # repaired: moved to where the task's lane is
-            self._damaged(f"records of task {lane.info.id} are out of time order")
+            self._out_of_order(lane)
             t = lane.last
         lane.last = t
         times = self._times
@@ -647,6 +647,10 @@ class Timeline:
             return
         self.lost.append(r)
 
+    def _out_of_order(self, lane: Lane) -> None:
+        """A task's record before the one that came earlier: repaired by moving it later."""
+        self._damaged(f"records of task {lane.info.id} are out of time order")
+
     def _damaged(self, what: str) -> None:
         """A record that contradicts the ones before it (a damaged or hand-edited trace): it is
         left out, and the reading warnings say so once."""
@@ -713,7 +717,7 @@ class Timeline:
         fold's hot path, so it appends to the arrays itself rather than call ``_push``."""
         start = t
         if t < lane.last:  # repaired: moved to where the task's lane is
-            self._damaged(f"records of task {lane.info.id} are out of time order")
+            self._out_of_order(lane)
             start = lane.last
         ids, times, numbers, codes = lane.ids, self._times, self._numbers, self._codes
         tag = lane.tag
