@@ -159,7 +159,9 @@ def variants(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield written("cut mid-line", [*gather, gather[-5][:7]], end="")
     yield written("spaces", [line.replace(",", ", ") for line in gather])
     yield written("carriage returns", [line + "\r" for line in gather])
-    yield written("blank lines", [line for one in gather for line in (one, "", " ")])
+    blanks = [line for one in gather for line in (one, "", " ")]
+    yield written("blank lines", blanks)
+    yield written("blank lines, cut mid-line", [*blanks, gather[-5][:7]], end="")
     yield written("bad line", [*gather[:40], "[4,1,2", *gather[40:]])
     yield written("leading zeros", [*gather[:40], "[4,01,2,3]", *gather[40:]])
     yield written("minus zero", [*gather[:40], "[7,-0,5,1]", *gather[40:]])

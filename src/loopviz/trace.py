@@ -617,7 +617,11 @@ def iter_records(lines: Iterator[bytes], where: str, first: int = 2) -> Iterator
         try:
             yield _record_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-            raise TraceError(f"{where}:{number}: malformed event: {exc}") from None
+            raise _malformed(where, number, exc) from None
+
+
+def _malformed(where: str, number: int, exc: Exception) -> TraceError:
+    return TraceError(f"{where}:{number}: malformed event: {exc}")
 
 
 BATCH_BYTES = 1 << 22  # read at a time: a big trace is decoded and folded a slice at a time
@@ -684,9 +688,17 @@ class TraceReader:
             return records
         return list(iter_records(iter(body.split(b"\n")[:-1]), self.where, number))
 
-    def line(self, line: bytes, number: int) -> Record | None:
-        """The record of one whole line, line ``number`` (None: a blank line)."""
-        return next(iter_records(iter((line,)), self.where, number), None)
+    def line(self, body: bytes, start: int, stop: int, first: int) -> Record | None:
+        """The record of the whole line ``body[start:stop]`` (None: a blank line), the body's
+        first line being line ``first`` (counted only to name a line that does not read)."""
+        line = body[start:stop]
+        if not line.strip():
+            return None
+        try:
+            return _record_decoder.decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+            number = first + body.count(b"\n", 0, start)
+            raise _malformed(self.where, number, exc) from None
 
     def last_line(self, tail: bytes, number: int, count: int) -> list[Record]:
         """The record of a last line without its newline (``bodies``), line ``number``, after

@@ -28,6 +28,8 @@ static struct {
     int configured;
 } K;
 
+static PyObject *array_type; /* array.array */
+
 static PyObject *s_lanes, *s_pending, *s_threshold, *s_end, *s_active, *s_times, *s_numbers,
     *s_codes, *s_loop, *s_starts, *s_loop_state, *s_proc, *s_kept_from, *s_damage_said,
     *s_last, *s_ids, *s_info, *s_tag, *s_wait_at, *s_wait_ref, *s_wait_site, *s_timed_at,
@@ -174,24 +176,42 @@ static int small_array(PyObject *array, Py_ssize_t *length, long long *last)
     return 0;
 }
 
-static PyObject *scratch; /* a bytearray of two int32: what a lane's array gets appended */
+/* Bytearrays of one and of two int32, and of one int64: what a lane's array gets appended. */
+static PyObject *scratch4, *scratch8;
 
-/* Append one or two values to a lane's array('i') (checked to be one; values that fit). */
+/* Append ``count`` (1 or 2) values to a lane's array('i'), already checked to be one. */
 static int append_i32(PyObject *array, int count, long long first, long long second)
 {
-    Py_ssize_t length;
-    long long last;
-    if (small_array(array, &length, &last) < 0)
-        return -1;
     if (first < INT32_MIN || first > INT32_MAX || second < INT32_MIN || second > INT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "signed integer is greater than maximum");
         return -1;
     }
     int32_t values[2] = {(int32_t)first, (int32_t)second};
-    if (PyByteArray_Resize(scratch, 4 * count) < 0)
+    PyObject *bytes = count == 1 ? scratch4 : scratch8;
+    memcpy(PyByteArray_AS_STRING(bytes), values, 4 * count);
+    PyObject *done = PyObject_CallMethodOneArg(array, s_frombytes, bytes);
+    if (done == NULL)
         return -1;
-    memcpy(PyByteArray_AS_STRING(scratch), values, 4 * count);
-    PyObject *done = PyObject_CallMethodOneArg(array, s_frombytes, scratch);
+    Py_DECREF(done);
+    return 0;
+}
+
+/* Append a value to an array of ``format`` ("i" or "q"), checked to be one. */
+static int append_checked(PyObject *array, const char *format, long long value)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(array, &view, PyBUF_FORMAT) < 0)
+        return -1;
+    int right = view.format && !strcmp(view.format, format);
+    PyBuffer_Release(&view);
+    if (!right) {
+        PyErr_Format(PyExc_TypeError, "_fold: a lane's array is not array('%s')", format);
+        return -1;
+    }
+    if (format[0] == 'i')
+        return append_i32(array, 1, value, 0);
+    memcpy(PyByteArray_AS_STRING(scratch8), &value, 8);
+    PyObject *done = PyObject_CallMethodOneArg(array, s_frombytes, scratch8);
     if (done == NULL)
         return -1;
     Py_DECREF(done);
@@ -401,6 +421,39 @@ static int push_events(Fold *f, PyObject *ids, long long tag, int count, long lo
     return 0;
 }
 
+/* ``lane.add_wait(i, detail, site, timeout)``: wait segment i's detail, site and deadline. */
+static int add_wait(PyObject *lane, long long i, long long detail, long long site,
+                    long long timeout)
+{
+    if (!(K.wide < detail && detail <= K.site_max)) /* kept aside: Python's */
+        return call_method(lane, s_add_wait, "LLLL", i, detail, site, timeout);
+    PyObject *at = PyObject_GetAttr(lane, s_wait_at);
+    PyObject *ref = at ? PyObject_GetAttr(lane, s_wait_ref) : NULL;
+    PyObject *where = ref ? PyObject_GetAttr(lane, s_wait_site) : NULL;
+    int failed = where == NULL || append_checked(at, "i", i) < 0 ||
+                 append_checked(ref, "i", detail) < 0 || append_checked(where, "i", site) < 0;
+    Py_XDECREF(at);
+    Py_XDECREF(ref);
+    Py_XDECREF(where);
+    if (failed || !timeout)
+        return failed ? -1 : 0;
+    PyObject *timed_at = PyObject_GetAttr(lane, s_timed_at);
+    PyObject *timeouts = timed_at ? PyObject_GetAttr(lane, s_timeouts) : NULL;
+    if (timeouts != NULL && (timed_at == Py_None || timeouts == Py_None)) {
+        /* its first timed wait: the arrays made when first needed */
+        Py_SETREF(timed_at, PyObject_CallFunction(array_type, "s", "i"));
+        Py_SETREF(timeouts, timed_at ? PyObject_CallFunction(array_type, "s", "q") : NULL);
+        if (timeouts == NULL || PyObject_SetAttr(lane, s_timed_at, timed_at) < 0 ||
+            PyObject_SetAttr(lane, s_timeouts, timeouts) < 0)
+            Py_CLEAR(timeouts);
+    }
+    failed = timeouts == NULL || append_checked(timed_at, "i", i) < 0 ||
+             append_checked(timeouts, "q", timeout) < 0;
+    Py_XDECREF(timed_at);
+    Py_XDECREF(timeouts);
+    return failed ? -1 : 0;
+}
+
 /* What fold_step and fold_ready read of a lane. */
 typedef struct {
     PyObject *lane, *info, *ids;
@@ -457,21 +510,7 @@ static int fold_step(Fold *f, PyObject *task, PyObject *lane, const long long *v
     Py_DECREF(ended);
     if (ended != Py_None)
         goto done;
-    if (waited && K.wide < detail && detail <= K.site_max && !timeout) {
-        /* the wait's detail and site, by its rank (after the step): ``Lane.add_wait`` */
-        PyObject *at = PyObject_GetAttr(lane, s_wait_at);
-        PyObject *ref = at ? PyObject_GetAttr(lane, s_wait_ref) : NULL;
-        PyObject *where = ref ? PyObject_GetAttr(lane, s_wait_site) : NULL;
-        int failed = where == NULL || append_i32(at, 1, l.segments + 1, 0) < 0 ||
-                     append_i32(ref, 1, detail, 0) < 0 || append_i32(where, 1, site, 0) < 0;
-        Py_XDECREF(at);
-        Py_XDECREF(ref);
-        Py_XDECREF(where);
-        if (failed)
-            goto error;
-    }
-    else if (waited && call_method(lane, s_add_wait, "LLLL", (long long)l.segments + 1, detail,
-                                   site, timeout) < 0)
+    if (waited && add_wait(lane, l.segments + 1, detail, site, timeout) < 0)
         goto error;
     long long start = t, stop = t + dur;
     if (t < l.last) { /* repaired: moved to where the task's lane is */
@@ -752,8 +791,6 @@ finish:
 
 /* --- compaction ----------------------------------------------------------------------- */
 
-static PyObject *array_type;
-
 /* An array('<typecode>') of ``n`` zeros, of exactly that size (``array(code, (0,)) * n``). */
 static PyObject *new_array(const char *typecode, Py_ssize_t n)
 {
@@ -973,7 +1010,8 @@ PyMODINIT_FUNC PyInit__fold(void)
     INTERN(s_handler, "_handler");
     INTERN(s_out_of_order, "_out_of_order");
     INTERN(s_frombytes, "frombytes");
-    if ((scratch = PyByteArray_FromStringAndSize(NULL, 8)) == NULL)
+    if ((scratch4 = PyByteArray_FromStringAndSize(NULL, 4)) == NULL ||
+        (scratch8 = PyByteArray_FromStringAndSize(NULL, 8)) == NULL)
         return NULL;
     PyObject *module = PyImport_ImportModule("array");
     if (module == NULL)

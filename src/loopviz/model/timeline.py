@@ -358,16 +358,14 @@ class Timeline:
             if not body.endswith(b"\n"):  # a last line cut short
                 self._add(reader.last_line(body, number, number - 2 - blank), handlers)
                 continue
-            size, pos, counted = len(body), 0, 0
+            size, pos = len(body), 0
             while (pos := fold_lines(self, body, pos)) < size:
-                number += body.count(b"\n", counted, pos)  # the line's number, for errors
-                cut = counted = body.index(b"\n", pos) + 1
-                record = reader.line(body[pos:cut], number)
+                cut = body.index(b"\n", pos) + 1
+                record = reader.line(body, pos, cut, number)
                 if record is None:
                     blank += 1
                 else:
                     self._add([record], handlers)
-                number += 1
                 pos = cut
 
     def add(self, records: list[Record]) -> None:
