@@ -396,7 +396,7 @@ class Timeline:
                     lane is not None
                     and lane.last <= t <= MAX_T
                     and 0 <= dur < threshold
-                    and record.task not in pending  # (no watchdog report on this step)
+                    and (not pending or record.task not in pending)  # (no report on it)
                     and lane.info.ended is None
                 ):
                     ids = lane.ids
