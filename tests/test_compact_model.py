@@ -198,3 +198,14 @@ def test_compiled_and_pure_folds_agree_on_damaged_traces(
         path.write_text("\n".join(line.replace(", ", ",") for line in lines) + "\n")
         compiled = built(path, monkeypatch, compiled=True)
         assert compiled == built(path, monkeypatch, compiled=False), (n, how)
+
+
+def test_the_compiled_sort_by_time_is_pythons() -> None:
+    if COMPILED is None:
+        pytest.skip("the compiled fold is not built here (or LOOPVIZ_PURE_PYTHON is set)")
+    rng = random.Random(5)
+    for n in (0, 1, 2, 1000, 50_000):
+        for spread in (1, 5, 2**40, 2**64):  # equal times, few, a service's, any at all
+            low = -(2**63) if spread == 2**64 else 0
+            times = array("q", (low + rng.randrange(spread) for _ in range(n)))
+            assert list(COMPILED.order(times)) == sorted(range(n), key=times.__getitem__)
