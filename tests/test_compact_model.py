@@ -140,6 +140,7 @@ def variants(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         path.write_text("\n".join(lines) + end)
         return name, path
 
+    rng = random.Random(20261203)
     for name in RECORDED:
         yield name, FIXTURES / name
     yield "server", server_trace(tmp_path)
@@ -163,9 +164,17 @@ def variants(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield written("blank lines", blanks)
     yield written("blank lines, cut mid-line", [*blanks, gather[-5][:7]], end="")
     yield written("bad line", [*gather[:40], "[4,1,2", *gather[40:]])
+    # The watchdog reports steps that are not in the trace (their records went missing), or
+    # that were short after all, while other tasks run.
+    reported = list(gather)
+    for i in range(len(reported) - 1, 5, -9):
+        record = json.loads(reported[i])
+        if record[0] in (4, 5):  # a step: reported before it, as running since it began
+            since = record[1] + rng.choice((0, 0, -7, 5))
+            reported.insert(i, f"[9,{record[1] + 10},{since},{record[2]},0]")
+    yield written("reported steps", reported)
     yield written("leading zeros", [*gather[:40], "[4,01,2,3]", *gather[40:]])
     yield written("minus zero", [*gather[:40], "[7,-0,5,1]", *gather[40:]])
-    rng = random.Random(20261203)
     for n in range(150):
         yield written(f"odd numbers {n}", odd_numbers(gather if n % 2 else many[:400], rng))
 

@@ -498,7 +498,7 @@ static int fold_step(Fold *f, PyObject *task, PyObject *lane, const long long *v
     if (!(0 <= t && t <= K.max_t && 0 <= dur && dur < f->threshold))
         return 0;
     if (PyDict_Size(f->pending) && (got = PyDict_Contains(f->pending, task)) != 0)
-        return got; /* a watchdog report waits for a step of this task */
+        return got < 0 ? -1 : 0; /* a watchdog report waits for a step of this task */
     LaneState l = {0};
     if ((got = lane_read(&l, lane)) <= 0) {
         result = got;
