@@ -218,3 +218,66 @@ def test_the_compiled_sort_by_time_is_pythons() -> None:
             low = -(2**63) if spread == 2**64 else 0
             times = array("q", (low + rng.randrange(spread) for _ in range(n)))
             assert list(COMPILED.order(times)) == sorted(range(n), key=times.__getitem__)
+
+
+def random_trace(rng: random.Random, count: int) -> list[str]:
+    """A trace of ``count`` random records, most of them steps, wake-ups and idle spans, with
+    times that mostly go on and sometimes back, odd values among the usual: every case the
+    compiled fold folds itself or leaves to Python."""
+    header = {
+        "format": "loopviz-trace", "version": 5, "loopviz": "x", "python": "3",
+        "program": "/p.py", "started": "2024",
+        "block_threshold_ns": rng.choice([100_000_000, 1_000_000, 50_000]),
+    }  # fmt: skip
+    lines = [json.dumps(header), '[0,1,"/p.py"]', '[0,2,"f"]', "[1,1,1,5,2]", "[13,0,1,0]"]
+    t, tasks = 10, 0
+    for _ in range(count):
+        odd = rng.random() < 0.3
+        t += (
+            rng.choice([0, 1, 10_000, 2_000_000, -50, -3_000_000]) if odd else rng.randrange(50_000)
+        )
+        t = max(t, 0)
+        kind = rng.random()
+        if not tasks or kind < 0.05:
+            tasks += 1
+            lines.append(f"[2,{t},{tasks},{-tasks},2,1,0,0,[]]")
+            continue
+        task = rng.choice([*range(1, tasks + 1), 999])
+        dur = rng.randrange(1, 100_000)
+        if rng.random() < 0.2:
+            dur = rng.choice([0, 60_000, 2_000_000, 150_000_000, -1])
+        if kind < 0.35:
+            lines.append(f"[4,{t},{task},{dur}]")
+        elif kind < 0.65:
+            wait = rng.choice([0, 1, 1, 2, 3, 4, 10, 12, 17, -1])
+            detail = rng.choice([0, 1, 7, 2**31, -(2**31) - 5, 10**17])
+            site = rng.choice([0, 1, 1, 2**31 + 3, -1])
+            timeout = rng.choice([0, 0, 1_000, 5_000_000, 10**17, -5_000_000])
+            deadline = "" if timeout == 0 and rng.random() < 0.5 else f",{timeout}"
+            lines.append(f"[5,{t},{task},{dur},{wait},{detail},{site}{deadline}]")
+        elif kind < 0.85:
+            cause = rng.choice([0, 1, 2, 2, 3, 5, 6, 8, 9, 10, 11, -1])
+            ref = rng.choice([0, 0, 1, 3, -2])
+            lines.append(f"[3,{t},{task},{cause}{'' if ref == 0 else f',{ref}'}]")
+        elif kind < 0.93:
+            lines.append(f"[7,{t},{dur},-1]")
+        elif kind < 0.96:  # the watchdog: a step running since t (or a little before)
+            lines.append(f"[9,{t + 100},{t - rng.choice([0, 10])},{task},{rng.choice([0, 1])}]")
+        elif kind < 0.98:
+            lines.append(f"[6,{t},{task},{max(dur, 0)},0,0]")
+        else:  # a loop stopped or running, a pause, a callback
+            loop = f"[13,{t},1,{rng.randrange(4)}]"
+            lines.append(rng.choice([loop, f"[20,{t},{t + 1000},1]", f"[8,{t},{dur},2]"]))
+    return lines
+
+
+def test_compiled_and_pure_folds_agree_on_random_traces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if COMPILED is None:
+        pytest.skip("the compiled fold is not built here (or LOOPVIZ_PURE_PYTHON is set)")
+    rng = random.Random(1)
+    for n in range(80):
+        path = tmp_path / f"r{n}.trace.jsonl"
+        path.write_text("\n".join(random_trace(rng, rng.choice([20, 200, 2000]))) + "\n")
+        assert built(path, monkeypatch, compiled=True) == built(path, monkeypatch, False), n
