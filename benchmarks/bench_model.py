@@ -6,7 +6,8 @@ reuses it when it exists), then times ``Timeline.from_file`` (read + build) and 
 measures the memory they keep (resident set growth, with the trace's records freed and
 malloc's free memory given back) and the peak, and times a few queries.
 Targets: 1,000,000 events read and built within 1.5 s, 10,000,000 within 15 s, at most 60
-bytes an event resident (the timeline and its census).
+bytes an event resident (the timeline and its census). It builds with the compiled fold where
+it is built (``setup.py build_ext --inplace``); LOOPVIZ_PURE_PYTHON=1 measures the Python code.
 
     python benchmarks/bench_model.py [--tasks 1000] [--events 1000000] [--trace PATH]
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from synthetic import synthetic_trace
 
+from loopviz import compiled
 from loopviz.model.census import Census
 from loopviz.model.columns import even_edges, loop_columns, task_columns
 from loopviz.model.timeline import Timeline
@@ -62,6 +64,8 @@ def measure(path: Path, count: int) -> None:
         f" target {target:.1f} s: {total / target:.2f} of it)"
     )
     print(f"  of which this process's CPU        {cpu:8.2f} s  (the machine may be shared)")
+    used = compiled.in_use().get("loopviz.model._fold")
+    print(f"  built by                           {'the compiled fold' if used else 'Python'}")
     print(f"census                               {counted:8.2f} s")
     print(f"resident: timeline                   {built / count:8.1f} bytes/event")
     print(

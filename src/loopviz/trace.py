@@ -617,7 +617,11 @@ def iter_records(lines: Iterator[bytes], where: str, first: int = 2) -> Iterator
         try:
             yield _record_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-            raise TraceError(f"{where}:{number}: malformed event: {exc}") from None
+            raise _malformed(where, number, exc) from None
+
+
+def _malformed(where: str, number: int, exc: Exception) -> TraceError:
+    return TraceError(f"{where}:{number}: malformed event: {exc}")
 
 
 BATCH_BYTES = 1 << 22  # read at a time: a big trace is decoded and folded a slice at a time
@@ -642,9 +646,11 @@ class TraceReader:
         self.header = parse_header(first.removesuffix(b"\n"), where)
         self._start = len(first)
 
-    def batches(self) -> Iterator[list[Record]]:
-        """The records, a few megabytes of the file at a time."""
-        where, number, count, tail = self.where, 2, 0, b""  # number: the next line's
+    def bodies(self) -> Iterator[tuple[bytes, int]]:
+        """The file's event lines, a few megabytes at a time, each body with the number of
+        its first line; last, a line cut short (no newline: the recorder was killed
+        mid-write), if the file ends in one."""
+        number, tail = 2, b""  # number: the next line's
         try:
             with self.path.open("rb") as file:
                 file.seek(self._start)
@@ -653,20 +659,23 @@ class TraceReader:
                     cut = data.rfind(b"\n") + 1
                     body, tail = data[:cut], data[cut:]
                     if body:
-                        records = self._decode(body, number)
+                        yield body, number
                         number += body.count(b"\n")
-                        count += len(records)
-                        yield records
         except OSError as exc:
             raise TraceError(f"{self.where}: cannot read: {exc.strerror or exc}") from None
-        if tail:  # a last line without its newline: the recorder was killed mid-write
-            try:
-                yield [_record_decoder.decode(tail)]
-            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-                self.warnings.append(
-                    f"{where}:{number}: last line is incomplete (the trace was cut short); "
-                    f"loaded the {count} events before it"
-                )
+        if tail:
+            yield tail, number
+
+    def batches(self) -> Iterator[list[Record]]:
+        """The records, a few megabytes of the file at a time."""
+        count = 0
+        for body, number in self.bodies():
+            if body.endswith(b"\n"):
+                records = self._decode(body, number)
+            else:
+                records = self.last_line(body, number, count)
+            count += len(records)
+            yield records
 
     def _decode(self, body: bytes, number: int) -> list[Record]:
         """The records of whole lines, the first being line ``number``: all at once, or
@@ -678,6 +687,30 @@ class TraceReader:
         if len(records) == body.count(b"\n"):
             return records
         return list(iter_records(iter(body.split(b"\n")[:-1]), self.where, number))
+
+    def line(self, body: bytes, start: int, stop: int, first: int) -> Record | None:
+        """The record of the whole line ``body[start:stop]`` (None: a blank line), the body's
+        first line being line ``first`` (counted only to name a line that does not read)."""
+        line = body[start:stop]
+        if not line.strip():
+            return None
+        try:
+            return _record_decoder.decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+            number = first + body.count(b"\n", 0, start)
+            raise _malformed(self.where, number, exc) from None
+
+    def last_line(self, tail: bytes, number: int, count: int) -> list[Record]:
+        """The record of a last line without its newline (``bodies``), line ``number``, after
+        ``count`` records; if it does not decode, none, and the warning says so."""
+        try:
+            return [_record_decoder.decode(tail)]
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            self.warnings.append(
+                f"{self.where}:{number}: last line is incomplete (the trace was cut short); "
+                f"loaded the {count} events before it"
+            )
+            return []
 
 
 def read_trace(path: str | Path) -> Trace:

@@ -29,6 +29,7 @@ from typing import Any
 
 import msgspec
 
+from loopviz.compiled import accelerator
 from loopviz.model.facts import (
     BlockingStep,
     Event,
@@ -152,6 +153,19 @@ OVERDUE_SLACK = 1_000_000
 
 # Where installed packages and the standard library live (POSIX and Windows layouts).
 _LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+
+# The compiled fold (``_fold.c``): reads a trace's common lines (steps, wake-ups, idle spans)
+# and folds them as ``_add`` does, and sorts and reindexes for ``_compact``. None: the
+# pure-Python code, which builds the same model (not compiled, or LOOPVIZ_PURE_PYTHON=1).
+_FOLD: Any = accelerator("loopviz.model._fold")
+if _FOLD is not None:
+    _FOLD.configure(
+        MAX_T, OVERDUE_SLACK, WIDE, SITE_MAX, KIND_SHIFT, STATE_MASK, _WAITING, _READY,
+        _STEPPING, _YIELDED, OVERDUE, _NO_LOOP, _IDLE, _BUSY,
+        sum(1 << kind for kind in Wait), sum(1 << cause for cause in Cause),
+        sum(1 << cause for cause in _CANCELLED),
+        *(kind.__struct_config__.tag for kind in (Ready, Ran, Waited, Idle)),
+    )  # fmt: skip
 
 
 def _at(record: Any, t: int) -> Any:
@@ -326,11 +340,33 @@ class Timeline:
         if max_block_ns is not None and header.block_threshold_ns > max_block_ns:
             header.block_threshold_ns = max_block_ns
         timeline = cls(header)
-        for batch in reader.batches():
-            timeline.add(batch)
+        if _FOLD is None:
+            for batch in reader.batches():
+                timeline.add(batch)
+        else:
+            timeline._add_lines(reader)
         timeline.warnings[:0] = reader.warnings
         timeline._compact()
         return timeline
+
+    def _add_lines(self, reader: TraceReader) -> None:
+        """Fold a trace file's records in with the compiled fold: it folds the common lines
+        straight from the bytes and stops at any other line, which is read here and folded
+        by ``_add``; the same model as ``add`` of every record (and the same errors)."""
+        handlers, blank, fold_lines = self._handlers(), 0, _FOLD.fold_lines
+        for body, number in reader.bodies():
+            if not body.endswith(b"\n"):  # a last line cut short
+                self._add(reader.last_line(body, number, number - 2 - blank), handlers)
+                continue
+            size, pos = len(body), 0
+            while (pos := fold_lines(self, body, pos)) < size:
+                cut = body.index(b"\n", pos) + 1
+                record = reader.line(body, pos, cut, number)
+                if record is None:
+                    blank += 1
+                else:
+                    self._add([record], handlers)
+                pos = cut
 
     def add(self, records: list[Record]) -> None:
         """Fold more records in (a live run); queries see them at once. A record whose time
@@ -340,7 +376,10 @@ class Timeline:
         task in its usual course: those are folded here, with the arrays, the run's end and
         the loop's busy time at hand. Anything else (damage, a step that blocks, a timed
         wait's wake-up, a child's records, a ``--window``) goes to ``_fold``, in order."""
-        handlers, lanes, pending = self._handlers(), self._lanes, self._pending
+        self._add(records, self._handlers())
+
+    def _add(self, records: list[Record], handlers: dict[type, Callable[[Any], None]]) -> None:
+        lanes, pending = self._lanes, self._pending
         ready_codes, wait_codes = _READY_CODES, _WAIT_CODES
         threshold = min(self._threshold, MAX_T)  # a step as long blocks: not folded here
         times, numbers, codes = self._times, self._numbers, self._codes
@@ -357,7 +396,7 @@ class Timeline:
                     lane is not None
                     and lane.last <= t <= MAX_T
                     and 0 <= dur < threshold
-                    and not pending
+                    and (not pending or record.task not in pending)  # (no report on it)
                     and lane.info.ended is None
                 ):
                     ids = lane.ids
@@ -501,7 +540,7 @@ class Timeline:
         wait's detail, site and deadline are the caller's to add (``_wait``); a step's site
         is where the wait before it was."""
         if t < lane.last:  # repaired: moved to where the task's lane is
-            self._damaged(f"records of task {lane.info.id} are out of time order")
+            self._out_of_order(lane)
             t = lane.last
         lane.last = t
         times = self._times
@@ -606,6 +645,10 @@ class Timeline:
             return
         self.lost.append(r)
 
+    def _out_of_order(self, lane: Lane) -> None:
+        """A task's record before the one that came earlier: repaired by moving it later."""
+        self._damaged(f"records of task {lane.info.id} are out of time order")
+
     def _damaged(self, what: str) -> None:
         """A record that contradicts the ones before it (a damaged or hand-edited trace): it is
         left out, and the reading warnings say so once."""
@@ -672,7 +715,7 @@ class Timeline:
         fold's hot path, so it appends to the arrays itself rather than call ``_push``."""
         start = t
         if t < lane.last:  # repaired: moved to where the task's lane is
-            self._damaged(f"records of task {lane.info.id} are out of time order")
+            self._out_of_order(lane)
             start = lane.last
         ids, times, numbers, codes = lane.ids, self._times, self._numbers, self._codes
         tag = lane.tag
@@ -1221,22 +1264,27 @@ class Timeline:
     def _compact(self) -> None:
         """Store the events in time order (a whole trace, read), so that the order takes no
         array of its own: 4 bytes an event less, and searches by time go straight."""
-        order = self._ordered()
+        compiled = _FOLD is not None and not self._order and not self._in_order
+        order = _FOLD.order(self._ev.times) if compiled else self._ordered()
         count = len(order)
         if self._in_order == count:
             return
+        gather = _FOLD.gather if compiled else _gather
         ev = self._ev
         ev.times, ev.lanes, ev.codes = (
-            _gather(ev.times, order),
-            _gather(ev.lanes, order),
-            _gather(ev.codes, order),
+            gather(ev.times, order),
+            gather(ev.lanes, order),
+            gather(ev.codes, order),
         )
         self._times, self._numbers, self._codes = ev.times, ev.lanes, ev.codes
-        where = array("i", bytes(4 * count))  # where each event moved
-        for k, index in enumerate(order):
-            where[index] = k
+        if compiled:
+            where = _FOLD.inverse(order)
+        else:
+            where = array("i", bytes(4 * count))  # where each event moved
+            for k, index in enumerate(order):
+                where[index] = k
         for lane in self._lane_list:  # a lane's events keep their order
-            lane.ids = _gather(where, lane.ids)
+            lane.ids = gather(where, lane.ids)
         for kind, ids in enumerate(self._kinds):
             moved = sorted(zip(map(where.__getitem__, ids), self._kind_at[kind], strict=True))
             self._kinds[kind] = array("i", (index for index, _ in moved))
