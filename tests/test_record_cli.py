@@ -283,10 +283,13 @@ def test_timeout_kills_the_program_and_keeps_what_was_recorded(tmp_path: Path) -
     assert result.warnings == []
     end = result.records[-1]
     assert isinstance(end, End) and end.reason == EndReason.TIMEOUT
-    ticks = [r for r in result.records if isinstance(r, Output)]
-    assert len(ticks) >= 10
+    # Every tick it printed before the kill is in the trace, in order, and each tick was a
+    # step of its task (how many it managed in 1 s depends on the machine's load).
+    printed = done.stdout.splitlines()
+    ticks = [r.text for r in result.records if isinstance(r, Output)]
+    assert ticks and ticks == printed == [f"tick {i}" for i in range(len(ticks))]
     timeline = Timeline.from_trace(result)
-    assert len(timeline.intervals(timeline.tasks[0].id)) >= 30  # its steps until the kill
+    assert len(timeline.intervals(timeline.tasks[0].id)) >= 2 * len(ticks)  # run + sleep each
 
 
 def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
