@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -31,7 +32,6 @@ from loopviz.protocol import (
     CHILD_MODULE,
     FOLLOW,
     HTTP_BASE,
-    MAX_LINE,
     NO_UVLOOP,
     PAUSE,
     TEXT_FDS,
@@ -39,6 +39,7 @@ from loopviz.protocol import (
     OutputCap,
     read_hello,
 )
+from loopviz.record.output import Copies, Lines, in_order
 from loopviz.record.program import Program
 from loopviz.record.window import Window
 from loopviz.trace import (
@@ -63,6 +64,7 @@ from loopviz.trace import (
     parse_header,
 )
 
+OUTPUT_ROUND = 1 << 20  # bytes of output read from a descriptor before it is passed on
 STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
 READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed by then)
 # Seconds a reader may sit idle in read() after the program ended before the pipe counts as
@@ -148,7 +150,8 @@ class Recording:
         self._events = 0
         self._loops = 0
         self._untraced: list[Untraced] = []
-        self._output_cap = OutputCap()  # for what reaches the descriptors directly
+        self._output_cap = OutputCap()  # for the lines of both stdout and stderr
+        self._last_output = 0  # the time of the last output line recorded
         self._server: contextlib.ExitStack | None = None
         self._result: RunResult | None = None
         self._over = False  # the End record is written: nothing more goes in the file
@@ -174,8 +177,8 @@ class Recording:
 
             env[HTTP_BASE] = self._server.enter_context(LocalServer())
         self._file = open(self.trace_path, "wb")  # noqa: SIM115 - closed when the run ends
-        # Three pipes of our own: records, and the text the program prints through
-        # sys.stdout / sys.stderr (the child records those lines itself, when written).
+        # Three pipes of our own: records, and the copies of what the program writes
+        # through sys.stdout / sys.stderr (output.py), which say when it wrote them.
         if self.follow_children:
             env |= self._listen()
         pipes = [os.pipe() for _ in range(3)]
@@ -204,17 +207,10 @@ class Recording:
         assert self._proc.stdout is not None and self._proc.stderr is not None
         command = [self.program.name, *self.args]
         self._processes.append((self._proc.pid, os.getpid(), subprocess.list2cmdline(command)))
+        outputs = (self._proc.stdout, self._proc.stderr)
         self._threads = [
             threading.Thread(target=self._read_records, args=(records_r,), daemon=True),
-            *(
-                threading.Thread(target=self._read_output, args=arguments, daemon=True)
-                for arguments in (
-                    (self._proc.stdout, Stream.STDOUT, True),
-                    (self._proc.stderr, Stream.STDERR, True),
-                    (os.fdopen(out_r, "rb"), Stream.STDOUT, False),
-                    (os.fdopen(err_r, "rb"), Stream.STDERR, False),
-                )
-            ),
+            threading.Thread(target=self._read_output, args=(outputs, (out_r, err_r)), daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -279,7 +275,7 @@ class Recording:
             self._reason = EndReason.SIGNAL
         self._ensure_header()
         if status < 0:  # killed by a signal it could not catch: what it had not sent is lost
-            lost = Lost(last_time(self._last_lines) or 0, -1, Loss.KILLED)
+            lost = Lost(max(last_time(self._last_lines) or 0, self._last_output), -1, Loss.KILLED)
             self._write(encode_records([lost]), [lost])
         end = End(ended - self._origin(), status, self._reason)
         self._write(encode_records([end]), [end])
@@ -539,26 +535,104 @@ class Recording:
         if self.on_records(records) is False:
             self.on_records = None
 
-    def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
-        """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:
-        the child records what went through ``sys.stdout`` / ``sys.stderr`` itself."""
-        # Passed on byte for byte, as the program wrote it (binary output included).
-        echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr).buffer if self.echo else None
-        with pipe:
-            for line in self._chunks(lambda: pipe.readline(MAX_LINE)):
-                now = time.monotonic_ns()
+    def _read_output(self, pipes: tuple[IO[bytes], IO[bytes]], copies: tuple[int, int]) -> None:
+        """Pass the program's output on (``echo``) as it reaches its descriptors 1 and 2, in
+        the order it was written, and record its lines, placed in time by the copies of what
+        went through ``sys.stdout`` / ``sys.stderr`` (``output.py``). Ends when both
+        descriptors are closed (what copies are left can place nothing any more)."""
+        me = threading.get_ident()
+        outputs = (pipes[0].fileno(), pipes[1].fileno())
+        echo = (sys.stdout.buffer, sys.stderr.buffer) if self.echo else None
+        matching = (Copies(), Copies())
+        lines = (Lines(), Lines())
+        selector = selectors.DefaultSelector()
+        for fd in (*outputs, *copies):
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        open_outputs = set(outputs)
+        clock = False
+        try:
+            while open_outputs:
+                self._in_read[me] = time.monotonic()
+                selector.select()
+                del self._in_read[me]
+                # What reached the descriptors, then the copies: all those of these bytes.
+                arrived = [self._drain(fd, selector, open_outputs) for fd in outputs]
+                arrived_ns = time.monotonic_ns()
+                for i in (0, 1):
+                    self._feed(matching[i], copies[i], selector)
+                pieces = [matching[i].match(arrived[i]) for i in (0, 1)]
+                for i, other in ((0, 1), (1, 0)):  # the other stream's writes before these
+                    seqs = [piece.copy.seq for piece in pieces[i] if piece.copy is not None]
+                    if seqs and matching[other].behind(max(seqs)):
+                        more = self._drain(outputs[other], selector, open_outputs)
+                        self._feed(matching[other], copies[other], selector)
+                        pieces[other] += matching[other].match(more)
                 if echo is not None:
-                    echo.write(line)
-                    echo.flush()
-                if not record:
-                    continue
-                text = self._output_cap.admit(line.decode("utf-8", "replace").rstrip("\r\n"))
-                if text is None:
-                    continue
-                if not self._header_seen.is_set():
-                    self._header_seen.wait(1.0)
-                output = Output(now - self._origin(), stream, text)
-                self._write(encode_records([output]), [output])
+                    echo = self._echo(echo, in_order(pieces))
+                if not clock:  # the trace's clock (the child's header), for arrival times
+                    clock = self._header_seen.wait(1.0) or True
+                arrived_t = arrived_ns - self._origin()
+                written = [lines[i].add(pieces[i], arrived_t) for i in (0, 1)]
+                for i, fd in enumerate(outputs):
+                    if fd not in open_outputs:
+                        written[i] += lines[i].finish()
+                self._record_output(written)
+        finally:
+            selector.close()
+            for fd in copies:
+                os.close(fd)
+            for pipe in pipes:
+                pipe.close()
+
+    def _drain(self, fd: int, selector: selectors.BaseSelector, open_outputs: set[int]) -> bytes:
+        """What has arrived on ``fd``, read without waiting (up to 1 MB: a flood is passed on
+        a piece at a time); at its end, it is unregistered (and ``open_outputs`` forgets it)."""
+        if fd not in selector.get_map():
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        while size < OUTPUT_ROUND:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                selector.unregister(fd)
+                open_outputs.discard(fd)
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    def _feed(self, matching: Copies, fd: int, selector: selectors.BaseSelector) -> None:
+        """Every copy that has arrived on ``fd``: those of the bytes read before it, since
+        each copy is sent before its bytes are written."""
+        while copy := self._drain(fd, selector, set()):
+            matching.feed(copy)
+
+    def _echo(self, echo: tuple[IO[bytes], IO[bytes]], order: list[tuple[int, bytes]]) -> Any:
+        """Pass output on to ours (None once ours is closed: then the program's is still
+        read and recorded, so that it never waits on a full pipe)."""
+        try:
+            for stream, data in order:
+                echo[stream].write(data)
+                echo[stream].flush()
+        except (OSError, ValueError):
+            return None
+        return echo
+
+    def _record_output(self, written: list[list[tuple[int, bytes]]]) -> None:
+        outputs: list[Output] = []
+        for stream, lines in zip((Stream.STDOUT, Stream.STDERR), written, strict=True):
+            for t, line in lines:
+                text = self._output_cap.admit(line.decode("utf-8", "replace").rstrip("\r"))
+                if text is not None:
+                    outputs.append(Output(t, stream, text))
+        if outputs:
+            self._last_output = max(self._last_output, *(output.t for output in outputs))
+            records: list[Record] = [*outputs]
+            self._write(encode_records(records), records)
 
 
 def record_program(
