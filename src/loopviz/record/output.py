@@ -27,7 +27,6 @@ FRAME = struct.Struct("<BQqQ")  # kind, sequence number, time (ns), length
 COPY, UNRECORDED, CUT = 1, 2, 3  # a copy; a copy written while paused; a copy cut short
 NEEDLE = 64  # bytes of a copy looked for in what arrived, when they do not come first
 LOOK_AHEAD = 4  # copies tried where the first one's bytes were expected (it went astray)
-_LAST = 1 << 64  # after every sequence number
 
 
 def copy_frame(seq: int, t: int, recorded: bool, data: bytes) -> bytes:
@@ -150,18 +149,12 @@ def _find(data: bytes, pos: int, needle: bytes) -> int:
 
 def in_order(streams: Sequence[list[Piece]]) -> list[tuple[int, bytes]]:
     """The pieces of both streams (stdout's, stderr's) in the order the program wrote them,
-    as far as the copies say: a piece written directly goes just before its stream's next
-    copy. Each stream's own order is kept; consecutive pieces of a stream are joined."""
-    keyed: list[list[int]] = []
-    for pieces in streams:
-        keys, key = [0] * len(pieces), _LAST
-        for i in range(len(pieces) - 1, -1, -1):
-            copy = pieces[i].copy
-            if copy is not None:
-                key = copy.seq
-            keys[i] = key
-        keyed.append(keys)
-    (out, err), (out_keys, err_keys) = streams, keyed
+    as far as the copies say. A piece written directly goes just before its stream's next
+    copied piece; with none after it, just after the last one (or, with none at all, before
+    the other stream's): the order between it and the other stream's writes is not known.
+    Each stream's own order is kept; consecutive pieces of a stream are joined."""
+    out, err = streams
+    out_keys, err_keys = _keys(out), _keys(err)
     order: list[tuple[int, bytes]] = []
     i = j = 0
     while i < len(out) or j < len(err):
@@ -174,6 +167,24 @@ def in_order(streams: Sequence[list[Piece]]) -> list[tuple[int, bytes]]:
         else:
             order.append((stream, data))
     return order
+
+
+def _keys(pieces: list[Piece]) -> list[int]:
+    """Where each piece goes among the other stream's: its copy's sequence number, else the
+    next copied piece's, else the last one's (-1: none)."""
+    keys, key = [0] * len(pieces), -1
+    for i, piece in enumerate(pieces):
+        if piece.copy is not None:
+            key = piece.copy.seq
+        keys[i] = key
+    key = -1
+    for i in range(len(pieces) - 1, -1, -1):
+        copy = pieces[i].copy
+        if copy is not None:
+            key = copy.seq
+        elif key >= 0:
+            keys[i] = key
+    return keys
 
 
 class Lines:
@@ -201,10 +212,11 @@ class Lines:
                     lines.extend((t, cut) for line in whole for cut in _cut(line))
             else:
                 self._partial += rest
-            if len(self._partial) >= MAX_LINE:
-                *cuts, self._partial = _cut(self._partial)
+            if len(self._partial) > MAX_LINE:  # keeps up to MAX_LINE: a line's last piece
+                keep = (len(self._partial) - 1) % MAX_LINE + 1
+                cuts, self._partial = self._partial[:-keep], self._partial[-keep:]
                 if self._recorded:
-                    lines.extend((t, cut) for cut in cuts)
+                    lines.extend((t, cut) for cut in _cut(cuts))
         return lines
 
     def finish(self) -> list[tuple[int, bytes]]:
