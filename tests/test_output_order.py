@@ -17,7 +17,7 @@ from pathlib import Path
 from conftest import write_program
 
 from loopviz.protocol import MAX_LINE
-from loopviz.record.output import Copies, Lines, copy_frame, cut_frame, in_order
+from loopviz.record.output import Copies, Interleave, Lines, copy_frame, cut_frame
 from loopviz.trace import End, Loss, Lost, Output, Stream, read_trace
 
 TIMEOUT = 120  # seconds any one run may take before the test fails (never a hang)
@@ -311,5 +311,23 @@ def test_pieces_of_both_streams_come_out_in_the_order_written() -> None:
     out, err = Copies(), Copies()
     out.feed(copy_frame(0, 1, True, b"a\n") + copy_frame(2, 3, True, b"c\n"))
     err.feed(copy_frame(1, 2, True, b"b\n") + copy_frame(3, 4, True, b"d\n"))
-    order = in_order([out.match(b"a\nx\nc\n"), err.match(b"b\nd\ny\n")])
+    interleave = Interleave()
+    order = interleave.order([out.match(b"a\nx\nc\n"), err.match(b"b\nd\ny\n")], [out, err])
     assert order == [(0, b"a\n"), (1, b"b\n"), (0, b"x\nc\n"), (1, b"d\ny\n")]
+    assert not interleave.held
+
+
+def test_a_stream_read_further_than_the_other_waits_for_it_one_round() -> None:
+    out, err = Copies(), Copies()
+    out.feed(copy_frame(0, 1, True, b"a\n") + copy_frame(2, 3, True, b"c\n"))
+    err.feed(copy_frame(1, 2, True, b"b\n") + copy_frame(3, 4, True, b"d\n"))
+    interleave = Interleave()
+    # stdout's "c" was read, stderr's "b" written before it was not yet: "c" waits
+    assert interleave.order([out.match(b"a\nc\n"), []], [out, err]) == [(0, b"a\n")]
+    assert interleave.held
+    assert interleave.order([[], err.match(b"b\n")], [out, err]) == [(1, b"b\n"), (0, b"c\n")]
+    # a copy that never comes holds the other stream up for one round only
+    assert interleave.order([[], []], [out, err]) == []
+    out.feed(copy_frame(5, 6, True, b"e\n"))
+    assert interleave.order([out.match(b"e\n"), []], [out, err]) == []
+    assert interleave.order([[], []], [out, err]) == [(0, b"e\n")]

@@ -27,6 +27,7 @@ FRAME = struct.Struct("<BQqQ")  # kind, sequence number, time (ns), length
 COPY, UNRECORDED, CUT = 1, 2, 3  # a copy; a copy written while paused; a copy cut short
 NEEDLE = 64  # bytes of a copy looked for in what arrived, when they do not come first
 LOOK_AHEAD = 4  # copies tried where the first one's bytes were expected (it went astray)
+_LAST = 1 << 64  # after every sequence number
 
 
 def copy_frame(seq: int, t: int, recorded: bool, data: bytes) -> bytes:
@@ -147,26 +148,55 @@ def _find(data: bytes, pos: int, needle: bytes) -> int:
     return -1
 
 
-def in_order(streams: Sequence[list[Piece]]) -> list[tuple[int, bytes]]:
+class Interleave:
     """The pieces of both streams (stdout's, stderr's) in the order the program wrote them,
-    as far as the copies say. A piece written directly goes just before its stream's next
-    copied piece; with none after it, just after the last one (or, with none at all, before
-    the other stream's): the order between it and the other stream's writes is not known.
-    Each stream's own order is kept; consecutive pieces of a stream are joined."""
-    out, err = streams
-    out_keys, err_keys = _keys(out), _keys(err)
-    order: list[tuple[int, bytes]] = []
-    i = j = 0
-    while i < len(out) or j < len(err):
-        if j == len(err) or (i < len(out) and out_keys[i] <= err_keys[j]):
-            stream, data, i = 0, out[i].data, i + 1
-        else:
-            stream, data, j = 1, err[j].data, j + 1
-        if order and order[-1][0] == stream:
-            order[-1] = (stream, order[-1][1] + data)
-        else:
-            order.append((stream, data))
-    return order
+    as far as the copies say, for a terminal that shows both. A piece written directly goes
+    just before its stream's next copied piece; with none after it, just after the last one
+    (with none at all, before the other stream's): its order among the other stream's
+    writes is not known. Each stream's own order is always kept.
+
+    A stream read further than the other (the program went on writing between the two
+    reads) waits a round for the other's writes that came before: those of the copies still
+    pending. Only a round, so a copy that went astray holds nothing up for longer."""
+
+    def __init__(self) -> None:
+        self._held: tuple[list[Piece], list[Piece]] = ([], [])
+
+    def order(
+        self, streams: Sequence[list[Piece]], pending: Sequence[Copies]
+    ) -> list[tuple[int, bytes]]:
+        """What to pass on now, in order: (stream, bytes), consecutive pieces joined."""
+        out, err = (held + pieces for held, pieces in zip(self._held, streams, strict=True))
+        out_keys, err_keys = _keys(out), _keys(err)
+        ends = []
+        for stream, keys, other in ((0, out_keys, pending[1]), (1, err_keys, pending[0])):
+            limit = other.pending[0].seq if other.pending else _LAST
+            now = len(self._held[stream])  # held once already: passed on now whatever
+            while now < len(keys) and keys[now] < limit:
+                now += 1
+            ends.append(now)
+        self._held = (out[ends[0] :], err[ends[1] :])
+        order: list[tuple[int, bytes]] = []
+        i = j = 0
+        while i < ends[0] or j < ends[1]:
+            if j == ends[1] or (i < ends[0] and out_keys[i] <= err_keys[j]):
+                stream, data, i = 0, out[i].data, i + 1
+            else:
+                stream, data, j = 1, err[j].data, j + 1
+            if order and order[-1][0] == stream:
+                order[-1] = (stream, order[-1][1] + data)
+            else:
+                order.append((stream, data))
+        return order
+
+    @property
+    def held(self) -> bool:
+        return bool(self._held[0] or self._held[1])
+
+    def rest(self) -> list[tuple[int, bytes]]:
+        """What was held, at the end."""
+        held, self._held = self._held, ([], [])
+        return [(stream, b"".join(p.data for p in pieces)) for stream, pieces in enumerate(held)]
 
 
 def _keys(pieces: list[Piece]) -> list[int]:

@@ -39,7 +39,7 @@ from loopviz.protocol import (
     OutputCap,
     read_hello,
 )
-from loopviz.record.output import Copies, Lines, in_order
+from loopviz.record.output import Copies, Interleave, Lines
 from loopviz.record.program import Program
 from loopviz.record.window import Window
 from loopviz.trace import (
@@ -65,6 +65,7 @@ from loopviz.trace import (
 )
 
 OUTPUT_ROUND = 1 << 20  # bytes of output read from a descriptor before it is passed on
+HELD = 0.05  # seconds output may wait for what the other stream's copies say came before
 STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
 READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed by then)
 # Seconds a reader may sit idle in read() after the program ended before the pipe counts as
@@ -550,11 +551,12 @@ class Recording:
             os.set_blocking(fd, False)
             selector.register(fd, selectors.EVENT_READ)
         open_outputs = set(outputs)
-        clock = False
+        interleave = Interleave()
+        held = clock = False
         try:
             while open_outputs:
                 self._in_read[me] = time.monotonic()
-                selector.select()
+                selector.select(HELD if held else None)
                 del self._in_read[me]
                 # What reached the descriptors, then the copies: all those of these bytes.
                 arrived = [self._drain(fd, selector, open_outputs) for fd in outputs]
@@ -565,11 +567,12 @@ class Recording:
                 for i, other in ((0, 1), (1, 0)):  # the other stream's writes before these
                     seqs = [piece.copy.seq for piece in pieces[i] if piece.copy is not None]
                     if seqs and matching[other].behind(max(seqs)):
-                        more = self._drain(outputs[other], selector, open_outputs)
+                        data = self._drain(outputs[other], selector, open_outputs)
                         self._feed(matching[other], copies[other], selector)
-                        pieces[other] += matching[other].match(more)
+                        pieces[other] += matching[other].match(data)
                 if echo is not None:
-                    echo = self._echo(echo, in_order(pieces))
+                    echo = self._echo(echo, interleave.order(pieces, matching))
+                held = echo is not None and interleave.held
                 if not clock:  # the trace's clock (the child's header), for arrival times
                     clock = self._header_seen.wait(1.0) or True
                 arrived_t = arrived_ns - self._origin()
@@ -578,6 +581,8 @@ class Recording:
                     if fd not in open_outputs:
                         written[i] += lines[i].finish()
                 self._record_output(written)
+            if echo is not None:
+                self._echo(echo, interleave.rest())
         finally:
             selector.close()
             for fd in copies:
