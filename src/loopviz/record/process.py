@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -59,9 +60,9 @@ from loopviz.trace import (
     encode_header,
     encode_records,
     last_time,
-    loops_opened,
     new_header,
     parse_header,
+    read_notes,
 )
 
 OUTPUT_ROUND = 1 << 20  # bytes of output read from a descriptor before it is passed on
@@ -158,7 +159,7 @@ class Recording:
         self._over = False  # the End record is written: nothing more goes in the file
         self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
-        self._last_lines: list[bytes] = []  # the last batch of records that arrived
+        self._last_data = b""  # the last batch of records that arrived
 
     @property
     def running(self) -> bool:
@@ -254,9 +255,7 @@ class Recording:
             return self._result
         proc = self._proc
         assert proc is not None, "start() first"
-        try:
-            proc.wait(self.timeout)
-        except subprocess.TimeoutExpired:
+        if not _wait_exit(proc, self.timeout):
             self._reason = EndReason.TIMEOUT
             self._signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -276,7 +275,8 @@ class Recording:
             self._reason = EndReason.SIGNAL
         self._ensure_header()
         if status < 0:  # killed by a signal it could not catch: what it had not sent is lost
-            lost = Lost(max(last_time(self._last_lines) or 0, self._last_output), -1, Loss.KILLED)
+            last = last_time(self._last_data.splitlines()) or 0
+            lost = Lost(max(last, self._last_output), -1, Loss.KILLED)
             self._write(encode_records([lost]), [lost])
         end = End(ended - self._origin(), status, self._reason)
         self._write(encode_records([end]), [end])
@@ -403,7 +403,7 @@ class Recording:
             idle = [now - max(self._in_read.get(ident or 0, now), began) for ident in alive]
             if min(idle) > QUIET_GRACE:
                 return False
-            time.sleep(0.02)
+            next(thread for thread in self._threads if thread.is_alive()).join(0.02)
         return False
 
     def _chunks(self, read: Callable[[], bytes]) -> Iterator[bytes]:
@@ -512,22 +512,22 @@ class Recording:
 
     def _deliver(self, data: bytes, proc: int = 0) -> None:
         """Write the records of process ``proc`` (0: the program's own)."""
-        lines = self._last_lines = data.splitlines()
-        need_records = self.on_records is not None
-        self._loops += loops_opened(lines)
-        records = decode_lines(lines, only_notes=not need_records)
-        for record in records:
-            if isinstance(record, ProgramError) and proc == 0:
-                self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
-            elif isinstance(record, Untraced):
-                self._untraced.append(record)
+        self._last_data = data
+        loops, notes = read_notes(data)  # a bytes search: most runs are not decoded here
+        self._loops += loops
+        for note in notes:
+            if isinstance(note, ProgramError) and proc == 0:
+                self._error = f"{note.type}: {note.message}".splitlines()[0][:300]
+            elif isinstance(note, Untraced):
+                self._untraced.append(note)
+        records = decode_lines(data.splitlines()) if self.on_records is not None else []
         with self._lock:
             if self._over:
                 return
             switch = self._switch_to(proc)
             self._put(data)
-            self._events += len(lines)
-            if need_records and (records or switch):
+            self._events += data.count(b"\n")
+            if self.on_records is not None and (records or switch):
                 self._hand_over([switch, *records] if switch else records)
 
     def _hand_over(self, records: list[Record]) -> None:
@@ -638,6 +638,29 @@ class Recording:
             self._last_output = max(self._last_output, *(output.t for output in outputs))
             records: list[Record] = [*outputs]
             self._write(encode_records(records), records)
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    """Wait until ``proc`` ends, or ``timeout`` seconds (False: it did not end), woken by
+    its end where the system can say so (``Popen.wait`` with a timeout polls: up to 50 ms
+    late)."""
+    try:
+        pidfd = os.pidfd_open(proc.pid) if timeout is not None else -1
+    except (AttributeError, OSError):
+        pidfd = -1
+    if pidfd >= 0:
+        try:
+            ended = select.poll()
+            ended.register(pidfd, select.POLLIN)
+            if not ended.poll(timeout * 1000 if timeout is not None else None):
+                return False
+        finally:
+            os.close(pidfd)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def record_program(
