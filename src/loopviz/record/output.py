@@ -19,7 +19,6 @@ from __future__ import annotations
 import struct
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from loopviz.protocol import MAX_LINE
 
@@ -40,22 +39,26 @@ def cut_frame(seq: int, written: int) -> bytes:
     return FRAME.pack(CUT, seq, 0, written)
 
 
-@dataclass(slots=True)
 class Copy:
-    seq: int
-    t: int
-    recorded: bool
-    data: bytes
-    at: int = 0  # how many of its bytes were matched
+    __slots__ = ("at", "data", "recorded", "seq", "t")
+
+    def __init__(self, seq: int, t: int, recorded: bool, data: bytes) -> None:
+        self.seq = seq
+        self.t = t
+        self.recorded = recorded
+        self.data = data
+        self.at = 0  # how many of its bytes were matched
 
 
-@dataclass(slots=True)
 class Piece:
     """Bytes that arrived on a descriptor, with the copy they match (None: they were written
-    to the descriptor directly)."""
+    to the descriptor directly). (Plain classes: the recorded program imports this module.)"""
 
-    data: bytes
-    copy: Copy | None
+    __slots__ = ("copy", "data")
+
+    def __init__(self, data: bytes, copy: Copy | None) -> None:
+        self.data = data
+        self.copy = copy
 
 
 class Copies:
