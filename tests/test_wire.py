@@ -1,5 +1,5 @@
 """What the recording process reads of the child's lines without decoding them, and the output
-cap both sides apply: each checked against the real encoder, so a format change shows here."""
+cap it applies: each checked against the real encoder, so a format change shows here."""
 
 from __future__ import annotations
 

@@ -86,9 +86,13 @@ class TimedOutput(io.RawIOBase):
             seq = next(self._order)
             try:
                 _write_all(self._fd, copy_frame(seq, rec.now(), rec.paused_at is None, chunk))
-            except OSError:  # the recording process is gone: write as plain
+            except BaseException as exc:
+                # The recording process is gone, or a frame was cut off (by an exception from
+                # a signal handler): no more copies (the next one would be misread).
                 self._copying = False
-                return os.write(self._target, chunk)
+                if isinstance(exc, OSError):
+                    return os.write(self._target, chunk)
+                raise
             written = 0
             try:
                 written = os.write(self._target, chunk)
