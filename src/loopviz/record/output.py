@@ -66,27 +66,26 @@ class Copies:
 
     def __init__(self) -> None:
         self.pending: deque[Copy] = deque()
-        self._frames = bytearray()
+        self._frames = b""  # the start of a frame still to come
 
     def feed(self, chunk: bytes) -> None:
         """Frames as they arrive (one may come in pieces)."""
-        frames = self._frames
-        frames += chunk
-        start = 0
-        while len(frames) - start >= FRAME.size:
-            kind, seq, t, length = FRAME.unpack_from(frames, start)
+        frames = self._frames + chunk if self._frames else chunk
+        size, unpack, append = FRAME.size, FRAME.unpack_from, self.pending.append
+        start, total = 0, len(frames)
+        while total - start >= size:
+            kind, seq, t, length = unpack(frames, start)
             if kind == CUT:
                 self._cut(seq, length)
-                start += FRAME.size
+                start += size
                 continue
-            end = start + FRAME.size + length
-            if len(frames) < end:
+            end = start + size + length
+            if total < end:
                 break
             if length:
-                data = bytes(frames[start + FRAME.size : end])
-                self.pending.append(Copy(seq, t, kind == COPY, data))
+                append(Copy(seq, t, kind == COPY, frames[start + size : end]))
             start = end
-        del frames[:start]
+        self._frames = frames[start:]
 
     def _cut(self, seq: int, written: int) -> None:
         for copy in self.pending:
@@ -110,6 +109,11 @@ class Copies:
                 pieces.append(Piece(data[pos:], None))
                 break
             head = pending[0]
+            if not head.at and data.startswith(head.data, pos):  # (most often: whole)
+                pieces.append(Piece(head.data, head))
+                pending.popleft()
+                pos += len(head.data)
+                continue
             n = min(len(head.data) - head.at, len(data) - pos)
             if data.startswith(head.data[head.at : head.at + n], pos):
                 pieces.append(Piece(data[pos : pos + n], head))
@@ -170,6 +174,10 @@ class Interleave:
     ) -> list[tuple[int, bytes]]:
         """What to pass on now, in order: (stream, bytes), consecutive pieces joined."""
         out, err = (held + pieces for held, pieces in zip(self._held, streams, strict=True))
+        if not (out and err) and not pending[1 if out else 0].pending:
+            self._held = ([], [])  # one stream alone (most often): nothing to wait for
+            alone = out or err
+            return [(0 if out else 1, b"".join([p.data for p in alone]))] if alone else []
         out_keys, err_keys = _keys(out), _keys(err)
         ends = []
         for stream, keys, other in ((0, out_keys, pending[1]), (1, err_keys, pending[0])):
@@ -237,19 +245,27 @@ class Lines:
             copy = piece.copy
             t = self._last = max(self._last, t)
             self._recorded = copy is None or copy.recorded
-            *whole, rest = piece.data.split(b"\n")
+            data = piece.data
+            if data[-1:] == b"\n" and data.count(b"\n") == 1:  # (most often: a line's end)
+                line = self._partial + data[:-1] if self._partial else data[:-1]
+                self._partial = b""
+                if self._recorded:
+                    lines.extend([(t, line)] if len(line) <= MAX_LINE else _timed(t, line))
+                continue
+            *whole, rest = data.split(b"\n")
             if whole:
                 whole[0] = self._partial + whole[0]
                 self._partial = rest
                 if self._recorded:
-                    lines.extend((t, cut) for line in whole for cut in _cut(line))
+                    for line in whole:
+                        lines.extend(_timed(t, line))
             else:
                 self._partial += rest
             if len(self._partial) > MAX_LINE:  # keeps up to MAX_LINE: a line's last piece
                 keep = (len(self._partial) - 1) % MAX_LINE + 1
                 cuts, self._partial = self._partial[:-keep], self._partial[-keep:]
                 if self._recorded:
-                    lines.extend((t, cut) for cut in _cut(cuts))
+                    lines.extend(_timed(t, cuts))
         return lines
 
     def finish(self) -> list[tuple[int, bytes]]:
@@ -270,8 +286,8 @@ def _times(pieces: list[Piece], arrived: int) -> list[int]:
     return times
 
 
-def _cut(line: bytes) -> list[bytes]:
-    """A line in lines of at most ``MAX_LINE`` bytes (an empty line stays one)."""
+def _timed(t: int, line: bytes) -> list[tuple[int, bytes]]:
+    """A line in lines of at most ``MAX_LINE`` bytes (an empty line stays one), at ``t``."""
     if len(line) <= MAX_LINE:
-        return [line]
-    return [line[start : start + MAX_LINE] for start in range(0, len(line), MAX_LINE)]
+        return [(t, line)]
+    return [(t, line[start : start + MAX_LINE]) for start in range(0, len(line), MAX_LINE)]
