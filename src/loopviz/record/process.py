@@ -565,8 +565,8 @@ class Recording:
                     self._feed(matching[i], copies[i], selector)
                 pieces = [matching[i].match(arrived[i]) for i in (0, 1)]
                 for i, other in ((0, 1), (1, 0)):  # the other stream's writes before these
-                    seqs = [piece.copy.seq for piece in pieces[i] if piece.copy is not None]
-                    if seqs and matching[other].behind(max(seqs)):
+                    last = next((p.copy for p in reversed(pieces[i]) if p.copy is not None), None)
+                    if last is not None and matching[other].behind(last.seq):
                         data = self._drain(outputs[other], selector, open_outputs)
                         self._feed(matching[other], copies[other], selector)
                         pieces[other] += matching[other].match(data)
