@@ -161,6 +161,7 @@ def test_the_recording_process_does_not_load_the_loop() -> None:
     loaded = ast.literal_eval(done.stdout)
     assert loaded == [
         "loopviz.record",
+        "loopviz.record.output",
         "loopviz.record.process",
         "loopviz.record.program",
         "loopviz.record.window",

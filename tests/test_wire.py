@@ -1,5 +1,5 @@
 """What the recording process reads of the child's lines without decoding them, and the output
-cap both sides apply: each checked against the real encoder, so a format change shows here."""
+cap it applies: each checked against the real encoder, so a format change shows here."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from loopviz.protocol import MAX_OUTPUT_LINES, OUTPUT_CUT_NOTE, OutputCap
 from loopviz.trace import (
     LoopMark,
     LoopPhase,
+    Output,
     ProgramError,
     Ran,
     Record,
+    Str,
     Unseen,
     Untraced,
     decode_lines,
     encode_header,
     encode_records,
-    loops_opened,
     new_header,
     parse_header,
+    read_notes,
 )
 
 RECORDS: list[Record] = [
@@ -30,14 +32,19 @@ RECORDS: list[Record] = [
 ]
 
 
-def test_loops_opened_counts_opened_marks_only() -> None:
-    assert loops_opened(encode_records(RECORDS).splitlines()) == 2
+def test_read_notes_counts_opened_loops_and_finds_the_notes_only() -> None:
+    data = encode_records(RECORDS) + b"not a record\n[14,1]\n[19,1]\n"
+    assert read_notes(data) == (2, RECORDS[-2:])
+    notes_first = encode_records([*RECORDS[-2:], *RECORDS[:-2]])
+    assert read_notes(notes_first) == (2, RECORDS[-2:])  # the first line too
+    assert read_notes(notes_first.rstrip(b"\n")) == (2, RECORDS[-2:])  # and a last unended
+    others = [Output(1, 1, "[13,1,1,0]"), Str(2, "\n[19,"), Ran(3, 1, 2)]
+    assert read_notes(encode_records(others)) == (0, [])
 
 
-def test_decode_lines_all_or_only_the_notes_skipping_foreign_lines() -> None:
+def test_decode_lines_skips_foreign_lines() -> None:
     lines = [*encode_records(RECORDS).splitlines(), b"not a record", b"[14,1]", b"[19,1]"]
     assert decode_lines(lines) == RECORDS
-    assert decode_lines(lines, only_notes=True) == RECORDS[-2:]
 
 
 def test_new_header_reads_back() -> None:

@@ -3,9 +3,10 @@
 The parent (``record.process``) starts ``python -m loopviz.record.child`` with these
 environment variables; the child reads and removes them before the program runs, so the
 program never sees them (but ``FOLLOW``, which its own Python children need). Records flow
-back on the pipe named by ``TRACE_FD``; what the program prints through ``sys.stdout`` /
-``sys.stderr`` flows on the two pipes of ``TEXT_FDS`` (recorded by the child), what reaches
-its file descriptors 1 and 2 otherwise on their own pipes (recorded by the parent).
+back on the pipe named by ``TRACE_FD``. Everything the program writes reaches its file
+descriptors 1 and 2, pipes to the parent, which records each line; what it writes through
+``sys.stdout`` / ``sys.stderr`` is also sent just before as a timed copy on the two pipes of
+``TEXT_FDS``, which places those lines in time (``record/output.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if MYPY:
 CHILD_MODULE = "loopviz.record.child"
 TRACE_FD = "LOOPVIZ_TRACE_FD"  # the records' pipe
 BLOCK_NS = "LOOPVIZ_BLOCK_NS"  # a step this long (ns) blocks the loop
-TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": where sys.stdout and sys.stderr write
+TEXT_FDS = "LOOPVIZ_TEXT_FDS"  # "OUT,ERR": the copies of what sys.stdout and sys.stderr write
 HTTP_BASE = "LOOPVIZ_HTTP_BASE"  # the local HTTP server's URL, for scenarios that fetch
 NO_UVLOOP = "LOOPVIZ_NO_UVLOOP"  # "1": uvloop's loops are replaced by traced stock ones
 # Following child processes: "SOCKET" as the parent sets it, "SOCKET|ORIGIN_NS|BLOCK_NS|UVLOOP"
@@ -83,10 +84,8 @@ OUTPUT_CUT_NOTE = f"[loopviz: output past {MAX_OUTPUT_LINES:,} lines was not rec
 
 
 class OutputCap:
-    """The output cap, counted over all of a run's recorded lines: past
-    :data:`MAX_OUTPUT_LINES`, one note that the rest was not recorded, then nothing. The
-    child counts what the program writes through ``sys.stdout`` / ``sys.stderr``, the parent
-    what reaches the file descriptors directly."""
+    """The output cap, counted over all of a run's recorded lines, stdout's and stderr's:
+    past :data:`MAX_OUTPUT_LINES`, one note that the rest was not recorded, then nothing."""
 
     def __init__(self) -> None:
         self.lines = 0

@@ -544,26 +544,42 @@ _LOOP_MARK = _line_start(LoopMark)
 _OPENED = b",%d]" % LoopPhase.OPENED  # how a LoopMark OPENED line ends (phase is its last field)
 # What the recording process tells its user, read without decoding the rest.
 _NOTES = (_line_start(ProgramError), _line_start(Untraced))
+_TENS = b"[1"  # how the lines of the records tagged 10 to 19 start: those above among them
+_NEXT_TENS = b"\n" + _TENS
 PROCESS_LINE = _line_start(Process)  # how a Process record's line starts
 
 
-def loops_opened(lines: Iterable[bytes]) -> int:
-    """How many of these event lines are ``LoopMark`` OPENED records, found without decoding
-    them (a recording process counts loops of a run it does not otherwise read)."""
-    return sum(line.startswith(_LOOP_MARK) and line.endswith(_OPENED) for line in lines)
+def read_notes(data: bytes) -> tuple[int, list[Record]]:
+    """In event lines (``data``, each line ending in a newline): how many are ``LoopMark``
+    OPENED records, and the ``ProgramError`` and ``Untraced`` records, found by a bytes search
+    without decoding the rest (a recording process counts the loops of a run and tells its
+    user these notes, but does not otherwise read it)."""
+    loops = 0
+    notes: list[Record] = []
+    start = 0 if data.startswith(_TENS) else _after(data.find(_NEXT_TENS))
+    while start >= 0:
+        end = data.find(b"\n", start)
+        line = data[start:end] if end >= 0 else data[start:]
+        if line.startswith(_LOOP_MARK):
+            loops += line.endswith(_OPENED)
+        elif line.startswith(_NOTES):
+            notes += decode_lines([line])
+        start = _after(data.find(_NEXT_TENS, end)) if end >= 0 else -1
+    return loops, notes
 
 
-def decode_lines(lines: Iterable[bytes], *, only_notes: bool = False) -> list[Record]:
-    """The records of event lines, skipping lines that do not decode. ``only_notes``: just
-    the ``ProgramError`` and ``Untraced`` records, the other lines left undecoded."""
-    start = _NOTES if only_notes else b""
+def _after(newline: int) -> int:
+    return newline + 1 if newline >= 0 else -1
+
+
+def decode_lines(lines: Iterable[bytes]) -> list[Record]:
+    """The records of event lines, skipping lines that do not decode."""
     records: list[Record] = []
     for line in lines:
-        if line.startswith(start):
-            try:
-                records.append(_record_decoder.decode(line))
-            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-                continue
+        try:
+            records.append(_record_decoder.decode(line))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            continue
     return records
 
 

@@ -5,8 +5,8 @@ Started by :mod:`loopviz.record.process`, never by hand. It makes the loops the 
 for traced ones (``adopt.py``), then runs the program as ``__main__`` exactly as ``python
 PROGRAM`` (or ``python -m MODULE``) would: its directory (the current one for a module) first
 on ``sys.path``, its own ``sys.argv``. Records stream to the parent over the pipe named by
-``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own. Its Python children are
-followed (``follow.py``) when the parent asked (``LOOPVIZ_FOLLOW``).
+``LOOPVIZ_TRACE_FD``; the program's stdout and stderr stay its own (``TimedOutput``). Its
+Python children are followed (``follow.py``) when the parent asked (``LOOPVIZ_FOLLOW``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import itertools
 import os
 import runpy
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -26,44 +28,48 @@ from typing import TYPE_CHECKING, NoReturn
 from loopviz.protocol import (
     BLOCK_NS,
     FOLLOW,
-    MAX_LINE,
     NO_UVLOOP,
     PAUSE,
     TEXT_FDS,
     TRACE_FD,
-    OutputCap,
 )
 from loopviz.record import adopt
 from loopviz.record.follow import forked
+from loopviz.record.output import copy_frame, cut_frame
 from loopviz.record.session import Recorder
-from loopviz.trace import Output, Stream
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from _typeshed import ReadableBuffer
 
 
 class TimedOutput(io.RawIOBase):
     """What the program writes through ``sys.stdout`` or ``sys.stderr`` (text, or bytes
-    through ``.buffer``): passed on byte for byte, each line recorded when it is written, so
-    output sits in step with the timeline (the parent reading a pipe would see it late
-    whenever it is busy).
+    through ``.buffer``): written to its descriptor 1 (or 2) as plain Python writes it, one
+    ``os.write`` a write, so it keeps its place among what reaches the descriptor otherwise.
+    Just before, a copy goes to the recording process on a pipe of its own (``output.py``),
+    saying when it was written, so that its lines sit in step with the timeline (the
+    recording process reading the descriptor would see them late whenever it is busy).
 
-    It goes to a pipe of its own (``TEXT_FDS``) only while the program's file descriptor 1
-    (or 2) is still the pipe it started with and this process is still the recorded one;
-    otherwise it is written to that descriptor as plain Python would: closed, it fails;
-    redirected, it goes there; in a child made by fork, the recording process records it."""
+    A copy is sent only while the descriptor is still the pipe it started as and this process
+    is still the recorded one: closed, a write fails as plain; redirected, it goes there; in
+    a child made by fork, the recording process records what arrives as it arrives."""
 
-    def __init__(
-        self, fd: int, target: int, stream: Stream, recorder: Recorder, cap: OutputCap
-    ) -> None:
+    def __init__(self, fd: int, target: int, recorder: Recorder, order: Iterator[int]) -> None:
         super().__init__()
         self._fd = fd
         self._target = target
         self._pipe = _identity(target)
-        self._stream = stream
         self._recorder = recorder
-        self._partial = b""
-        self._cap = cap  # shared by stdout and stderr
+        self._order = order  # shared by stdout and stderr: the order of their writes
+        self._lock = threading.RLock()  # a copy and its write go together (RLock: a signal
+        # handler may print while a write is under way)
+        self._copying = True
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._copying = False
 
     def writable(self) -> bool:
         return True
@@ -72,31 +78,42 @@ class TimedOutput(io.RawIOBase):
         return self._target  # as the program's own sys.stdout says: 1 (or 2)
 
     def write(self, data: ReadableBuffer) -> int:
-        if not (self._recorder.enabled and _identity(self._target) == self._pipe):
+        if not (self._copying and _identity(self._target) == self._pipe):
             return os.write(self._target, data)
-        written = os.write(self._fd, data)
-        chunk = self._partial + bytes(memoryview(data)[:written])
-        *lines, self._partial = chunk.split(b"\n")
-        for line in lines:
-            self._record(line)
-        while len(self._partial) >= MAX_LINE:  # a long line is recorded in pieces
-            self._record(self._partial[:MAX_LINE])
-            self._partial = self._partial[MAX_LINE:]
-        return written
+        rec = self._recorder
+        chunk = bytes(data)
+        with self._lock:
+            seq = next(self._order)
+            try:
+                _write_all(self._fd, copy_frame(seq, rec.now(), rec.paused_at is None, chunk))
+            except BaseException as exc:
+                # The recording process is gone, or a frame was cut off (by an exception from
+                # a signal handler): no more copies (the next one would be misread).
+                self._copying = False
+                if isinstance(exc, OSError):
+                    return os.write(self._target, chunk)
+                raise
+            written = 0
+            try:
+                written = os.write(self._target, chunk)
+            finally:
+                if written < len(chunk):
+                    self._cut(seq, written)
+            return written
 
-    def finish(self) -> None:
-        """The program is over: record a last line that has no newline."""
-        if self._partial:
-            self._record(self._partial)
-            self._partial = b""
+    def _cut(self, seq: int, written: int) -> None:
+        """Only ``written`` bytes of copy ``seq`` were written (the write failed, or was cut
+        short by a signal): the rest will never come."""
+        try:
+            _write_all(self._fd, cut_frame(seq, written))
+        except OSError:
+            self._copying = False
 
-    def _record(self, line: bytes) -> None:
-        for start in range(0, max(len(line), 1), MAX_LINE):
-            text = self._cap.admit(line[start : start + MAX_LINE].decode("utf-8", "replace"))
-            rec = self._recorder
-            if text is not None and rec.enabled:
-                rec.emit(Output(rec.now(), self._stream, text.rstrip("\r")))
-                rec.flush()  # a batch once enough has gathered, even with no event loop running
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _identity(fd: int) -> tuple[int, int] | None:
@@ -182,31 +199,26 @@ def main() -> int:
     )
     recorder.note_sources([str(path)])  # at once: a live viewer shows its source meanwhile
 
-    cap = OutputCap()
-    out_fd, err_fd = map(int, os.environ.pop(TEXT_FDS).split(","))
-    outputs = [
-        TimedOutput(out_fd, 1, Stream.STDOUT, recorder, cap),
-        TimedOutput(err_fd, 2, Stream.STDERR, recorder, cap),
-    ]
-    sys.stdout, sys.stderr = (_program_stream(raw) for raw in outputs)
+    order = itertools.count()
+    copies = [int(fd) for fd in os.environ.pop(TEXT_FDS).split(",")]
+    for fd in copies:
+        os.set_inheritable(fd, False)  # the program's subprocesses need not hold them open
+    sys.stdout, sys.stderr = (
+        _program_stream(TimedOutput(fd, target, recorder, order))
+        for fd, target in zip(copies, (1, 2), strict=True)
+    )
     exit_now = os._exit
-
-    def finish() -> None:
-        """Record a last line that has no newline and send everything recorded."""
-        for output in outputs:
-            output.finish()
-        recorder.close()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         """Killed for a timeout: send what was recorded, then go."""
-        finish()
+        recorder.close()
         exit_now(128 + signum)
 
     @functools.wraps(exit_now)
     def exit_sending(status: int) -> NoReturn:
         """``os._exit``, which ends the process at once: first send what was recorded (else
         a busy loop's last quarter second of records would be lost)."""
-        finish()  # in a child made by fork, nothing: its recorder is off
+        recorder.close()  # in a child made by fork, nothing: its recorder is off
         exit_now(status)
 
     follow = os.environ.get(FOLLOW)
@@ -245,7 +257,7 @@ def main() -> int:
         sys.stderr.write(text)
         status = 1
     finally:
-        finish()
+        recorder.close()
     return status
 
 

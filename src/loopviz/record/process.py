@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
+import selectors
 import shutil
 import signal
 import socket
@@ -31,7 +33,6 @@ from loopviz.protocol import (
     CHILD_MODULE,
     FOLLOW,
     HTTP_BASE,
-    MAX_LINE,
     NO_UVLOOP,
     PAUSE,
     TEXT_FDS,
@@ -39,6 +40,7 @@ from loopviz.protocol import (
     OutputCap,
     read_hello,
 )
+from loopviz.record.output import Copies, Interleave, Lines
 from loopviz.record.program import Program
 from loopviz.record.window import Window
 from loopviz.trace import (
@@ -58,11 +60,13 @@ from loopviz.trace import (
     encode_header,
     encode_records,
     last_time,
-    loops_opened,
     new_header,
     parse_header,
+    read_notes,
 )
 
+OUTPUT_ROUND = 1 << 20  # bytes of output read from a descriptor before it is passed on
+HELD = 0.05  # seconds output may wait for what the other stream's copies say came before
 STOP_GRACE = 2.0  # seconds a stopped or timed-out program gets to exit before SIGKILL
 READ_GRACE = 60.0  # seconds to finish reading what it sent (its group is killed by then)
 # Seconds a reader may sit idle in read() after the program ended before the pipe counts as
@@ -148,13 +152,14 @@ class Recording:
         self._events = 0
         self._loops = 0
         self._untraced: list[Untraced] = []
-        self._output_cap = OutputCap()  # for what reaches the descriptors directly
+        self._output_cap = OutputCap()  # for the lines of both stdout and stderr
+        self._last_output = 0  # the time of the last output line recorded
         self._server: contextlib.ExitStack | None = None
         self._result: RunResult | None = None
         self._over = False  # the End record is written: nothing more goes in the file
         self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
-        self._last_lines: list[bytes] = []  # the last batch of records that arrived
+        self._last_data = b""  # the last batch of records that arrived
 
     @property
     def running(self) -> bool:
@@ -174,8 +179,8 @@ class Recording:
 
             env[HTTP_BASE] = self._server.enter_context(LocalServer())
         self._file = open(self.trace_path, "wb")  # noqa: SIM115 - closed when the run ends
-        # Three pipes of our own: records, and the text the program prints through
-        # sys.stdout / sys.stderr (the child records those lines itself, when written).
+        # Three pipes of our own: records, and the copies of what the program writes
+        # through sys.stdout / sys.stderr (output.py), which say when it wrote them.
         if self.follow_children:
             env |= self._listen()
         pipes = [os.pipe() for _ in range(3)]
@@ -204,17 +209,10 @@ class Recording:
         assert self._proc.stdout is not None and self._proc.stderr is not None
         command = [self.program.name, *self.args]
         self._processes.append((self._proc.pid, os.getpid(), subprocess.list2cmdline(command)))
+        outputs = (self._proc.stdout, self._proc.stderr)
         self._threads = [
             threading.Thread(target=self._read_records, args=(records_r,), daemon=True),
-            *(
-                threading.Thread(target=self._read_output, args=arguments, daemon=True)
-                for arguments in (
-                    (self._proc.stdout, Stream.STDOUT, True),
-                    (self._proc.stderr, Stream.STDERR, True),
-                    (os.fdopen(out_r, "rb"), Stream.STDOUT, False),
-                    (os.fdopen(err_r, "rb"), Stream.STDERR, False),
-                )
-            ),
+            threading.Thread(target=self._read_output, args=(outputs, (out_r, err_r)), daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -257,9 +255,7 @@ class Recording:
             return self._result
         proc = self._proc
         assert proc is not None, "start() first"
-        try:
-            proc.wait(self.timeout)
-        except subprocess.TimeoutExpired:
+        if not _wait_exit(proc, self.timeout):
             self._reason = EndReason.TIMEOUT
             self._signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -279,7 +275,8 @@ class Recording:
             self._reason = EndReason.SIGNAL
         self._ensure_header()
         if status < 0:  # killed by a signal it could not catch: what it had not sent is lost
-            lost = Lost(last_time(self._last_lines) or 0, -1, Loss.KILLED)
+            last = last_time(self._last_data.splitlines()) or 0
+            lost = Lost(max(last, self._last_output), -1, Loss.KILLED)
             self._write(encode_records([lost]), [lost])
         end = End(ended - self._origin(), status, self._reason)
         self._write(encode_records([end]), [end])
@@ -406,7 +403,7 @@ class Recording:
             idle = [now - max(self._in_read.get(ident or 0, now), began) for ident in alive]
             if min(idle) > QUIET_GRACE:
                 return False
-            time.sleep(0.02)
+            next(thread for thread in self._threads if thread.is_alive()).join(0.02)
         return False
 
     def _chunks(self, read: Callable[[], bytes]) -> Iterator[bytes]:
@@ -515,22 +512,22 @@ class Recording:
 
     def _deliver(self, data: bytes, proc: int = 0) -> None:
         """Write the records of process ``proc`` (0: the program's own)."""
-        lines = self._last_lines = data.splitlines()
-        need_records = self.on_records is not None
-        self._loops += loops_opened(lines)
-        records = decode_lines(lines, only_notes=not need_records)
-        for record in records:
-            if isinstance(record, ProgramError) and proc == 0:
-                self._error = f"{record.type}: {record.message}".splitlines()[0][:300]
-            elif isinstance(record, Untraced):
-                self._untraced.append(record)
+        self._last_data = data
+        loops, notes = read_notes(data)  # a bytes search: most runs are not decoded here
+        self._loops += loops
+        for note in notes:
+            if isinstance(note, ProgramError) and proc == 0:
+                self._error = f"{note.type}: {note.message}".splitlines()[0][:300]
+            elif isinstance(note, Untraced):
+                self._untraced.append(note)
+        records = decode_lines(data.splitlines()) if self.on_records is not None else []
         with self._lock:
             if self._over:
                 return
             switch = self._switch_to(proc)
             self._put(data)
-            self._events += len(lines)
-            if need_records and (records or switch):
+            self._events += data.count(b"\n")
+            if self.on_records is not None and (records or switch):
                 self._hand_over([switch, *records] if switch else records)
 
     def _hand_over(self, records: list[Record]) -> None:
@@ -539,26 +536,131 @@ class Recording:
         if self.on_records(records) is False:
             self.on_records = None
 
-    def _read_output(self, pipe: IO[bytes], stream: Stream, record: bool) -> None:
-        """Pass output on (``echo``), and ``record`` what came straight to a file descriptor:
-        the child records what went through ``sys.stdout`` / ``sys.stderr`` itself."""
-        # Passed on byte for byte, as the program wrote it (binary output included).
-        echo = (sys.stdout if stream == Stream.STDOUT else sys.stderr).buffer if self.echo else None
-        with pipe:
-            for line in self._chunks(lambda: pipe.readline(MAX_LINE)):
-                now = time.monotonic_ns()
+    def _read_output(self, pipes: tuple[IO[bytes], IO[bytes]], copies: tuple[int, int]) -> None:
+        """Pass the program's output on (``echo``) as it reaches its descriptors 1 and 2, in
+        the order it was written, and record its lines, placed in time by the copies of what
+        went through ``sys.stdout`` / ``sys.stderr`` (``output.py``). Ends when both
+        descriptors are closed (what copies are left can place nothing any more)."""
+        me = threading.get_ident()
+        outputs = (pipes[0].fileno(), pipes[1].fileno())
+        echo = (sys.stdout.buffer, sys.stderr.buffer) if self.echo else None
+        matching = (Copies(), Copies())
+        lines = (Lines(), Lines())
+        selector = selectors.DefaultSelector()
+        for fd in (*outputs, *copies):
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        open_outputs = set(outputs)
+        interleave = Interleave()
+        held = clock = False
+        try:
+            while open_outputs:
+                self._in_read[me] = time.monotonic()
+                selector.select(HELD if held else None)
+                del self._in_read[me]
+                # What reached the descriptors, then the copies: all those of these bytes.
+                arrived = [self._drain(fd, selector, open_outputs) for fd in outputs]
+                arrived_ns = time.monotonic_ns()
+                for i in (0, 1):
+                    self._feed(matching[i], copies[i], selector)
+                pieces = [matching[i].match(arrived[i]) for i in (0, 1)]
+                for i, other in ((0, 1), (1, 0)):  # the other stream's writes before these
+                    last = next((p.copy for p in reversed(pieces[i]) if p.copy is not None), None)
+                    if last is not None and matching[other].behind(last.seq):
+                        data = self._drain(outputs[other], selector, open_outputs)
+                        self._feed(matching[other], copies[other], selector)
+                        pieces[other] += matching[other].match(data)
                 if echo is not None:
-                    echo.write(line)
-                    echo.flush()
-                if not record:
-                    continue
-                text = self._output_cap.admit(line.decode("utf-8", "replace").rstrip("\r\n"))
-                if text is None:
-                    continue
-                if not self._header_seen.is_set():
-                    self._header_seen.wait(1.0)
-                output = Output(now - self._origin(), stream, text)
-                self._write(encode_records([output]), [output])
+                    echo = self._echo(echo, interleave.order(pieces, matching))
+                held = echo is not None and interleave.held
+                if not clock:  # the trace's clock (the child's header), for arrival times
+                    clock = self._header_seen.wait(1.0) or True
+                arrived_t = arrived_ns - self._origin()
+                written = [lines[i].add(pieces[i], arrived_t) for i in (0, 1)]
+                for i, fd in enumerate(outputs):
+                    if fd not in open_outputs:
+                        written[i] += lines[i].finish()
+                self._record_output(written)
+            if echo is not None:
+                self._echo(echo, interleave.rest())
+        finally:
+            selector.close()
+            for fd in copies:
+                os.close(fd)
+            for pipe in pipes:
+                pipe.close()
+
+    def _drain(self, fd: int, selector: selectors.BaseSelector, open_outputs: set[int]) -> bytes:
+        """What has arrived on ``fd``, read without waiting (up to 1 MB: a flood is passed on
+        a piece at a time); at its end, it is unregistered (and ``open_outputs`` forgets it)."""
+        if fd not in selector.get_map():
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        while size < OUTPUT_ROUND:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                selector.unregister(fd)
+                open_outputs.discard(fd)
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    def _feed(self, matching: Copies, fd: int, selector: selectors.BaseSelector) -> None:
+        """Every copy that has arrived on ``fd``: those of the bytes read before it, since
+        each copy is sent before its bytes are written."""
+        while copy := self._drain(fd, selector, set()):
+            matching.feed(copy)
+
+    def _echo(self, echo: tuple[IO[bytes], IO[bytes]], order: list[tuple[int, bytes]]) -> Any:
+        """Pass output on to ours (None once ours is closed: then the program's is still
+        read and recorded, so that it never waits on a full pipe)."""
+        try:
+            for stream, data in order:
+                echo[stream].write(data)
+                echo[stream].flush()
+        except (OSError, ValueError):
+            return None
+        return echo
+
+    def _record_output(self, written: list[list[tuple[int, bytes]]]) -> None:
+        outputs: list[Output] = []
+        for stream, lines in zip((Stream.STDOUT, Stream.STDERR), written, strict=True):
+            for t, line in lines:
+                text = self._output_cap.admit(line.decode("utf-8", "replace").rstrip("\r"))
+                if text is not None:
+                    outputs.append(Output(t, stream, text))
+        if outputs:
+            self._last_output = max(self._last_output, *(output.t for output in outputs))
+            records: list[Record] = [*outputs]
+            self._write(encode_records(records), records)
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    """Wait until ``proc`` ends, or ``timeout`` seconds (False: it did not end), woken by
+    its end where the system can say so (``Popen.wait`` with a timeout polls: up to 50 ms
+    late)."""
+    try:
+        pidfd = os.pidfd_open(proc.pid) if timeout is not None else -1
+    except (AttributeError, OSError):
+        pidfd = -1
+    if pidfd >= 0:
+        try:
+            ended = select.poll()
+            ended.register(pidfd, select.POLLIN)
+            if not ended.poll(timeout * 1000 if timeout is not None else None):
+                return False
+        finally:
+            os.close(pidfd)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def record_program(
