@@ -2,11 +2,13 @@
 
 A busy server's shape: tasks created in waves; steps that yield, wait on sleeps with
 deadlines, sockets, locks, other tasks and executor jobs; a few blocking steps with watchdog
-reports; loop idles; output lines. Seeded, so every run writes the same trace.
+reports; loop idles; output lines. A task runs only once woken, so the trace reads clean, as a
+recorded one does. Seeded, so every run writes the same trace.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 from pathlib import Path
 
@@ -57,30 +59,40 @@ def synthetic_trace(path: Path, tasks: int, events: int) -> int:
     out.write(encode_header(header))
     written = 0
     t = job = 0
-    alive: list[list[int]] = []  # [task, steps left]
+    ready: list[list[int]] = []  # [task, steps left]: may run now
+    waiting: list[tuple[int, int, int]] = []  # (woken at, task, steps left), a heap
     created = 0
-    while created < tasks or alive:
-        if created < tasks and (not alive or rng.random() < 0.3):
+    while created < tasks or ready or waiting:
+        while waiting and waiting[0][0] <= t:  # woken: a task never runs before its wake-up
+            _, woken, steps = heapq.heappop(waiting)
+            ready.append([woken, steps])
+        if created < tasks and (not ready or rng.random() < 0.3):
             created += 1
             records.append(TaskCreated(t, created, 100 + created - 1, 2, 1, 0, 2))
             records.append(Ready(t, created, Cause.START))
-            alive.append([created, per_task])
-        index = rng.randrange(len(alive))
-        task, left = alive[index]
+            ready.append([created, per_task])
+        if not ready:  # all wait: the loop idles until the first is woken
+            gap = waiting[0][0] - t
+            records.append(Idle(t, gap, gap))
+            t += gap
+            continue
+        index = rng.randrange(len(ready))
+        ready[index], ready[-1] = ready[-1], ready[index]
+        task, left = ready.pop()
         dur = rng.randint(5_000, 200_000)
         if rng.random() < 0.0005:  # a blocking call, seen by the watchdog first
             dur = rng.randint(100, 400) * 1_000_000
             records.append(Blocking(t + 100_000_000, t, task, rng.randint(3, 80)))
         if left <= 1:
             records.append(Finished(t, task, dur, 0, 3))
-            alive.pop(index)
         elif rng.random() < 0.2:
             records.append(Ran(t, task, dur))
-            alive[index][1] -= 1
+            ready.append([task, left - 1])
         else:
             kind = rng.choice(WAITS)
             timeout = rng.randint(1, 50) * 1_000_000 if kind == Wait.SLEEP else 0
-            detail = alive[rng.randrange(len(alive))][0] if kind == Wait.TASK else 0
+            others = [entry[0] for entry in ready[:8]] or [task]
+            detail = rng.choice(others) if kind == Wait.TASK else 0
             if rng.random() < 0.01:
                 job += 1
                 kind, detail = Wait.EXECUTOR, job
@@ -90,9 +102,9 @@ def synthetic_trace(path: Path, tasks: int, events: int) -> int:
             detail = details.get(kind, detail)
             site = rng.randint(3, 80)
             records.append(Waited(t, task, dur, kind, detail, site, timeout))
-            alive[index][1] -= 1
             wake = t + dur + timeout + rng.randint(1, 40) * 1_000_000
             records.append(Ready(wake, task, CAUSE.get(kind, Cause.FUTURE)))
+            heapq.heappush(waiting, (wake, task, left - 1))
         t += dur
         if rng.random() < 0.2:
             gap = rng.randint(10_000, 2_000_000)
