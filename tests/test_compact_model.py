@@ -114,17 +114,19 @@ def lines_of(name: str) -> list[str]:
 
 
 def odd_numbers(lines: list[str], rng: random.Random) -> list[str]:
-    """A step's, a wake-up's or an idle span's numbers replaced by odd ones, written as the
-    recorder writes (no spaces): the compiled fold reads such lines itself."""
+    """A step's, a wake-up's or an idle span's numbers (its tag too) replaced by odd ones,
+    written as the recorder writes (no spaces): the compiled fold reads such lines itself."""
     lines = list(lines)
     for _ in range(rng.randrange(1, 4)):
         i = rng.randrange(1, len(lines))
         record = json.loads(lines[i])
         if record[0] not in (3, 4, 5, 7):
             continue
-        k = rng.randrange(1, len(record) + 1)
+        k = rng.randrange(0, len(record) + 1)
         odd = (-1, 0, 1, 7, 10**9, 10**17, 10**18 - 1, 10**18, -(10**17), 2**63 - 1, 2**63)
-        if k == len(record):
+        if k == 0:  # a tag that is one only in its low 32 bits
+            record[0] += rng.choice((2**32, -(2**32), 2**31))
+        elif k == len(record):
             record.append(rng.choice(odd))  # a field too many, or a deadline
         else:
             record[k] = rng.choice((*odd, record[k] + rng.randrange(-5, 6)))

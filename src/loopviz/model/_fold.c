@@ -635,7 +635,7 @@ static int fold_idle(Fold *f, const long long *v)
 
 static int fold_line(Fold *f, const long long *v, int n)
 {
-    int tag = (int)v[0];
+    long long tag = v[0]; /* not cut to an int: 2^32 + a tag is damage, left to Python */
     v++, n--;
     if (tag == K.idle_tag)
         return n == 3 ? fold_idle(f, v) : 0;
