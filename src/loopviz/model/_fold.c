@@ -398,7 +398,8 @@ static long long due_from(Fold *f, long long deadline)
             lo = mid + 1;
     }
     Py_ssize_t i = lo - 1;
-    if (i >= 0 && column_get(&f->states, i) == K.idle && i + 1 < column_len(starts))
+    if (i >= 0 && i < column_len(&f->states) && column_get(&f->states, i) == K.idle &&
+        i + 1 < column_len(starts))
         return column_get(starts, i + 1);
     return deadline;
 }
