@@ -430,3 +430,74 @@ def test_the_table_of_interned_strings_is_bounded_and_names_stay_right() -> None
     timeline.add(recorder.records)
     named = [info.name for info in timeline.tasks if info.name.startswith("job-")]
     assert named == [f"job-{k}" for k in range(count)] + ["job-0"]
+
+
+CALLBACK_CORNERS = """\
+import asyncio, sys
+
+
+def handler(loop, context):
+    print("the handler sees", repr(sys.exc_info()[1]), flush=True)
+    try:
+        raise RuntimeError("the handler's own error")
+    except RuntimeError as error:  # chained to the callback's, as in an except block
+        print("its context:", repr(error.__context__), flush=True)
+
+
+def fails():
+    raise KeyError("cb")
+
+
+class Runs:  # a context that is not a contextvars.Context: asyncio calls its run()
+    def run(self, callback, *args):
+        return callback(*args)
+
+
+def takes(a, b):
+    print("takes", a, b, flush=True)
+
+
+class OwnLoop(asyncio.SelectorEventLoop):
+    __slots__ = ("_ready",)  # a stock field made its own slot by a subclass
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(handler)
+    loop.call_soon(fails)
+    loop.call_soon(takes, 1, 2, context=Runs())
+    loop.call_later(0.001, takes, 3, 4, context=Runs())
+    await asyncio.sleep(0.01)
+
+
+async def own():
+    await asyncio.sleep(0)
+    print("its own loop ran", flush=True)
+
+
+asyncio.run(main())
+with asyncio.Runner(loop_factory=OwnLoop) as runner:
+    runner.run(own())
+"""
+
+
+def test_callbacks_run_and_fail_as_on_the_stock_loop(tmp_path: Path) -> None:
+    """A failed callback's exception handler sees the exception as handled (sys.exc_info, an
+    error raised there chains to it); a context that is not a contextvars.Context gets the
+    callback's arguments; a loop subclass with its own ``_ready`` slot runs: the same output,
+    plain and recorded, with the compiled recorder and with the pure-Python one."""
+    program = tmp_path / "corners.py"
+    program.write_text(CALLBACK_CORNERS)
+    plain = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, timeout=60
+    )
+    assert "the handler sees KeyError('cb')" in plain.stdout
+    assert "its context: KeyError('cb')" in plain.stdout
+    assert "takes 1 2" in plain.stdout and "takes 3 4" in plain.stdout
+    assert "its own loop ran" in plain.stdout
+    for pure in ("", "1"):
+        env = {**os.environ, "LOOPVIZ_PURE_PYTHON": pure}
+        trace = tmp_path / f"corners{pure}.trace.jsonl"
+        record = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
+        traced = subprocess.run(record, capture_output=True, text=True, timeout=60, env=env)
+        assert (traced.stdout, traced.returncode) == (plain.stdout, plain.returncode), pure
