@@ -30,6 +30,8 @@ from collections.abc import Callable, Coroutine, Generator
 from types import FrameType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from loopviz.compiled import accelerator
+from loopviz.record import handles
 from loopviz.record.cpython import (
     C_STEP,
     GROUP_TASK_DONE,
@@ -40,11 +42,12 @@ from loopviz.record.cpython import (
     is_step,
     program_context,
     program_frames,
+    report_error,
     source_traceback,
 )
-from loopviz.record.handles import Callback, IOCallback, Step, Timer
+from loopviz.record.handles import Callback, IOCallback, Step, Timer, _TimedRun
 from loopviz.record.hooks import LoopHooks
-from loopviz.trace import PROCESS_POOL, Cause
+from loopviz.trace import PROCESS_POOL, Cause, Ran
 
 _now = time.monotonic_ns
 _new_handle = object.__new__
@@ -142,10 +145,28 @@ class TracingLoop(asyncio.SelectorEventLoop):
     attributes are the ones :class:`~loopviz.record.hooks.LoopState` documents.
     """
 
+    # Slots for what each step reads and sets, and the stock loop's own fields the scheduling
+    # methods read (cpython.py): the compiled step path (``_steps.c``) reaches them directly.
+    __slots__ = (
+        "_closed",
+        "_debug",
+        "_ready",
+        "busy_since",
+        "hooks",
+        "recording",
+        "running_step",
+        "running_task",
+        "running_tid",
+        "step_deadline",
+        "wake_cause",
+        "wake_ref",
+    )
+
     if TYPE_CHECKING:  # the stock loop's private parts it uses (cpython.py), for the checker
         _ready: collections.deque[asyncio.Handle]
         _scheduled: list[asyncio.TimerHandle]
         _debug: bool
+        _closed: bool
 
         def _check_closed(self) -> None: ...
         def _check_thread(self) -> None: ...
@@ -354,3 +375,22 @@ def _is_step(callback: Any) -> bool:
         _step_type = type(callback)
         return True
     return is_step(callback)
+
+
+# The compiled step path (``_steps.c``), where it was built: its methods take the places of
+# the Python ones they are twins of. LOOPVIZ_PURE_PYTHON=1 keeps the Python ones.
+STEPS = accelerator("loopviz.record._steps")
+if STEPS is not None:
+    STEPS.configure(
+        handle=asyncio.Handle,
+        step=Step,
+        loop=TracingLoop,
+        report_error=report_error,
+        ran=Ran,
+        handles_globals=vars(handles),
+        call_soon=TracingLoop.call_soon,
+        cause_io=_CAUSE_IO,
+    )
+    setattr(Step, "_run", STEPS.step_run)  # noqa: B010 - methods, replaced
+    setattr(_TimedRun, "_run", STEPS.timed_run)  # noqa: B010
+    setattr(TracingLoop, "call_soon", STEPS.call_soon)  # noqa: B010

@@ -49,7 +49,7 @@ from loopviz.record.cpython import (
     wrapped_coroutine,
 )
 from loopviz.record.hooks import LoopHooks, LoopState
-from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
+from loopviz.record.loop import NO_DEADLINE_S, STEPS, TracingLoop
 from loopviz.record.resources import QueueBooks, ResourceWatch, install, uninstall
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
 from loopviz.record.sources import source_record
@@ -145,6 +145,8 @@ class Recorder(LoopHooks):
     that to whoever reads the stream (the recording process does, for a recorded program).
     """
 
+    # What each step reads, as slots: the compiled step path (``_steps.c``) reaches them directly.
+    __slots__ = ("_fresh", "_queue_users", "emit", "origin", "wants_boundary")
     max_strings = MAX_STRINGS
 
     def __init__(
@@ -633,17 +635,27 @@ class Recorder(LoopHooks):
     def after_step(
         self, loop: LoopState, task: asyncio.Task[Any], tid: int, start: int, end: int
     ) -> None:
+        # (Compiled, ``_steps.after_step`` takes this method's place: the same, in C.)
         if self._fresh:
             self.boundary()
         if task._fut_waiter is None and not task.done():  # type: ignore[attr-defined]
             self.emit(Ran(start - self.origin, tid, end - start))  # yielded: ready again
         else:
-            try:
-                self._step_ended(loop, task, tid, start, end)
-            except Exception as exc:
-                self.fail(exc)
-        if self._queue_users and tid in self._queue_users:  # what it did to its queues
-            self.resources.stepped(tid, end - self.origin, task.done())  # type: ignore[union-attr]
+            self._step_ended_or_fail(loop, task, tid, start, end)
+        if self._queue_users and tid in self._queue_users:
+            self._stepped(tid, end, task)
+
+    def _step_ended_or_fail(
+        self, loop: LoopState, task: asyncio.Task[Any], tid: int, t0: int, t1: int
+    ) -> None:
+        try:
+            self._step_ended(loop, task, tid, t0, t1)
+        except Exception as exc:
+            self.fail(exc)
+
+    def _stepped(self, tid: int, end: int, task: asyncio.Task[Any]) -> None:
+        """What the task's step just ended did to its queues."""
+        self.resources.stepped(tid, end - self.origin, task.done())  # type: ignore[union-attr]
 
     # --- the records of a task's life -------------------------------------------------------------
     def _woken(
@@ -871,3 +883,8 @@ class Recorder(LoopHooks):
         if isinstance(future, GatheringFuture):
             return _WAIT_GATHER, len(future._children)  # type: ignore[attr-defined]
         return None
+
+
+if STEPS is not None:  # the compiled twin (loop.py)
+    STEPS.configure_recorder(Recorder)
+    setattr(Recorder, "after_step", STEPS.after_step)  # noqa: B010 - a method, replaced

@@ -1,0 +1,971 @@
+/* The recorder's hot path in C: an optional accelerator for record/handles.py, loop.py and
+ * session.py (setup.py builds it where a C compiler is present; see loopviz/compiled.py).
+ *
+ * Each function here is the compiled twin of a Python method of the same name and does the
+ * same thing, in the same order, with the same fields; speedups.py puts them in the methods'
+ * places. What they save is the Python calls, frames and big-int arithmetic of a task's step
+ * (a step's clock readings are C integers here), not any of the work.
+ *
+ * Only the public C API is used, with one exception named in record/cpython.py: a handle's
+ * slots (``asyncio.Handle.__slots__`` and the timed handles' own) are read and written at the
+ * offsets their member descriptors give, as Python's own slot access does.
+ *
+ * The methods are objects of a small descriptor type flagged Py_TPFLAGS_METHOD_DESCRIPTOR:
+ * put in a class, ``obj.method(...)`` calls them with ``obj`` first and no bound method made,
+ * as for a Python function (this is what the flag is documented for).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <time.h>
+#ifndef Py_T_OBJECT_EX
+#include <structmember.h>
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+
+/* --- the clock: time.monotonic_ns(), as CPython reads it ------------------------------------ */
+
+static PyObject *py_monotonic_ns; /* the fallback where the clock below is not CPython's */
+
+static int
+now_ns(long long *out)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTime_t t;
+    if (PyTime_Monotonic(&t) < 0) {
+        return -1;
+    }
+    *out = (long long)t;
+    return 0;
+#elif defined(__APPLE__)
+    *out = (long long)clock_gettime_nsec_np(CLOCK_UPTIME_RAW);
+    return 0;
+#elif defined(CLOCK_MONOTONIC) && !defined(_WIN32)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    *out = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return 0;
+#else
+    PyObject *t = PyObject_CallNoArgs(py_monotonic_ns);
+    if (t == NULL) {
+        return -1;
+    }
+    *out = PyLong_AsLongLong(t);
+    Py_DECREF(t);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+#endif
+}
+
+/* --- exceptions, on 3.11 and 3.12+ ----------------------------------------------------------- */
+
+static PyObject *
+take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static void
+give_exception(PyObject *exc) /* steals exc */
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* An exception raised while ``pending`` was being handled: ``pending`` is its context, as
+ * Python sets it for one raised in an ``except`` or ``finally`` block. Steals ``pending``. */
+static void
+chain_exception(PyObject *pending)
+{
+    PyObject *raised = take_exception();
+    if (raised != pending) {
+        PyException_SetContext(raised, pending); /* steals pending */
+    }
+    else {
+        Py_DECREF(pending);
+    }
+    give_exception(raised);
+}
+
+/* --- names, and what configure() hands over ------------------------------------------------- */
+
+static PyObject *s_boundary, *s_after_step, *s_callback_ran, *s_fut_waiter, *s_done,
+    *s_step_ended_or_fail, *s_stepped, *s_cause, *s_ref, *s_self, *s_append, *s_wants_boundary,
+    *s_callback_min_ns;
+
+static PyObject *zero_float, *zero_int, *cause_io;
+static PyObject *report_error;   /* cpython.report_error(handle, exc) */
+static PyObject *ran_type;       /* trace.Ran */
+static PyObject *handles_dict;   /* record/handles.py's globals: CALLBACK_MIN_NS */
+static PyObject *call_soon_py;   /* TracingLoop's Python call_soon, for all but a yield */
+static PyObject *after_step_method; /* this module's after_step */
+static PyTypeObject *loop_type;  /* TracingLoop */
+static PyTypeObject *recorder_type; /* Recorder, once session.py configured it */
+static PyTypeObject *task_type;  /* asyncio.Task */
+static getter fut_waiter_get;    /* its _fut_waiter getter */
+static void *fut_waiter_closure;
+static PyTypeObject *step_type;  /* the C Task's step callback type, once seen */
+
+/* Offsets of slots (their member descriptors'): a handle's (H_), a step's (S_), a traced
+ * loop's (L_), a recorder's (R_). */
+static Py_ssize_t H_loop, H_callback, H_args, H_context, S_task, S_tid;
+static Py_ssize_t L_hooks, L_recording, L_running_task, L_running_tid, L_running_step,
+    L_busy_since, L_step_deadline, L_wake_cause, L_wake_ref, L_ready, L_closed, L_debug;
+static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary;
+
+static int
+slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
+{
+    PyObject *descr = PyObject_GetAttrString(cls, name);
+    if (descr == NULL) {
+        return -1;
+    }
+    int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+             ((PyMemberDescrObject *)descr)->d_member->type == Py_T_OBJECT_EX;
+    if (ok) {
+        *out = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    Py_DECREF(descr);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%R.%s is not an object slot", cls, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* A slot's value (borrowed), or NULL with AttributeError as Python says it when unset. */
+static inline PyObject *
+slot(PyObject *obj, Py_ssize_t offset, const char *name)
+{
+    PyObject *value = *(PyObject **)((char *)obj + offset);
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "'%.50s' object has no attribute '%s'",
+                     Py_TYPE(obj)->tp_name, name);
+    }
+    return value;
+}
+
+#define SLOT(obj, name) slot((obj), name, #name)
+
+static inline void
+set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value) /* steals value */
+{
+    PyObject **where = (PyObject **)((char *)obj + offset);
+    PyObject *old = *where;
+    *where = value;
+    Py_XDECREF(old);
+}
+
+/* Whether a slot's value is true: 1, 0, or -1 on error. */
+static inline int
+slot_true(PyObject *obj, Py_ssize_t offset, const char *name)
+{
+    PyObject *v = slot(obj, offset, name);
+    return v == NULL ? -1 : v == Py_True ? 1 : v == Py_False || v == Py_None ? 0 : PyObject_IsTrue(v);
+}
+
+static inline int
+is_loop(PyObject *loop)
+{
+    if (Py_TYPE(loop) == loop_type || PyType_IsSubtype(Py_TYPE(loop), loop_type)) {
+        return 1;
+    }
+    PyErr_Format(PyExc_TypeError, "not a traced loop: %R", loop);
+    return 0;
+}
+
+static inline int
+is_recorder(PyObject *hooks)
+{
+    return recorder_type != NULL &&
+           (Py_TYPE(hooks) == recorder_type || PyType_IsSubtype(Py_TYPE(hooks), recorder_type));
+}
+
+/* hooks.wants_boundary is true: 1, 0, or -1. */
+static int
+wants_boundary(PyObject *hooks)
+{
+    if (is_recorder(hooks)) {
+        return slot_true(hooks, R_wants_boundary, "wants_boundary");
+    }
+    PyObject *v = PyObject_GetAttr(hooks, s_wants_boundary);
+    if (v == NULL) {
+        return -1;
+    }
+    int r = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int
+boundary(PyObject *hooks)
+{
+    int wants = wants_boundary(hooks);
+    if (wants <= 0) {
+        return wants;
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(hooks, s_boundary);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+static inline long long
+as_ns(PyObject *v)
+{
+#if LONG_MAX >= 0x7FFFFFFFFFFFFFFF
+    return PyLong_AsLong(v); /* CPython's fast path for a few digits: AsLongLong has none */
+#else
+    return PyLong_AsLongLong(v);
+#endif
+}
+
+/* Runs handle's callback in its context, as ``self._context.run(self._callback, *self._args)``:
+ * its result (a new reference) or NULL. */
+static PyObject *
+run_callback(PyObject *handle)
+{
+    PyObject *context = slot(handle, H_context, "_context");
+    PyObject *callback = context ? slot(handle, H_callback, "_callback") : NULL;
+    PyObject *args = callback ? slot(handle, H_args, "_args") : NULL;
+    if (args == NULL) {
+        return NULL;
+    }
+    if (!PyContext_CheckExact(context)) {
+        return PyObject_CallMethod(context, "run", "O", callback); /* as Python would fail */
+    }
+    Py_INCREF(context);
+    Py_INCREF(callback);
+    Py_INCREF(args);
+    PyObject *result = NULL;
+    if (PyContext_Enter(context) == 0) {
+        if (PyTuple_CheckExact(args)) {
+            result = PyObject_Vectorcall(callback, &PyTuple_GET_ITEM(args, 0),
+                                         PyTuple_GET_SIZE(args), NULL);
+        }
+        else {
+            PyObject *tuple = PySequence_Tuple(args);
+            if (tuple != NULL) {
+                result = PyObject_Call(callback, tuple, NULL);
+                Py_DECREF(tuple);
+            }
+        }
+        if (PyContext_Exit(context) != 0) {
+            Py_CLEAR(result);
+        }
+    }
+    Py_DECREF(args);
+    Py_DECREF(callback);
+    Py_DECREF(context);
+    return result;
+}
+
+/* After a callback failed (the exception is set): the exception to raise on once the
+ * ``finally`` part ran (SystemExit, KeyboardInterrupt, or report_error's own failure), or
+ * NULL if it was reported as the stock ``Handle._run`` does. */
+static PyObject *
+handle_failure(PyObject *handle)
+{
+    PyObject *exc = take_exception();
+    if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit) ||
+        PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt)) {
+        return exc;
+    }
+    PyObject *r = PyObject_CallFunctionObjArgs(report_error, handle, exc, NULL);
+    if (r == NULL) {
+        chain_exception(exc);
+        return take_exception();
+    }
+    Py_DECREF(r);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* Ends a _run: raises ``pending`` (stolen, may be NULL) unless the ``finally`` part failed
+ * (``failed``: its exception is set), which then has ``pending`` as its context. */
+static PyObject *
+end_run(PyObject *pending, int failed)
+{
+    if (failed) {
+        if (pending != NULL) {
+            chain_exception(pending);
+        }
+        return NULL;
+    }
+    if (pending != NULL) {
+        give_exception(pending);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* --- Recorder.after_step ------------------------------------------------------------------ */
+
+static int
+call_method(PyObject *name, PyObject *const *args, Py_ssize_t n) /* args[0]: self */
+{
+    PyObject *r = PyObject_VectorcallMethod(name, (PyObject **)args,
+                                            n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The step of ``task`` (id ``tid``) ran from t0 to t1: ``self`` (a Recorder) records it. */
+static int
+step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long long t0,
+           long long t1)
+{
+    int fresh = slot_true(self, R_fresh, "_fresh");
+    if (fresh < 0) {
+        return -1;
+    }
+    if (fresh) {
+        PyObject *r = PyObject_CallMethodNoArgs(self, s_boundary);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    PyObject *waiter = Py_IS_TYPE(task, task_type) ? fut_waiter_get(task, fut_waiter_closure)
+                                                   : PyObject_GetAttr(task, s_fut_waiter);
+    if (waiter == NULL) {
+        return -1;
+    }
+    int yielded = 0;
+    if (waiter == Py_None) {
+        PyObject *done = PyObject_CallMethodNoArgs(task, s_done);
+        yielded = done == NULL ? -1 : PyObject_Not(done);
+        Py_XDECREF(done);
+    }
+    Py_DECREF(waiter);
+    PyObject *origin = yielded < 0 ? NULL : SLOT(self, R_origin);
+    long long base = origin ? as_ns(origin) : -1;
+    if (base == -1 && (yielded < 0 || PyErr_Occurred())) {
+        return -1;
+    }
+    PyObject *end = NULL;
+    if (yielded) { /* ready again at once */
+        PyObject *emit = SLOT(self, R_emit);
+        PyObject *t = emit ? PyLong_FromLongLong(t0 - base) : NULL;
+        PyObject *dur = t ? PyLong_FromLongLong(t1 - t0) : NULL;
+        PyObject *record = NULL;
+        if (dur != NULL) {
+            PyObject *fields[3] = {t, tid, dur};
+            record = PyObject_Vectorcall(ran_type, fields, 3, NULL);
+        }
+        PyObject *r = NULL;
+        if (record != NULL) {
+            Py_INCREF(emit);
+            r = PyObject_CallOneArg(emit, record);
+            Py_DECREF(emit);
+        }
+        Py_XDECREF(record);
+        Py_XDECREF(dur);
+        Py_XDECREF(t);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    else {
+        PyObject *start = PyLong_FromLongLong(t0);
+        end = start ? PyLong_FromLongLong(t1) : NULL;
+        int failed = end == NULL;
+        if (!failed) {
+            PyObject *call[6] = {self, loop, task, tid, start, end};
+            failed = call_method(s_step_ended_or_fail, call, 6);
+        }
+        Py_XDECREF(start);
+        if (failed) {
+            Py_XDECREF(end);
+            return -1;
+        }
+    }
+    PyObject *users = SLOT(self, R_queue_users);
+    int uses = users == NULL ? -1
+               : PyDict_CheckExact(users) && PyDict_GET_SIZE(users) ? PyDict_Contains(users, tid)
+                                                                    : 0;
+    if (uses > 0) { /* what it did to its queues */
+        if (end == NULL) {
+            end = PyLong_FromLongLong(t1);
+        }
+        PyObject *call[4] = {self, tid, end, task};
+        uses = end == NULL ? -1 : call_method(s_stepped, call, 4);
+    }
+    Py_XDECREF(end);
+    return uses < 0 ? -1 : 0;
+}
+
+static PyObject *
+after_step(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 6 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "after_step(loop, task, tid, start, end)");
+        return NULL;
+    }
+    if (!is_recorder(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "after_step of a Recorder");
+        return NULL;
+    }
+    long long t0 = PyLong_AsLongLong(args[4]), t1 = PyLong_AsLongLong(args[5]);
+    if ((t0 == -1 || t1 == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (step_ended(args[0], args[1], args[2], args[3], t0, t1) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Whether hooks' after_step is this module's: then Step._run calls it in C. */
+static PyTypeObject *compiled_hooks_type;
+static unsigned int compiled_hooks_tag;
+
+static int
+compiled_after_step(PyObject *hooks)
+{
+    PyTypeObject *type = Py_TYPE(hooks);
+    if (type == compiled_hooks_type && type->tp_version_tag == compiled_hooks_tag &&
+        compiled_hooks_tag != 0) {
+        return 1;
+    }
+    if (!is_recorder(hooks)) {
+        return 0;
+    }
+    PyObject *method = PyObject_GetAttr((PyObject *)type, s_after_step);
+    if (method == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int mine = method == after_step_method;
+    Py_DECREF(method);
+    if (mine) {
+        compiled_hooks_type = type; /* (a type's tag changes when its attributes do) */
+        compiled_hooks_tag = type->tp_version_tag;
+    }
+    return mine;
+}
+
+/* --- Step._run ---------------------------------------------------------------------------- */
+
+static PyObject *
+step_run(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "_run() takes no arguments");
+        return NULL;
+    }
+    PyObject *self = args[0];
+    PyObject *loop = slot(self, H_loop, "_loop");
+    PyObject *task = loop && is_loop(loop) ? slot(self, S_task, "_task") : NULL;
+    PyObject *tid = task ? slot(self, S_tid, "_tid") : NULL;
+    PyObject *hooks = tid ? SLOT(loop, L_hooks) : NULL;
+    if (hooks == NULL) {
+        return NULL;
+    }
+    /* Held: the step may drop them from the handle and the loop meanwhile. */
+    Py_INCREF(self);
+    Py_INCREF(loop);
+    Py_INCREF(task);
+    Py_INCREF(tid);
+    Py_INCREF(hooks);
+    PyObject *pending = NULL;
+    long long t0 = 0, t1 = 0;
+    int failed = 1;
+    set_slot(loop, L_running_task, Py_NewRef(task));
+    set_slot(loop, L_step_deadline, Py_NewRef(zero_float));
+    set_slot(loop, L_running_tid, Py_NewRef(tid));
+    set_slot(loop, L_running_step, Py_NewRef(self));
+    PyObject *since = now_ns(&t0) < 0 ? NULL : PyLong_FromLongLong(t0);
+    if (since == NULL) {
+        goto done;
+    }
+    set_slot(loop, L_busy_since, since);
+    if (boundary(hooks) < 0) {
+        goto done;
+    }
+    /* try: */
+    PyObject *result = run_callback(self);
+    if (result == NULL) {
+        pending = handle_failure(self);
+    }
+    else {
+        Py_DECREF(result);
+    }
+    /* finally: */
+    if (now_ns(&t1) < 0) {
+        goto done;
+    }
+    set_slot(loop, L_running_task, Py_NewRef(Py_None));
+    set_slot(loop, L_running_step, Py_NewRef(Py_None));
+    set_slot(loop, L_busy_since, Py_NewRef(zero_int));
+    int recording = slot_true(loop, L_recording, "recording");
+    if (recording < 0) {
+        goto done;
+    }
+    if (recording) {
+        if (compiled_after_step(hooks)) {
+            if (step_ended(hooks, loop, task, tid, t0, t1) < 0) {
+                goto done;
+            }
+        }
+        else {
+            PyObject *start = PyLong_FromLongLong(t0);
+            PyObject *end = start ? PyLong_FromLongLong(t1) : NULL;
+            int error = end == NULL;
+            if (!error) {
+                PyObject *call[6] = {hooks, loop, task, tid, start, end};
+                error = call_method(s_after_step, call, 6);
+            }
+            Py_XDECREF(start);
+            Py_XDECREF(end);
+            if (error) {
+                goto done;
+            }
+        }
+    }
+    failed = 0;
+done:
+    Py_DECREF(hooks);
+    Py_DECREF(tid);
+    Py_DECREF(task);
+    Py_DECREF(loop);
+    Py_DECREF(self);
+    return end_run(pending, failed);
+}
+
+/* --- _TimedRun._run: a plain callback's, timed --------------------------------------------- */
+
+static PyObject *
+timed_run(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "_run() takes no arguments");
+        return NULL;
+    }
+    PyObject *self = args[0];
+    PyObject *loop = slot(self, H_loop, "_loop");
+    PyObject *hooks = loop && is_loop(loop) ? SLOT(loop, L_hooks) : NULL;
+    if (hooks == NULL) {
+        return NULL;
+    }
+    PyObject *cause = PyObject_GetAttr(self, s_cause);
+    PyObject *ref = cause ? PyObject_GetAttr(self, s_ref) : NULL;
+    if (ref == NULL) {
+        Py_XDECREF(cause);
+        return NULL;
+    }
+    Py_INCREF(self);
+    Py_INCREF(loop);
+    Py_INCREF(hooks);
+    PyObject *pending = NULL;
+    long long t0 = 0, t1 = 0;
+    int failed = 1;
+    set_slot(loop, L_wake_cause, cause); /* (stolen) */
+    set_slot(loop, L_wake_ref, ref);
+    set_slot(loop, L_running_tid, Py_NewRef(zero_int));
+    PyObject *since = now_ns(&t0) < 0 ? NULL : PyLong_FromLongLong(t0);
+    if (since == NULL) {
+        goto done;
+    }
+    set_slot(loop, L_busy_since, since);
+    PyObject *result = run_callback(self);
+    if (result == NULL) {
+        pending = handle_failure(self);
+    }
+    else {
+        Py_DECREF(result);
+    }
+    if (now_ns(&t1) < 0) {
+        goto done;
+    }
+    set_slot(loop, L_busy_since, Py_NewRef(zero_int));
+    set_slot(loop, L_wake_cause, Py_NewRef(cause_io));
+    set_slot(loop, L_wake_ref, Py_NewRef(zero_int));
+    if (boundary(hooks) < 0) {
+        goto done;
+    }
+    int recording = slot_true(loop, L_recording, "recording");
+    if (recording < 0) {
+        goto done;
+    }
+    if (recording) {
+        PyObject *min = PyDict_GetItemWithError(handles_dict, s_callback_min_ns); /* borrowed */
+        long long threshold = min ? PyLong_AsLongLong(min) : -1;
+        if (threshold == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (min == NULL) {
+            PyErr_SetString(PyExc_NameError, "CALLBACK_MIN_NS");
+            goto done;
+        }
+        if (t1 - t0 >= threshold) {
+            PyObject *callback = slot(self, H_callback, "_callback");
+            PyObject *start = callback ? PyLong_FromLongLong(t0) : NULL;
+            PyObject *end = start ? PyLong_FromLongLong(t1) : NULL;
+            int error = end == NULL;
+            if (!error) {
+                Py_INCREF(callback);
+                PyObject *call[4] = {hooks, callback, start, end};
+                error = call_method(s_callback_ran, call, 4);
+                Py_DECREF(callback);
+            }
+            Py_XDECREF(start);
+            Py_XDECREF(end);
+            if (error) {
+                goto done;
+            }
+        }
+    }
+    failed = 0;
+done:
+    Py_DECREF(hooks);
+    Py_DECREF(loop);
+    Py_DECREF(self);
+    return end_run(pending, failed);
+}
+
+/* --- TracingLoop.call_soon: a yield queues its running step's handle again ------------------ */
+
+static int
+is_step_type(PyTypeObject *type)
+{
+    if (type == step_type) {
+        return 1;
+    }
+    if (step_type != NULL) {
+        return 0;
+    }
+    const char *name = strrchr(type->tp_name, '.');
+    name = name ? name + 1 : type->tp_name;
+    if (strcmp(name, "TaskStepMethWrapper") == 0) {
+        step_type = type; /* a static type on 3.11, a module's heap type after: kept alive */
+        Py_INCREF(type);
+        return 1;
+    }
+    return 0;
+}
+
+/* The fast path's answer, or NULL with no exception set: then the Python call_soon runs
+ * (and meets any error again, to raise it as it would). */
+static PyObject *
+requeue(PyObject *loop, PyObject *callback, PyObject *const *args, Py_ssize_t nargs,
+        PyObject *context)
+{
+    if (!is_step_type(Py_TYPE(callback)) || !is_loop(loop)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
+    PyObject *again = *(PyObject **)((char *)loop + L_running_step);
+    PyObject *ready = *(PyObject **)((char *)loop + L_ready);
+    if (running == NULL || running == Py_None || again == NULL || again == Py_None ||
+        ready == NULL || slot_true(loop, L_recording, "recording") != 1 ||
+        slot_true(loop, L_closed, "_closed") != 0 || slot_true(loop, L_debug, "_debug") != 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *task = PyObject_GetAttr(callback, s_self);
+    Py_XDECREF(task); /* (compared, not used) */
+    if (task != running) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *tuple = PyTuple_New(nargs);
+    PyObject *ctx = tuple == NULL ? NULL
+                    : context != NULL ? Py_NewRef(context)
+                                      : PyContext_CopyCurrent();
+    if (ctx == NULL) {
+        Py_XDECREF(tuple);
+        return NULL; /* (an error set) */
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
+    }
+    Py_INCREF(again);
+    set_slot(again, H_callback, Py_NewRef(callback));
+    set_slot(again, H_args, tuple);
+    set_slot(again, H_context, ctx);
+    Py_INCREF(ready);
+    PyObject *r = PyObject_CallMethodOneArg(ready, s_append, again);
+    Py_DECREF(ready);
+    if (r == NULL) {
+        Py_DECREF(again);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return again;
+}
+
+static PyObject *
+call_soon(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *context = NULL;
+    int plain_kw = kwnames == NULL ||
+                   (PyTuple_GET_SIZE(kwnames) == 1 &&
+                    PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "context") == 0);
+    if (kwnames != NULL && plain_kw) {
+        context = args[nargs];
+        if (context == Py_None) {
+            context = NULL;
+        }
+    }
+    if (plain_kw && nargs >= 2) {
+        PyObject *r = requeue(args[0], args[1], args + 2, nargs - 2, context);
+        if (r != NULL || PyErr_Occurred()) {
+            return r;
+        }
+    }
+    return PyObject_Vectorcall(call_soon_py, args, nargs, kwnames);
+}
+
+/* --- the method type --------------------------------------------------------------------- */
+
+typedef PyObject *(*fastcall)(PyObject *const *, Py_ssize_t, PyObject *);
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    fastcall impl;
+    const char *name;
+} Method;
+
+static PyObject *
+method_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return ((Method *)self)->impl(args, PyVectorcall_NARGS(nargsf), kwnames);
+}
+
+static PyObject *
+method_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, obj);
+}
+
+static PyObject *
+method_repr(PyObject *self)
+{
+    return PyUnicode_FromFormat("<compiled method %s>", ((Method *)self)->name);
+}
+
+static PyTypeObject MethodType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "loopviz.record._steps.Method",
+    .tp_basicsize = sizeof(Method),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_METHOD_DESCRIPTOR | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Method, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_descr_get = method_get,
+    .tp_repr = method_repr,
+};
+
+static PyObject *
+new_method(fastcall impl, const char *name)
+{
+    Method *m = PyObject_New(Method, &MethodType);
+    if (m != NULL) {
+        m->vectorcall = method_vectorcall;
+        m->impl = impl;
+        m->name = name;
+    }
+    return (PyObject *)m;
+}
+
+/* --- the module ------------------------------------------------------------------------- */
+
+static PyObject *
+py_now(PyObject *module, PyObject *unused)
+{
+    long long t;
+    if (now_ns(&t) < 0) {
+        return NULL;
+    }
+    return PyLong_FromLongLong(t);
+}
+
+static PyObject *
+configure(PyObject *module, PyObject *args, PyObject *kw)
+{
+    static char *names[] = {"handle", "step", "loop", "report_error", "ran", "handles_globals",
+                            "call_soon", "cause_io", NULL};
+    PyObject *handle, *step, *loop, *report, *ran, *globals, *soon, *io;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO!OOO!OO:configure", names, &handle, &step,
+                                     &PyType_Type, &loop, &report, &ran, &PyDict_Type, &globals,
+                                     &soon, &io)) {
+        return NULL;
+    }
+    struct {
+        PyObject *cls;
+        const char *name;
+        Py_ssize_t *offset;
+    } slots[] = {
+        {handle, "_loop", &H_loop},
+        {handle, "_callback", &H_callback},
+        {handle, "_args", &H_args},
+        {handle, "_context", &H_context},
+        {step, "_task", &S_task},
+        {step, "_tid", &S_tid},
+        {loop, "hooks", &L_hooks},
+        {loop, "recording", &L_recording},
+        {loop, "running_task", &L_running_task},
+        {loop, "running_tid", &L_running_tid},
+        {loop, "running_step", &L_running_step},
+        {loop, "busy_since", &L_busy_since},
+        {loop, "step_deadline", &L_step_deadline},
+        {loop, "wake_cause", &L_wake_cause},
+        {loop, "wake_ref", &L_wake_ref},
+        {loop, "_ready", &L_ready},
+        {loop, "_closed", &L_closed},
+        {loop, "_debug", &L_debug},
+    };
+    for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+        if (slot_offset(slots[i].cls, slots[i].name, slots[i].offset) < 0) {
+            return NULL;
+        }
+    }
+    PyObject *asyncio = PyImport_ImportModule("asyncio");
+    PyObject *task = asyncio ? PyObject_GetAttrString(asyncio, "Task") : NULL;
+    Py_XDECREF(asyncio);
+    if (task == NULL) {
+        return NULL;
+    }
+    if (!PyType_Check(task)) {
+        Py_DECREF(task);
+        return PyErr_Format(PyExc_TypeError, "asyncio.Task is not a class");
+    }
+    PyObject *waiter = PyDict_GetItemWithError(((PyTypeObject *)task)->tp_dict, s_fut_waiter);
+    if (waiter == NULL || !Py_IS_TYPE(waiter, &PyGetSetDescr_Type) ||
+        ((PyGetSetDescrObject *)waiter)->d_getset->get == NULL) {
+        Py_DECREF(task);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "asyncio.Task._fut_waiter is not a C getter");
+        }
+        return NULL;
+    }
+    fut_waiter_get = ((PyGetSetDescrObject *)waiter)->d_getset->get;
+    fut_waiter_closure = ((PyGetSetDescrObject *)waiter)->d_getset->closure;
+    Py_XSETREF(task_type, (PyTypeObject *)task);
+    Py_XSETREF(loop_type, (PyTypeObject *)Py_NewRef(loop));
+    Py_XSETREF(report_error, Py_NewRef(report));
+    Py_XSETREF(ran_type, Py_NewRef(ran));
+    Py_XSETREF(handles_dict, Py_NewRef(globals));
+    Py_XSETREF(call_soon_py, Py_NewRef(soon));
+    Py_XSETREF(cause_io, Py_NewRef(io));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+configure_recorder(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        return PyErr_Format(PyExc_TypeError, "not a class: %R", cls);
+    }
+    if (slot_offset(cls, "origin", &R_origin) < 0 || slot_offset(cls, "emit", &R_emit) < 0 ||
+        slot_offset(cls, "_fresh", &R_fresh) < 0 ||
+        slot_offset(cls, "_queue_users", &R_queue_users) < 0 ||
+        slot_offset(cls, "wants_boundary", &R_wants_boundary) < 0) {
+        return NULL;
+    }
+    Py_XSETREF(recorder_type, (PyTypeObject *)Py_NewRef(cls));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"now", py_now, METH_NOARGS, "time.monotonic_ns(), read as CPython reads it."},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "Hand over the classes and functions the compiled methods use."},
+    {"configure_recorder", configure_recorder, METH_O,
+     "Hand over the Recorder class, whose after_step this module's takes the place of."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "loopviz.record._steps",
+    .m_doc = "The recorder's step path, compiled (see loopviz/record/speedups.py).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+#define INTERN(var, text)                                                                    \
+    if ((var = PyUnicode_InternFromString(text)) == NULL)                                    \
+        return NULL;
+
+PyMODINIT_FUNC
+PyInit__steps(void)
+{
+    INTERN(s_boundary, "boundary");
+    INTERN(s_after_step, "after_step");
+    INTERN(s_callback_ran, "callback_ran");
+    INTERN(s_fut_waiter, "_fut_waiter");
+    INTERN(s_done, "done");
+    INTERN(s_step_ended_or_fail, "_step_ended_or_fail");
+    INTERN(s_stepped, "_stepped");
+    INTERN(s_cause, "_cause");
+    INTERN(s_ref, "_ref");
+    INTERN(s_self, "__self__");
+    INTERN(s_append, "append");
+    INTERN(s_wants_boundary, "wants_boundary");
+    INTERN(s_callback_min_ns, "CALLBACK_MIN_NS");
+    if ((zero_float = PyFloat_FromDouble(0.0)) == NULL || (zero_int = PyLong_FromLong(0)) == NULL) {
+        return NULL;
+    }
+    PyObject *time = PyImport_ImportModule("time");
+    if (time == NULL) {
+        return NULL;
+    }
+    py_monotonic_ns = PyObject_GetAttrString(time, "monotonic_ns");
+    Py_DECREF(time);
+    if (py_monotonic_ns == NULL || PyType_Ready(&MethodType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    struct {
+        const char *name;
+        fastcall impl;
+    } methods[] = {
+        {"step_run", step_run},
+        {"timed_run", timed_run},
+        {"after_step", after_step},
+        {"call_soon", call_soon},
+    };
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        PyObject *m = new_method(methods[i].impl, methods[i].name);
+        if (m != NULL && methods[i].impl == after_step) {
+            after_step_method = Py_NewRef(m);
+        }
+        if (m == NULL || PyModule_AddObject(module, methods[i].name, m) < 0) {
+            Py_XDECREF(m);
+            Py_DECREF(module);
+            return NULL;
+        }
+    }
+    return module;
+}
