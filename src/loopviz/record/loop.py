@@ -381,16 +381,20 @@ def _is_step(callback: Any) -> bool:
 # the Python ones they are twins of. LOOPVIZ_PURE_PYTHON=1 keeps the Python ones.
 STEPS = accelerator("loopviz.record._steps")
 if STEPS is not None:
-    STEPS.configure(
-        handle=asyncio.Handle,
-        step=Step,
-        loop=TracingLoop,
-        report_error=report_error,
-        ran=Ran,
-        handles_globals=vars(handles),
-        call_soon=TracingLoop.call_soon,
-        cause_io=_CAUSE_IO,
-    )
+    try:  # it checks that what it reads directly is where it expects (cpython.py)
+        STEPS.configure(
+            handle=asyncio.Handle,
+            step=Step,
+            loop=TracingLoop,
+            report_error=report_error,
+            ran=Ran,
+            handles_globals=vars(handles),
+            call_soon=TracingLoop.call_soon,
+            cause_io=_CAUSE_IO,
+        )
+    except (TypeError, AttributeError):  # a Python it was not made for: the Python code runs
+        STEPS = None
+if STEPS is not None:
     setattr(Step, "_run", STEPS.step_run)  # noqa: B010 - methods, replaced
     setattr(_TimedRun, "_run", STEPS.timed_run)  # noqa: B010
     setattr(TracingLoop, "call_soon", STEPS.call_soon)  # noqa: B010
