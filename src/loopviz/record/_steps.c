@@ -108,7 +108,7 @@ chain_exception(PyObject *pending)
 
 static PyObject *s_boundary, *s_after_step, *s_callback_ran, *s_fut_waiter, *s_done,
     *s_step_ended_or_fail, *s_stepped, *s_cause, *s_ref, *s_self, *s_append, *s_wants_boundary,
-    *s_callback_min_ns;
+    *s_callback_min_ns, *s_task_scheduled;
 
 static PyObject *zero_float, *zero_int, *cause_io;
 static PyObject *report_error;   /* cpython.report_error(handle, exc) */
@@ -122,10 +122,13 @@ static PyTypeObject *task_type;  /* asyncio.Task */
 static getter fut_waiter_get;    /* its _fut_waiter getter */
 static void *fut_waiter_closure;
 static PyTypeObject *step_type;  /* the C Task's step callback type, once seen */
+static PyTypeObject *step_class, *callback_class; /* handles.Step, handles.Callback */
+static PyObject *cause_task, *cause_future;
 
 /* Offsets of slots (their member descriptors'): a handle's (H_), a step's (S_), a traced
  * loop's (L_), a recorder's (R_). */
-static Py_ssize_t H_loop, H_callback, H_args, H_context, S_task, S_tid;
+static Py_ssize_t H_loop, H_callback, H_args, H_context, H_cancelled, H_repr,
+    H_source_traceback, S_task, S_tid, C_cause, C_ref;
 static Py_ssize_t L_hooks, L_recording, L_running_task, L_running_tid, L_running_step,
     L_busy_since, L_step_deadline, L_wake_cause, L_wake_ref, L_ready, L_closed, L_debug;
 static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary;
@@ -668,55 +671,194 @@ is_step_type(PyTypeObject *type)
     return 0;
 }
 
-/* The fast path's answer, or NULL with no exception set: then the Python call_soon runs
- * (and meets any error again, to raise it as it would). */
-static PyObject *
-requeue(PyObject *loop, PyObject *callback, PyObject *const *args, Py_ssize_t nargs,
-        PyObject *context)
+/* callback.__self__ as ``getattr(callback, "__self__", None)`` in a ``try ... except
+ * Exception`` (a new reference, or NULL with nothing set for none); -1 for a BaseException. */
+static int
+self_of(PyObject *callback, PyObject **task)
 {
-    if (!is_step_type(Py_TYPE(callback)) || !is_loop(loop)) {
-        PyErr_Clear();
-        return NULL;
+    if (PyFunction_Check(callback) && PyFunction_GET_CODE(callback) != NULL &&
+        (((PyFunctionObject *)callback)->func_dict == NULL ||
+         PyDict_GET_SIZE(((PyFunctionObject *)callback)->func_dict) == 0)) {
+        *task = NULL; /* a plain function: nothing in its __dict__, no __self__ */
+        return 0;
     }
-    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
-    PyObject *again = *(PyObject **)((char *)loop + L_running_step);
-    PyObject *ready = *(PyObject **)((char *)loop + L_ready);
-    if (running == NULL || running == Py_None || again == NULL || again == Py_None ||
-        ready == NULL || slot_true(loop, L_recording, "recording") != 1 ||
-        slot_true(loop, L_closed, "_closed") != 0 || slot_true(loop, L_debug, "_debug") != 0) {
+#if PY_VERSION_HEX >= 0x030D0000
+    int found = PyObject_GetOptionalAttr(callback, s_self, task);
+#else
+    int found = _PyObject_LookupAttr(callback, s_self, task);
+#endif
+    if (found < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            return -1;
+        }
         PyErr_Clear();
-        return NULL;
+        *task = NULL;
     }
-    PyObject *task = PyObject_GetAttr(callback, s_self);
-    Py_XDECREF(task); /* (compared, not used) */
-    if (task != running) {
-        PyErr_Clear();
-        return NULL;
+    return 0;
+}
+
+static PyMethodDef *wakeup_def; /* the C Task's task_wakeup, once seen */
+
+static int
+is_wakeup(PyObject *callback)
+{
+    if (!PyCFunction_Check(callback)) {
+        return 0;
     }
+    PyMethodDef *def = ((PyCFunctionObject *)callback)->m_ml;
+    if (def == wakeup_def) {
+        return 1;
+    }
+    if (wakeup_def == NULL && def != NULL && def->ml_name != NULL &&
+        strcmp(def->ml_name, "task_wakeup") == 0) {
+        wakeup_def = def;
+        return 1;
+    }
+    return 0;
+}
+
+/* A new handle of ``type`` (Step or Callback) with the stock fields set, as call_soon's. */
+static PyObject *
+new_handle(PyTypeObject *type, PyObject *loop, PyObject *callback, PyObject *const *args,
+           Py_ssize_t nargs, PyObject *context)
+{
     PyObject *tuple = PyTuple_New(nargs);
-    PyObject *ctx = tuple == NULL ? NULL
-                    : context != NULL ? Py_NewRef(context)
-                                      : PyContext_CopyCurrent();
-    if (ctx == NULL) {
-        Py_XDECREF(tuple);
-        return NULL; /* (an error set) */
+    if (tuple == NULL) {
+        return NULL;
     }
     for (Py_ssize_t i = 0; i < nargs; i++) {
         PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
     }
-    Py_INCREF(again);
-    set_slot(again, H_callback, Py_NewRef(callback));
-    set_slot(again, H_args, tuple);
-    set_slot(again, H_context, ctx);
-    Py_INCREF(ready);
-    PyObject *r = PyObject_CallMethodOneArg(ready, s_append, again);
-    Py_DECREF(ready);
+    PyObject *ctx = context != NULL ? Py_NewRef(context) : PyContext_CopyCurrent();
+    PyObject *handle = ctx ? type->tp_alloc(type, 0) : NULL;
+    if (handle == NULL) {
+        Py_XDECREF(ctx);
+        Py_DECREF(tuple);
+        return NULL;
+    }
+    set_slot(handle, H_context, ctx);
+    set_slot(handle, H_loop, Py_NewRef(loop));
+    set_slot(handle, H_callback, Py_NewRef(callback));
+    set_slot(handle, H_args, tuple);
+    set_slot(handle, H_cancelled, Py_NewRef(Py_False));
+    set_slot(handle, H_repr, Py_NewRef(Py_None));
+    set_slot(handle, H_source_traceback, Py_NewRef(Py_None));
+    return handle;
+}
+
+/* Queues ``handle`` (a new reference, given back) in the loop's ready queue. */
+static PyObject *
+queued(PyObject *loop, PyObject *handle)
+{
+    PyObject *ready = SLOT(loop, L_ready);
+    PyObject *r = ready ? PyObject_CallMethodOneArg(ready, s_append, handle) : NULL;
     if (r == NULL) {
-        Py_DECREF(again);
+        Py_DECREF(handle);
         return NULL;
     }
     Py_DECREF(r);
-    return again;
+    return handle;
+}
+
+/* TracingLoop.call_soon's answer for a recording loop outside debug mode, or NULL with no
+ * exception set where the Python call_soon is left to it (it then raises what it would). */
+static PyObject *
+schedule(PyObject *loop, PyObject *callback, PyObject *const *args, Py_ssize_t nargs,
+         PyObject *context)
+{
+    if (!is_loop(loop) || slot_true(loop, L_recording, "recording") != 1 ||
+        slot_true(loop, L_closed, "_closed") != 0 || slot_true(loop, L_debug, "_debug") != 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *task;
+    if (self_of(callback, &task) < 0) {
+        return NULL;
+    }
+    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
+    PyObject *hooks = SLOT(loop, L_hooks);
+    if (hooks == NULL) {
+        Py_XDECREF(task);
+        return NULL;
+    }
+    PyObject *handle = NULL;
+    if (is_step_type(Py_TYPE(callback)) || (task != NULL && is_wakeup(callback) &&
+                                            PyObject_TypeCheck(task, task_type))) {
+        PyObject *tid;
+        if (task == running && task != NULL && Py_TYPE(callback) == step_type) {
+            /* A yield: the running step's own handle again (see the Python call_soon). */
+            PyObject *again = *(PyObject **)((char *)loop + L_running_step);
+            Py_DECREF(task);
+            if (again == NULL || again == Py_None) {
+                return NULL;
+            }
+            PyObject *tuple = PyTuple_New(nargs);
+            PyObject *ctx = tuple == NULL ? NULL
+                            : context != NULL ? Py_NewRef(context)
+                                              : PyContext_CopyCurrent();
+            if (ctx == NULL) {
+                Py_XDECREF(tuple);
+                return NULL;
+            }
+            for (Py_ssize_t i = 0; i < nargs; i++) {
+                PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
+            }
+            set_slot(again, H_callback, Py_NewRef(callback));
+            set_slot(again, H_args, tuple);
+            set_slot(again, H_context, ctx);
+            return queued(loop, Py_NewRef(again));
+        }
+        if (task == NULL) {
+            return NULL;
+        }
+        PyObject *future = Py_TYPE(callback) == step_type || nargs == 0 ? Py_None : args[0];
+        PyObject *call[4] = {hooks, loop, task, future};
+        Py_INCREF(hooks);
+        tid = PyObject_VectorcallMethod(s_task_scheduled, call,
+                                        4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(hooks);
+        if (tid == NULL) {
+            Py_DECREF(task);
+            return NULL;
+        }
+        handle = new_handle(step_class, loop, callback, args, nargs, context);
+        if (handle == NULL) {
+            Py_DECREF(tid);
+            Py_DECREF(task);
+            return NULL;
+        }
+        set_slot(handle, S_task, task); /* (stolen) */
+        set_slot(handle, S_tid, tid);
+        return queued(loop, handle);
+    }
+    if (task != NULL) {
+        int a_task = PyObject_TypeCheck(task, task_type);
+        Py_DECREF(task);
+        if (a_task) {
+            return NULL; /* a task's callback of another kind: the Python code sorts it out */
+        }
+    }
+    /* A plain callback; a done-callback of a task (gather's) wakes others as it finished. */
+    PyObject *first = nargs ? args[0] : Py_None;
+    PyObject *cause, *ref;
+    if (PyObject_TypeCheck(first, task_type)) {
+        if (PyMethod_Check(callback)) {
+            return NULL; /* maybe a task group's: the Python code tells */
+        }
+        cause = cause_task;
+        ref = first;
+    }
+    else {
+        cause = cause_future;
+        ref = callback;
+    }
+    handle = new_handle(callback_class, loop, callback, args, nargs, context);
+    if (handle == NULL) {
+        return NULL;
+    }
+    set_slot(handle, C_cause, Py_NewRef(cause));
+    set_slot(handle, C_ref, Py_NewRef(ref));
+    return queued(loop, handle);
 }
 
 static PyObject *
@@ -733,7 +875,7 @@ call_soon(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
         }
     }
     if (plain_kw && nargs >= 2) {
-        PyObject *r = requeue(args[0], args[1], args + 2, nargs - 2, context);
+        PyObject *r = schedule(args[0], args[1], args + 2, nargs - 2, context);
         if (r != NULL || PyErr_Occurred()) {
             return r;
         }
@@ -810,12 +952,15 @@ py_now(PyObject *module, PyObject *unused)
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"handle", "step", "loop", "report_error", "ran", "handles_globals",
-                            "call_soon", "cause_io", NULL};
-    PyObject *handle, *step, *loop, *report, *ran, *globals, *soon, *io;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO!OOO!OO:configure", names, &handle, &step,
-                                     &PyType_Type, &loop, &report, &ran, &PyDict_Type, &globals,
-                                     &soon, &io)) {
+    static char *names[] = {"handle", "step", "callback", "loop", "report_error", "ran",
+                            "handles_globals", "call_soon", "cause_io", "cause_task",
+                            "cause_future", NULL};
+    PyObject *handle, *step, *callback, *loop, *report, *ran, *globals, *soon, *io, *task_cause,
+        *future_cause;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO!O!O!OOO!OOOO:configure", names, &handle,
+                                     &PyType_Type, &step, &PyType_Type, &callback, &PyType_Type,
+                                     &loop, &report, &ran, &PyDict_Type, &globals, &soon, &io,
+                                     &task_cause, &future_cause)) {
         return NULL;
     }
     struct {
@@ -827,7 +972,12 @@ configure(PyObject *module, PyObject *args, PyObject *kw)
         {handle, "_callback", &H_callback},
         {handle, "_args", &H_args},
         {handle, "_context", &H_context},
+        {handle, "_cancelled", &H_cancelled},
+        {handle, "_repr", &H_repr},
+        {handle, "_source_traceback", &H_source_traceback},
         {step, "_task", &S_task},
+        {callback, "_cause", &C_cause},
+        {callback, "_ref", &C_ref},
         {step, "_tid", &S_tid},
         {loop, "hooks", &L_hooks},
         {loop, "recording", &L_recording},
@@ -875,6 +1025,10 @@ configure(PyObject *module, PyObject *args, PyObject *kw)
     Py_XSETREF(handles_dict, Py_NewRef(globals));
     Py_XSETREF(call_soon_py, Py_NewRef(soon));
     Py_XSETREF(cause_io, Py_NewRef(io));
+    Py_XSETREF(cause_task, Py_NewRef(task_cause));
+    Py_XSETREF(cause_future, Py_NewRef(future_cause));
+    Py_XSETREF(step_class, (PyTypeObject *)Py_NewRef(step));
+    Py_XSETREF(callback_class, (PyTypeObject *)Py_NewRef(callback));
     Py_RETURN_NONE;
 }
 
@@ -931,6 +1085,7 @@ PyInit__steps(void)
     INTERN(s_append, "append");
     INTERN(s_wants_boundary, "wants_boundary");
     INTERN(s_callback_min_ns, "CALLBACK_MIN_NS");
+    INTERN(s_task_scheduled, "task_scheduled");
     if ((zero_float = PyFloat_FromDouble(0.0)) == NULL || (zero_int = PyLong_FromLong(0)) == NULL) {
         return NULL;
     }

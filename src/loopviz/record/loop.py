@@ -385,12 +385,15 @@ if STEPS is not None:
         STEPS.configure(
             handle=asyncio.Handle,
             step=Step,
+            callback=Callback,
             loop=TracingLoop,
             report_error=report_error,
             ran=Ran,
             handles_globals=vars(handles),
             call_soon=TracingLoop.call_soon,
             cause_io=_CAUSE_IO,
+            cause_task=_CAUSE_TASK,
+            cause_future=_CAUSE_FUTURE,
         )
     except (TypeError, AttributeError):  # a Python it was not made for: the Python code runs
         STEPS = None
