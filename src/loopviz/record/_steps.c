@@ -107,8 +107,9 @@ chain_exception(PyObject *pending)
 /* --- names, and what configure() hands over ------------------------------------------------- */
 
 static PyObject *s_boundary, *s_after_step, *s_callback_ran, *s_fut_waiter, *s_done,
-    *s_step_ended_or_fail, *s_stepped, *s_cause, *s_ref, *s_self, *s_append, *s_wants_boundary,
-    *s_callback_min_ns, *s_task_scheduled;
+    *s_stepped, *s_cause, *s_ref, *s_self, *s_append, *s_wants_boundary,
+    *s_callback_min_ns, *s_task_scheduled, *s_step_ended, *s_fail, *s_cancelled,
+    *s_exception, *s_result;
 
 static PyObject *zero_float, *zero_int, *cause_io;
 static PyObject *report_error;   /* cpython.report_error(handle, exc) */
@@ -124,6 +125,9 @@ static void *fut_waiter_closure;
 static PyTypeObject *step_type;  /* the C Task's step callback type, once seen */
 static PyTypeObject *step_class, *callback_class; /* handles.Step, handles.Callback */
 static PyObject *cause_task, *cause_future;
+static PyObject *ready_type, *finished_type; /* trace.Ready, trace.Finished */
+static long cause_timer_value;
+static PyObject *cause_timer, *outcome_result, *none_text;
 
 /* Offsets of slots (their member descriptors'): a handle's (H_), a step's (S_), a traced
  * loop's (L_), a recorder's (R_). */
@@ -131,7 +135,9 @@ static Py_ssize_t H_loop, H_callback, H_args, H_context, H_cancelled, H_repr,
     H_source_traceback, S_task, S_tid, C_cause, C_ref;
 static Py_ssize_t L_hooks, L_recording, L_running_task, L_running_tid, L_running_step,
     L_busy_since, L_step_deadline, L_wake_cause, L_wake_ref, L_ready, L_closed, L_debug;
-static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary;
+static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary, R_task_ids,
+    R_finished, R_strings, R_held, R_resource_waits;
+static Py_ssize_t L_executor_jobs;
 
 static int
 slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
@@ -335,6 +341,170 @@ call_method(PyObject *name, PyObject *const *args, Py_ssize_t n) /* args[0]: sel
     return 0;
 }
 
+/* An exception from recording (set): as the Python code's ``except Exception as exc:
+ * self.fail(exc)``, recording stops and the program goes on. 0, or -1 if it must propagate. */
+static int
+or_fail(PyObject *self)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        return -1;
+    }
+    PyObject *exc = take_exception();
+    PyObject *r = PyObject_CallMethodOneArg(self, s_fail, exc);
+    Py_DECREF(exc);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* A method's answer is None (1), not (0), or an error (-1). */
+static int
+answer_is(PyObject *obj, PyObject *name, PyObject *expected)
+{
+    PyObject *r = PyObject_CallMethodNoArgs(obj, name);
+    if (r == NULL) {
+        return -1;
+    }
+    int is = r == expected;
+    Py_DECREF(r);
+    return is;
+}
+
+/* ``_step_ended``'s most frequent case in C: the step ended the task with the result None,
+ * no task woken by its end waiting for its record. 1: recorded; 0: the Python code must do
+ * it (nothing was changed); -1: an error. */
+static int
+finished_with_none(PyObject *self, PyObject *task, PyObject *tid, long long start,
+                   long long dur)
+{
+    PyObject *held = SLOT(self, R_held);
+    PyObject *ids = held ? SLOT(self, R_task_ids) : NULL;
+    PyObject *finished = ids ? SLOT(self, R_finished) : NULL;
+    PyObject *strings = finished ? SLOT(self, R_strings) : NULL;
+    PyObject *emit = strings ? SLOT(self, R_emit) : NULL;
+    if (emit == NULL) {
+        return -1;
+    }
+    if (!PyList_CheckExact(held) || PyList_GET_SIZE(held) || !PyDict_CheckExact(ids) ||
+        !PyDict_CheckExact(finished) || !PyDict_CheckExact(strings)) {
+        return 0;
+    }
+    int no = answer_is(task, s_cancelled, Py_False);
+    if (no != 1) {
+        return no;
+    }
+    PyObject *exc = PyObject_GetAttr(task, s_exception);
+    if (exc == NULL) {
+        return -1;
+    }
+    Py_DECREF(exc);
+    if (exc != Py_None) {
+        return 0;
+    }
+    int none = answer_is(task, s_result, Py_None);
+    if (none != 1) {
+        return none;
+    }
+    PyObject *detail = PyDict_GetItemWithError(strings, none_text); /* borrowed */
+    PyObject *key = detail ? PyLong_FromVoidPtr(task) : NULL;
+    if (key == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *known = PyDict_GetItemWithError(ids, key); /* borrowed */
+    if (known == NULL) {
+        Py_DECREF(key);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    /* self._finished[id(task)] = self._task_ids.pop(id(task)) */
+    Py_INCREF(known);
+    Py_INCREF(detail);
+    int failed = PyDict_SetItem(finished, key, known) < 0 || PyDict_DelItem(ids, key) < 0;
+    Py_DECREF(known);
+    Py_DECREF(key);
+    PyObject *t = failed ? NULL : PyLong_FromLongLong(start);
+    PyObject *d = t ? PyLong_FromLongLong(dur) : NULL;
+    PyObject *record = NULL;
+    if (d != NULL) {
+        PyObject *fields[5] = {t, tid, d, outcome_result, detail};
+        record = PyObject_Vectorcall(finished_type, fields, 5, NULL);
+    }
+    PyObject *r = NULL;
+    if (record != NULL) {
+        Py_INCREF(emit);
+        r = PyObject_CallOneArg(emit, record);
+        Py_DECREF(emit);
+    }
+    Py_XDECREF(record);
+    Py_XDECREF(d);
+    Py_XDECREF(t);
+    Py_DECREF(detail);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 1;
+}
+
+/* ``task_scheduled``'s most frequent wake-up in C: a known task woken by a sleep's timer
+ * (``_woken``'s last case, none of those before it applying). Its id (a new reference), or
+ * NULL: with an error set, or without for the Python code to do it (nothing was changed). */
+static PyObject *
+woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
+{
+    PyObject *cause = *(PyObject **)((char *)loop + L_wake_cause);
+    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
+    PyObject *jobs = *(PyObject **)((char *)loop + L_executor_jobs);
+    if (cause == NULL || !PyLong_CheckExact(cause) || PyLong_AsLong(cause) != cause_timer_value ||
+        running != Py_None || jobs != Py_None || PyObject_TypeCheck(future, task_type)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *waits = SLOT(self, R_resource_waits);
+    PyObject *ids = waits ? SLOT(self, R_task_ids) : NULL;
+    PyObject *origin = ids ? SLOT(self, R_origin) : NULL;
+    PyObject *emit = origin ? SLOT(self, R_emit) : NULL;
+    if (emit == NULL) {
+        return NULL;
+    }
+    if (!PyDict_CheckExact(waits) || PyDict_GET_SIZE(waits) || !PyDict_CheckExact(ids)) {
+        return NULL;
+    }
+    int no = answer_is(future, s_cancelled, Py_False);
+    if (no != 1) {
+        return NULL;
+    }
+    PyObject *key = PyLong_FromVoidPtr(task);
+    PyObject *tid = key ? PyDict_GetItemWithError(ids, key) : NULL; /* borrowed */
+    Py_XDECREF(key);
+    long long now, base = as_ns(origin);
+    if (tid == NULL || (base == -1 && PyErr_Occurred()) || now_ns(&now) < 0) {
+        return NULL;
+    }
+    Py_INCREF(tid);
+    PyObject *t = PyLong_FromLongLong(now - base);
+    PyObject *record = NULL;
+    if (t != NULL) {
+        PyObject *fields[4] = {t, tid, cause_timer, zero_int};
+        record = PyObject_Vectorcall(ready_type, fields, 4, NULL);
+    }
+    PyObject *r = NULL;
+    if (record != NULL) {
+        Py_INCREF(emit);
+        r = PyObject_CallOneArg(emit, record);
+        Py_DECREF(emit);
+    }
+    Py_XDECREF(record);
+    Py_XDECREF(t);
+    if (r == NULL) {
+        Py_DECREF(tid);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return tid;
+}
+
 /* The step of ``task`` (id ``tid``) ran from t0 to t1: ``self`` (a Recorder) records it. */
 static int
 step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long long t0,
@@ -356,8 +526,8 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
     if (waiter == NULL) {
         return -1;
     }
-    int yielded = 0;
-    if (waiter == Py_None) {
+    int yielded = 0, waiter_none = waiter == Py_None;
+    if (waiter_none) {
         PyObject *done = PyObject_CallMethodNoArgs(task, s_done);
         yielded = done == NULL ? -1 : PyObject_Not(done);
         Py_XDECREF(done);
@@ -393,15 +563,19 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
         Py_DECREF(r);
     }
     else {
-        PyObject *start = PyLong_FromLongLong(t0);
-        end = start ? PyLong_FromLongLong(t1) : NULL;
-        int failed = end == NULL;
-        if (!failed) {
-            PyObject *call[6] = {self, loop, task, tid, start, end};
-            failed = call_method(s_step_ended_or_fail, call, 6);
+        /* try: self._step_ended(...) except Exception as exc: self.fail(exc) */
+        int done = waiter_none ? finished_with_none(self, task, tid, t0 - base, t1 - t0) : 0;
+        if (done == 0) {
+            PyObject *start = PyLong_FromLongLong(t0);
+            end = start ? PyLong_FromLongLong(t1) : NULL;
+            done = end == NULL ? -1 : 0;
+            if (end != NULL) {
+                PyObject *call[6] = {self, loop, task, tid, start, end};
+                done = call_method(s_step_ended, call, 6);
+            }
+            Py_XDECREF(start);
         }
-        Py_XDECREF(start);
-        if (failed) {
+        if (done < 0 && or_fail(self) < 0) {
             Py_XDECREF(end);
             return -1;
         }
@@ -812,10 +986,18 @@ schedule(PyObject *loop, PyObject *callback, PyObject *const *args, Py_ssize_t n
             return NULL;
         }
         PyObject *future = Py_TYPE(callback) == step_type || nargs == 0 ? Py_None : args[0];
-        PyObject *call[4] = {hooks, loop, task, future};
         Py_INCREF(hooks);
-        tid = PyObject_VectorcallMethod(s_task_scheduled, call,
-                                        4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        tid = future != Py_None && compiled_after_step(hooks)
+                  ? woken_by_timer(hooks, loop, task, future)
+                  : NULL;
+        if (tid == NULL && PyErr_Occurred() && or_fail(hooks) == 0) {
+            tid = Py_NewRef(zero_int); /* as task_scheduled's answer once recording failed */
+        }
+        if (tid == NULL && !PyErr_Occurred()) {
+            PyObject *call[4] = {hooks, loop, task, future};
+            tid = PyObject_VectorcallMethod(s_task_scheduled, call,
+                                            4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
         Py_DECREF(hooks);
         if (tid == NULL) {
             Py_DECREF(task);
@@ -953,14 +1135,20 @@ static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"handle", "step", "callback", "loop", "report_error", "ran",
-                            "handles_globals", "call_soon", "cause_io", "cause_task",
-                            "cause_future", NULL};
-    PyObject *handle, *step, *callback, *loop, *report, *ran, *globals, *soon, *io, *task_cause,
-        *future_cause;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO!O!O!OOO!OOOO:configure", names, &handle,
+                            "ready", "finished", "handles_globals", "call_soon", "cause_io",
+                            "cause_task", "cause_future", "cause_timer", "outcome_result",
+                            NULL};
+    PyObject *handle, *step, *callback, *loop, *report, *ran, *ready, *finished, *globals, *soon,
+        *io, *task_cause, *future_cause, *timer_cause, *result_outcome;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO!O!O!OOOOO!OOOOO!O:configure", names, &handle,
                                      &PyType_Type, &step, &PyType_Type, &callback, &PyType_Type,
-                                     &loop, &report, &ran, &PyDict_Type, &globals, &soon, &io,
-                                     &task_cause, &future_cause)) {
+                                     &loop, &report, &ran, &ready, &finished, &PyDict_Type,
+                                     &globals, &soon, &io, &task_cause, &future_cause,
+                                     &PyLong_Type, &timer_cause, &result_outcome)) {
+        return NULL;
+    }
+    cause_timer_value = PyLong_AsLong(timer_cause);
+    if (cause_timer_value == -1 && PyErr_Occurred()) {
         return NULL;
     }
     struct {
@@ -991,6 +1179,7 @@ configure(PyObject *module, PyObject *args, PyObject *kw)
         {loop, "_ready", &L_ready},
         {loop, "_closed", &L_closed},
         {loop, "_debug", &L_debug},
+        {loop, "executor_jobs", &L_executor_jobs},
     };
     for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
         if (slot_offset(slots[i].cls, slots[i].name, slots[i].offset) < 0) {
@@ -1027,6 +1216,10 @@ configure(PyObject *module, PyObject *args, PyObject *kw)
     Py_XSETREF(cause_io, Py_NewRef(io));
     Py_XSETREF(cause_task, Py_NewRef(task_cause));
     Py_XSETREF(cause_future, Py_NewRef(future_cause));
+    Py_XSETREF(cause_timer, Py_NewRef(timer_cause));
+    Py_XSETREF(outcome_result, Py_NewRef(result_outcome));
+    Py_XSETREF(ready_type, Py_NewRef(ready));
+    Py_XSETREF(finished_type, Py_NewRef(finished));
     Py_XSETREF(step_class, (PyTypeObject *)Py_NewRef(step));
     Py_XSETREF(callback_class, (PyTypeObject *)Py_NewRef(callback));
     Py_RETURN_NONE;
@@ -1041,7 +1234,11 @@ configure_recorder(PyObject *module, PyObject *cls)
     if (slot_offset(cls, "origin", &R_origin) < 0 || slot_offset(cls, "emit", &R_emit) < 0 ||
         slot_offset(cls, "_fresh", &R_fresh) < 0 ||
         slot_offset(cls, "_queue_users", &R_queue_users) < 0 ||
-        slot_offset(cls, "wants_boundary", &R_wants_boundary) < 0) {
+        slot_offset(cls, "wants_boundary", &R_wants_boundary) < 0 ||
+        slot_offset(cls, "_task_ids", &R_task_ids) < 0 ||
+        slot_offset(cls, "_finished", &R_finished) < 0 ||
+        slot_offset(cls, "_strings", &R_strings) < 0 || slot_offset(cls, "_held", &R_held) < 0 ||
+        slot_offset(cls, "_resource_waits", &R_resource_waits) < 0) {
         return NULL;
     }
     Py_XSETREF(recorder_type, (PyTypeObject *)Py_NewRef(cls));
@@ -1077,7 +1274,6 @@ PyInit__steps(void)
     INTERN(s_callback_ran, "callback_ran");
     INTERN(s_fut_waiter, "_fut_waiter");
     INTERN(s_done, "done");
-    INTERN(s_step_ended_or_fail, "_step_ended_or_fail");
     INTERN(s_stepped, "_stepped");
     INTERN(s_cause, "_cause");
     INTERN(s_ref, "_ref");
@@ -1086,6 +1282,14 @@ PyInit__steps(void)
     INTERN(s_wants_boundary, "wants_boundary");
     INTERN(s_callback_min_ns, "CALLBACK_MIN_NS");
     INTERN(s_task_scheduled, "task_scheduled");
+    INTERN(s_step_ended, "_step_ended");
+    INTERN(s_fail, "fail");
+    INTERN(s_cancelled, "cancelled");
+    INTERN(s_exception, "_exception");
+    INTERN(s_result, "result");
+    if ((none_text = PyUnicode_InternFromString("None")) == NULL) {
+        return NULL;
+    }
     if ((zero_float = PyFloat_FromDouble(0.0)) == NULL || (zero_int = PyLong_FromLong(0)) == NULL) {
         return NULL;
     }

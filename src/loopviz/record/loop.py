@@ -47,7 +47,7 @@ from loopviz.record.cpython import (
 )
 from loopviz.record.handles import Callback, IOCallback, Step, Timer, _TimedRun
 from loopviz.record.hooks import LoopHooks
-from loopviz.trace import PROCESS_POOL, Cause, Ran
+from loopviz.trace import PROCESS_POOL, Cause, Finished, Outcome, Ran, Ready
 
 _now = time.monotonic_ns
 _new_handle = object.__new__
@@ -152,6 +152,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
         "_debug",
         "_ready",
         "busy_since",
+        "executor_jobs",
         "hooks",
         "recording",
         "running_step",
@@ -389,11 +390,15 @@ if STEPS is not None:
             loop=TracingLoop,
             report_error=report_error,
             ran=Ran,
+            ready=Ready,
+            finished=Finished,
             handles_globals=vars(handles),
             call_soon=TracingLoop.call_soon,
             cause_io=_CAUSE_IO,
             cause_task=_CAUSE_TASK,
             cause_future=_CAUSE_FUTURE,
+            cause_timer=int(Cause.TIMER),
+            outcome_result=int(Outcome.RESULT),
         )
     except (TypeError, AttributeError):  # a Python it was not made for: the Python code runs
         STEPS = None

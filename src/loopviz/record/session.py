@@ -146,7 +146,18 @@ class Recorder(LoopHooks):
     """
 
     # What each step reads, as slots: the compiled step path (``_steps.c``) reaches them directly.
-    __slots__ = ("_fresh", "_queue_users", "emit", "origin", "wants_boundary")
+    __slots__ = (
+        "_finished",
+        "_fresh",
+        "_held",
+        "_queue_users",
+        "_resource_waits",
+        "_strings",
+        "_task_ids",
+        "emit",
+        "origin",
+        "wants_boundary",
+    )
     max_strings = MAX_STRINGS
 
     def __init__(
