@@ -137,7 +137,11 @@ static Py_ssize_t L_hooks, L_recording, L_running_task, L_running_tid, L_running
     L_busy_since, L_step_deadline, L_wake_cause, L_wake_ref, L_ready, L_closed, L_debug;
 static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary, R_task_ids,
     R_finished, R_strings, R_held, R_resource_waits;
-static Py_ssize_t L_executor_jobs;
+static Py_ssize_t L_executor_jobs, L_creating, L_sleep_due, L_scheduled;
+static Py_ssize_t T_when, T_scheduled, T_ref; /* a Timer's */
+static PyTypeObject *timer_class;
+static PyObject *call_at_py, *create_task_py, *stock_create_task, *heappush, *sleep_timer,
+    *no_deadline, *s_task_created;
 
 static int
 slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
@@ -1065,6 +1069,157 @@ call_soon(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
     return PyObject_Vectorcall(call_soon_py, args, nargs, kwnames);
 }
 
+/* Whether a vectorcall's keywords are only ``context`` (then *context is its value, NULL for
+ * None or none given). */
+static int
+context_only(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **context)
+{
+    *context = NULL;
+    if (kwnames == NULL) {
+        return 1;
+    }
+    if (PyTuple_GET_SIZE(kwnames) != 1 ||
+        PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "context") != 0) {
+        return 0;
+    }
+    *context = args[nargs] == Py_None ? NULL : args[nargs];
+    return 1;
+}
+
+/* Whether ``loop`` records, open, outside debug mode: what the C methods take on (the Python
+ * ones the rest). 1, 0 (no error set). */
+static int
+plainly_recording(PyObject *loop)
+{
+    int yes = is_loop(loop) && slot_true(loop, L_recording, "recording") == 1 &&
+              slot_true(loop, L_closed, "_closed") == 0 && slot_true(loop, L_debug, "_debug") == 0;
+    PyErr_Clear();
+    return yes;
+}
+
+/* --- TracingLoop.call_at ------------------------------------------------------------------ */
+
+static PyObject *
+timer_at(PyObject *loop, PyObject *when, PyObject *callback, PyObject *const *args,
+         Py_ssize_t nargs, PyObject *context)
+{
+    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
+    PyObject *deadline = *(PyObject **)((char *)loop + L_step_deadline);
+    PyObject *scheduled = *(PyObject **)((char *)loop + L_scheduled);
+    if (running == NULL || deadline == NULL || scheduled == NULL) {
+        return NULL; /* (the Python code says what is missing) */
+    }
+    if (running != Py_None) {
+        int earlier = PyObject_RichCompareBool(when, no_deadline, Py_LT);
+        if (earlier == 1) {
+            int none = PyObject_Not(deadline);
+            earlier = none != 0 ? none : PyObject_RichCompareBool(when, deadline, Py_LT);
+        }
+        if (earlier < 0) {
+            return NULL;
+        }
+        if (earlier) {
+            set_slot(loop, L_step_deadline, Py_NewRef(when));
+        }
+    }
+    if (callback == sleep_timer) {
+        set_slot(loop, L_sleep_due, Py_NewRef(when));
+    }
+    PyObject *timer = new_handle(timer_class, loop, callback, args, nargs, context);
+    if (timer == NULL) {
+        return NULL;
+    }
+    set_slot(timer, T_when, Py_NewRef(when));
+    set_slot(timer, T_scheduled, Py_NewRef(Py_True));
+    set_slot(timer, T_ref, Py_NewRef(callback));
+    Py_INCREF(scheduled);
+    PyObject *r = PyObject_CallFunctionObjArgs(heappush, scheduled, timer, NULL);
+    Py_DECREF(scheduled);
+    if (r == NULL) {
+        Py_DECREF(timer);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return timer;
+}
+
+static PyObject *
+call_at(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *context;
+    if (nargs >= 3 && args[1] != Py_None && context_only(args, nargs, kwnames, &context) &&
+        plainly_recording(args[0])) {
+        PyObject *r = timer_at(args[0], args[1], args[2], args + 3, nargs - 3, context);
+        if (r != NULL || PyErr_Occurred()) {
+            return r;
+        }
+    }
+    return PyObject_Vectorcall(call_at_py, args, nargs, kwnames);
+}
+
+/* --- TracingLoop.create_task -------------------------------------------------------------- */
+
+static PyObject *
+create_task(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *loop = nargs == 2 ? args[0] : NULL;
+    if (loop == NULL || !plainly_recording(loop)) {
+        return PyObject_Vectorcall(create_task_py, args, nargs, kwnames);
+    }
+    PyObject *hooks = SLOT(loop, L_hooks);
+    PyObject *outer = hooks ? SLOT(loop, L_creating) : NULL;
+    PyObject *outer_deadline = outer ? SLOT(loop, L_step_deadline) : NULL;
+    long long t0;
+    if (outer_deadline == NULL || now_ns(&t0) < 0) {
+        return NULL;
+    }
+    PyObject *coro = args[1];
+    PyFrameObject *frame = PyEval_GetFrame(); /* the caller's, as sys._getframe(1) there */
+    PyObject *started = PyLong_FromLongLong(t0);
+    PyObject *creating = started ? PyTuple_Pack(3, coro, started, frame ? (PyObject *)frame
+                                                                        : Py_None)
+                                 : NULL;
+    if (creating == NULL) {
+        Py_XDECREF(started);
+        return NULL;
+    }
+    Py_INCREF(hooks);
+    Py_INCREF(outer);
+    Py_INCREF(outer_deadline);
+    Py_INCREF(coro);
+    set_slot(loop, L_creating, creating);
+    set_slot(loop, L_step_deadline, Py_NewRef(zero_float));
+    PyObject *task = PyObject_Vectorcall(stock_create_task, args, nargs, kwnames);
+    set_slot(loop, L_creating, outer); /* (stolen) */
+    int failed = task == NULL;
+    if (!failed) {
+        /* Its first step ran eagerly (3.12+) if it was never scheduled: the hook tells. */
+        int known = 0;
+        if (compiled_after_step(hooks)) {
+            PyObject *ids = SLOT(hooks, R_task_ids);
+            PyObject *key = ids ? PyLong_FromVoidPtr(task) : NULL;
+            known = key == NULL ? -1 : PyDict_CheckExact(ids) ? PyDict_Contains(ids, key) : 0;
+            Py_XDECREF(key);
+        }
+        if (known == 0) {
+            PyObject *call[5] = {hooks, loop, task, coro, started};
+            known = call_method(s_task_created, call, 5);
+        }
+        failed = known < 0;
+    }
+    if (!failed) {
+        set_slot(loop, L_step_deadline, outer_deadline); /* (stolen) */
+    }
+    else {
+        Py_DECREF(outer_deadline);
+        Py_CLEAR(task);
+    }
+    Py_DECREF(started);
+    Py_DECREF(coro);
+    Py_DECREF(hooks);
+    return task;
+}
+
 /* --- the method type --------------------------------------------------------------------- */
 
 typedef PyObject *(*fastcall)(PyObject *const *, Py_ssize_t, PyObject *);
@@ -1226,6 +1381,34 @@ configure(PyObject *module, PyObject *args, PyObject *kw)
 }
 
 static PyObject *
+configure_timers(PyObject *module, PyObject *args, PyObject *kw)
+{
+    static char *names[] = {"timer", "call_at", "create_task", "stock_create_task", "heappush",
+                            "sleep_timer", "no_deadline", NULL};
+    PyObject *timer, *at, *create, *stock, *push, *sleep, *never;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOOOO:configure_timers", names, &PyType_Type,
+                                     &timer, &at, &create, &stock, &push, &sleep, &never)) {
+        return NULL;
+    }
+    if (slot_offset(timer, "_when", &T_when) < 0 ||
+        slot_offset(timer, "_scheduled", &T_scheduled) < 0 ||
+        slot_offset(timer, "_ref", &T_ref) < 0 ||
+        slot_offset((PyObject *)loop_type, "creating", &L_creating) < 0 ||
+        slot_offset((PyObject *)loop_type, "sleep_due", &L_sleep_due) < 0 ||
+        slot_offset((PyObject *)loop_type, "_scheduled", &L_scheduled) < 0) {
+        return NULL;
+    }
+    Py_XSETREF(timer_class, (PyTypeObject *)Py_NewRef(timer));
+    Py_XSETREF(call_at_py, Py_NewRef(at));
+    Py_XSETREF(create_task_py, Py_NewRef(create));
+    Py_XSETREF(stock_create_task, Py_NewRef(stock));
+    Py_XSETREF(heappush, Py_NewRef(push));
+    Py_XSETREF(sleep_timer, Py_NewRef(sleep));
+    Py_XSETREF(no_deadline, Py_NewRef(never));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 configure_recorder(PyObject *module, PyObject *cls)
 {
     if (!PyType_Check(cls)) {
@@ -1249,6 +1432,8 @@ static PyMethodDef module_methods[] = {
     {"now", py_now, METH_NOARGS, "time.monotonic_ns(), read as CPython reads it."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "Hand over the classes and functions the compiled methods use."},
+    {"configure_timers", (PyCFunction)(void (*)(void))configure_timers,
+     METH_VARARGS | METH_KEYWORDS, "Hand over what call_at and create_task use."},
     {"configure_recorder", configure_recorder, METH_O,
      "Hand over the Recorder class, whose after_step this module's takes the place of."},
     {NULL, NULL, 0, NULL},
@@ -1283,6 +1468,7 @@ PyInit__steps(void)
     INTERN(s_callback_min_ns, "CALLBACK_MIN_NS");
     INTERN(s_task_scheduled, "task_scheduled");
     INTERN(s_step_ended, "_step_ended");
+    INTERN(s_task_created, "task_created");
     INTERN(s_fail, "fail");
     INTERN(s_cancelled, "cancelled");
     INTERN(s_exception, "_exception");
@@ -1314,6 +1500,8 @@ PyInit__steps(void)
         {"timed_run", timed_run},
         {"after_step", after_step},
         {"call_soon", call_soon},
+        {"call_at", call_at},
+        {"create_task", create_task},
     };
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         PyObject *m = new_method(methods[i].impl, methods[i].name);

@@ -151,13 +151,16 @@ class TracingLoop(asyncio.SelectorEventLoop):
         "_closed",
         "_debug",
         "_ready",
+        "_scheduled",
         "busy_since",
+        "creating",
         "executor_jobs",
         "hooks",
         "recording",
         "running_step",
         "running_task",
         "running_tid",
+        "sleep_due",
         "step_deadline",
         "wake_cause",
         "wake_ref",
@@ -400,9 +403,20 @@ if STEPS is not None:
             cause_timer=int(Cause.TIMER),
             outcome_result=int(Outcome.RESULT),
         )
+        STEPS.configure_timers(
+            timer=Timer,
+            call_at=TracingLoop.call_at,
+            create_task=TracingLoop.create_task,
+            stock_create_task=_stock_create_task,
+            heappush=heapq.heappush,
+            sleep_timer=SLEEP_TIMER,
+            no_deadline=NO_DEADLINE_S,
+        )
     except (TypeError, AttributeError):  # a Python it was not made for: the Python code runs
         STEPS = None
 if STEPS is not None:
     setattr(Step, "_run", STEPS.step_run)  # noqa: B010 - methods, replaced
     setattr(_TimedRun, "_run", STEPS.timed_run)  # noqa: B010
     setattr(TracingLoop, "call_soon", STEPS.call_soon)  # noqa: B010
+    setattr(TracingLoop, "call_at", STEPS.call_at)  # noqa: B010
+    setattr(TracingLoop, "create_task", STEPS.create_task)  # noqa: B010
