@@ -383,18 +383,6 @@ static int
 finished_with_none(PyObject *self, PyObject *task, PyObject *tid, long long start,
                    long long dur)
 {
-    PyObject *held = SLOT(self, R_held);
-    PyObject *ids = held ? SLOT(self, R_task_ids) : NULL;
-    PyObject *finished = ids ? SLOT(self, R_finished) : NULL;
-    PyObject *strings = finished ? SLOT(self, R_strings) : NULL;
-    PyObject *emit = strings ? SLOT(self, R_emit) : NULL;
-    if (emit == NULL) {
-        return -1;
-    }
-    if (!PyList_CheckExact(held) || PyList_GET_SIZE(held) || !PyDict_CheckExact(ids) ||
-        !PyDict_CheckExact(finished) || !PyDict_CheckExact(strings)) {
-        return 0;
-    }
     int no = answer_is(task, s_cancelled, Py_False);
     if (no != 1) {
         return no;
@@ -410,6 +398,19 @@ finished_with_none(PyObject *self, PyObject *task, PyObject *tid, long long star
     int none = answer_is(task, s_result, Py_None);
     if (none != 1) {
         return none;
+    }
+    /* (Read after the task's methods ran: a subclass's could change them.) */
+    PyObject *held = SLOT(self, R_held);
+    PyObject *ids = held ? SLOT(self, R_task_ids) : NULL;
+    PyObject *finished = ids ? SLOT(self, R_finished) : NULL;
+    PyObject *strings = finished ? SLOT(self, R_strings) : NULL;
+    PyObject *emit = strings ? SLOT(self, R_emit) : NULL;
+    if (emit == NULL) {
+        return -1;
+    }
+    if (!PyList_CheckExact(held) || PyList_GET_SIZE(held) || !PyDict_CheckExact(ids) ||
+        !PyDict_CheckExact(finished) || !PyDict_CheckExact(strings)) {
+        return 0;
     }
     PyObject *detail = PyDict_GetItemWithError(strings, none_text); /* borrowed */
     PyObject *key = detail ? PyLong_FromVoidPtr(task) : NULL;
@@ -465,6 +466,11 @@ woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
         PyErr_Clear();
         return NULL;
     }
+    int no = answer_is(future, s_cancelled, Py_False);
+    if (no != 1) {
+        return NULL;
+    }
+    /* (Read after the future's method ran: a subclass's could change them.) */
     PyObject *waits = SLOT(self, R_resource_waits);
     PyObject *ids = waits ? SLOT(self, R_task_ids) : NULL;
     PyObject *origin = ids ? SLOT(self, R_origin) : NULL;
@@ -473,10 +479,6 @@ woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
         return NULL;
     }
     if (!PyDict_CheckExact(waits) || PyDict_GET_SIZE(waits) || !PyDict_CheckExact(ids)) {
-        return NULL;
-    }
-    int no = answer_is(future, s_cancelled, Py_False);
-    if (no != 1) {
         return NULL;
     }
     PyObject *key = PyLong_FromVoidPtr(task);
@@ -1105,22 +1107,27 @@ timer_at(PyObject *loop, PyObject *when, PyObject *callback, PyObject *const *ar
 {
     PyObject *running = *(PyObject **)((char *)loop + L_running_task);
     PyObject *deadline = *(PyObject **)((char *)loop + L_step_deadline);
-    PyObject *scheduled = *(PyObject **)((char *)loop + L_scheduled);
-    if (running == NULL || deadline == NULL || scheduled == NULL) {
+    if (running == NULL || deadline == NULL) {
         return NULL; /* (the Python code says what is missing) */
     }
     if (running != Py_None) {
+        Py_INCREF(deadline); /* (comparing ``when`` may run its code) */
         int earlier = PyObject_RichCompareBool(when, no_deadline, Py_LT);
         if (earlier == 1) {
             int none = PyObject_Not(deadline);
             earlier = none != 0 ? none : PyObject_RichCompareBool(when, deadline, Py_LT);
         }
+        Py_DECREF(deadline);
         if (earlier < 0) {
             return NULL;
         }
         if (earlier) {
             set_slot(loop, L_step_deadline, Py_NewRef(when));
         }
+    }
+    PyObject *scheduled = SLOT(loop, L_scheduled);
+    if (scheduled == NULL) {
+        return NULL;
     }
     if (callback == sleep_timer) {
         set_slot(loop, L_sleep_due, Py_NewRef(when));
