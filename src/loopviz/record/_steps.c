@@ -1256,8 +1256,20 @@ method_get(PyObject *self, PyObject *obj, PyObject *type)
 static PyObject *
 method_repr(PyObject *self)
 {
-    return PyUnicode_FromFormat("<compiled method %s>", ((Method *)self)->name);
+    return PyUnicode_FromFormat("<compiled method %s of loopviz>", ((Method *)self)->name);
 }
+
+static PyObject *
+method_name(PyObject *self, void *closure)
+{
+    return PyUnicode_FromString(((Method *)self)->name);
+}
+
+static PyGetSetDef method_getset[] = {
+    {"__name__", method_name, NULL, "the name of the Python method it takes the place of"},
+    {"__qualname__", method_name, NULL, NULL},
+    {NULL},
+};
 
 static PyTypeObject MethodType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "loopviz.record._steps.Method",
@@ -1267,6 +1279,7 @@ static PyTypeObject MethodType = {
     .tp_call = PyVectorcall_Call,
     .tp_descr_get = method_get,
     .tp_repr = method_repr,
+    .tp_getset = method_getset,
 };
 
 static PyObject *
@@ -1500,22 +1513,23 @@ PyInit__steps(void)
         return NULL;
     }
     struct {
-        const char *name;
+        const char *attribute;
+        const char *name; /* the Python method's */
         fastcall impl;
     } methods[] = {
-        {"step_run", step_run},
-        {"timed_run", timed_run},
-        {"after_step", after_step},
-        {"call_soon", call_soon},
-        {"call_at", call_at},
-        {"create_task", create_task},
+        {"step_run", "_run", step_run},
+        {"timed_run", "_run", timed_run},
+        {"after_step", "after_step", after_step},
+        {"call_soon", "call_soon", call_soon},
+        {"call_at", "call_at", call_at},
+        {"create_task", "create_task", create_task},
     };
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         PyObject *m = new_method(methods[i].impl, methods[i].name);
         if (m != NULL && methods[i].impl == after_step) {
             after_step_method = Py_NewRef(m);
         }
-        if (m == NULL || PyModule_AddObject(module, methods[i].name, m) < 0) {
+        if (m == NULL || PyModule_AddObject(module, methods[i].attribute, m) < 0) {
             Py_XDECREF(m);
             Py_DECREF(module);
             return NULL;
