@@ -120,6 +120,7 @@ static PyObject *after_step_method; /* this module's after_step */
 static PyTypeObject *loop_type;  /* TracingLoop */
 static PyTypeObject *recorder_type; /* Recorder, once session.py configured it */
 static PyTypeObject *task_type;  /* asyncio.Task */
+static PyTypeObject *wrapper_type; /* a coroutine's __await__() iterator (cpython.py) */
 static getter fut_waiter_get;    /* its _fut_waiter getter */
 static void *fut_waiter_closure;
 static PyTypeObject *step_type;  /* the C Task's step callback type, once seen */
@@ -138,6 +139,11 @@ static Py_ssize_t L_hooks, L_recording, L_running_task, L_running_tid, L_running
 static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary, R_task_ids,
     R_finished, R_strings, R_held, R_resource_waits;
 static Py_ssize_t L_executor_jobs, L_creating, L_sleep_due, L_scheduled;
+static Py_ssize_t R_codes;
+static PyObject *waited_type, *wait_sleep, *wait_for; /* trace.Waited; Wait.SLEEP; WAIT_FOR */
+static double no_deadline_s;
+static PyObject *s_get_coro, *s_cr_code, *s_cr_await, *s_cr_frame, *s_f_lasti, *s_library,
+    *s_kind, *s_sites;
 static Py_ssize_t T_when, T_scheduled, T_ref; /* a Timer's */
 static PyTypeObject *timer_class;
 static PyObject *call_at_py, *create_task_py, *stock_create_task, *heappush, *sleep_timer,
@@ -192,6 +198,19 @@ slot_true(PyObject *obj, Py_ssize_t offset, const char *name)
 {
     PyObject *v = slot(obj, offset, name);
     return v == NULL ? -1 : v == Py_True ? 1 : v == Py_False || v == Py_None ? 0 : PyObject_IsTrue(v);
+}
+
+/* Whether obj.name is true: 1, 0, or -1. */
+static int
+attr_is_true(PyObject *obj, PyObject *name)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL) {
+        return -1;
+    }
+    int r = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return r;
 }
 
 static inline int
@@ -511,6 +530,173 @@ woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
     return tid;
 }
 
+/* A float field of the loop (``loop.time()`` seconds) as ``int(x * 1e9)``: 0 on success,
+ * 1 where Python's answer is not a C integer's (NaN, too large), -1 on error. */
+static int
+seconds_ns(PyObject *x, long long *out)
+{
+    double v = PyFloat_AsDouble(x);
+    if (v == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    v *= 1e9;
+    if (!(v > -9e18 && v < 9e18)) {
+        return 1;
+    }
+    *out = (long long)v;
+    return 0;
+}
+
+/* ``_step_ended``'s most frequent wait in C: a task whose chain of awaits is coroutines only,
+ * ending in ``asyncio.sleep()`` (as ``_waited`` finds it), at a place of its own code seen
+ * before. 1: recorded; 0: the Python code must do it (nothing was changed); -1: an error. */
+static int
+waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long long start,
+                long long dur, long long t1)
+{
+    PyObject *codes = SLOT(self, R_codes);
+    if (codes == NULL) {
+        return -1;
+    }
+    if (!PyDict_CheckExact(codes)) {
+        return 0;
+    }
+    Py_INCREF(codes);
+    PyObject *obj = PyObject_CallMethodNoArgs(task, s_get_coro);
+    PyObject *user = NULL, *user_info = NULL, *found = NULL;
+    int outcome = obj == NULL ? -1 : 0;
+    while (obj != NULL && obj != Py_None) {
+        if (!PyCoro_CheckExact(obj)) {
+            if (PyGen_CheckExact(obj) || Py_TYPE(obj) == wrapper_type) {
+                goto out; /* a generator, a coroutine's wrapper: the Python code */
+            }
+            break; /* what it waits on (a future's iterator) */
+        }
+        PyObject *code = PyObject_GetAttr(obj, s_cr_code);
+        PyObject *key = code ? PyLong_FromVoidPtr(code) : NULL;
+        Py_XDECREF(code);
+        PyObject *info = key ? PyDict_GetItemWithError(codes, key) : NULL;
+        Py_XDECREF(key);
+        if (info == NULL) {
+            outcome = PyErr_Occurred() ? -1 : 0; /* code not seen yet: the Python code */
+            goto out;
+        }
+        int library = attr_is_true(info, s_library);
+        if (library < 0) {
+            outcome = -1;
+            goto out;
+        }
+        if (!library) { /* the program's own: the innermost so far */
+            Py_XSETREF(user, Py_NewRef(obj));
+            Py_XSETREF(user_info, Py_NewRef(info));
+            Py_CLEAR(found);
+        }
+        else if (found == NULL) {
+            PyObject *kind = PyObject_GetAttr(info, s_kind);
+            if (kind == NULL) {
+                outcome = -1;
+                goto out;
+            }
+            int other = kind != Py_None && PyObject_RichCompareBool(kind, wait_for, Py_EQ) != 0;
+            int waits = kind != Py_None;
+            Py_DECREF(kind);
+            if (other) {
+                goto out; /* a wait_for (or an error): the Python code */
+            }
+            if (waits) {
+                found = Py_NewRef(info);
+            }
+        }
+        PyObject *next = PyObject_GetAttr(obj, s_cr_await);
+        Py_SETREF(obj, next);
+    }
+    if (obj == NULL || user_info == NULL || found == NULL) {
+        outcome = obj == NULL ? -1 : 0;
+        goto out;
+    }
+    PyObject *kind = PyObject_GetAttr(found, s_kind);
+    int sleep = kind == NULL ? -1 : PyObject_RichCompareBool(kind, wait_sleep, Py_EQ);
+    Py_XDECREF(kind);
+    if (sleep <= 0) {
+        outcome = sleep;
+        goto out;
+    }
+    /* Where its own code is suspended: a place seen before (else the Python code). */
+    PyObject *frame = PyObject_GetAttr(user, s_cr_frame);
+    PyObject *lasti = frame ? PyObject_GetAttr(frame, s_f_lasti) : NULL;
+    Py_XDECREF(frame);
+    PyObject *sites = lasti ? PyObject_GetAttr(user_info, s_sites) : NULL;
+    PyObject *site = sites && PyDict_CheckExact(sites) ? PyDict_GetItemWithError(sites, lasti)
+                                                        : NULL;
+    Py_XINCREF(site);
+    Py_XDECREF(sites);
+    Py_XDECREF(lasti);
+    if (site == NULL) {
+        outcome = PyErr_Occurred() ? -1 : 0;
+        goto out;
+    }
+    /* Its deadline (the step's earliest timer) and the sleep's own length, as _step_ended and
+     * _waited work them out. */
+    PyObject *deadline = SLOT(loop, L_step_deadline);
+    PyObject *due = deadline ? SLOT(loop, L_sleep_due) : NULL;
+    PyObject *origin = due ? SLOT(self, R_origin) : NULL;
+    long long base = origin ? as_ns(origin) : -1, timeout = 0, detail = 0, ns = 0;
+    int has = deadline ? PyObject_IsTrue(deadline) : -1;
+    int odd = has < 0 || (base == -1 && PyErr_Occurred()) ? -1 : 0;
+    if (odd == 0 && has) {
+        odd = seconds_ns(deadline, &ns);
+        timeout = ns - t1;
+        timeout = timeout ? (timeout > 1 ? timeout : 1) : 0;
+    }
+    if (odd == 0) {
+        double at = PyFloat_AsDouble(due);
+        if (at == -1.0 && PyErr_Occurred()) {
+            odd = -1;
+        }
+        else if (at >= no_deadline_s) {
+            detail = -1; /* it sleeps for ever */
+        }
+        else if ((odd = seconds_ns(due, &ns)) == 0) {
+            long long own = ns - base - start - dur;
+            detail = own > timeout ? own : 0;
+        }
+    }
+    if (odd != 0) {
+        Py_DECREF(site);
+        outcome = odd < 0 ? -1 : 0;
+        goto out;
+    }
+    PyObject *emit = SLOT(self, R_emit);
+    PyObject *fields[7] = {NULL};
+    fields[0] = emit ? PyLong_FromLongLong(start) : NULL;
+    fields[1] = Py_NewRef(tid);
+    fields[2] = fields[0] ? PyLong_FromLongLong(dur) : NULL;
+    fields[3] = Py_NewRef(wait_sleep);
+    fields[4] = fields[2] ? PyLong_FromLongLong(detail) : NULL;
+    fields[5] = site; /* (given) */
+    fields[6] = fields[4] ? PyLong_FromLongLong(timeout) : NULL;
+    PyObject *record = fields[6] ? PyObject_Vectorcall(waited_type, fields, 7, NULL) : NULL;
+    for (int i = 0; i < 7; i++) {
+        Py_XDECREF(fields[i]);
+    }
+    PyObject *r = NULL;
+    if (record != NULL) {
+        Py_INCREF(emit);
+        r = PyObject_CallOneArg(emit, record);
+        Py_DECREF(emit);
+        Py_DECREF(record);
+    }
+    Py_XDECREF(r);
+    outcome = r == NULL ? -1 : 1;
+out:
+    Py_XDECREF(obj);
+    Py_XDECREF(user);
+    Py_XDECREF(user_info);
+    Py_XDECREF(found);
+    Py_DECREF(codes);
+    return outcome;
+}
+
 /* The step of ``task`` (id ``tid``) ran from t0 to t1: ``self`` (a Recorder) records it. */
 static int
 step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long long t0,
@@ -570,7 +756,8 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
     }
     else {
         /* try: self._step_ended(...) except Exception as exc: self.fail(exc) */
-        int done = waiter_none ? finished_with_none(self, task, tid, t0 - base, t1 - t0) : 0;
+        int done = waiter_none ? finished_with_none(self, task, tid, t0 - base, t1 - t0)
+                               : waited_on_sleep(self, loop, task, tid, t0 - base, t1 - t0, t1);
         if (done == 0) {
             PyObject *start = PyLong_FromLongLong(t0);
             end = start ? PyLong_FromLongLong(t1) : NULL;
@@ -1429,11 +1616,25 @@ configure_timers(PyObject *module, PyObject *args, PyObject *kw)
 }
 
 static PyObject *
-configure_recorder(PyObject *module, PyObject *cls)
+configure_recorder(PyObject *module, PyObject *args, PyObject *kw)
 {
-    if (!PyType_Check(cls)) {
-        return PyErr_Format(PyExc_TypeError, "not a class: %R", cls);
+    static char *names[] = {"recorder", "waited", "wait_sleep", "wait_for", "no_deadline",
+                            "coroutine_wrapper", NULL};
+    PyObject *cls, *waited, *sleep, *wfor, *wrapper;
+    double never;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOdO!:configure_recorder", names,
+                                     &PyType_Type, &cls, &waited, &sleep, &wfor, &never,
+                                     &PyType_Type, &wrapper)) {
+        return NULL;
     }
+    Py_XSETREF(wrapper_type, (PyTypeObject *)Py_NewRef(wrapper));
+    if (slot_offset(cls, "_codes", &R_codes) < 0) {
+        return NULL;
+    }
+    Py_XSETREF(waited_type, Py_NewRef(waited));
+    Py_XSETREF(wait_sleep, Py_NewRef(sleep));
+    Py_XSETREF(wait_for, Py_NewRef(wfor));
+    no_deadline_s = never;
     if (slot_offset(cls, "origin", &R_origin) < 0 || slot_offset(cls, "emit", &R_emit) < 0 ||
         slot_offset(cls, "_fresh", &R_fresh) < 0 ||
         slot_offset(cls, "_queue_users", &R_queue_users) < 0 ||
@@ -1454,7 +1655,8 @@ static PyMethodDef module_methods[] = {
      "Hand over the classes and functions the compiled methods use."},
     {"configure_timers", (PyCFunction)(void (*)(void))configure_timers,
      METH_VARARGS | METH_KEYWORDS, "Hand over what call_at and create_task use."},
-    {"configure_recorder", configure_recorder, METH_O,
+    {"configure_recorder", (PyCFunction)(void (*)(void))configure_recorder,
+     METH_VARARGS | METH_KEYWORDS,
      "Hand over the Recorder class, whose after_step this module's takes the place of."},
     {NULL, NULL, 0, NULL},
 };
@@ -1488,6 +1690,14 @@ PyInit__steps(void)
     INTERN(s_callback_min_ns, "CALLBACK_MIN_NS");
     INTERN(s_task_scheduled, "task_scheduled");
     INTERN(s_step_ended, "_step_ended");
+    INTERN(s_get_coro, "get_coro");
+    INTERN(s_cr_code, "cr_code");
+    INTERN(s_cr_await, "cr_await");
+    INTERN(s_cr_frame, "cr_frame");
+    INTERN(s_f_lasti, "f_lasti");
+    INTERN(s_library, "library");
+    INTERN(s_kind, "kind");
+    INTERN(s_sites, "sites");
     INTERN(s_task_created, "task_created");
     INTERN(s_fail, "fail");
     INTERN(s_cancelled, "cancelled");

@@ -26,7 +26,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import CodeType, CoroutineType, FrameType, GeneratorType
+from types import CodeType, CoroutineType, FrameType, GeneratorType, ModuleType
 from typing import IO, Any
 
 from loopviz.record.code import (
@@ -147,6 +147,7 @@ class Recorder(LoopHooks):
 
     # What each step reads, as slots: the compiled step path (``_steps.c``) reaches them directly.
     __slots__ = (
+        "_codes",
         "_finished",
         "_fresh",
         "_held",
@@ -896,6 +897,22 @@ class Recorder(LoopHooks):
         return None
 
 
-if STEPS is not None:  # the compiled twin (loop.py)
-    STEPS.configure_recorder(Recorder)
-    setattr(Recorder, "after_step", STEPS.after_step)  # noqa: B010 - a method, replaced
+def _compiled_after_step(steps: ModuleType) -> Any:
+    """The compiled ``after_step`` (loop.py's ``STEPS``), told where the recorder's fields are;
+    None if it cannot be (a build older than this file: the Python one runs)."""
+    try:
+        steps.configure_recorder(
+            recorder=Recorder,
+            waited=Waited,
+            wait_sleep=_WAIT_SLEEP,
+            wait_for=WAIT_FOR,
+            no_deadline=NO_DEADLINE_S,
+            coroutine_wrapper=COROUTINE_WRAPPER,
+        )
+    except (TypeError, AttributeError):
+        return None
+    return steps.after_step
+
+
+if STEPS is not None and (_after_step := _compiled_after_step(STEPS)) is not None:
+    setattr(Recorder, "after_step", _after_step)  # noqa: B010 - a method, replaced
