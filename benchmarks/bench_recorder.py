@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from loopviz.record import Recorder, handles
+from loopviz.record.loop import STEPS
 
 MODES = ("memory", "file")
 MAX_BYTES_PER_EVENT = 30
@@ -284,8 +285,16 @@ def count_instructions(workload: Workload, scale: float) -> Instructions:
     return Instructions(plain, traced)
 
 
+def recorder_kind() -> str:
+    """Which step path recorded: the compiled one (record/_steps.c) or the Python one."""
+    return "compiled recorder" if STEPS is not None else "pure-Python recorder"
+
+
 def print_instructions(found: dict[str, Instructions], scale: float) -> None:
-    print(f"Instructions (callgrind, start-up taken off; scale {scale:g}):")
+    print(
+        f"Python {platform.python_version()}, {recorder_kind()}: instructions (callgrind, "
+        f"start-up taken off; scale {scale:g}):"
+    )
     head = f"{'workload':<27} {'plain Minstr':>13} " + " ".join(
         f"{mode + ' ratio':>12} {'events':>9}" for mode in MODES
     )
@@ -342,7 +351,10 @@ def measure_record(pairs: int, tmp: Path) -> None:
     for _ in range(pairs):
         runs.append((time_process(plain), time_process(traced)))
     events = trace.read_bytes().count(b"\n") - 1
-    print(f"Python {platform.python_version()}: loopviz record of 2,000 tasks × 500 sleep(0)")
+    print(
+        f"Python {platform.python_version()}, {recorder_kind()}: loopviz record of 2,000 "
+        "tasks × 500 sleep(0)"
+    )
     print(f"{pairs} alternating pairs; {events:,} events; target ≤{RECORD_TARGET} (wall)")
     for i, what in enumerate(("wall", "CPU")):
         ratios = [traced[i] / plain[i] for plain, traced in runs]
@@ -363,7 +375,10 @@ def mark(ok: bool) -> str:
 
 
 def print_table(results: list[Result], pairs: int, scale: float) -> None:
-    print(f"Python {platform.python_version()} ({sys.implementation.name}), {platform.machine()}")
+    print(
+        f"Python {platform.python_version()} ({sys.implementation.name}), {platform.machine()}, "
+        f"{recorder_kind()}"
+    )
     print(f"{pairs} alternating pairs per row (plain, traced, ...); scale {scale:g}")
     head = (
         f"{'workload':<27} {'mode':<6} {'plain ms':>9} {'traced ms':>10} {'ratio':>6} "

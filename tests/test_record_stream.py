@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib.util
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -23,6 +27,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from loopviz.compiled import PURE_PYTHON
 from loopviz.record import Recorder
 from loopviz.trace import (
     Blocking,
@@ -250,29 +255,78 @@ def stream_of(name: str) -> list[list[Any]]:
     return by_task(stream) if name in BY_TASK else stream
 
 
-# --- the test -----------------------------------------------------------------------------------
+# --- the test: compiled and pure Python -------------------------------------------------------
+# Each way runs in a process of its own (the choice is made as loopviz.record is imported):
+# the compiled step path (record/_steps.c) where it is built, and the pure-Python one.
+
+WAYS = ("compiled", "pure")
+
+
+def compiled_missing() -> str | None:
+    """Why the compiled recorder cannot run here (None: it can)."""
+    if importlib.util.find_spec("loopviz.record._steps") is None:
+        return "the compiled recorder is not built here (installed with no C compiler)"
+    return None
+
+
+@functools.cache
+def streams_in(way: str) -> dict[str, Any]:
+    """Every workload's normalized stream, recorded in a new process the given way."""
+    env = {k: v for k, v in os.environ.items() if k != PURE_PYTHON}
+    if way == "pure":
+        env[PURE_PYTHON] = "1"
+    done = subprocess.run(
+        [sys.executable, __file__, "--print"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+@pytest.fixture(params=WAYS)
+def way(request: pytest.FixtureRequest) -> str:
+    if request.param == "compiled" and (reason := compiled_missing()):
+        pytest.skip(reason)
+    return str(request.param)
 
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
-def test_records_are_the_same_times_aside(name: str) -> None:
+def test_records_are_the_same_times_aside(name: str, way: str) -> None:
     if not FIXTURE.exists():
         pytest.skip(f"no recorded streams for this Python ({FIXTURE.name})")
+    streams = streams_in(way)
+    assert streams["compiled"] == (way == "compiled")  # the way asked for is the one that ran
     expected = json.loads(FIXTURE.read_text())[name]
-    got = json.loads(json.dumps(stream_of(name)))  # tuples as lists, as the fixture's
+    got = streams[name]
     assert len(got) == len(expected)
     for i, (mine, theirs) in enumerate(zip(got, expected, strict=True)):
         assert mine == theirs, f"record {i} differs"
 
 
-if __name__ == "__main__":
-    FIXTURE.write_text(json.dumps({name: stream_of(name) for name in WORKLOADS}, indent=0) + "\n")
-    print(f"wrote {FIXTURE}")
-
-
-def test_debug_mode_records_the_same_with_a_new_handle_per_step() -> None:
+def test_debug_mode_records_the_same_with_a_new_handle_per_step(way: str) -> None:
     """In debug mode a yielding step is queued on a new handle (the loop reads a handle after
     it ran there), not its own again: the records are the same."""
     if not FIXTURE.exists():
         pytest.skip(f"no recorded streams for this Python ({FIXTURE.name})")
     expected = json.loads(FIXTURE.read_text())["yield"]
-    assert json.loads(json.dumps(normalized(record(yields, debug=True)))) == expected
+    assert streams_in(way)["debug yield"] == expected
+
+
+def _print_streams() -> None:
+    """The child process of ``streams_in``: the streams as JSON on stdout."""
+    from loopviz.record import handles  # imported by Recorder: which _run it has
+
+    streams: dict[str, Any] = {name: stream_of(name) for name in WORKLOADS}
+    streams["debug yield"] = normalized(record(yields, debug=True))
+    streams["compiled"] = "compiled" in repr(handles.Step._run)
+    print(json.dumps(streams))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--print"]:
+        _print_streams()
+    else:
+        FIXTURE.write_text(
+            json.dumps({name: stream_of(name) for name in WORKLOADS}, indent=0) + "\n"
+        )
+        print(f"wrote {FIXTURE}")

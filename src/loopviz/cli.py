@@ -9,6 +9,7 @@ error reaches the user as one line starting with ``loopviz:``, never a traceback
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from loopviz import __version__, exits
+from loopviz.compiled import PURE_PYTHON
 from loopviz.exits import LoopvizError
 
 if TYPE_CHECKING:
@@ -107,6 +109,16 @@ def _add_block_threshold(parser: argparse.ArgumentParser, when: str = "") -> Non
     )
 
 
+def _recorder() -> str:
+    """Whether recordings use the compiled step path (record/_steps.c, built where a C compiler
+    was at install), said without importing the recorder."""
+    if importlib.util.find_spec("loopviz.record._steps") is None:
+        return "compiled recorder: not built here: pure Python"
+    if os.environ.get(PURE_PYTHON):
+        return f"compiled recorder: off ({PURE_PYTHON}=1), pure Python"
+    return "compiled recorder: in use"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="loopviz",
@@ -122,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
             "three windows of records while it renews its view)."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"loopviz {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"loopviz {__version__}; {_recorder()}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="loopviz")
 
     rec = sub.add_parser(

@@ -46,6 +46,17 @@ Fields and functions the loop uses, and where:
   ``_unfinished_tasks`` (its puts, less its ``task_done()`` calls) and its waiting futures
   ``_getters`` and ``_putters``, a barrier's ``_count`` (its parties waiting) and its methods
   ``_wait`` (a party waits there) and ``_release`` (the last one lets them all through).
+- The compiled step path (``_steps.c``, optional) reads and writes the slots of the handles
+  (the ``Handle`` fields above, ``Step._task / _tid``), of ``TracingLoop`` (its own hot fields
+  and the stock ``_ready / _closed / _debug``, made slots there) and of ``Recorder`` at the
+  offsets their member descriptors give (``PyMemberDescrObject.d_member``, as Python's own
+  slot access does), and ``Task._fut_waiter`` through its C getter; it knows the C Task's step
+  by its type's name (:data:`C_STEP`) and its wake-up by its ``PyMethodDef`` name
+  (``task_wakeup``). ``configure()`` checks each as ``loop.py`` imports it (a Python where one
+  is not as expected runs the Python code); ``tests/test_compiled_recorder.py`` fails if the
+  compiled code is built but not in use. It also reads ``PyFunctionObject.func_dict`` (a plain
+  function has no ``__self__``) and calls ``_PyObject_LookupAttr`` on 3.11 and 3.12 (3.13's
+  public ``PyObject_GetOptionalAttr``): a ``getattr`` with a default that makes no exception.
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).

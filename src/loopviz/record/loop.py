@@ -30,6 +30,8 @@ from collections.abc import Callable, Coroutine, Generator
 from types import FrameType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from loopviz.compiled import accelerator
+from loopviz.record import handles
 from loopviz.record.cpython import (
     C_STEP,
     GROUP_TASK_DONE,
@@ -40,11 +42,12 @@ from loopviz.record.cpython import (
     is_step,
     program_context,
     program_frames,
+    report_error,
     source_traceback,
 )
-from loopviz.record.handles import Callback, IOCallback, Step, Timer
+from loopviz.record.handles import Callback, IOCallback, Step, Timer, _TimedRun
 from loopviz.record.hooks import LoopHooks
-from loopviz.trace import PROCESS_POOL, Cause
+from loopviz.trace import PROCESS_POOL, Cause, Finished, Outcome, Ran, Ready
 
 _now = time.monotonic_ns
 _new_handle = object.__new__
@@ -142,10 +145,32 @@ class TracingLoop(asyncio.SelectorEventLoop):
     attributes are the ones :class:`~loopviz.record.hooks.LoopState` documents.
     """
 
+    # Slots for what each step reads and sets, and the stock loop's own fields the scheduling
+    # methods read (cpython.py): the compiled step path (``_steps.c``) reaches them directly.
+    __slots__ = (
+        "_closed",
+        "_debug",
+        "_ready",
+        "_scheduled",
+        "busy_since",
+        "creating",
+        "executor_jobs",
+        "hooks",
+        "recording",
+        "running_step",
+        "running_task",
+        "running_tid",
+        "sleep_due",
+        "step_deadline",
+        "wake_cause",
+        "wake_ref",
+    )
+
     if TYPE_CHECKING:  # the stock loop's private parts it uses (cpython.py), for the checker
         _ready: collections.deque[asyncio.Handle]
         _scheduled: list[asyncio.TimerHandle]
         _debug: bool
+        _closed: bool
 
         def _check_closed(self) -> None: ...
         def _check_thread(self) -> None: ...
@@ -359,3 +384,44 @@ def _is_step(callback: Any) -> bool:
         _step_type = type(callback)
         return True
     return is_step(callback)
+
+
+# The compiled step path (``_steps.c``), where it was built: its methods take the places of
+# the Python ones they are twins of. LOOPVIZ_PURE_PYTHON=1 keeps the Python ones.
+STEPS = accelerator("loopviz.record._steps")
+if STEPS is not None:
+    try:  # it checks that what it reads directly is where it expects (cpython.py)
+        STEPS.configure(
+            handle=asyncio.Handle,
+            step=Step,
+            callback=Callback,
+            loop=TracingLoop,
+            report_error=report_error,
+            ran=Ran,
+            ready=Ready,
+            finished=Finished,
+            handles_globals=vars(handles),
+            call_soon=TracingLoop.call_soon,
+            cause_io=_CAUSE_IO,
+            cause_task=_CAUSE_TASK,
+            cause_future=_CAUSE_FUTURE,
+            cause_timer=int(Cause.TIMER),
+            outcome_result=int(Outcome.RESULT),
+        )
+        STEPS.configure_timers(
+            timer=Timer,
+            call_at=TracingLoop.call_at,
+            create_task=TracingLoop.create_task,
+            stock_create_task=_stock_create_task,
+            heappush=heapq.heappush,
+            sleep_timer=SLEEP_TIMER,
+            no_deadline=NO_DEADLINE_S,
+        )
+    except (TypeError, AttributeError):  # a Python it was not made for: the Python code runs
+        STEPS = None
+if STEPS is not None:
+    setattr(Step, "_run", STEPS.step_run)  # noqa: B010 - methods, replaced
+    setattr(_TimedRun, "_run", STEPS.timed_run)  # noqa: B010
+    setattr(TracingLoop, "call_soon", STEPS.call_soon)  # noqa: B010
+    setattr(TracingLoop, "call_at", STEPS.call_at)  # noqa: B010
+    setattr(TracingLoop, "create_task", STEPS.create_task)  # noqa: B010

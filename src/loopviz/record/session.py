@@ -26,7 +26,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import CodeType, CoroutineType, FrameType, GeneratorType
+from types import CodeType, CoroutineType, FrameType, GeneratorType, ModuleType
 from typing import IO, Any
 
 from loopviz.record.code import (
@@ -49,7 +49,7 @@ from loopviz.record.cpython import (
     wrapped_coroutine,
 )
 from loopviz.record.hooks import LoopHooks, LoopState
-from loopviz.record.loop import NO_DEADLINE_S, TracingLoop
+from loopviz.record.loop import NO_DEADLINE_S, STEPS, TracingLoop
 from loopviz.record.resources import QueueBooks, ResourceWatch, install, uninstall
 from loopviz.record.sink import FLUSH_IDLE_S, Sink
 from loopviz.record.sources import source_record
@@ -145,6 +145,20 @@ class Recorder(LoopHooks):
     that to whoever reads the stream (the recording process does, for a recorded program).
     """
 
+    # What each step reads, as slots: the compiled step path (``_steps.c``) reaches them directly.
+    __slots__ = (
+        "_codes",
+        "_finished",
+        "_fresh",
+        "_held",
+        "_queue_users",
+        "_resource_waits",
+        "_strings",
+        "_task_ids",
+        "emit",
+        "origin",
+        "wants_boundary",
+    )
     max_strings = MAX_STRINGS
 
     def __init__(
@@ -633,17 +647,27 @@ class Recorder(LoopHooks):
     def after_step(
         self, loop: LoopState, task: asyncio.Task[Any], tid: int, start: int, end: int
     ) -> None:
+        # (Compiled, ``_steps.after_step`` takes this method's place: the same, in C.)
         if self._fresh:
             self.boundary()
         if task._fut_waiter is None and not task.done():  # type: ignore[attr-defined]
             self.emit(Ran(start - self.origin, tid, end - start))  # yielded: ready again
         else:
-            try:
-                self._step_ended(loop, task, tid, start, end)
-            except Exception as exc:
-                self.fail(exc)
-        if self._queue_users and tid in self._queue_users:  # what it did to its queues
-            self.resources.stepped(tid, end - self.origin, task.done())  # type: ignore[union-attr]
+            self._step_ended_or_fail(loop, task, tid, start, end)
+        if self._queue_users and tid in self._queue_users:
+            self._stepped(tid, end, task)
+
+    def _step_ended_or_fail(
+        self, loop: LoopState, task: asyncio.Task[Any], tid: int, t0: int, t1: int
+    ) -> None:
+        try:
+            self._step_ended(loop, task, tid, t0, t1)
+        except Exception as exc:
+            self.fail(exc)
+
+    def _stepped(self, tid: int, end: int, task: asyncio.Task[Any]) -> None:
+        """What the task's step just ended did to its queues."""
+        self.resources.stepped(tid, end - self.origin, task.done())  # type: ignore[union-attr]
 
     # --- the records of a task's life -------------------------------------------------------------
     def _woken(
@@ -871,3 +895,24 @@ class Recorder(LoopHooks):
         if isinstance(future, GatheringFuture):
             return _WAIT_GATHER, len(future._children)  # type: ignore[attr-defined]
         return None
+
+
+def _compiled_after_step(steps: ModuleType) -> Any:
+    """The compiled ``after_step`` (loop.py's ``STEPS``), told where the recorder's fields are;
+    None if it cannot be (a build older than this file: the Python one runs)."""
+    try:
+        steps.configure_recorder(
+            recorder=Recorder,
+            waited=Waited,
+            wait_sleep=_WAIT_SLEEP,
+            wait_for=WAIT_FOR,
+            no_deadline=NO_DEADLINE_S,
+            coroutine_wrapper=COROUTINE_WRAPPER,
+        )
+    except (TypeError, AttributeError):
+        return None
+    return steps.after_step
+
+
+if STEPS is not None and (_after_step := _compiled_after_step(STEPS)) is not None:
+    setattr(Recorder, "after_step", _after_step)  # noqa: B010 - a method, replaced
