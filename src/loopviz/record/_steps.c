@@ -282,8 +282,22 @@ run_callback(PyObject *handle)
     if (args == NULL) {
         return NULL;
     }
-    if (!PyContext_CheckExact(context)) {
-        return PyObject_CallMethod(context, "run", "O", callback); /* as Python would fail */
+    if (!PyContext_CheckExact(context)) { /* ``context.run(callback, *args)``, as asyncio */
+        PyObject *tuple = PySequence_Tuple(args);
+        PyObject *whole = tuple ? PyTuple_New(PyTuple_GET_SIZE(tuple) + 1) : NULL;
+        PyObject *run = whole ? PyObject_GetAttrString(context, "run") : NULL;
+        PyObject *result = NULL;
+        if (run != NULL) {
+            PyTuple_SET_ITEM(whole, 0, Py_NewRef(callback));
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tuple); i++) {
+                PyTuple_SET_ITEM(whole, i + 1, Py_NewRef(PyTuple_GET_ITEM(tuple, i)));
+            }
+            result = PyObject_Call(run, whole, NULL);
+        }
+        Py_XDECREF(run);
+        Py_XDECREF(whole);
+        Py_XDECREF(tuple);
+        return result;
     }
     Py_INCREF(context);
     Py_INCREF(callback);
@@ -322,7 +336,13 @@ handle_failure(PyObject *handle)
         PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt)) {
         return exc;
     }
+    /* Reported as from ``except BaseException as exc:``: the exception handler sees it in
+     * sys.exc_info(), and an error raised there has it as its context. */
+    PyObject *handled = PyErr_GetHandledException();
+    PyErr_SetHandledException(exc);
     PyObject *r = PyObject_CallFunctionObjArgs(report_error, handle, exc, NULL);
+    PyErr_SetHandledException(handled);
+    Py_XDECREF(handled);
     if (r == NULL) {
         chain_exception(exc);
         return take_exception();
@@ -848,6 +868,10 @@ step_run(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
         return NULL;
     }
     PyObject *self = args[0];
+    if (!PyObject_TypeCheck(self, step_class)) { /* its slots are read at Step's offsets */
+        PyErr_Format(PyExc_TypeError, "_run() of a Step, not of %R", self);
+        return NULL;
+    }
     PyObject *loop = slot(self, H_loop, "_loop");
     PyObject *task = loop && is_loop(loop) ? slot(self, S_task, "_task") : NULL;
     PyObject *tid = task ? slot(self, S_tid, "_tid") : NULL;
@@ -936,6 +960,10 @@ timed_run(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
         return NULL;
     }
     PyObject *self = args[0];
+    if (!PyObject_TypeCheck(self, callback_class) && !PyObject_TypeCheck(self, timer_class)) {
+        PyErr_Format(PyExc_TypeError, "_run() of a timed callback, not of %R", self);
+        return NULL;
+    }
     PyObject *loop = slot(self, H_loop, "_loop");
     PyObject *hooks = loop && is_loop(loop) ? SLOT(loop, L_hooks) : NULL;
     if (hooks == NULL) {
@@ -1113,6 +1141,17 @@ new_handle(PyTypeObject *type, PyObject *loop, PyObject *callback, PyObject *con
     return handle;
 }
 
+/* Whether the stock fields the C code reads at TracingLoop's offsets are there: unset where
+ * a subclass made one its own slot (its own offset), which the Python code then uses. */
+static inline int
+stock_slots_set(PyObject *loop)
+{
+    return *(PyObject **)((char *)loop + L_ready) != NULL &&
+           *(PyObject **)((char *)loop + L_scheduled) != NULL;
+}
+
+static int plainly_recording(PyObject *loop);
+
 /* Queues ``handle`` (a new reference, given back) in the loop's ready queue. */
 static PyObject *
 queued(PyObject *loop, PyObject *handle)
@@ -1133,9 +1172,7 @@ static PyObject *
 schedule(PyObject *loop, PyObject *callback, PyObject *const *args, Py_ssize_t nargs,
          PyObject *context)
 {
-    if (!is_loop(loop) || slot_true(loop, L_recording, "recording") != 1 ||
-        slot_true(loop, L_closed, "_closed") != 0 || slot_true(loop, L_debug, "_debug") != 0) {
-        PyErr_Clear();
+    if (!plainly_recording(loop)) {
         return NULL;
     }
     PyObject *task;
@@ -1281,7 +1318,8 @@ static int
 plainly_recording(PyObject *loop)
 {
     int yes = is_loop(loop) && slot_true(loop, L_recording, "recording") == 1 &&
-              slot_true(loop, L_closed, "_closed") == 0 && slot_true(loop, L_debug, "_debug") == 0;
+              slot_true(loop, L_closed, "_closed") == 0 && slot_true(loop, L_debug, "_debug") == 0 &&
+              stock_slots_set(loop);
     PyErr_Clear();
     return yes;
 }
