@@ -153,7 +153,11 @@ def test_the_summary_lists_the_processes(
     assert cli.main(["summary", str(trace)]) == 0
     table = capsys.readouterr().out
     assert f"Processes ({len(processes)})" in table
-    assert re.search(rf"\n  child {spawned['process']} +/\S+ -B -c .*  {spawned['pid']} ", table)
+    assert re.search(
+        rf"\n  child {spawned['process']} +multiprocessing process \(spawn\) +exited with "
+        rf"status 0 +{spawned['pid']} ",
+        table,
+    )
 
 
 def test_no_follow_children_leaves_them_out_as_before(tmp_path: Path) -> None:

@@ -133,6 +133,12 @@ waiting for a timer or I/O. Below it one lane per **worker** thread of an execut
 the executor) and tasks a library started, folded into one dimmed lane (─ where they exist);
 **g** or a click opens it.
 
+▾ **child processes**: each Python process the program started that ran an event loop
+(loopviz follows them) is a row over its tasks' lanes, drawing how many of them were alive,
+✗ where it ended failing or killed. Select its row (**↑**/**↓**) to see in the inspector its
+command and how it ended (its exit status, the signal that killed it, or still running when
+the recording stopped); **Enter** or a click folds its lanes into the row.
+
 ▾ **resources**, under the tasks: one lane per lock, semaphore, event, condition, queue and
 barrier the program made (**R** or a click on their head folds them). Its bar is as high as
 how full it is: permits in use, items queued, parties arrived, a lock held, against its
@@ -680,6 +686,58 @@ _PID = " · pid "
 def process_row(info: ProcessInfo, tasks: int) -> str:
     """A child process's row over its lanes: "child 1 · 12 tasks · pid 4242"."""
     return f"{process(info)} · {tasks:,} task{'' if tasks == 1 else 's'}{_PID}{info.pid}"
+
+
+STATUS_NOT_SEEN = (
+    "exit status not seen: no recorded process waited for it; its parent was not recorded, "
+    "or ended first"
+)
+
+
+def process_end(info: ProcessInfo, over: bool) -> str:
+    """How a child process ended: "exited with status 0", "killed by signal 9 (SIGKILL)";
+    ``over``: the recording has stopped (else one not known to have ended is running)."""
+    if info.status is not None:
+        if info.status < 0:
+            return f"killed by {_signal(-info.status)}"
+        return f"exited with status {info.status}"
+    if info.ended is not None:
+        return "ended, exit status not seen"
+    return "still running when the recording stopped" if over else "running"
+
+
+# What multiprocessing's own command lines run, as a user knows them.
+_MULTIPROCESSING = (
+    ("multiprocessing.spawn import spawn_main", "multiprocessing process (spawn)"),
+    ("multiprocessing.forkserver import main", "multiprocessing's fork server"),
+    ("multiprocessing.resource_tracker import main", "multiprocessing's resource tracker"),
+)
+
+
+def command(line: str) -> str:
+    """A process's command line as a reader knows it: multiprocessing's own by what they
+    are, others with the interpreter's folder left out ("python -c ...", "uvicorn app:app")."""
+    for marker, said in _MULTIPROCESSING:
+        if marker in line:
+            return said
+    first, _, rest = line.partition(" ")
+    return " ".join(filter(None, (PurePath(first).name, rest)))
+
+
+def process_facts(info: ProcessInfo, tasks: int, busy: int, over: bool) -> list[str]:
+    """The inspector's lines on a child process (after its row's words): its command, who
+    started it, when it started and how it ended, its loops and tasks."""
+    end = process_end(info, over)
+    if info.ended is not None:
+        end += f" at {format_time(info.ended)}"
+    return [
+        command(info.command),
+        f"pid {info.pid}, started by pid {info.ppid}",
+        f"started at {format_time(info.started)}",
+        end,
+        f"{info.loops:,} event loop{'' if info.loops == 1 else 's'}, busy {format_time(busy)}",
+        f"{tasks:,} task{'' if tasks == 1 else 's'}",
+    ]
 
 
 def fit_process_row(label: str, width: int) -> str:

@@ -11,6 +11,7 @@ keeps everything that reached this process.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -44,6 +45,7 @@ from loopviz.record.window import Window
 from loopviz.trace import (
     End,
     EndReason,
+    Exit,
     Header,
     Loss,
     Lost,
@@ -155,6 +157,7 @@ class Recording:
         self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
         self._last_lines: list[bytes] = []  # the last batch of records that arrived
+        self._program_ended = False  # (its processes left running are killed then)
 
     @property
     def running(self) -> bool:
@@ -268,6 +271,7 @@ class Recording:
             self._signal(signal.SIGKILL)
             proc.wait()
         ended = time.monotonic_ns()
+        self._program_ended = True
         if self._forwarding is not None:
             signal.signal(signal.SIGUSR1, self._forwarding)
             self._forwarding = None
@@ -343,10 +347,13 @@ class Recording:
             if hello is None:
                 return
             proc = self._announce(*hello)
-            if next(lines, None) is None:
-                return  # it never imported asyncio: known as followed, with nothing to say
-            for data in lines:
+            for data in itertools.islice(lines, 1, None):  # (the first: its own header)
                 self._deliver(data, proc)
+        # It ended (its connection closed with it): said unless the recording ended first,
+        # whose end killed it (then it was still running when the recording stopped).
+        if not self._program_ended:
+            ended = Exit(time.monotonic_ns() - self._origin(), hello[0], 0, known=False)
+            self._deliver(encode_records([ended]), proc)
 
     def _lines(self, read: Callable[[], bytes]) -> Iterator[bytes]:
         """Whole lines of a channel: the first two one at a time, then as many as arrived."""

@@ -57,6 +57,7 @@ from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, alive, stats
 from loopviz.model.timeline import Timeline
 from loopviz.model.wakers import wake_at
 from loopviz.model.words import shorten
+from loopviz.trace import Outcome
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll (and the census)
@@ -104,6 +105,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.key = key
 
+    class ProcessClicked(Message):
+        """A click on a child process's row: it is selected (and folded or unfolded)."""
+
+        def __init__(self, proc: int) -> None:
+            super().__init__()
+            self.proc = proc
+
     class ResourceClicked(Message):
         """A click on a resource's lane: it is selected."""
 
@@ -129,6 +137,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     selected: var[int] = var(0, init=False)  # bound to the screen's
     selected_group: var[str] = var("", init=False)  # bound to the screen's: a group's key
     selected_resource: var[int] = var(0, init=False)  # bound to the screen's: a resource's id
+    selected_process: var[int] = var(0, init=False)  # bound to the screen's: a child's number
     letters: var[bool] = var(False, init=False)  # each wait kind marked by a letter too
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -326,6 +335,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 rows.extend(self._grouped_rows(mine))
         return rows
 
+    def process_tasks(self, proc: int) -> list[int]:
+        """The tasks of child process ``proc`` that its row is over (the search's, if any)."""
+        return self._processes.get(proc, [])
+
     def toggle_process(self, proc: int) -> None:
         """Fold a child process's lanes into its row, or unfold them."""
         self._folded_processes ^= {proc}
@@ -453,8 +466,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def selectable(self) -> list[Row]:
-        """The rows a user can select, in order: tasks, coroutines' groups and resources."""
-        return [row for row in self._rows if row.kind in ("task", CORO, RESOURCE)]
+        """The rows a user can select, in order: tasks, coroutines' groups, child processes
+        and resources."""
+        return [row for row in self._rows if row.kind in ("task", CORO, PROCESS, RESOURCE)]
 
     # --- the window -----------------------------------------------------------------------
     @property
@@ -606,6 +620,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 self.refresh_line(self.header_rows - 1 + index)
         self.scroll_to_resource(resource_id)
 
+    def watch_selected_process(self, before: int, proc: int) -> None:
+        self._refresh_waker()
+        for index in (self._row_of(PROCESS, before), self._row_of(PROCESS, proc)):
+            if index is not None:
+                self.refresh_line(self.header_rows - 1 + index)
+        self._scroll_to_row(self._row_of(PROCESS, proc))
+
     def _row_of(self, kind: str, key: int | str) -> int | None:
         return next(
             (i for i, row in enumerate(self._rows) if row.kind == kind and row.key == key), None
@@ -755,7 +776,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             selected = row.key == self.selected_resource
             text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         elif row.kind == PROCESS:
-            selected = False
+            selected = row.key == self.selected_process
             marker = "▸" if row.key in self._folded_processes else "▾"
             text = marker + words.fit_process_row(row.label, width - 2)
         else:
@@ -789,11 +810,17 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._resources_head(columns, looks)
         if row.kind == RESOURCE:
             return self._resource_cells(int(row.key), axis, looks), 0
-        if row.kind == PROCESS:  # how many of its tasks were alive
+        if row.kind == PROCESS:  # how many of its tasks were alive; a failure's end marked
             counts = alive(timeline, self._processes.get(int(row.key), []), axis.edges)
             peak = max(counts, default=0)
             style = looks.group[1]
-            return axis.spread([(bar(count, peak), style) for count in counts], BLANK), 0
+            cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
+            process = timeline.processes[int(row.key)]
+            failed = looks.end_mark(Outcome.ERROR) if process.status else None
+            end = axis.column_of(process.ended) if process.ended is not None else None
+            if failed is not None and end is not None:
+                cells[end] = failed
+            return cells, 0
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
             cells = [
@@ -1061,7 +1088,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif row is not None and row.kind == RESOURCE:
             self.post_message(self.ResourceClicked(int(row.key)))
         elif row is not None and row.kind == PROCESS:
-            self.toggle_process(int(row.key))
+            self.post_message(self.ProcessClicked(int(row.key)))
         elif row is not None and row.kind == CORO:
             self.post_message(self.GroupClicked(str(row.key)))
         elif row is not None and row.kind == "task":
