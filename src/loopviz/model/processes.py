@@ -67,7 +67,7 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
     LoopMark: ("loop",),
     ProgramError: (),
     End: (),
-    Renamed: (),  # ``name``, below
+    Renamed: ("task",),  # and ``name``, below
     Resource: ("id", "name", "site"),
     Use: ("resource", "task"),
     Untraced: (),
