@@ -270,8 +270,9 @@ class _Adopter:
 
     def _exited(self, pid: int, status: int) -> None:
         recorder = self.recorder
-        if recorder.enabled:
-            recorder.emit(Exit(recorder.now(), pid, status))
+        if recorder.enabled:  # sent at once: a process running no loop (multiprocessing's
+            recorder.emit(Exit(recorder.now(), pid, status))  # fork server) flushes seldom
+            recorder.flush(force=True)
 
     def _noting_popen(self, init: Callable[..., None]) -> Callable[..., None]:
         """``subprocess.Popen.__init__``, noting a process that runs a Python interpreter."""

@@ -26,9 +26,9 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -53,7 +53,7 @@ from loopviz.model import words
 from loopviz.model.census import Census, CensusColumn
 from loopviz.model.columns import loop_columns, task_columns
 from loopviz.model.facts import TaskInfo
-from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, alive, stats
+from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, Lives, Tally
 from loopviz.model.timeline import Timeline
 from loopviz.model.wakers import wake_at
 from loopviz.model.words import shorten
@@ -73,6 +73,20 @@ CORO = "coro"  # the row kind of a coroutine's group (its key: ``groups.group_ke
 RESOURCES = "resources"  # the row key of the head of the resources' lanes, which folds them
 RESOURCE = "resource"  # the row kind of a resource's lane (its key: the resource's id)
 CENSUS_ROWS = words.CENSUS_ROWS  # the census strip's rows, over the loop's lane
+
+
+_K = TypeVar("_K", int, str)
+_L = TypeVar("_L", bound=Lives)
+
+
+@dataclass(slots=True)
+class _Kept(Generic[_L]):
+    """A row's lives (``groups.Lives``) for the filter they were made under, as of the data's
+    ``generation``."""
+
+    filter: object
+    lives: _L
+    generation: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +184,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._folded_processes: set[int] = set()  # child processes the user folded
         # Per group: its spreads, and the data they were worked out from.
         self._stats: dict[str, tuple[tuple[object, ...], GroupStats]] = {}
+        # What each group's and each child process's row draws, kept as data arrives.
+        self._tallies: dict[str, _Kept[Tally]] = {}
+        self._process_lives: dict[int, _Kept[Lives]] = {}
         self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
         self.census: Census | None = None
         self._census_shown: bool | None = None  # the user's choice (None: shown at scale)
@@ -406,17 +423,31 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         when the run or the filter changed."""
         timeline = self.timeline
         assert timeline is not None
-        group = self.grouping.groups[key]
-        shown = self._members.get(key, group.tasks)
         data = (timeline.end, len(timeline.tasks), self.filter)
         cached = self._stats.get(key)
         if cached is not None and cached[0] == data:
             return cached[1]
-        if len(shown) != len(group.tasks):  # a filter leaves some: of those
-            group = replace(group, tasks=shown)
-        found = stats(timeline, group)
+        found = self._tally(key).stats(timeline)
         self._stats[key] = (data, found)
         return found
+
+    def _tally(self, key: str) -> Tally:
+        """What a group's row draws, kept up to date as its tasks come and end."""
+        members = self._members.get(key, self.grouping.groups[key].tasks)
+        return self._kept(self._tallies, key, members, Tally)
+
+    def _kept(self, store: dict[_K, _Kept[_L]], key: _K, tasks: list[int], make: type[_L]) -> _L:
+        """``store``'s lives of ``tasks`` under ``key``: the tasks new since, and the ends
+        since, taken in once per change of the data; made anew when the filter changed."""
+        assert self.timeline is not None
+        held = store.get(key)
+        if held is None or held.filter is not self.filter:
+            held = store[key] = _Kept(self.filter, make())
+        if held.generation != self._generation:
+            held.generation = self._generation
+            held.lives.update(self.timeline)
+            held.lives.add(self.timeline, tasks[held.lives.count :])
+        return held.lives
 
     # --- the census -------------------------------------------------------------------------
     @property
@@ -811,7 +842,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if row.kind == RESOURCE:
             return self._resource_cells(int(row.key), axis, looks), 0
         if row.kind == PROCESS:  # how many of its tasks were alive; a failure's end marked
-            counts = alive(timeline, self._processes.get(int(row.key), []), axis.edges)
+            tasks = self._processes.get(int(row.key), [])
+            counts = self._kept(self._process_lives, int(row.key), tasks, Lives).alive(axis.edges)
             peak = max(counts, default=0)
             style = looks.group[1]
             cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
@@ -881,7 +913,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """How many of a group's tasks were alive per column, as bars; over its first
         columns, how long they lived and waited in the ready queue."""
         assert self.timeline is not None
-        counts = alive(self.timeline, self._members.get(key, []), axis.edges)
+        counts = self._tally(key).alive(axis.edges)
         peak = max(counts, default=0)
         style = looks.group[1]
         cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
