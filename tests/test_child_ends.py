@@ -176,3 +176,39 @@ async def test_a_child_s_row_is_selected_and_folded_by_keyboard(
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(view._rows) == rows, "the child to unfold")
         assert "**Enter** or a click folds its lanes" in words.RUN_VIEW_HELP
+
+
+TERMINATED = """\
+import asyncio, multiprocessing, time
+
+
+async def work():
+    await asyncio.sleep(30)
+
+
+def job(_):
+    asyncio.run(work())
+
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pool.map_async(job, [0])
+        time.sleep(1.5)  # then leaving the pool terminates its worker, mid-sleep
+    print("left")
+"""
+
+
+def test_a_task_cut_short_by_its_process_s_end_says_so(tmp_path: Path) -> None:
+    """A pool's worker terminated while its task sleeps: the task never finished, and the
+    summary and the warning say that its process was killed."""
+    done, trace = run_record(write_program(tmp_path, TERMINATED))
+    assert done.returncode == 0, done.stderr
+    timeline = Timeline.from_file(trace)
+    (work,) = [info for info in timeline.tasks if info.coro == "work"]
+    assert work.ended is None
+    child = f"child {work.process}"
+    said = words.task_outcome(timeline, work.id)
+    assert said == f"never finished: {child} was killed by signal 15 (SIGTERM)"
+    assert words.never_finished(timeline, work.id).endswith(
+        f"; {child} was killed by signal 15 (SIGTERM)"
+    )

@@ -437,8 +437,25 @@ def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
 
 
 def task_outcome(timeline: Timeline, task_id: int) -> str:
+    """``outcome``; for a child process's task that never finished, how its process ended
+    ("never finished: child 2 was killed by signal 15 (SIGTERM)")."""
     info = timeline.task(task_id)
-    return outcome(info.outcome, info.outcome_detail, timeline.finished)
+    said = outcome(info.outcome, info.outcome_detail, timeline.finished)
+    ended = _its_process(timeline, info) if info.outcome is None else ""
+    return f"{said}: {ended}" if ended else said
+
+
+def _its_process(timeline: Timeline, info: TaskInfo) -> str:
+    """How the child process a task ran in ended, once it did or the run is over
+    ("child 2 was killed by signal 15 (SIGTERM)"); "" for the program's own."""
+    if not info.process or info.process >= len(timeline.processes):
+        return ""
+    process_info = timeline.processes[info.process]
+    if process_info.ended is None and not timeline.finished:
+        return ""
+    end = process_end(process_info, over=True)
+    was = "was " if end.startswith(("killed", "still")) else ""
+    return f"{process(process_info)} {was}{end}"
 
 
 def detail(timeline: Timeline, interval: Interval) -> str:
@@ -772,7 +789,8 @@ def never_finished(timeline: Timeline, task_id: int) -> str:
     """ "task B never finished, waiting: sleep 10 s", for a task pending at the end."""
     interval = timeline.state_at(task_id, timeline.end)
     doing = f", {state(timeline, interval)}" if interval is not None else ""
-    return f"{task(timeline, task_id)} never finished{doing}"
+    ended = _its_process(timeline, timeline.task(task_id))
+    return f"{task(timeline, task_id)} never finished{doing}{f'; {ended}' if ended else ''}"
 
 
 def moment(timeline: Timeline, moment: Moment) -> str:
