@@ -163,7 +163,7 @@ async def test_a_child_s_row_is_selected_and_folded_by_keyboard(
             pilot, lambda: "killed by signal 9" in str(inspector.render()), "the inspector"
         )
         said = str(inspector.render())
-        assert f"pid {killed.pid}, started by pid {timeline.processes[0].pid}" in said
+        assert f"pid {killed.pid} (parent {timeline.processes[0].pid})" in said
         assert inspector.border_title == "process"
         rows = len(view._rows)
         mine = len(view.process_tasks(killed.proc))

@@ -155,7 +155,7 @@ def test_the_summary_lists_the_processes(
     table = capsys.readouterr().out
     assert f"Processes ({len(processes)})" in table
     assert re.search(
-        rf"\n  child {spawned['process']} +multiprocessing process \(spawn\) +exited with "
+        rf"\n  child {spawned['process']} +multiprocessing \(spawn\) +exited with "
         rf"status 0 +{spawned['pid']} ",
         table,
     )

@@ -187,8 +187,13 @@ def name(timeline: Timeline, task_id: int) -> str:
 
 
 def task(timeline: Timeline, task_id: int) -> str:
-    """ "task B" (or "task #7" for a task the trace never announced)."""
-    return f"task {name(timeline, task_id)}"
+    """ "task B" (or "task #7" for a task the trace never announced); a child process's
+    "task B in child 2" (two processes may run tasks of one name)."""
+    try:
+        proc = timeline.task(task_id).process
+    except KeyError:
+        proc = 0
+    return f"task {name(timeline, task_id)}{f' in child {proc}' if proc else ''}"
 
 
 def label(info: TaskInfo) -> str:
@@ -253,9 +258,11 @@ _PACKAGE = re.compile(r"[\\/](?:site|dist)-packages[\\/]([A-Za-z_][\w]*)")
 
 
 def task_count(tasks: list[TaskInfo]) -> str:
-    """ "3 tasks (+2 of asyncio and libraries)": the program's own tasks, and those that
-    asyncio and libraries started (the timeline's folded lane) beside them."""
-    theirs = sum(info.internal or info.library for info in tasks)
+    """ "3 tasks (+2 of asyncio and libraries)": the program's own tasks (a library's task
+    that runs the program's own function, such as uvicorn's request task running ``app``,
+    among them, as on the timeline), and those that asyncio and libraries started (the
+    timeline's folded lane) beside them."""
+    theirs = sum(info.internal or (info.library and not info.handler) for info in tasks)
     own = len(tasks) - theirs
     of_theirs = f" (+{theirs} of asyncio and libraries)" if theirs else ""
     return f"{own} task{'' if own == 1 else 's'}{of_theirs}"
@@ -725,9 +732,9 @@ def process_end(info: ProcessInfo, over: bool) -> str:
 
 # What multiprocessing's own command lines run, as a user knows them.
 _MULTIPROCESSING = (
-    ("multiprocessing.spawn import spawn_main", "multiprocessing process (spawn)"),
-    ("multiprocessing.forkserver import main", "multiprocessing's fork server"),
-    ("multiprocessing.resource_tracker import main", "multiprocessing's resource tracker"),
+    ("multiprocessing.spawn import spawn_main", "multiprocessing (spawn)"),
+    ("multiprocessing.forkserver import main", "multiprocessing fork server"),
+    ("multiprocessing.resource_tracker import main", "multiprocessing resource tracker"),
 )
 
 
@@ -742,19 +749,24 @@ def command(line: str) -> str:
 
 
 def process_facts(info: ProcessInfo, tasks: int, busy: int, over: bool) -> list[str]:
-    """The inspector's lines on a child process (after its row's words): its command, who
-    started it, when it started and how it ended, its loops and tasks."""
-    end = process_end(info, over)
-    if info.ended is not None:
-        end += f" at {format_time(info.ended)}"
+    """The inspector's lines on a child process (after its row's words), each short: its
+    command, who started it, when it started and ended, how it ended, its loops and tasks."""
+    ended = [f"ended at {format_time(info.ended)}"] if info.ended is not None else []
     return [
         command(info.command),
-        f"pid {info.pid}, started by pid {info.ppid}",
+        f"pid {info.pid} (parent {info.ppid})",
         f"started at {format_time(info.started)}",
-        end,
+        *ended,
+        process_end(info, over),
         f"{info.loops:,} event loop{'' if info.loops == 1 else 's'}, busy {format_time(busy)}",
         f"{tasks:,} task{'' if tasks == 1 else 's'}",
     ]
+
+
+def children_loops(count: int, busy: int) -> str:
+    """The summary's line on the loops of the child processes, apart from the program's."""
+    processes = "a child process" if count == 1 else f"{count:,} child processes"
+    return f"busy {format_time(busy)} in {processes} (the lines above: the program's own loop)"
 
 
 def fit_process_row(label: str, width: int) -> str:

@@ -227,6 +227,10 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         facts.append(
             ("no loop running", f"{format_time(outside)} ({_percent(outside, timeline.end)})")
         )
+    children = [p for p in timeline.processes[1:] if p.loops]
+    if children:  # the figures above are the program's own loop's
+        busy = sum(p.loop_totals(timeline.end)[0] for p in children)
+        facts.append(("children's loops", words.children_loops(len(children), busy)))
     if timeline.kept_from:
         facts.append(("not kept", words.not_kept(timeline)))
     if timeline.pauses:
