@@ -713,8 +713,7 @@ def process_row(info: ProcessInfo, tasks: int) -> str:
 
 
 STATUS_NOT_SEEN = (
-    "exit status not seen: no recorded process waited for it; its parent was not recorded, "
-    "or ended first"
+    "exit status not seen: its parent did not wait for it while loopviz recorded the parent"
 )
 
 

@@ -132,6 +132,7 @@ class Recording:
         # pid, its parent's and its command, for the Process records that section the trace.
         self._processes: list[tuple[int, int, str]] = []
         self._section = 0  # the process whose records were written last
+        self._sectioned = False  # a Process record was written (the program's first)
         self.window = window  # seconds of the run the trace keeps (None: all)
         # "pausable": SIGUSR1 (to the program, or to this process) pauses and resumes the
         # recording; "paused": it starts paused
@@ -389,9 +390,13 @@ class Recording:
         last records written were another process's."""
         if proc == self._section or self._over:
             return None
+        now = time.monotonic_ns() - self._origin()
+        if not self._sectioned:  # the program's own first: the records so far were its
+            self._sectioned = True
+            self._put(encode_records([Process(now, 0, *self._processes[0])]))
+            self._events += 1
         self._section = proc
-        pid, ppid, command = self._processes[proc]
-        switch = Process(time.monotonic_ns() - self._origin(), proc, pid, ppid, command)
+        switch = Process(now, proc, *self._processes[proc])
         self._put(encode_records([switch]))
         self._events += 1
         return switch

@@ -242,6 +242,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.timeline = timeline
         self.census = census
         self.grouping = Grouping()
+        self._stats, self._tallies, self._process_lives = {}, {}, {}  # the old model's
         self._rows = []
         self._row_of_task = {}
         self.data_changed()
