@@ -212,3 +212,33 @@ def test_a_task_cut_short_by_its_process_s_end_says_so(tmp_path: Path) -> None:
     assert words.never_finished(timeline, work.id).endswith(
         f"; {child} was killed by signal 15 (SIGTERM)"
     )
+
+
+REAPED_LATE = """\
+import asyncio, multiprocessing
+from multiprocessing.connection import wait
+
+
+def child():
+    asyncio.run(asyncio.sleep(0.01))
+    raise SystemExit(5)
+
+
+if __name__ == "__main__":
+    worker = multiprocessing.get_context("spawn").Process(target=child)
+    worker.start()
+    wait([worker.sentinel], 30)  # no join: multiprocessing reaps it as the program exits
+"""
+
+
+def test_a_spawned_child_reaped_only_at_the_program_s_exit_says_its_status(
+    tmp_path: Path,
+) -> None:
+    """Its parent reaps it after its own recording ended (as hypercorn's does): the child's
+    ``spawn_main`` says its status as it goes."""
+    done, trace = run_record(write_program(tmp_path, REAPED_LATE))
+    assert done.returncode == 0, done.stderr
+    timeline = Timeline.from_file(trace)
+    (child,) = [p for p in timeline.processes if "multiprocessing.spawn" in p.command]
+    assert child.status == 5 and child.ended is not None
+    assert words.process_end(child, over=True) == "exited with status 5"

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
+import sys
 from typing import IO, NoReturn
 
 from loopviz.protocol import connect_child, follow_spec
@@ -38,6 +40,7 @@ def start(stream: IO[bytes]) -> None:
     adopt.install(recorder, no_uvloop=no_uvloop, follow=True)
     recorder.watch_resources()
     _write_out_at_exit(recorder)
+    _note_spawned_exit(recorder)
     os.register_at_fork(after_in_child=forked)
 
 
@@ -61,6 +64,27 @@ def forked() -> None:
     adopt.rebind(recorder)
     recorder.watch_resources()
     _write_out_at_exit(recorder)
+
+
+def _note_spawned_exit(recorder: Recorder) -> None:
+    """A multiprocessing spawn child ends with ``sys.exit(exitcode)`` from ``spawn_main``:
+    its exit status, recorded as it goes (its parent may reap it only at its own exit, when
+    its recording is over). Other callers of ``sys.exit`` are not noted: a program may catch
+    the ``SystemExit``."""
+    spawn = sys.modules.get("multiprocessing.spawn")
+    if spawn is None:
+        return
+    code = spawn.spawn_main.__code__
+    stock_exit = sys.exit
+
+    @functools.wraps(stock_exit)
+    def exit(status: str | int | None = None, /) -> NoReturn:
+        if sys._getframe(1).f_code is code and isinstance(status, int) and recorder.enabled:
+            with contextlib.suppress(Exception):
+                recorder.emit(Exit(recorder.now(), os.getpid(), status & 0xFF))
+        stock_exit(status)
+
+    sys.exit = exit
 
 
 def let_go(stream: IO[bytes]) -> None:

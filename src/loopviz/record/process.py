@@ -353,7 +353,11 @@ class Recording:
         # It ended (its connection closed with it): said unless the recording ended first,
         # whose end killed it (then it was still running when the recording stopped).
         if not self._program_ended:
-            ended = Exit(time.monotonic_ns() - self._origin(), hello[0], 0, known=False)
+            t = time.monotonic_ns() - self._origin()
+            status = _exit_status(hello[0])
+            if status == -signal.SIGKILL and self._program_ended:
+                status = None  # ending, when the recording's end killed what was left
+            ended = Exit(t, hello[0], status or 0, known=status is not None)
             self._deliver(encode_records([ended]), proc)
 
     def _lines(self, read: Callable[[], bytes]) -> Iterator[bytes]:
@@ -571,6 +575,26 @@ class Recording:
                     self._header_seen.wait(1.0)
                 output = Output(now - self._origin(), stream, text)
                 self._write(encode_records([output]), [output])
+
+
+def _exit_status(pid: int, wait: float = 0.2) -> int | None:
+    """The exit status of process ``pid`` that just ended, read from ``/proc`` while it waits
+    to be reaped (None: reaped already, or no ``/proc``). Its parent waiting for it while
+    recorded says it too (``adopt``); this covers a parent that waits late or never (one
+    that ended first: its children wait for init). Only while it is a zombie: its pid
+    cannot have been given to another process yet."""
+    give_up = time.monotonic() + wait  # its descriptors close just before it is a zombie
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            return None
+        if len(fields) > 49 and fields[0] == b"Z":
+            return os.waitstatus_to_exitcode(int(fields[49]))  # exit_code, field 52
+        if time.monotonic() > give_up:
+            return None
+        time.sleep(0.001)
 
 
 def record_program(
