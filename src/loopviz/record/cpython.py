@@ -46,6 +46,9 @@ Fields and functions the loop uses, and where:
   ``_unfinished_tasks`` (its puts, less its ``task_done()`` calls) and its waiting futures
   ``_getters`` and ``_putters``, a barrier's ``_count`` (its parties waiting) and its methods
   ``_wait`` (a party waits there) and ``_release`` (the last one lets them all through).
+- Following child processes (``follow.py``): a ``multiprocessing`` spawn child ends by
+  ``sys.exit(exitcode)`` called from ``multiprocessing.spawn.spawn_main`` (its exit status
+  is noted there; elsewhere, or if it changes, only the parent's ``os.waitpid`` says it).
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).
