@@ -94,6 +94,9 @@ def test_each_child_s_end_is_recorded(recorded: Path) -> None:
     assert pooled.status == -signal.SIGTERM  # the pool's terminate()
     for child in (ok, fails, killed, pooled):
         assert child.ended is not None and child.started < child.ended <= timeline.end
+    figures = words.run_figures(timeline, timeline.loop_totals()[0], None)
+    assert "the program's loop busy 0%" in figures  # it ran none: its children did
+    assert "loops of 5 child processes busy " in figures
     (left,) = [p for p in timeline.processes[1:] if "time.sleep(60)" in p.command]
     assert left.ended is None and left.status is None
     said = [words.process_end(p, over=True) for p in (ok, fails, killed, pooled, left)]

@@ -552,17 +552,23 @@ def program_end(timeline: Timeline) -> str:
 
 def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
     """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
-    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``, None:
-    not counted)."""
+    tasks" (``busy``: the program's loop's busy time; ``gain``: ``analysis.concurrency_gain``,
+    None: not counted), and the child processes' loops apart."""
     wall = timeline.end
     figures = [f"ran {format_time(wall)}"]
+    children = [p for p in timeline.processes[1:] if p.loops]
     if wall:
-        figures.append(f"loop busy {100 * busy / wall:.0f}%")
+        whose = "the program's loop" if children else "loop"
+        figures.append(f"{whose} busy {100 * busy / wall:.0f}%")
         stopped = timeline.loop_stopped()
         if stopped:
             figures.append(f"open but not running {100 * stopped / wall:.0f}%")
         if gain is not None:
             figures.append(f"concurrency gain {gain:.2f}")
+    if children:
+        busy_children = sum(p.loop_totals(timeline.end)[0] for p in children)
+        processes = "a child process" if len(children) == 1 else f"{len(children)} child processes"
+        figures.append(f"loops of {processes} busy {format_time(busy_children)}")
     return " · ".join([*figures, task_count(timeline.tasks)])
 
 
