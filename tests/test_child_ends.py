@@ -168,6 +168,11 @@ async def test_a_child_s_row_is_selected_and_folded_by_keyboard(
         said = str(inspector.render())
         assert f"pid {killed.pid} (parent {timeline.processes[0].pid})" in said
         assert inspector.border_title == "process"
+        at = next(
+            i for i, row in enumerate(view._rows) if row.kind == PROCESS and row.key == killed.proc
+        )
+        shown = view.render_line(view.header_rows - 1 + at - int(view.scroll_y)).text
+        assert "✗ killed by signal 9 (SIGKILL)" in shown  # said where its row ends
         rows = len(view._rows)
         mine = len(view.process_tasks(killed.proc))
         assert mine >= 1

@@ -134,10 +134,11 @@ the executor) and tasks a library started, folded into one dimmed lane (─ wher
 **g** or a click opens it.
 
 ▾ **child processes**: each Python process the program started that ran an event loop
-(loopviz follows them) is a row over its tasks' lanes, drawing how many of them were alive,
-✗ where it ended failing or killed. Select its row (**↑**/**↓**) to see in the inspector its
-command and how it ended (its exit status, the signal that killed it, or still running when
-the recording stopped); **Enter** or a click folds its lanes into the row.
+(loopviz follows them) is a row over its tasks' lanes, drawing how many of them were alive
+and, where it ended, how (✗ when it failed or was killed). Select its row (**↑**/**↓**) to
+see in the inspector its command and how it ended (its exit status, the signal that killed
+it, or still running when the recording stopped); **Enter** or a click folds its lanes into
+the row.
 
 ▾ **resources**, under the tasks: one lane per lock, semaphore, event, condition, queue and
 barrier the program made (**R** or a click on their head folds them). Its bar is as high as

@@ -849,10 +849,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             style = looks.group[1]
             cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
             process = timeline.processes[int(row.key)]
-            failed = looks.end_mark(Outcome.ERROR) if process.status else None
             end = axis.column_of(process.ended) if process.ended is not None else None
-            if failed is not None and end is not None:
-                cells[end] = failed
+            if end is not None:  # how it ended, after its end where there is room
+                failed = looks.end_mark(Outcome.ERROR) if process.status else None
+                if failed is not None:
+                    cells[end] = failed
+                said = f" {words.process_end(process, over=True)}"
+                if end + 1 + len(said) <= len(cells):
+                    muted = looks.marks["muted"]
+                    cells[end + 1 : end + 1 + len(said)] = [(char, muted) for char in said]
             return cells, 0
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
