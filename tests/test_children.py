@@ -29,6 +29,7 @@ from loopviz.trace import (
     Process,
     Ready,
     Record,
+    Renamed,
     Site,
     Str,
     TaskCreated,
@@ -153,7 +154,11 @@ def test_the_summary_lists_the_processes(
     assert cli.main(["summary", str(trace)]) == 0
     table = capsys.readouterr().out
     assert f"Processes ({len(processes)})" in table
-    assert re.search(rf"\n  child {spawned['process']} +/\S+ -B -c .*  {spawned['pid']} ", table)
+    assert re.search(
+        rf"\n  child {spawned['process']} +multiprocessing \(spawn\) +exited with "
+        rf"status 0 +{spawned['pid']} ",
+        table,
+    )
 
 
 def test_no_follow_children_leaves_them_out_as_before(tmp_path: Path) -> None:
@@ -190,6 +195,8 @@ def test_a_child_section_moves_ids_but_not_counts_or_default_names() -> None:
         Ready(23, 2, 0, 0),
         Waited(24, 2, 1, int(Wait.TASK), 1, 1),  # waits on task 1: its own process's
         Waited(25, 1, 1, int(Wait.GATHER), 3, 1),  # gathers 3: a count, kept
+        Str(2, "keeper"),
+        Renamed(26, 1, 2),  # its own task 1, not the program's
         Process(30, 0, 41, 40, "p.py"),
         Ready(31, 1, 0, 0),
     ]
@@ -197,7 +204,7 @@ def test_a_child_section_moves_ids_but_not_counts_or_default_names() -> None:
     timeline.add(records)
     assert [(info.id, info.process, info.name, info.coro) for info in timeline.tasks] == [
         (1, 0, "Task-1", "main"),
-        (child + 1, 1, "Task-1", "handle"),
+        (child + 1, 1, "keeper", "handle"),
         (child + 2, 1, "handle", "handle"),
     ]
     assert timeline.tasks[2].parent == child + 1

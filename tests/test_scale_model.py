@@ -5,6 +5,7 @@ steps, and the words that say them. The trace is a server's (``server_trace``): 
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from loopviz.model import search, words
 from loopviz.model.census import EVERY, Census
 from loopviz.model.columns import even_edges
 from loopviz.model.facts import Segment, State, TaskInfo
-from loopviz.model.groups import FOLD_AT, Grouping, alive, percentile, stats
+from loopviz.model.groups import FOLD_AT, Grouping, Tally, alive, kth, percentile, stats
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Outcome, read_trace
 from loopviz.units import format_time
@@ -277,3 +278,43 @@ def test_the_words_of_navigation_at_scale(server: Timeline) -> None:
     column = census.columns([1_600 * MS, 1_610 * MS])[0]
     assert words.census_value("busy", column) == "busy 100%"
     assert words.census_value("lag", None) == "lag"
+
+
+def test_kth_of_two_sorted_lists_is_that_of_their_merge() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        a = sorted(rng.randrange(50) for _ in range(rng.randrange(12)))
+        b = sorted(rng.randrange(50) for _ in range(rng.randrange(6)))
+        merged = sorted(a + b)
+        for k in range(len(merged)):
+            assert kth(a, b, k) == merged[k], (a, b, k)
+
+
+def test_a_tally_kept_as_tasks_come_and_end_agrees_with_one_made_at_once(
+    server: Timeline,
+) -> None:
+    """A live run's view: the group's tasks and their ends arrive over time (here, the trace
+    cut at 20 times), yet its row's counts and spreads are those of the whole run's."""
+    grouping = Grouping()
+    grouping.update(server)
+    handle = next(g for g in grouping.groups.values() if g.coro == "handle")
+    edges = even_edges(0, server.end, 60)
+    whole = Tally()
+    whole.add(server, handle.tasks)
+    found = whole.stats(server)
+    assert found == stats(server, handle)
+    # Out of creation order, as a live run's late records may bring them: still sorted.
+    shuffled = Tally()
+    tasks = list(handle.tasks)
+    random.Random(3).shuffle(tasks)
+    for start in range(0, len(tasks), 150):
+        shuffled.add(server, tasks[start : start + 150])
+        shuffled.update(server)
+    assert shuffled.alive(edges) == pytest.approx(whole.alive(edges))
+    spread = shuffled.stats(server)
+    assert (spread.count, spread.raised, spread.lifetime.p50, spread.ready.p99) == (
+        found.count,
+        found.raised,
+        found.lifetime.p50,
+        found.ready.p99,
+    )

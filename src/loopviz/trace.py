@@ -27,7 +27,7 @@ from loopviz import __version__
 from loopviz.exits import LoopvizError
 
 FORMAT = "loopviz-trace"
-FORMAT_VERSION = 5  # 5: processes, loops running, gaps (docs/trace-format.md: each version's)
+FORMAT_VERSION = 6  # 6: how child processes ended (docs/trace-format.md: each version's)
 FIRST_WITH_ARGS = 3  # the first version whose TaskCreated records carry the task's arguments
 FIRST_WITH_SOURCES = 5  # the first whose Source records say which files the program ran
 
@@ -450,6 +450,19 @@ class Process(msgspec.Struct, **_record(23)):
     command: str
 
 
+class Exit(msgspec.Struct, **_record(24)):
+    """Process ``pid``, a Python child process loopviz followed, ended at ``t``. Written by
+    the process that waited for it (in that one's section), by the process itself as it
+    called ``os._exit``, or by the recording process as its connection closed (``known``
+    False: that it ended is all that is known). ``status``: its exit status; minus the
+    signal number when killed by one."""
+
+    t: int
+    pid: int
+    status: int
+    known: bool = True
+
+
 class Gap(msgspec.Struct, **_record(20)):
     """Nothing was recorded from ``t`` to ``until`` (``reason``: :class:`GapReason`).
 
@@ -517,6 +530,7 @@ Record = (
     | Gap
     | Lost
     | Source
+    | Exit
 )
 
 _encoder = msgspec.json.Encoder()

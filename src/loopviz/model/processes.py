@@ -18,6 +18,7 @@ from loopviz.trace import (
     Blocking,
     Callback,
     End,
+    Exit,
     Finished,
     Gap,
     Idle,
@@ -66,7 +67,7 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
     LoopMark: ("loop",),
     ProgramError: (),
     End: (),
-    Renamed: (),  # ``name``, below
+    Renamed: ("task",),  # and ``name``, below
     Resource: ("id", "name", "site"),
     Use: ("resource", "task"),
     Untraced: (),
@@ -74,6 +75,7 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
     Gap: (),
     Lost: (),
     Source: (),
+    Exit: (),  # ``pid`` is the system's
 }
 # A child's loop is not the program's: its records are not drawn in the loop's lane.
 LOOP_RECORDS = frozenset({Idle, Callback, LoopMark})
@@ -97,6 +99,10 @@ class ProcessInfo:
     idle: int = 0
     looped: int = 0
     open_since: int | None = None
+    # When it ended (None: not known to have), and how: its exit status, minus the signal
+    # that killed it (None: not known).
+    ended: int | None = None
+    status: int | None = None
 
     def loop_totals(self, end: int) -> tuple[int, int]:
         """A child's (busy, idle) loop time up to ``end``, the last time seen: its loops'
@@ -123,3 +129,16 @@ def localize(record: Record, proc: int) -> Record | None:
     if any(value >= base + PROCESS_IDS for value in moved.values()):
         return None
     return msgspec.structs.replace(record, **moved) if moved else record
+
+
+def on_exit(processes: list[ProcessInfo], r: Exit) -> None:
+    """A followed child ended: the first record that knows how says how, the earliest when.
+    The child is the latest one with that pid (a pid is reused only after its process
+    ended); a process loopviz did not follow is not in the list, and left out."""
+    for info in reversed(processes[1:]):
+        if info.pid == r.pid:
+            if info.ended is None or r.t < info.ended:
+                info.ended = r.t
+            if r.known and info.status is None:
+                info.status = r.status
+            return

@@ -5,7 +5,9 @@ loop itself holds it, for the step view's loop panel and the ``steps`` transcrip
 whose step runs, the ready queue in the order the loop will run it, the timers soonest
 first, the I/O waits and the executor jobs. Events are numbered in time order
 (``Timeline.moment``); at a step number the loop's state includes that event and none after
-it, even when several events share one clock reading.
+it, even when several events share one clock reading. In a run of several processes the loop
+shown is the one of the process the event is about (each has its own loop, ready queue and
+timers); of a child's loop the trace says only what its tasks do.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from loopviz.model.facts import (
     Segment,
     State,
 )
+from loopviz.model.processes import PROCESS_IDS
 from loopviz.model.timeline import Timeline
 from loopviz.trace import Wait
 
@@ -45,6 +48,7 @@ def snapshot(timeline: Timeline, index: int) -> LoopSnapshot:
     if index < 0:
         return _arrange(timeline, 0, [])
     t = timeline.moment_time(index)
+    process = timeline.moment(index).task // PROCESS_IDS
     before = ties_after(timeline, index)
     states: list[tuple[int, Interval]] = []
     for task in dict.fromkeys([*timeline.alive_at(t), *before]):
@@ -58,7 +62,7 @@ def snapshot(timeline: Timeline, index: int) -> LoopSnapshot:
                 continue
             interval = found
         states.append((task, interval))
-    return _arrange(timeline, t, states)
+    return _arrange(timeline, t, states, process)
 
 
 def ties_after(timeline: Timeline, index: int) -> dict[int, int]:
@@ -92,7 +96,7 @@ def steps(timeline: Timeline) -> Iterator[Step]:
         if i + 1 < count and timeline.moment_time(i + 1) == moment.t:
             loop = snapshot(timeline, i)  # a tie: the next event shares this clock reading
         else:
-            loop = _arrange(timeline, moment.t, now.items())
+            loop = _arrange(timeline, moment.t, now.items(), moment.task // PROCESS_IDS)
         yield Step(i, moment, loop)
 
 
@@ -109,14 +113,22 @@ def due_during(timeline: Timeline, step: BlockingStep) -> list[Parked]:
     return sorted(due, key=lambda parked: parked.interval.deadline or 0)
 
 
-def _arrange(timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]]) -> LoopSnapshot:
+def _arrange(
+    timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]], process: int = 0
+) -> LoopSnapshot:
+    """The loop of ``process`` (0: the program's own) given its tasks' ``states`` (the other
+    processes' are left out)."""
     running = 0
     running_at: tuple[str, int] | None = None
     ready: list[Queued] = []
     timers: list[Parked] = []
     io: list[Parked] = []
     in_line: dict[int, list[tuple[int, int]]] = {}
+    alive = False  # a task of the process is (its loop is open)
     for task, interval in states:
+        if task // PROCESS_IDS != process:
+            continue
+        alive = True
         state = interval.state
         if state is State.RUNNING:
             running = task
@@ -136,10 +148,14 @@ def _arrange(timeline: Timeline, t: int, states: Iterable[tuple[int, Interval]])
     # everything already in it, in the order of the deadlines.
     ready.sort(key=lambda queued: (queued.interval.overdue, queued.interval.start, queued.task))
     timers.sort(key=lambda parked: (parked.interval.deadline or 0, parked.task))
-    is_open, idle, idle_until = timeline.loop_at(t)
+    jobs = [job for job in timeline.jobs_at(t) if job.job // PROCESS_IDS == process]
+    if process:  # a child's loop: open while it has tasks, in select() while none can run
+        is_open, idle, idle_until = alive or bool(jobs), not ready, None
+    else:
+        is_open, idle, idle_until = timeline.loop_at(t)
     return LoopSnapshot(
         t, is_open, running, running_at, _blocking_since(timeline, running, t), ready, timers,
-        io, timeline.jobs_at(t), idle and not running, idle_until,
+        io, jobs, idle and not running, idle_until,
         [Line(rid, [task for _, task in sorted(line)]) for rid, line in sorted(in_line.items())],
     )  # fmt: skip
 

@@ -24,6 +24,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from loopviz.model.facts import (
     TaskInfo,
     Totals,
 )
-from loopviz.model.processes import LOOP_RECORDS, PROCESS_IDS, ProcessInfo, localize
+from loopviz.model.processes import LOOP_RECORDS, PROCESS_IDS, ProcessInfo, localize, on_exit
 from loopviz.model.resources import RESOURCE_WAITS, Resources
 from loopviz.model.store import (
     EVERY,
@@ -73,6 +74,7 @@ from loopviz.trace import (
     Callback,
     Cause,
     End,
+    Exit,
     Finished,
     Gap,
     GapReason,
@@ -320,6 +322,7 @@ class Timeline:
             Gap: self._on_gap,
             Lost: self._on_lost,
             Source: self._on_source,
+            Exit: partial(on_exit, self.processes),
         }
 
     @classmethod

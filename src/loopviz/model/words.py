@@ -133,6 +133,13 @@ waiting for a timer or I/O. Below it one lane per **worker** thread of an execut
 the executor) and tasks a library started, folded into one dimmed lane (─ where they exist);
 **g** or a click opens it.
 
+▾ **child processes**: each Python process the program started that ran an event loop
+(loopviz follows them) is a row over its tasks' lanes, drawing how many of them were alive
+and, where it ended, how (✗ when it failed or was killed). Select its row (**↑**/**↓**) to
+see in the inspector its command and how it ended (its exit status, the signal that killed
+it, or still running when the recording stopped); **Enter** or a click folds its lanes into
+the row.
+
 ▾ **resources**, under the tasks: one lane per lock, semaphore, event, condition, queue and
 barrier the program made (**R** or a click on their head folds them). Its bar is as high as
 how full it is: permits in use, items queued, parties arrived, a lock held, against its
@@ -181,8 +188,13 @@ def name(timeline: Timeline, task_id: int) -> str:
 
 
 def task(timeline: Timeline, task_id: int) -> str:
-    """ "task B" (or "task #7" for a task the trace never announced)."""
-    return f"task {name(timeline, task_id)}"
+    """ "task B" (or "task #7" for a task the trace never announced); a child process's
+    "task B in child 2" (two processes may run tasks of one name)."""
+    try:
+        proc = timeline.task(task_id).process
+    except KeyError:
+        proc = 0
+    return f"task {name(timeline, task_id)}{f' in child {proc}' if proc else ''}"
 
 
 def label(info: TaskInfo) -> str:
@@ -247,9 +259,11 @@ _PACKAGE = re.compile(r"[\\/](?:site|dist)-packages[\\/]([A-Za-z_][\w]*)")
 
 
 def task_count(tasks: list[TaskInfo]) -> str:
-    """ "3 tasks (+2 of asyncio and libraries)": the program's own tasks, and those that
-    asyncio and libraries started (the timeline's folded lane) beside them."""
-    theirs = sum(info.internal or info.library for info in tasks)
+    """ "3 tasks (+2 of asyncio and libraries)": the program's own tasks (a library's task
+    that runs the program's own function, such as uvicorn's request task running ``app``,
+    among them, as on the timeline), and those that asyncio and libraries started (the
+    timeline's folded lane) beside them."""
+    theirs = sum(info.internal or (info.library and not info.handler) for info in tasks)
     own = len(tasks) - theirs
     of_theirs = f" (+{theirs} of asyncio and libraries)" if theirs else ""
     return f"{own} task{'' if own == 1 else 's'}{of_theirs}"
@@ -431,8 +445,25 @@ def outcome(kind: int | None, detail: str, finished: bool = True) -> str:
 
 
 def task_outcome(timeline: Timeline, task_id: int) -> str:
+    """``outcome``; for a child process's task that never finished, how its process ended
+    ("never finished: child 2 was killed by signal 15 (SIGTERM)")."""
     info = timeline.task(task_id)
-    return outcome(info.outcome, info.outcome_detail, timeline.finished)
+    said = outcome(info.outcome, info.outcome_detail, timeline.finished)
+    ended = _its_process(timeline, info) if info.outcome is None else ""
+    return f"{said}: {ended}" if ended else said
+
+
+def _its_process(timeline: Timeline, info: TaskInfo) -> str:
+    """How the child process a task ran in ended, once it did or the run is over
+    ("child 2 was killed by signal 15 (SIGTERM)"); "" for the program's own."""
+    if not info.process or info.process >= len(timeline.processes):
+        return ""
+    process_info = timeline.processes[info.process]
+    if process_info.ended is None and not timeline.finished:
+        return ""
+    end = process_end(process_info, over=True)
+    was = "was " if end.startswith(("killed", "still")) else ""
+    return f"{process(process_info)} {was}{end}"
 
 
 def detail(timeline: Timeline, interval: Interval) -> str:
@@ -522,17 +553,23 @@ def program_end(timeline: Timeline) -> str:
 
 def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
     """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
-    tasks" (``busy``: the loop's busy time; ``gain``: ``analysis.concurrency_gain``, None:
-    not counted)."""
+    tasks" (``busy``: the program's loop's busy time; ``gain``: ``analysis.concurrency_gain``,
+    None: not counted), and the child processes' loops apart."""
     wall = timeline.end
     figures = [f"ran {format_time(wall)}"]
+    children = [p for p in timeline.processes[1:] if p.loops]
     if wall:
-        figures.append(f"loop busy {100 * busy / wall:.0f}%")
+        whose = "the program's loop" if children else "loop"
+        figures.append(f"{whose} busy {100 * busy / wall:.0f}%")
         stopped = timeline.loop_stopped()
         if stopped:
             figures.append(f"open but not running {100 * stopped / wall:.0f}%")
         if gain is not None:
             figures.append(f"concurrency gain {gain:.2f}")
+    if children:
+        busy_children = sum(p.loop_totals(timeline.end)[0] for p in children)
+        processes = "a child process" if len(children) == 1 else f"{len(children)} child processes"
+        figures.append(f"loops of {processes} busy {format_time(busy_children)}")
     return " · ".join([*figures, task_count(timeline.tasks)])
 
 
@@ -682,6 +719,62 @@ def process_row(info: ProcessInfo, tasks: int) -> str:
     return f"{process(info)} · {tasks:,} task{'' if tasks == 1 else 's'}{_PID}{info.pid}"
 
 
+STATUS_NOT_SEEN = (
+    "exit status not seen: its parent did not wait for it while loopviz recorded the parent"
+)
+
+
+def process_end(info: ProcessInfo, over: bool) -> str:
+    """How a child process ended: "exited with status 0", "killed by signal 9 (SIGKILL)";
+    ``over``: the recording has stopped (else one not known to have ended is running)."""
+    if info.status is not None:
+        if info.status < 0:
+            return f"killed by {_signal(-info.status)}"
+        return f"exited with status {info.status}"
+    if info.ended is not None:
+        return "ended, exit status not seen"
+    return "still running when the recording stopped" if over else "running"
+
+
+# What multiprocessing's own command lines run, as a user knows them.
+_MULTIPROCESSING = (
+    ("multiprocessing.spawn import spawn_main", "multiprocessing (spawn)"),
+    ("multiprocessing.forkserver import main", "multiprocessing fork server"),
+    ("multiprocessing.resource_tracker import main", "multiprocessing resource tracker"),
+)
+
+
+def command(line: str) -> str:
+    """A process's command line as a reader knows it: multiprocessing's own by what they
+    are, others with the interpreter's folder left out ("python -c ...", "uvicorn app:app")."""
+    for marker, said in _MULTIPROCESSING:
+        if marker in line:
+            return said
+    first, _, rest = line.partition(" ")
+    return " ".join(filter(None, (PurePath(first).name, rest)))
+
+
+def process_facts(info: ProcessInfo, tasks: int, busy: int, over: bool) -> list[str]:
+    """The inspector's lines on a child process (after its row's words), each short: its
+    command, who started it, when it started and ended, how it ended, its loops and tasks."""
+    ended = [f"ended at {format_time(info.ended)}"] if info.ended is not None else []
+    return [
+        command(info.command),
+        f"pid {info.pid} (parent {info.ppid})",
+        f"started at {format_time(info.started)}",
+        *ended,
+        process_end(info, over),
+        f"{info.loops:,} event loop{'' if info.loops == 1 else 's'}, busy {format_time(busy)}",
+        f"{tasks:,} task{'' if tasks == 1 else 's'}",
+    ]
+
+
+def children_loops(count: int, busy: int) -> str:
+    """The summary's line on the loops of the child processes, apart from the program's."""
+    processes = "a child process" if count == 1 else f"{count:,} child processes"
+    return f"busy {format_time(busy)} in {processes} (the lines above: the program's own loop)"
+
+
 def fit_process_row(label: str, width: int) -> str:
     """``process_row`` in ``width``: the pid left out rather than cut (the summary has it)."""
     return label if len(label) <= width else shorten(label.rsplit(_PID, 1)[0], width)
@@ -714,7 +807,8 @@ def never_finished(timeline: Timeline, task_id: int) -> str:
     """ "task B never finished, waiting: sleep 10 s", for a task pending at the end."""
     interval = timeline.state_at(task_id, timeline.end)
     doing = f", {state(timeline, interval)}" if interval is not None else ""
-    return f"{task(timeline, task_id)} never finished{doing}"
+    ended = _its_process(timeline, timeline.task(task_id))
+    return f"{task(timeline, task_id)} never finished{doing}{f'; {ended}' if ended else ''}"
 
 
 def moment(timeline: Timeline, moment: Moment) -> str:

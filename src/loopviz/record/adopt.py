@@ -19,6 +19,8 @@ give, so that every way of asking for a stock loop gives a traced one:
 - A Python child process (``multiprocessing``, ``subprocess`` of a Python) is noted with its
   pid: with ``follow`` it is recorded too (``follow.py``), and the recording says which of
   those it never heard from; without, it is reported, as its loop is not in the trace.
+  With ``follow``, ``os.waitpid`` notes how each child it waits for ended (an ``Exit``
+  record: the recording matches it to a child it followed by its pid).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any, cast
 
 from loopviz.record.loop import TracingLoop
 from loopviz.record.session import Recorder
-from loopviz.trace import Unseen, Untraced
+from loopviz.trace import Exit, Unseen, Untraced
 
 _LOOPVIZ_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
 _NEVER_ASKERS = frozenset({"uvloop", "loopviz"})  # packages that serve a request, not make it
@@ -122,6 +124,8 @@ class _Adopter:
             self._guarded(lambda: patch(sys.modules[name]))  # noqa: B023 - called at once
         sys.meta_path.insert(0, _AfterImport(patches, self._guarded))
         subprocess.Popen.__init__ = self._noting_popen(subprocess.Popen.__init__)  # type: ignore[method-assign]
+        if self.child == Unseen.CHILD:
+            os.waitpid = self._noting_waitpid(os.waitpid)
 
     # --- what is said -----------------------------------------------------------------------
     def _say(self, kind: Unseen, what: str, made: Made, once: bool = True) -> None:
@@ -248,6 +252,27 @@ class _Adopter:
 
     def _child(self, pid: str, frame: FrameType) -> None:
         self._say(self.child, pid, self._maker(frame), once=False)
+
+    def _noting_waitpid(
+        self, waitpid: Callable[[int, int], tuple[int, int]]
+    ) -> Callable[[int, int], tuple[int, int]]:
+        """``os.waitpid``, noting how a child it reaped ended (multiprocessing, subprocess
+        and asyncio's child watchers wait for their children with it)."""
+
+        @functools.wraps(waitpid)
+        def noting_waitpid(pid: int, options: int, /) -> tuple[int, int]:
+            reaped, status = waitpid(pid, options)
+            if reaped > 0 and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
+                self._guarded(lambda: self._exited(reaped, os.waitstatus_to_exitcode(status)))
+            return reaped, status
+
+        return noting_waitpid
+
+    def _exited(self, pid: int, status: int) -> None:
+        recorder = self.recorder
+        if recorder.enabled:  # sent at once: a process running no loop (multiprocessing's
+            recorder.emit(Exit(recorder.now(), pid, status))  # fork server) flushes seldom
+            recorder.flush(force=True)
 
     def _noting_popen(self, init: Callable[..., None]) -> Callable[..., None]:
         """``subprocess.Popen.__init__``, noting a process that runs a Python interpreter."""

@@ -57,6 +57,9 @@ Fields and functions the loop uses, and where:
   compiled code is built but not in use. It also reads ``PyFunctionObject.func_dict`` (a plain
   function has no ``__self__``) and calls ``_PyObject_LookupAttr`` on 3.11 and 3.12 (3.13's
   public ``PyObject_GetOptionalAttr``): a ``getattr`` with a default that makes no exception.
+- Following child processes (``follow.py``): a ``multiprocessing`` spawn child ends by
+  ``sys.exit(exitcode)`` called from ``multiprocessing.spawn.spawn_main`` (its exit status
+  is noted there; elsewhere, or if it changes, only the parent's ``os.waitpid`` says it).
 - ``asyncio.format_helpers._format_callback_source`` (3.13 adds ``debug``) and
   ``asyncio.events._ThreadSafeHandle`` (3.12.8 and 3.13.1 on lock thread-safe handles: there
   ``call_soon_threadsafe`` stays stock).

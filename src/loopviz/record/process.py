@@ -11,6 +11,7 @@ keeps everything that reached this process.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import select
 import selectors
@@ -46,6 +47,7 @@ from loopviz.record.window import Window
 from loopviz.trace import (
     End,
     EndReason,
+    Exit,
     Header,
     Loss,
     Lost,
@@ -134,6 +136,7 @@ class Recording:
         # pid, its parent's and its command, for the Process records that section the trace.
         self._processes: list[tuple[int, int, str]] = []
         self._section = 0  # the process whose records were written last
+        self._sectioned = False  # a Process record was written (the program's first)
         self.window = window  # seconds of the run the trace keeps (None: all)
         # "pausable": SIGUSR1 (to the program, or to this process) pauses and resumes the
         # recording; "paused": it starts paused
@@ -160,6 +163,7 @@ class Recording:
         self._in_read: dict[int, float] = {}  # reader thread -> since when it waits in read()
         self._started_ns = 0
         self._last_data = b""  # the last batch of records that arrived
+        self._program_ended = False  # (its processes left running are killed then)
 
     @property
     def running(self) -> bool:
@@ -264,6 +268,7 @@ class Recording:
             self._signal(signal.SIGKILL)
             proc.wait()
         ended = time.monotonic_ns()
+        self._program_ended = True
         if self._forwarding is not None:
             signal.signal(signal.SIGUSR1, self._forwarding)
             self._forwarding = None
@@ -340,10 +345,17 @@ class Recording:
             if hello is None:
                 return
             proc = self._announce(*hello)
-            if next(lines, None) is None:
-                return  # it never imported asyncio: known as followed, with nothing to say
-            for data in lines:
+            for data in itertools.islice(lines, 1, None):  # (the first: its own header)
                 self._deliver(data, proc)
+        # It ended (its connection closed with it): said unless the recording ended first,
+        # whose end killed it (then it was still running when the recording stopped).
+        if not self._program_ended:
+            t = time.monotonic_ns() - self._origin()
+            status = _exit_status(hello[0])
+            if status == -signal.SIGKILL and self._program_ended:  # (ended while we read)
+                status = None  # the recording's end killed what was left: not the child's own
+            ended = Exit(t, hello[0], status or 0, known=status is not None)
+            self._deliver(encode_records([ended]), proc)
 
     def _lines(self, read: Callable[[], bytes]) -> Iterator[bytes]:
         """Whole lines of a channel: the first two one at a time, then as many as arrived."""
@@ -379,9 +391,13 @@ class Recording:
         last records written were another process's."""
         if proc == self._section or self._over:
             return None
+        now = time.monotonic_ns() - self._origin()
+        if not self._sectioned:  # the program's own first: the records so far were its
+            self._sectioned = True
+            self._put(encode_records([Process(now, 0, *self._processes[0])]))
+            self._events += 1
         self._section = proc
-        pid, ppid, command = self._processes[proc]
-        switch = Process(time.monotonic_ns() - self._origin(), proc, pid, ppid, command)
+        switch = Process(now, proc, *self._processes[proc])
         self._put(encode_records([switch]))
         self._events += 1
         return switch
@@ -661,6 +677,26 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return True
+
+
+def _exit_status(pid: int, wait: float = 0.2) -> int | None:
+    """The exit status of process ``pid`` that just ended, read from ``/proc`` while it waits
+    to be reaped (None: reaped already, or no ``/proc``). Its parent waiting for it while
+    recorded says it too (``adopt``); this covers a parent that waits late or never (one
+    that ended first: its children wait for init). Only while it is a zombie: its pid
+    cannot have been given to another process yet."""
+    give_up = time.monotonic() + wait  # its descriptors close just before it is a zombie
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            return None
+        if len(fields) > 49 and fields[0] == b"Z":
+            return os.waitstatus_to_exitcode(int(fields[49]))  # exit_code, field 52
+        if time.monotonic() > give_up:
+            return None
+        time.sleep(0.001)
 
 
 def record_program(

@@ -10,6 +10,11 @@ totals of what was dropped; the loops still open and the tasks still alive, each
 records (created, renamed, its last state), at their own times; then the chunks kept, copied
 from the old file. So the file holds between one and one and a half windows, and memory only
 what later records refer to. Records are dropped whole, never cut.
+
+A trace of several processes (followed children) comes in sections, each after a ``Process``
+record: the window keeps what it remembers per process, and writes each process's part
+after its ``Process`` record again; every ``Process`` and ``Exit`` record is kept. The
+dropped part's busy and idle totals are the program's own loop's.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from typing import IO
 import msgspec
 
 from loopviz.trace import (
+    Exit,
     Finished,
     Gap,
     GapReason,
     Idle,
     LoopMark,
     LoopPhase,
+    Process,
     ProgramError,
     Ran,
     Ready,
@@ -44,6 +51,8 @@ from loopviz.trace import (
     encode_records,
 )
 
+Key = tuple[int, int]  # (process, a task's or a loop's id in it)
+
 
 def _tag(record: type[msgspec.Struct]) -> int:
     tag = record.__struct_config__.tag
@@ -52,11 +61,12 @@ def _tag(record: type[msgspec.Struct]) -> int:
 
 
 _decode_mark = msgspec.json.Decoder(LoopMark).decode
+_decode_process = msgspec.json.Decoder(Process).decode
 # Referred to by later records, or said once: kept for ever.
-_KEPT = frozenset(_tag(kind) for kind in (Str, Site, Resource, Untraced, ProgramError))
+_KEPT = frozenset(_tag(kind) for kind in (Str, Site, Resource, Untraced, ProgramError, Exit))
 _STATES = frozenset(_tag(kind) for kind in (Ready, Ran, Waited))
 _IDLE, _CREATED, _FINISHED = _tag(Idle), _tag(TaskCreated), _tag(Finished)
-_RENAMED, _LOOP_MARK = _tag(Renamed), _tag(LoopMark)
+_RENAMED, _LOOP_MARK, _PROCESS = _tag(Renamed), _tag(LoopMark), _tag(Process)
 COPY_BLOCK = 1 << 20
 
 
@@ -64,6 +74,7 @@ COPY_BLOCK = 1 << 20
 class _Chunk:
     seq: int
     offset: int  # where it starts in the file
+    proc: int  # the process whose section it starts in
     last_t: int = 0  # the latest time of its records
     idle: int = 0  # the loop's time in select() it records
     ran_to: int = 0  # how long a loop ran, up to its latest time
@@ -87,14 +98,16 @@ class Window:
         self._size = len(header)  # the file's
         self._chunks: collections.deque[_Chunk] = collections.deque()
         self._seq = 0
-        self._kept: list[bytes] = []
+        self._kept: dict[int, list[bytes]] = {0: []}  # per process
+        self._processes: dict[int, bytes] = {}  # each one's Process line
+        self._proc = 0  # whose section the lines are in now
         # Tasks alive: their TaskCreated and Renamed lines, and their latest state's line.
-        self._alive: dict[int, list[bytes]] = {}
-        self._state: dict[int, bytes] = {}
-        self._loops: dict[int, list[bytes]] = {}  # loops open: OPENED, then their last mark
+        self._alive: dict[Key, list[bytes]] = {}
+        self._state: dict[Key, bytes] = {}
+        self._loops: dict[Key, list[bytes]] = {}  # loops open: OPENED, then their last mark
         self._next_cut = self.span // 2  # the time the next cut follows
         self._cut: _Chunk | None = None  # the chunk that passed it: the last one dropped
-        self._carried: list[bytes] = []  # what was alive at the end of it
+        self._carried: dict[int, list[bytes]] = {}  # what was alive at the end of it
         self._last_t = 0
         self._running = 0  # loops running now
         self._running_since = 0
@@ -105,7 +118,7 @@ class Window:
     def write(self, data: bytes) -> None:
         """Append ``data`` (whole event lines) to the trace, dropping what the window left."""
         self._seq += 1
-        chunk = _Chunk(self._seq, self._size)
+        chunk = _Chunk(self._seq, self._size, self._proc)
         self._size += len(data)
         for line in data.splitlines():
             self._note(chunk, line)
@@ -115,11 +128,14 @@ class Window:
         self.file.flush()
         if self._cut is None and chunk.last_t >= self._next_cut:
             self._cut = chunk
-            self._carried = [line for lines in self._loops.values() for line in lines]
-            for task, lines in self._alive.items():
-                self._carried += lines
-                if task in self._state:
-                    self._carried.append(self._state[task])
+            carried: dict[int, list[bytes]] = {}
+            for (proc, _), lines in self._loops.items():
+                carried.setdefault(proc, []).extend(lines)
+            for key, lines in self._alive.items():
+                carried.setdefault(key[0], []).extend(lines)
+                if key in self._state:
+                    carried[key[0]].append(self._state[key])
+            self._carried = carried
         elif self._cut is not None and self._last_t >= self._cut.last_t + self.span:
             self._drop()
 
@@ -131,7 +147,10 @@ class Window:
         try:
             tag = int(fields[0][1:])
             if tag in _KEPT:
-                self._kept.append(line)
+                self._kept.setdefault(self._proc, []).append(line)
+                return
+            if tag == _PROCESS:
+                self._switch(line)
                 return
             t = int(fields[1])
             ref = int(fields[2].rstrip(b"]"))  # the task, a loop, an Idle's duration
@@ -140,32 +159,44 @@ class Window:
         if t > chunk.last_t:
             chunk.last_t = t
             self._last_t = max(self._last_t, t)
+        key = (self._proc, ref)
         if tag in _STATES:
-            if ref in self._alive:
-                self._state[ref] = line
+            if key in self._alive:
+                self._state[key] = line
         elif tag == _IDLE:
-            chunk.idle += ref
+            if not self._proc:  # (a child's loop is its own, not the program's)
+                chunk.idle += ref
         elif tag == _CREATED:
-            self._alive[ref] = [line]
+            self._alive[key] = [line]
         elif tag == _FINISHED:
             chunk.finished += 1
-            self._alive.pop(ref, None)
-            self._state.pop(ref, None)
+            self._alive.pop(key, None)
+            self._state.pop(key, None)
         elif tag == _RENAMED:
-            if ref in self._alive:
-                self._alive[ref].append(line)
+            if key in self._alive:
+                self._alive[key].append(line)
         elif tag == _LOOP_MARK:
             with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
                 self._loop_mark(_decode_mark(line), line, chunk)
 
+    def _switch(self, line: bytes) -> None:
+        """A ``Process`` line: the lines after it are that process's."""
+        with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+            proc = _decode_process(line).proc
+            self._processes.setdefault(proc, line)
+            self._proc = proc
+
     def _loop_mark(self, mark: LoopMark, line: bytes, chunk: _Chunk) -> None:
+        key = (self._proc, mark.loop)
         if mark.phase == LoopPhase.OPENED:
-            self._loops[mark.loop] = [line]
+            self._loops[key] = [line]
         elif mark.phase == LoopPhase.CLOSED:
             chunk.closed += 1
-            self._loops.pop(mark.loop, None)
-        elif mark.loop in self._loops:
-            self._loops[mark.loop][1:] = [line]
+            self._loops.pop(key, None)
+        elif key in self._loops:
+            self._loops[key][1:] = [line]
+        if self._proc:  # the busy and idle totals are the program's own loop's
+            return
         running = mark.phase == LoopPhase.RUNNING
         if running or (mark.phase == LoopPhase.STOPPED and self._running):
             self._running_total = self._ran_until(mark.t)
@@ -192,20 +223,43 @@ class Window:
         self._cut = None
         self._rewrite()
 
+    def _process(self, proc: int) -> bytes:
+        """The ``Process`` line starting ``proc``'s section (the program's may not have been
+        written yet: one that names no pid, which the model then learns from a later one)."""
+        line = self._processes.get(proc)
+        return line if line is not None else encode_records([Process(0, proc, 0, 0, "")])[:-1]
+
     def _rewrite(self) -> None:
         """Write the file anew, then rename it over the old one."""
         fresh = self.path.with_name(self.path.name + ".part")
         old_start = self._chunks[0].offset if self._chunks else self._size
+        first = self._chunks[0].proc if self._chunks else self._proc
         with fresh.open("wb") as out, self.path.open("rb") as old:
             out.write(self._header)
-            out.write(b"".join(line + b"\n" for line in self._kept))
-            out.write(encode_records([self.dropped]))
-            out.write(b"".join(line + b"\n" for line in self._carried))
+            # Every child's Process record (an Exit names a child by its pid); what later
+            # records refer to, each process's after its Process record; the Gap, in the
+            # program's section; what was alive, the same way; then the chunks, in the
+            # section they start in.
+            children = sorted(self._processes.keys() - {0})
+            parts = [[self._processes[proc] for proc in children]]
+            for proc in children:
+                parts += [[self._processes[proc]], self._kept.get(proc, [])]
+            parts += [[self._process(0)], self._kept.get(0, [])]
+            parts.append(encode_records([self.dropped]).splitlines())
+            parts.append(self._carried.get(0, []))
+            last = 0
+            for proc, lines in sorted(self._carried.items()):
+                if proc and lines:
+                    parts += [[self._process(proc)], lines]
+                    last = proc
+            if first != last:
+                parts.append([self._process(first)])
+            out.write(b"".join(line + b"\n" for part in parts for line in part))
             shift = out.tell() - old_start
             old.seek(old_start)
             shutil.copyfileobj(old, out, COPY_BLOCK)  # the chunks kept, from the file
             self._size = out.tell()
-        self._carried = []
+        self._carried = {}
         for chunk in self._chunks:
             chunk.offset += shift
         os.replace(fresh, self.path)

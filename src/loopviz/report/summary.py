@@ -117,6 +117,15 @@ def processes_json(timeline: Timeline) -> list[dict[str, Any]]:
             "loop_busy_s": seconds(busy),
             "loop_idle_s": seconds(idle),
             "tasks": count,
+            **(
+                {}
+                if p.proc == 0
+                else {
+                    "ended_s": None if p.ended is None else seconds(p.ended),
+                    "exit_status": p.status,
+                    "end": words.process_end(p, timeline.finished),
+                }
+            ),
         }
         for p, count in zip(timeline.processes, tasks, strict=True)
         for busy, idle in [timeline.loop_totals() if p.proc == 0 else p.loop_totals(timeline.end)]
@@ -218,6 +227,10 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         facts.append(
             ("no loop running", f"{format_time(outside)} ({_percent(outside, timeline.end)})")
         )
+    children = [p for p in timeline.processes[1:] if p.loops]
+    if children:  # the figures above are the program's own loop's
+        busy = sum(p.loop_totals(timeline.end)[0] for p in children)
+        facts.append(("children's loops", words.children_loops(len(children), busy)))
     if timeline.kept_from:
         facts.append(("not kept", words.not_kept(timeline)))
     if timeline.pauses:
@@ -260,12 +273,13 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     if processes:
         lines.append("")
         lines.append(f"Processes ({len(processes):,})")
-        table = [("process", "command", "pid", "started", "loops", "busy", "tasks")]
+        table = [("process", "command", "end", "pid", "started", "loops", "busy", "tasks")]
         for p in processes[:max_rows]:
             table.append(
                 (
                     p["label"],
-                    _cut(p["command"], COMMAND_WIDTH),
+                    _cut(words.command(p["command"]), COMMAND_WIDTH),
+                    p.get("end", "-"),
                     str(p["pid"] or "-"),
                     f"{p['started_s']:.3f}",
                     str(p["loops"]),
@@ -273,8 +287,10 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
                     str(p["tasks"]),
                 )
             )
-        lines += _aligned(table, left=2)
+        lines += _aligned(table, left=3)
         lines.append("  (started: seconds into the run; busy: its loops' busy time, seconds)")
+        if any(p.get("ended_s") is not None and p["exit_status"] is None for p in processes):
+            lines.append(f"  ({words.STATUS_NOT_SEEN})")
         if len(processes) > max_rows:
             lines.append(f"  … and {len(processes) - max_rows:,} more (--json lists them all)")
 

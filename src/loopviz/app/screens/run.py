@@ -37,7 +37,7 @@ from loopviz.app.widgets.output import OutputPane
 from loopviz.app.widgets.search_bar import SearchBar
 from loopviz.app.widgets.source import SourcePane
 from loopviz.app.widgets.summary import SummaryPane
-from loopviz.app.widgets.timeline_view import CORO, RESOURCE, Row, TimelineView
+from loopviz.app.widgets.timeline_view import CORO, PROCESS, RESOURCE, Row, TimelineView
 from loopviz.catalog import bundled_folder
 from loopviz.model import search, words
 from loopviz.model.census import Census, Stretch
@@ -85,7 +85,13 @@ class RunScreen(Screen[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("n", "match(1)", "Next match", show=False),
         Binding("N,shift+n", "match(-1)", "Previous match", key_display="N", show=False),
-        Binding("enter", "fold", "Fold", tooltip="Fold / unfold the selected group", show=False),
+        Binding(
+            "enter",
+            "fold",
+            "Fold",
+            tooltip="Fold / unfold the selected group or child process",
+            show=False,
+        ),
         Binding(
             "shift+down,right_curly_bracket",
             "group_step(1)",
@@ -170,6 +176,7 @@ class RunScreen(Screen[None]):
     selected: reactive[int] = reactive(0, init=False)
     group: reactive[str] = reactive("", init=False)  # a selected coroutine's group (its key)
     resource: reactive[int] = reactive(0, init=False)  # a selected resource (its id)
+    process: reactive[int] = reactive(0, init=False)  # a selected child process (its number)
 
     def __init__(
         self, path: Path, *, live: bool, title: str = "", module: str = "", run: Run | None = None
@@ -212,6 +219,7 @@ class RunScreen(Screen[None]):
             RunScreen.selected,
             selected_group=RunScreen.group,
             selected_resource=RunScreen.resource,
+            selected_process=RunScreen.process,
         )
         view.border_title = "timeline"
         yield view
@@ -472,8 +480,15 @@ class RunScreen(Screen[None]):
         t, timeline, index = self.playhead, self.timeline, self.step
         self._refresh_due = False
         inspector = self.query_one(Inspector)
-        inspector.border_title = "resource" if self.resource else "task"
-        if self.group and timeline is not None and self.group in self.view.grouping.groups:
+        inspector.border_title = (
+            "resource" if self.resource else "process" if self.process else "task"
+        )
+        if self.process and timeline is not None and self.process < len(timeline.processes):
+            info = timeline.processes[self.process]
+            busy, _ = info.loop_totals(timeline.end)
+            tasks = len(self.view.process_tasks(self.process))
+            inspector.show_process(info, tasks, busy, timeline.finished)
+        elif self.group and timeline is not None and self.group in self.view.grouping.groups:
             group = self.view.grouping.groups[self.group]
             inspector.show_group(timeline, group, self.view.group_stats(self.group))
         elif self.resource and timeline is not None:
@@ -529,6 +544,9 @@ class RunScreen(Screen[None]):
         self._refresh_soon()
 
     def watch_resource(self) -> None:
+        self._refresh_soon()
+
+    def watch_process(self) -> None:
         self._refresh_soon()
 
     def _show_time(self, t: int) -> None:
@@ -646,22 +664,28 @@ class RunScreen(Screen[None]):
     # --- the selection: a task, a coroutine's group or a resource ------------------------------
     def _select_task(self, task_id: int) -> None:
         self.group = ""
-        self.resource = 0
+        self.resource = self.process = 0
         self.selected = task_id
 
     def _select_group(self, key: str) -> None:
-        self.selected = 0
-        self.resource = 0
+        self.selected = self.resource = self.process = 0
         self.group = key
 
     def _select_resource(self, resource_id: int) -> None:
-        self.selected = 0
+        self.selected = self.process = 0
         self.group = ""
         self.resource = resource_id
+
+    def _select_process(self, proc: int) -> None:
+        self.selected = self.resource = 0
+        self.group = ""
+        self.process = proc
 
     def _select_row(self, row: Row) -> None:
         if row.kind == CORO:
             self._select_group(str(row.key))
+        elif row.kind == PROCESS:
+            self._select_process(int(row.key))
         elif row.kind == RESOURCE:
             self._select_resource(int(row.key))
         else:
@@ -674,8 +698,16 @@ class RunScreen(Screen[None]):
 
     def _selected_index(self, rows: list[Row]) -> int | None:
         """Where the selection is among ``rows`` (None: not among them)."""
-        key: int | str = self.group or self.resource or self.selected
-        kind = CORO if self.group else RESOURCE if self.resource else "task"
+        key: int | str = self.group or self.resource or self.process or self.selected
+        kind = (
+            CORO
+            if self.group
+            else RESOURCE
+            if self.resource
+            else PROCESS
+            if self.process
+            else "task"
+        )
         return next((i for i, row in enumerate(rows) if row.kind == kind and row.key == key), None)
 
     def action_select(self, direction: int) -> None:
@@ -699,8 +731,13 @@ class RunScreen(Screen[None]):
         self.notify(words.NO_MORE_GROUPS, timeout=1.5)
 
     def action_fold(self) -> None:
-        """Fold or unfold the selected group, or the group of the selected task."""
+        """Fold or unfold the selected group or child process, or the group of the selected
+        task."""
         view = self.view
+        if self.process:
+            view.toggle_process(self.process)
+            view.call_after_refresh(self._select_process, self.process)  # (scrolled to)
+            return
         key = self.group or view.group_of(self.selected)
         if not key:
             self.notify(words.NOTHING_TO_FOLD, timeout=2)
@@ -717,6 +754,10 @@ class RunScreen(Screen[None]):
 
     def on_timeline_view_group_clicked(self, message: TimelineView.GroupClicked) -> None:
         self._select_group(message.key)
+        self.action_fold()
+
+    def on_timeline_view_process_clicked(self, message: TimelineView.ProcessClicked) -> None:
+        self._select_process(message.proc)
         self.action_fold()
 
     def on_timeline_view_resource_clicked(self, message: TimelineView.ResourceClicked) -> None:

@@ -1,5 +1,6 @@
 """The inspector: the selected task at the playhead (or the selected coroutine's group over
-the run, or the selected resource at the playhead), one short line per fact."""
+the run, a child process, or the selected resource at the playhead), one short line per
+fact."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from loopviz.app.palette import STATE_LOOKS, component_style, state_look
 from loopviz.model import words
 from loopviz.model.facts import State
 from loopviz.model.groups import Group, GroupStats
+from loopviz.model.processes import ProcessInfo
 from loopviz.model.timeline import Timeline
 
 
@@ -62,6 +64,17 @@ class Inspector(Static):
         lines = words.group_facts(timeline, group, stats)
         text.append(f"  {group.coro}\n", style=muted)
         text.append("\n".join(lines))
+        self.update(text)
+
+    def show_process(self, info: ProcessInfo, tasks: int, busy: int, over: bool) -> None:
+        """A child process loopviz followed: its command, when it started and how it ended,
+        its loops and tasks."""
+        text = Text()
+        text.append(words.process(info), style=component_style(self, "inspector--name"))
+        text.append("\n")
+        facts = words.process_facts(info, tasks, busy, over)
+        text.append(facts[0] + "\n", style=component_style(self, "inspector--muted"))
+        text.append("\n".join(facts[1:]))
         self.update(text)
 
     def show_resource(self, timeline: Timeline, resource_id: int, t: int) -> None:

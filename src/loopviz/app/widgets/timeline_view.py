@@ -26,9 +26,9 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -53,10 +53,11 @@ from loopviz.model import words
 from loopviz.model.census import Census, CensusColumn
 from loopviz.model.columns import loop_columns, task_columns
 from loopviz.model.facts import TaskInfo
-from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, alive, stats
+from loopviz.model.groups import FOLD_AT, Grouping, GroupStats, Lives, Tally
 from loopviz.model.timeline import Timeline
 from loopviz.model.wakers import wake_at
 from loopviz.model.words import shorten
+from loopviz.trace import Outcome
 
 MIN_LABEL, MAX_LABEL = 13, 28  # lane label column: marker + name + space
 HEADER_ROWS = 2  # the time axis and the loop lane stay put while lanes scroll (and the census)
@@ -72,6 +73,20 @@ CORO = "coro"  # the row kind of a coroutine's group (its key: ``groups.group_ke
 RESOURCES = "resources"  # the row key of the head of the resources' lanes, which folds them
 RESOURCE = "resource"  # the row kind of a resource's lane (its key: the resource's id)
 CENSUS_ROWS = words.CENSUS_ROWS  # the census strip's rows, over the loop's lane
+
+
+_K = TypeVar("_K", int, str)
+_L = TypeVar("_L", bound=Lives)
+
+
+@dataclass(slots=True)
+class _Kept(Generic[_L]):
+    """A row's lives (``groups.Lives``) for the filter they were made under, as of the data's
+    ``generation``."""
+
+    filter: object
+    lives: _L
+    generation: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +119,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.key = key
 
+    class ProcessClicked(Message):
+        """A click on a child process's row: it is selected (and folded or unfolded)."""
+
+        def __init__(self, proc: int) -> None:
+            super().__init__()
+            self.proc = proc
+
     class ResourceClicked(Message):
         """A click on a resource's lane: it is selected."""
 
@@ -129,6 +151,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     selected: var[int] = var(0, init=False)  # bound to the screen's
     selected_group: var[str] = var("", init=False)  # bound to the screen's: a group's key
     selected_resource: var[int] = var(0, init=False)  # bound to the screen's: a resource's id
+    selected_process: var[int] = var(0, init=False)  # bound to the screen's: a child's number
     letters: var[bool] = var(False, init=False)  # each wait kind marked by a letter too
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -161,6 +184,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._folded_processes: set[int] = set()  # child processes the user folded
         # Per group: its spreads, and the data they were worked out from.
         self._stats: dict[str, tuple[tuple[object, ...], GroupStats]] = {}
+        # What each group's and each child process's row draws, kept as data arrives.
+        self._tallies: dict[str, _Kept[Tally]] = {}
+        self._process_lives: dict[int, _Kept[Lives]] = {}
         self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
         self.census: Census | None = None
         self._census_shown: bool | None = None  # the user's choice (None: shown at scale)
@@ -216,6 +242,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.timeline = timeline
         self.census = census
         self.grouping = Grouping()
+        self._stats, self._tallies, self._process_lives = {}, {}, {}  # the old model's
         self._rows = []
         self._row_of_task = {}
         self.data_changed()
@@ -326,6 +353,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 rows.extend(self._grouped_rows(mine))
         return rows
 
+    def process_tasks(self, proc: int) -> list[int]:
+        """The tasks of child process ``proc`` that its row is over (the search's, if any)."""
+        return self._processes.get(proc, [])
+
     def toggle_process(self, proc: int) -> None:
         """Fold a child process's lanes into its row, or unfold them."""
         self._folded_processes ^= {proc}
@@ -393,17 +424,31 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         when the run or the filter changed."""
         timeline = self.timeline
         assert timeline is not None
-        group = self.grouping.groups[key]
-        shown = self._members.get(key, group.tasks)
         data = (timeline.end, len(timeline.tasks), self.filter)
         cached = self._stats.get(key)
         if cached is not None and cached[0] == data:
             return cached[1]
-        if len(shown) != len(group.tasks):  # a filter leaves some: of those
-            group = replace(group, tasks=shown)
-        found = stats(timeline, group)
+        found = self._tally(key).stats(timeline)
         self._stats[key] = (data, found)
         return found
+
+    def _tally(self, key: str) -> Tally:
+        """What a group's row draws, kept up to date as its tasks come and end."""
+        members = self._members.get(key, self.grouping.groups[key].tasks)
+        return self._kept(self._tallies, key, members, Tally)
+
+    def _kept(self, store: dict[_K, _Kept[_L]], key: _K, tasks: list[int], make: type[_L]) -> _L:
+        """``store``'s lives of ``tasks`` under ``key``: the tasks new since, and the ends
+        since, taken in once per change of the data; made anew when the filter changed."""
+        assert self.timeline is not None
+        held = store.get(key)
+        if held is None or held.filter is not self.filter:
+            held = store[key] = _Kept(self.filter, make())
+        if held.generation != self._generation:
+            held.generation = self._generation
+            held.lives.update(self.timeline)
+            held.lives.add(self.timeline, tasks[held.lives.count :])
+        return held.lives
 
     # --- the census -------------------------------------------------------------------------
     @property
@@ -453,8 +498,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def selectable(self) -> list[Row]:
-        """The rows a user can select, in order: tasks, coroutines' groups and resources."""
-        return [row for row in self._rows if row.kind in ("task", CORO, RESOURCE)]
+        """The rows a user can select, in order: tasks, coroutines' groups, child processes
+        and resources."""
+        return [row for row in self._rows if row.kind in ("task", CORO, PROCESS, RESOURCE)]
 
     # --- the window -----------------------------------------------------------------------
     @property
@@ -606,6 +652,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 self.refresh_line(self.header_rows - 1 + index)
         self.scroll_to_resource(resource_id)
 
+    def watch_selected_process(self, before: int, proc: int) -> None:
+        self._refresh_waker()
+        for index in (self._row_of(PROCESS, before), self._row_of(PROCESS, proc)):
+            if index is not None:
+                self.refresh_line(self.header_rows - 1 + index)
+        self._scroll_to_row(self._row_of(PROCESS, proc))
+
     def _row_of(self, kind: str, key: int | str) -> int | None:
         return next(
             (i for i, row in enumerate(self._rows) if row.kind == kind and row.key == key), None
@@ -755,7 +808,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             selected = row.key == self.selected_resource
             text = ("▶" if selected else " ") + shorten(row.label, width - 2)
         elif row.kind == PROCESS:
-            selected = False
+            selected = row.key == self.selected_process
             marker = "▸" if row.key in self._folded_processes else "▾"
             text = marker + words.fit_process_row(row.label, width - 2)
         else:
@@ -789,11 +842,23 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._resources_head(columns, looks)
         if row.kind == RESOURCE:
             return self._resource_cells(int(row.key), axis, looks), 0
-        if row.kind == PROCESS:  # how many of its tasks were alive
-            counts = alive(timeline, self._processes.get(int(row.key), []), axis.edges)
+        if row.kind == PROCESS:  # how many of its tasks were alive; a failure's end marked
+            tasks = self._processes.get(int(row.key), [])
+            counts = self._kept(self._process_lives, int(row.key), tasks, Lives).alive(axis.edges)
             peak = max(counts, default=0)
             style = looks.group[1]
-            return axis.spread([(bar(count, peak), style) for count in counts], BLANK), 0
+            cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
+            process = timeline.processes[int(row.key)]
+            end = axis.column_of(process.ended) if process.ended is not None else None
+            if end is not None:  # how it ended, after its end where there is room
+                failed = looks.end_mark(Outcome.ERROR) if process.status else None
+                if failed is not None:
+                    cells[end] = failed
+                said = f" {words.process_end(process, over=True)}"
+                if end + 1 + len(said) <= len(cells):
+                    muted = looks.marks["muted"]
+                    cells[end + 1 : end + 1 + len(said)] = [(char, muted) for char in said]
+            return cells, 0
         if row.kind == "loop":
             busy_cell, idle = looks.busy, looks.idle
             cells = [
@@ -854,7 +919,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """How many of a group's tasks were alive per column, as bars; over its first
         columns, how long they lived and waited in the ready queue."""
         assert self.timeline is not None
-        counts = alive(self.timeline, self._members.get(key, []), axis.edges)
+        counts = self._tally(key).alive(axis.edges)
         peak = max(counts, default=0)
         style = looks.group[1]
         cells = axis.spread([(bar(count, peak), style) for count in counts], BLANK)
@@ -1061,7 +1126,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif row is not None and row.kind == RESOURCE:
             self.post_message(self.ResourceClicked(int(row.key)))
         elif row is not None and row.kind == PROCESS:
-            self.toggle_process(int(row.key))
+            self.post_message(self.ProcessClicked(int(row.key)))
         elif row is not None and row.kind == CORO:
             self.post_message(self.GroupClicked(str(row.key)))
         elif row is not None and row.kind == "task":

@@ -63,6 +63,7 @@ class _OnAsyncio:
 
             stream: IO[bytes] | None = self.stream
             if os.getpid() != self.pid:  # a child made by fork before asyncio was imported
+                follow.let_go(self.stream)
                 stream = connect_child(self.path)
             if stream is not None:
                 follow.start(stream)
