@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -316,6 +317,49 @@ def test_ctrl_c_stops_the_program_cleanly(tmp_path: Path) -> None:
     assert "was interrupted" in stderr
     end = read_trace(trace).records[-1]
     assert isinstance(end, End) and end.reason == EndReason.INTERRUPTED
+
+
+@pytest.mark.parametrize("handles", [False, True])
+def test_sigterm_to_record_reaches_the_program_and_its_end_is_recorded(
+    tmp_path: Path, handles: bool
+) -> None:
+    """A service manager stopping ``loopviz record`` (SIGTERM) stops the program as it would
+    stop it alone, no limit on how long it ran before: a program without a handler is killed
+    by it, one that handles it exits as it chooses; either way it is gone and the trace ends."""
+    program = write_program(
+        tmp_path,
+        f"""
+        import asyncio, os, signal, sys
+
+        async def main():
+            if {handles}:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, sys.exit, 0)
+            print(os.getpid(), flush=True)
+            await asyncio.sleep(3600)
+
+        asyncio.run(main())
+        """,
+    )
+    trace = tmp_path / "prog.trace.jsonl"
+    command = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    pid = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=15)
+    with pytest.raises(ProcessLookupError):  # not left running
+        os.kill(pid, 0)
+    end = read_trace(trace).records[-1]
+    assert isinstance(end, End)
+    if handles:
+        assert (proc.returncode, end.status, end.reason) == (0, 0, EndReason.EXITED), stderr
+    else:
+        assert (proc.returncode, end.status, end.reason) == (
+            1,
+            -signal.SIGTERM,
+            EndReason.SIGNAL,
+        ), stderr
+        assert "SIGTERM" in stderr
 
 
 def test_stopping_a_program_that_blocks_its_loop_kills_it(tmp_path: Path) -> None:

@@ -154,9 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument(
         "--timeout",
         type=_timeout,
-        default=60.0,
+        default=None,
         metavar="S",
-        help="kill after S seconds (60; 0: never)",
+        help="kill after S seconds (default: never, as the program run alone)",
     )
     _add_block_threshold(rec)
     rec.add_argument(

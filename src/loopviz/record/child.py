@@ -210,9 +210,12 @@ def main() -> int:
     exit_now = os._exit
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        """Killed for a timeout: send what was recorded, then go."""
+        """Stopped (loopviz's timeout, or a SIGTERM passed on): send what was recorded, then
+        end by the signal itself, as the program would have alone (its exit status says so)."""
         recorder.close()
-        exit_now(128 + signum)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        exit_now(128 + signum)  # (only should the signal be blocked in this thread)
 
     @functools.wraps(exit_now)
     def exit_sending(status: int) -> NoReturn:

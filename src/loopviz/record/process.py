@@ -242,6 +242,15 @@ class Recording:
             killer.daemon = True
             killer.start()
 
+    def terminate(self) -> None:
+        """Pass a SIGTERM on to the program (its own handler, or its end, decides); kill it
+        if it has not ended after ``STOP_GRACE``, as ``stop`` does."""
+        if self.running:
+            self._signal(signal.SIGTERM)
+            killer = threading.Timer(STOP_GRACE, self._kill_if_running)
+            killer.daemon = True
+            killer.start()
+
     def discard(self) -> None:
         """Stop the run and delete its trace, if it is a temporary one (the app's: the user
         keeps a run by saving a copy of it)."""
@@ -707,8 +716,16 @@ def record_program(
     """Run ``program`` to its end under the recorder (``Recording`` arguments)."""
     recording = Recording(program, output, **kwargs)
     recording.start()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # Passed on, as a terminal passes Ctrl-C on: whoever stops loopviz (a service manager,
+        # ``kill``) stops the program, whose end is then recorded, not left running.
+        previous = signal.signal(signal.SIGTERM, lambda *_: recording.terminate())
     try:
         return recording.wait()
     except KeyboardInterrupt:
         recording.stop()
         return recording.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

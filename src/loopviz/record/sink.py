@@ -35,12 +35,15 @@ class Sink:
         self._owned = owned  # closed with the sink
         self._lost = lost
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
+        # An RLock: a SIGTERM's handler (child.py) closes the sink, maybe from inside a flush
+        # it interrupted on the same thread; the process then ends without going back to it.
+        self._lock = threading.RLock()
         self.last_flush = _now()
         self._streaming = stream is not None
         # Started with the first batch, not before: a program that forks before it prints or
         # runs a loop must fork a single-threaded process, as it would plain (3.12 warns).
         self._writer: threading.Thread | None = None
+        self._writing = threading.Event()  # the writer thread runs (so it can be joined)
 
     @property
     def streaming(self) -> bool:
@@ -68,6 +71,7 @@ class Sink:
                     self._writer.start()
 
     def _write(self) -> None:
+        self._writing.set()
         out = self._out
         assert out is not None
         while (data := self._queue.get()) is not None:
@@ -85,6 +89,8 @@ class Sink:
         self.flush(force=True)
         if self._writer is not None:
             self._queue.put(None)
+            # (A signal's handler may close the sink from inside the writer's start().)
+            self._writing.wait(timeout=5)
             self._writer.join(timeout=30)  # until the reader took it all (or went away)
         if self._owned and self._out is not None:
             self._out.close()
