@@ -270,9 +270,10 @@ class _Adopter:
 
     def _exited(self, pid: int, status: int) -> None:
         recorder = self.recorder
-        if recorder.enabled:  # sent at once: a process running no loop (multiprocessing's
-            recorder.emit(Exit(recorder.now(), pid, status))  # fork server) flushes seldom
-            recorder.flush(force=True)
+        if recorder.enabled:  # (sent with the next batch: flushing now could start the
+            # writer thread, and a program that forks next must fork a single-threaded
+            # process, as plain; the recording process reads a child's status itself too)
+            recorder.emit(Exit(recorder.now(), pid, status))
 
     def _noting_popen(self, init: Callable[..., None]) -> Callable[..., None]:
         """``subprocess.Popen.__init__``, noting a process that runs a Python interpreter."""
