@@ -271,6 +271,31 @@ as_ns(PyObject *v)
 #endif
 }
 
+/* ``emit(type(*fields))``: 0, or -1 with the exception set, as it is already when one of
+ * ``fields`` is NULL (a conversion that failed: nothing is built). */
+static int
+emit_record(PyObject *emit, PyObject *type, PyObject *const *fields, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (fields[i] == NULL) {
+            return -1;
+        }
+    }
+    PyObject *record = PyObject_Vectorcall(type, fields, n, NULL);
+    if (record == NULL) {
+        return -1;
+    }
+    Py_INCREF(emit); /* (held: the recorder's field may be replaced meanwhile) */
+    PyObject *r = PyObject_CallOneArg(emit, record);
+    Py_DECREF(emit);
+    Py_DECREF(record);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
 /* Runs handle's callback in its context, as ``self._context.run(self._callback, *self._args)``:
  * its result (a new reference) or NULL. */
 static PyObject *
@@ -469,26 +494,12 @@ finished_with_none(PyObject *self, PyObject *task, PyObject *tid, long long star
     Py_DECREF(key);
     PyObject *t = failed ? NULL : PyLong_FromLongLong(start);
     PyObject *d = t ? PyLong_FromLongLong(dur) : NULL;
-    PyObject *record = NULL;
-    if (d != NULL) {
-        PyObject *fields[5] = {t, tid, d, outcome_result, detail};
-        record = PyObject_Vectorcall(finished_type, fields, 5, NULL);
-    }
-    PyObject *r = NULL;
-    if (record != NULL) {
-        Py_INCREF(emit);
-        r = PyObject_CallOneArg(emit, record);
-        Py_DECREF(emit);
-    }
-    Py_XDECREF(record);
+    PyObject *fields[5] = {t, tid, d, outcome_result, detail};
+    int emitted = emit_record(emit, finished_type, fields, 5);
     Py_XDECREF(d);
     Py_XDECREF(t);
     Py_DECREF(detail);
-    if (r == NULL) {
-        return -1;
-    }
-    Py_DECREF(r);
-    return 1;
+    return emitted < 0 ? -1 : 1;
 }
 
 /* ``task_scheduled``'s most frequent wake-up in C: a known task woken by a sleep's timer
@@ -529,24 +540,13 @@ woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
     }
     Py_INCREF(tid);
     PyObject *t = PyLong_FromLongLong(now - base);
-    PyObject *record = NULL;
-    if (t != NULL) {
-        PyObject *fields[4] = {t, tid, cause_timer, zero_int};
-        record = PyObject_Vectorcall(ready_type, fields, 4, NULL);
-    }
-    PyObject *r = NULL;
-    if (record != NULL) {
-        Py_INCREF(emit);
-        r = PyObject_CallOneArg(emit, record);
-        Py_DECREF(emit);
-    }
-    Py_XDECREF(record);
+    PyObject *fields[4] = {t, tid, cause_timer, zero_int};
+    int emitted = emit_record(emit, ready_type, fields, 4);
     Py_XDECREF(t);
-    if (r == NULL) {
+    if (emitted < 0) {
         Py_DECREF(tid);
         return NULL;
     }
-    Py_DECREF(r);
     return tid;
 }
 
@@ -695,19 +695,11 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
     fields[4] = fields[2] ? PyLong_FromLongLong(detail) : NULL;
     fields[5] = site; /* (given) */
     fields[6] = fields[4] ? PyLong_FromLongLong(timeout) : NULL;
-    PyObject *record = fields[6] ? PyObject_Vectorcall(waited_type, fields, 7, NULL) : NULL;
+    int emitted = emit_record(emit, waited_type, fields, 7); /* (no emit: fields[0] is NULL) */
     for (int i = 0; i < 7; i++) {
         Py_XDECREF(fields[i]);
     }
-    PyObject *r = NULL;
-    if (record != NULL) {
-        Py_INCREF(emit);
-        r = PyObject_CallOneArg(emit, record);
-        Py_DECREF(emit);
-        Py_DECREF(record);
-    }
-    Py_XDECREF(r);
-    outcome = r == NULL ? -1 : 1;
+    outcome = emitted < 0 ? -1 : 1;
 out:
     Py_XDECREF(obj);
     Py_XDECREF(user);
@@ -755,24 +747,13 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
         PyObject *emit = SLOT(self, R_emit);
         PyObject *t = emit ? PyLong_FromLongLong(t0 - base) : NULL;
         PyObject *dur = t ? PyLong_FromLongLong(t1 - t0) : NULL;
-        PyObject *record = NULL;
-        if (dur != NULL) {
-            PyObject *fields[3] = {t, tid, dur};
-            record = PyObject_Vectorcall(ran_type, fields, 3, NULL);
-        }
-        PyObject *r = NULL;
-        if (record != NULL) {
-            Py_INCREF(emit);
-            r = PyObject_CallOneArg(emit, record);
-            Py_DECREF(emit);
-        }
-        Py_XDECREF(record);
+        PyObject *fields[3] = {t, tid, dur};
+        int emitted = emit_record(emit, ran_type, fields, 3); /* (no emit: t is NULL) */
         Py_XDECREF(dur);
         Py_XDECREF(t);
-        if (r == NULL) {
+        if (emitted < 0) {
             return -1;
         }
-        Py_DECREF(r);
     }
     else {
         /* try: self._step_ended(...) except Exception as exc: self.fail(exc) */
