@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from loopviz.compiled import PURE_PYTHON, in_use
+from loopviz.compiled import PURE_PYTHON
 from loopviz.record import Recorder
 from loopviz.record.loop import STEPS
 
@@ -35,7 +35,6 @@ def test_it_is_in_use_and_said() -> None:
     from loopviz.record import handles, session
 
     assert STEPS is not None
-    assert in_use()["loopviz.record._steps"]
     assert handles.Step._run is STEPS.step_run  # type: ignore[union-attr]
     assert session.Recorder.after_step is STEPS.after_step  # type: ignore[union-attr]
     out = subprocess.run(
