@@ -553,6 +553,10 @@ class Recorder(LoopHooks):
     def before_io_wait(self, loop: LoopState, timeout: float | None) -> None:
         # A new loop iteration: ids of tasks finished two iterations ago go.
         self._finished_before, self._finished = self._finished, {}
+        # Not blocked: if the watchdog is due to look, let it, rather than race it for the GIL.
+        dog = self._watchdog
+        if dog is not None and _now() >= dog.next[0]:
+            dog.give_way()
         # About to sleep a while: let the writer catch up meanwhile. (Not for short sleeps: a
         # batch per millisecond timer would hand the GIL back and forth for nothing.)
         self._sink.flush(force=timeout is None or timeout >= FLUSH_IDLE_S)
