@@ -559,7 +559,8 @@ class Recorder(LoopHooks):
             dog.give_way()
         # About to sleep a while: let the writer catch up meanwhile. (Not for short sleeps: a
         # batch per millisecond timer would hand the GIL back and forth for nothing.)
-        self._sink.flush(force=timeout is None or timeout >= FLUSH_IDLE_S)
+        idle = timeout is None or timeout >= FLUSH_IDLE_S
+        self._sink.flush(force=idle, busy=not idle)
 
     def after_io_wait(self, loop: LoopState, timeout: float | None, start: int, end: int) -> None:
         if timeout != 0:

@@ -2,9 +2,14 @@
 streams them to a file or pipe.
 
 Records are appended to :attr:`Sink.records` (a bound ``list.append`` is the cheapest way to
-emit one). Handing a batch over while the loop is busy costs two GIL switches (~1 ms each on a
-2-core VM: 5% of a busy run at a batch per 50 ms), so a busy loop hands them over seldom, and
-an idle one whenever it is about to wait; a blocked loop's records are flushed by the watchdog.
+emit one). A busy loop hands them over seldom, and an idle one whenever it is about to wait; a
+blocked loop's records are flushed by the watchdog.
+
+A busy loop that hands over a batch then waits, without the GIL, until the writer has written
+it (:data:`GIVE_WAY_S` at most: a batch takes about a millisecond to write to a file): the
+writer needs the GIL back after its write, and a loop that lets go of the GIL around each
+``select()`` and takes it straight back makes a thread waiting for it lose that race again and
+again (for 10-40 ms on a 2-core machine), waking it at a system call per iteration.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from loopviz.trace import Record, encode_records
 FLUSH_EVERY = 65536  # records buffered before a batch goes to the writer thread
 FLUSH_AGE_NS = 250_000_000  # ... or this old, checked at each loop iteration
 FLUSH_IDLE_S = 0.005  # ... or when the loop is about to wait in select() at least this long
+GIVE_WAY_S = 0.005  # the longest a busy loop waits for a helper thread (the writer, the watchdog)
 
 _now = time.monotonic_ns
 
@@ -34,7 +40,8 @@ class Sink:
         self._out = stream
         self._owned = owned  # closed with the sink
         self._lost = lost
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # Batches, each with a lock the writer holds for it until it is written.
+        self._queue: queue.SimpleQueue[tuple[bytes, threading.Lock] | None] = queue.SimpleQueue()
         # An RLock: a SIGTERM's handler (child.py) closes the sink, maybe from inside a flush
         # it interrupted on the same thread; the process then ends without going back to it.
         self._lock = threading.RLock()
@@ -49,11 +56,13 @@ class Sink:
     def streaming(self) -> bool:
         return self._streaming
 
-    def flush(self, force: bool = False) -> None:
+    def flush(self, force: bool = False, *, busy: bool = False) -> None:
         """Hand buffered records to the writer thread (if streaming): ``force``, or when
-        enough have gathered or the oldest have waited long enough."""
+        enough have gathered or the oldest have waited long enough. ``busy``: from a loop that
+        goes straight on running, which then waits for the batch to be written (see above)."""
         if not self._streaming:
             return
+        written = None
         with self._lock:
             buffered = self.records
             n = len(buffered)
@@ -63,24 +72,31 @@ class Sink:
                 self.last_flush = _now()
                 # Encoded here, at once (~50 ns a record): the writer thread then only waits
                 # on the file, without the GIL, instead of competing with the loop for it.
-                self._queue.put(encode_records(batch))
+                written = threading.Lock()
+                written.acquire()
+                self._queue.put((encode_records(batch), written))
                 if self._writer is None:
                     self._writer = threading.Thread(
                         target=self._write, name="loopviz-writer", daemon=True
                     )
                     self._writer.start()
+        if busy and written is not None and written.acquire(True, GIVE_WAY_S):
+            written.release()
 
     def _write(self) -> None:
         self._writing.set()
         out = self._out
         assert out is not None
-        while (data := self._queue.get()) is not None:
+        while (batch := self._queue.get()) is not None:
+            data, written = batch
             try:
                 out.write(data)
                 out.flush()
             except (OSError, ValueError):  # the reader went away: nothing to tell it any more
                 self._lost()
                 return
+            finally:
+                written.release()
 
     def close(self) -> None:
         """Write out everything and stop the writer thread."""

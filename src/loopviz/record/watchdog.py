@@ -21,12 +21,11 @@ import time
 from collections.abc import Callable, Iterable
 
 from loopviz.record.hooks import LoopState
-from loopviz.record.sink import Sink
+from loopviz.record.sink import GIVE_WAY_S, Sink
 
 WATCHDOG_FLUSH_NS = 250_000_000
 WATCHDOG_MIN_SLEEP_NS = 1_000_000
 REPORT_AGAIN_NS = 250_000_000  # a step still blocking is reported again: where it is now
-GIVE_WAY_S = 0.005  # the longest a loop waits for the watchdog's look (it takes microseconds)
 NEVER = 1 << 62  # (in ``next``) the watchdog is looking, or has stopped
 
 _now = time.monotonic_ns
