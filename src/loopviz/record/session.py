@@ -536,6 +536,8 @@ class Recorder(LoopHooks):
         """In a child made by fork (a process pool worker): record nothing, write nothing."""
         self.enabled = False
         self._sink.forget()
+        if self._watchdog is not None:
+            self._watchdog.forked()
         self._closed.set()
         for loop in list(self._loops):
             loop.stop_recording()

@@ -80,7 +80,9 @@ class Sink:
                         target=self._write, name="loopviz-writer", daemon=True
                     )
                     self._writer.start()
-        if busy and written is not None and written.acquire(True, GIVE_WAY_S):
+        writer = self._writer
+        alive = writer is not None and writer.is_alive()  # (not if the reader went away)
+        if busy and written is not None and alive and written.acquire(True, GIVE_WAY_S):
             written.release()
 
     def _write(self) -> None:

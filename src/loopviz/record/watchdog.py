@@ -95,6 +95,10 @@ class Watchdog:
             sink.flush(force=True)
         return sleep_ns
 
+    def forked(self) -> None:
+        """In a child made by fork: its thread is not there, and loops must not wait for it."""
+        self.next = (NEVER, threading.Lock())
+
     def give_way(self) -> None:
         """From a loop's thread between iterations, once the time in ``next`` has passed: let
         the watchdog look now, waiting for it without the GIL, rather than race it for the GIL
