@@ -45,6 +45,7 @@ class Sink:
         # An RLock: a SIGTERM's handler (child.py) closes the sink, maybe from inside a flush
         # it interrupted on the same thread; the process then ends without going back to it.
         self._lock = threading.RLock()
+        self._written: threading.Lock | None = None  # the last batch's
         self.last_flush = _now()
         self._streaming = stream is not None
         # Started with the first batch, not before: a program that forks before it prints or
@@ -64,6 +65,10 @@ class Sink:
             return
         written = None
         with self._lock:
+            # The writer waits on the file, not for the GIL, while it still writes the last
+            # batch (a slow reader): then waiting for this one would only slow the loop down.
+            last = self._written
+            writing = last is not None and last.locked()
             buffered = self.records
             n = len(buffered)
             if n and (force or n >= FLUSH_EVERY or _now() - self.last_flush > FLUSH_AGE_NS):
@@ -75,6 +80,7 @@ class Sink:
                 written = threading.Lock()
                 written.acquire()
                 self._queue.put((encode_records(batch), written))
+                self._written = written
                 if self._writer is None:
                     self._writer = threading.Thread(
                         target=self._write, name="loopviz-writer", daemon=True
@@ -82,7 +88,8 @@ class Sink:
                     self._writer.start()
         writer = self._writer
         alive = writer is not None and writer.is_alive()  # (not if the reader went away)
-        if busy and written is not None and alive and written.acquire(True, GIVE_WAY_S):
+        waits = busy and not writing and alive
+        if waits and written is not None and written.acquire(True, GIVE_WAY_S):
             written.release()
 
     def _write(self) -> None:
