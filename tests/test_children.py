@@ -22,8 +22,10 @@ from loopviz.app.widgets.timeline_view import PROCESS, TimelineView
 from loopviz.model import words
 from loopviz.model.processes import ID_FIELDS, PROCESS_IDS
 from loopviz.model.timeline import Timeline
+from loopviz.report import summary
 from loopviz.trace import (
     FORMAT_VERSION,
+    End,
     Header,
     LoopMark,
     Process,
@@ -214,6 +216,52 @@ def test_a_child_section_moves_ids_but_not_counts_or_default_names() -> None:
     assert gathering is not None and gathering.ref == 3
     assert timeline.loops_opened == 1 and timeline.processes[1].loops == 1
     assert timeline.loop_totals() == (0, 0)  # the child's loop is not the program's
+
+
+def test_loops_loopviz_cannot_trace_are_named_per_process_never_as_no_loop() -> None:
+    """uvicorn --workers 2 with uvloop: the supervisor runs no loop, each worker a uvloop
+    loop; a third child runs a traced loop. What each process ran is said where it is shown."""
+    header = Header(loopviz="0", python="3.11", program="/venv/uvicorn/__main__.py", started="")
+    records: list[Record] = [
+        Process(0, 0, 40, 39, "uvicorn app:app --workers 2"),
+        Process(10, 1, 41, 40, "python -c 'from multiprocessing.spawn import spawn_main'"),
+        Untraced(11, Unseen.LOOP, "uvloop.Loop", "", 0, "uvicorn"),
+        Process(12, 2, 42, 40, "python -c 'from multiprocessing.spawn import spawn_main'"),
+        Untraced(13, Unseen.LOOP, "uvloop.Loop", "", 0, "uvicorn"),
+        Process(14, 3, 43, 40, "python worker.py"),
+        LoopMark(15, 1, 0),
+        Untraced(16, Unseen.LOOP, "uvloop.Loop", "", 0, "uvicorn"),
+        Process(30, 0, 40, 39, "uvicorn app:app --workers 2"),
+        End(40, 0, 0),
+    ]
+    timeline = Timeline(header)
+    timeline.add(records)
+    assert timeline.untraced_loops == {1: ["uvloop.Loop"], 2: ["uvloop.Loop"], 3: ["uvloop.Loop"]}
+    text = summary.render_table(timeline)
+    assert text.startswith("uvicorn: exited, status 0\n")
+    assert "  untraced loops    uvloop.Loop in 3 child processes (see Warnings)\n" in text
+    rows = {line.split()[1]: line for line in text.splitlines() if line.startswith("  child ")}
+    assert rows["1"].split()[-3:-1] == ["untraced", "0.000"]  # loops "1 untraced", busy
+    assert "1 + 1 untraced" in rows["3"]
+    processes = summary.to_json(timeline)["processes"]
+    assert [p["untraced_loops"] for p in processes] == [[], *[["uvloop.Loop"]] * 3]
+    figures = words.run_figures(timeline, 0, None)
+    assert "loops of 3 child processes not traced (uvloop.Loop)" in figures
+    facts = words.process_facts(timeline.processes[3], 0, 0, ["uvloop.Loop"], True)
+    assert "1 event loop, busy 0 ns" in facts and "not traced: uvloop.Loop" in facts
+    # The program's own loop not traced: its time is not "no loop running".
+    alone = Timeline(Header(loopviz="0", python="3.11", program="/srv/app.py", started=""))
+    alone.add([Untraced(5, Unseen.LOOP, "uvloop.Loop", "/srv/app.py", 3, ""), End(90, 0, 0)])
+    text = summary.render_table(alone)
+    assert "no loop running" not in text
+    assert (
+        "  no traced loop    90 ns (100%): the program ran uvloop.Loop, which loopviz cannot "
+        "trace (see Warnings)\n" in text
+    ), text
+    assert summary.to_json(alone)["untraced_loops"] == ["uvloop.Loop"]
+    assert words.run_figures(alone, 0, None).startswith(
+        "ran 90 ns · its event loop is not traced (uvloop.Loop) · "
+    )
 
 
 def test_words_say_a_lost_child_only_once_the_run_is_over() -> None:

@@ -46,6 +46,10 @@ def test_record_a_module_as_python_m_runs_it(tmp_path: Path) -> None:
     timeline = Timeline.from_file(trace)
     assert timeline.header is not None and timeline.header.program == str(main)
     assert "nap" in {info.name for info in timeline.tasks}
+    summary = subprocess.run(
+        [*LOOPVIZ, "summary", str(trace)], capture_output=True, text=True, timeout=60
+    )
+    assert summary.stdout.startswith("app: exited, status 0\n")  # as named: not __main__.py
     missing = [*LOOPVIZ, "record", "-m", "no_such_module", "-o", str(trace)]
     gone = subprocess.run(missing, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert gone.returncode == 1  # as python -m says it

@@ -6,6 +6,7 @@ client in the test on 127.0.0.1 (an ephemeral port), then stopped with SIGINT.""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import queue
 import re
@@ -194,6 +195,23 @@ def test_uvloop_is_named_with_who_asked_for_it_and_the_way_out(app_folder: Path)
     )
     assert "never started" not in done.stdout
     assert Timeline.from_file(trace).tasks == []
+    # The summary does not call the loop's time "no loop running": it names the loop.
+    text = subprocess.run(
+        [*LOOPVIZ, "summary", str(trace)], capture_output=True, text=True, timeout=60
+    )
+    assert text.stdout.startswith("uvicorn: ")
+    assert "no loop running" not in text.stdout
+    assert re.search(
+        r"\n  no traced loop +[\d.]+ m?s \(\d+%\): the program ran uvloop.Loop, which loopviz "
+        r"cannot trace \(see Warnings\)\n",
+        text.stdout,
+    ), text.stdout
+    summary = json.loads(
+        subprocess.run(
+            [*LOOPVIZ, "summary", str(trace), "--json"], capture_output=True, timeout=60
+        ).stdout
+    )
+    assert summary["untraced_loops"] == ["uvloop.Loop"]
 
 
 def test_hypercorn_s_worker_process_is_followed_and_traced(app_folder: Path) -> None:

@@ -102,6 +102,7 @@ from loopviz.trace import (
     TaskCreated,
     Trace,
     TraceReader,
+    Unseen,
     Untraced,
     Use,
     Wait,
@@ -245,6 +246,8 @@ class Timeline:
         self.finished = False
         self.loops_opened = 0  # event loops the program opened (0: it never used asyncio)
         self.untraced: list[Untraced] = []  # what ran outside the trace (loops, processes)
+        # The classes of the event loops loopviz could not trace, by process (0: the program's).
+        self.untraced_loops: dict[int, list[str]] = {}
         # The program's process and the children followed, once a child is (``processes``).
         self.processes: list[ProcessInfo] = []
         self._proc = 0  # the process whose records come now
@@ -634,7 +637,10 @@ class Timeline:
         self._push(lane, r.t, State.READY | Cause.START << KIND_SHIFT)
 
     def _on_untraced(self, r: Untraced) -> None:
-        self.untraced.append(Untraced(r.t, r.kind, clip(r.what), clip(r.file), r.line, clip(r.by)))
+        what = clip(r.what)
+        self.untraced.append(Untraced(r.t, r.kind, what, clip(r.file), r.line, clip(r.by)))
+        if r.kind == Unseen.LOOP:
+            self.untraced_loops.setdefault(self._proc, []).append(what)
 
     def _on_source(self, r: Source) -> None:
         if r.size < 0:

@@ -538,9 +538,12 @@ def _signal(number: int) -> str:
 
 
 def program_name(timeline: Timeline) -> str:
-    """The recorded program's file name ("the program" when the trace does not say)."""
-    path = timeline.header.program if timeline.header else ""
-    return PurePath(path).name if path else "the program"
+    """The recorded program's file name, or its package's for ``-m package`` (its
+    ``__main__.py``); "the program" when the trace does not say."""
+    path = PurePath(timeline.header.program if timeline.header else "")
+    if path.name == "__main__.py" and path.parent.name:
+        return path.parent.name
+    return path.name or "the program"
 
 
 def program_end(timeline: Timeline) -> str:
@@ -551,6 +554,40 @@ def program_end(timeline: Timeline) -> str:
     return ending(exit.reason, exit.status, exit.error)
 
 
+def untraced_loops(whats: list[str]) -> str:
+    """ "uvloop.Loop", "2 event loops (uvloop.Loop)": the loops of a process not traced."""
+    kinds = ", ".join(dict.fromkeys(whats))
+    return kinds if len(whats) == 1 else f"{len(whats)} event loops ({kinds})"
+
+
+def outside_loops(timeline: Timeline) -> tuple[str, str]:
+    """The summary's label for the time the program's traced loop was not running, and what
+    to add to its figure: an event loop loopviz could not trace may have run then."""
+    whats = timeline.untraced_loops.get(0)
+    if not whats:
+        return "no loop running", ""
+    return "no traced loop", (
+        f": the program ran {untraced_loops(whats)}, which loopviz cannot trace (see Warnings)"
+    )
+
+
+def untraced_children(untraced: dict[int, list[str]]) -> str | None:
+    """The summary's line on the child processes' loops loopviz could not trace (None:
+    none): "uvloop.Loop in 2 child processes (see Warnings)"."""
+    others = [whats for proc, whats in untraced.items() if proc]
+    if not others:
+        return None
+    kinds = ", ".join(dict.fromkeys(what for whats in others for what in whats))
+    return f"{kinds} in {_children(len(others))} (see Warnings)"
+
+
+def process_loops(traced: int, untraced: list[str]) -> str:
+    """A process's loops, in the summary's table: "1", "1 untraced", "1 + 1 untraced"."""
+    if not untraced:
+        return str(traced)
+    return f"{traced} + {len(untraced)} untraced" if traced else f"{len(untraced)} untraced"
+
+
 def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
     """The summary pane's figures: "ran 2.47 s · loop busy 41% · concurrency gain 2.13 · 7
     tasks" (``busy``: the program's loop's busy time; ``gain``: ``analysis.concurrency_gain``,
@@ -558,7 +595,11 @@ def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
     wall = timeline.end
     figures = [f"ran {format_time(wall)}"]
     children = [p for p in timeline.processes[1:] if p.loops]
-    if wall:
+    untraced = timeline.untraced_loops
+    own = timeline.loops_opened - sum(p.loops for p in timeline.processes[1:])
+    if wall and untraced.get(0) and not own:
+        figures.append(f"its event loop is not traced ({untraced_loops(untraced[0])})")
+    elif wall:
         whose = "the program's loop" if children else "loop"
         figures.append(f"{whose} busy {100 * busy / wall:.0f}%")
         stopped = timeline.loop_stopped()
@@ -568,9 +609,16 @@ def run_figures(timeline: Timeline, busy: int, gain: float | None) -> str:
             figures.append(f"concurrency gain {gain:.2f}")
     if children:
         busy_children = sum(p.loop_totals(timeline.end)[0] for p in children)
-        processes = "a child process" if len(children) == 1 else f"{len(children)} child processes"
-        figures.append(f"loops of {processes} busy {format_time(busy_children)}")
+        figures.append(f"loops of {_children(len(children))} busy {format_time(busy_children)}")
+    others = [whats for proc, whats in untraced.items() if proc]
+    if others:
+        kinds = ", ".join(dict.fromkeys(what for whats in others for what in whats))
+        figures.append(f"loops of {_children(len(others))} not traced ({kinds})")
     return " · ".join([*figures, task_count(timeline.tasks)])
+
+
+def _children(count: int) -> str:
+    return "a child process" if count == 1 else f"{count:,} child processes"
 
 
 def not_kept(timeline: Timeline) -> str:
@@ -754,10 +802,14 @@ def command(line: str) -> str:
     return " ".join(filter(None, (PurePath(first).name, rest)))
 
 
-def process_facts(info: ProcessInfo, tasks: int, busy: int, over: bool) -> list[str]:
+def process_facts(
+    info: ProcessInfo, tasks: int, busy: int, untraced: list[str], over: bool
+) -> list[str]:
     """The inspector's lines on a child process (after its row's words), each short: its
-    command, who started it, when it started and ended, how it ended, its loops and tasks."""
+    command, who started it, when it started and ended, how it ended, its loops (``untraced``:
+    the classes of those loopviz could not trace) and tasks."""
     ended = [f"ended at {format_time(info.ended)}"] if info.ended is not None else []
+    not_traced = [f"not traced: {untraced_loops(untraced)}"] if untraced else []
     return [
         command(info.command),
         f"pid {info.pid} (parent {info.ppid})",
@@ -765,14 +817,15 @@ def process_facts(info: ProcessInfo, tasks: int, busy: int, over: bool) -> list[
         *ended,
         process_end(info, over),
         f"{info.loops:,} event loop{'' if info.loops == 1 else 's'}, busy {format_time(busy)}",
+        *not_traced,
         f"{tasks:,} task{'' if tasks == 1 else 's'}",
     ]
 
 
 def children_loops(count: int, busy: int) -> str:
     """The summary's line on the loops of the child processes, apart from the program's."""
-    processes = "a child process" if count == 1 else f"{count:,} child processes"
-    return f"busy {format_time(busy)} in {processes} (the lines above: the program's own loop)"
+    own = "the lines above: the program's own loop"
+    return f"busy {format_time(busy)} in {_children(count)} ({own})"
 
 
 def fit_process_row(label: str, width: int) -> str:

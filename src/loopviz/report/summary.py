@@ -63,6 +63,7 @@ def to_json(timeline: Timeline) -> dict[str, Any]:
         "concurrency_gain": round(concurrency_gain(timeline), 3),
         "peak_waiting": peak,
         "peak_waiting_at_s": seconds(peak_t),
+        "untraced_loops": timeline.untraced_loops.get(0, []),
         "longest_step": None
         if longest is None
         else {
@@ -114,6 +115,7 @@ def processes_json(timeline: Timeline) -> list[dict[str, Any]]:
             "command": p.command,
             "started_s": seconds(p.started),
             "loops": p.loops,
+            "untraced_loops": timeline.untraced_loops.get(p.proc, []),
             "loop_busy_s": seconds(busy),
             "loop_idle_s": seconds(idle),
             "tasks": count,
@@ -224,13 +226,15 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     paused = sum(until - start for start, until in timeline.pauses)
     outside = max(timeline.end - busy - idle - paused, 0)  # a pause is not known either way
     if outside:
-        facts.append(
-            ("no loop running", f"{format_time(outside)} ({_percent(outside, timeline.end)})")
-        )
+        label, why = words.outside_loops(timeline)
+        facts.append((label, f"{format_time(outside)} ({_percent(outside, timeline.end)}){why}"))
     children = [p for p in timeline.processes[1:] if p.loops]
     if children:  # the figures above are the program's own loop's
         busy = sum(p.loop_totals(timeline.end)[0] for p in children)
         facts.append(("children's loops", words.children_loops(len(children), busy)))
+    untraced = words.untraced_children(timeline.untraced_loops)
+    if untraced:
+        facts.append(("untraced loops", untraced))
     if timeline.kept_from:
         facts.append(("not kept", words.not_kept(timeline)))
     if timeline.pauses:
@@ -282,7 +286,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
                     p.get("end", "-"),
                     str(p["pid"] or "-"),
                     f"{p['started_s']:.3f}",
-                    str(p["loops"]),
+                    words.process_loops(p["loops"], p["untraced_loops"]),
                     f"{p['loop_busy_s']:.3f}",
                     str(p["tasks"]),
                 )

@@ -487,7 +487,8 @@ class RunScreen(Screen[None]):
             info = timeline.processes[self.process]
             busy, _ = info.loop_totals(timeline.end)
             tasks = len(self.view.process_tasks(self.process))
-            inspector.show_process(info, tasks, busy, timeline.finished)
+            untraced = timeline.untraced_loops.get(self.process, [])
+            inspector.show_process(info, tasks, busy, untraced, timeline.finished)
         elif self.group and timeline is not None and self.group in self.view.grouping.groups:
             group = self.view.grouping.groups[self.group]
             inspector.show_group(timeline, group, self.view.group_stats(self.group))

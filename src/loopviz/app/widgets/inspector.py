@@ -66,13 +66,15 @@ class Inspector(Static):
         text.append("\n".join(lines))
         self.update(text)
 
-    def show_process(self, info: ProcessInfo, tasks: int, busy: int, over: bool) -> None:
+    def show_process(
+        self, info: ProcessInfo, tasks: int, busy: int, untraced: list[str], over: bool
+    ) -> None:
         """A child process loopviz followed: its command, when it started and how it ended,
-        its loops and tasks."""
+        its loops (``untraced``: those it could not trace) and tasks."""
         text = Text()
         text.append(words.process(info), style=component_style(self, "inspector--name"))
         text.append("\n")
-        facts = words.process_facts(info, tasks, busy, over)
+        facts = words.process_facts(info, tasks, busy, untraced, over)
         text.append(facts[0] + "\n", style=component_style(self, "inspector--muted"))
         text.append("\n".join(facts[1:]))
         self.update(text)
