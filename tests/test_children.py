@@ -161,6 +161,9 @@ def test_the_summary_lists_the_processes(
         rf"status 0 +{spawned['pid']} ",
         table,
     )
+    # Each task's row says whose it is: the child's crunch is not the program's.
+    assert "\n  process  name  " in table
+    assert re.search(rf"\n  child {spawned['process']} +crunch\(", table), table
 
 
 def test_no_follow_children_leaves_them_out_as_before(tmp_path: Path) -> None:

@@ -191,12 +191,15 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     lines.append("")
     lines.append(f"Tasks ({len(timeline.tasks):,})")
     header = ("name", "coroutine", "created by", "outcome", "running", "ready", "waiting", "steps")
-    rows = [header]
+    several = timeline.processes  # several processes: each task's is said
+    rows: list[tuple[str, ...]] = [("process", *header) if several else header]
     for info in timeline.tasks[:max_rows]:
         totals = timeline.totals(info.id)
         parent = words.created_by(timeline, info)
+        process = (words.process(several[info.process]),) if several else ()
         rows.append(
             (
+                *process,
                 _cut(words.label(info), NAME_WIDTH),
                 _cut(info.coro, NAME_WIDTH),
                 _cut(parent, NAME_WIDTH),
