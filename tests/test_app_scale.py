@@ -259,3 +259,29 @@ def test_a_server_at_160x48(snap_compare, server: Path) -> None:
 
     app = LoopvizApp(resolve(server))
     assert snap_compare(app, terminal_size=SIZE, run_before=group_selected)
+
+
+async def test_at_80x24_the_lanes_come_first_and_the_census_when_there_is_room(
+    server: Path,
+) -> None:
+    """The census strip takes five rows: in an 80x24 terminal's timeline pane that is all of
+    it, so it starts hidden there; maximized, the pane has room and it is back; C still
+    shows or hides it whatever the room."""
+    app = LoopvizApp(resolve(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        view = screen.view
+        assert not view.census_shown and view.header_rows == HEADER_ROWS
+        shown = lines(view)
+        assert shown[1].startswith(" loop ") and shown[2].startswith("▶main()")
+        assert shown[3].startswith("▸handle ×3,000")
+        await pilot.press("m")  # the timeline alone: room for the census and lanes under it
+        await pilot.pause()
+        assert view.census_shown and view.header_rows == HEADER_ROWS + len(CENSUS_ROWS)
+        assert lines(view)[1].startswith(" running ")
+        await pilot.press("m")  # the panes back: the lanes again
+        await pilot.pause()
+        assert not view.census_shown and lines(view)[2].startswith("▶main()")
+        await pilot.press("C")  # the user's choice holds, room or not
+        await pilot.pause()
+        assert view.census_shown and lines(view)[1].startswith(" running ")

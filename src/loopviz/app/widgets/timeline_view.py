@@ -73,6 +73,7 @@ CORO = "coro"  # the row kind of a coroutine's group (its key: ``groups.group_ke
 RESOURCES = "resources"  # the row key of the head of the resources' lanes, which folds them
 RESOURCE = "resource"  # the row kind of a resource's lane (its key: the resource's id)
 CENSUS_ROWS = words.CENSUS_ROWS  # the census strip's rows, over the loop's lane
+LANES_UNDER_CENSUS = 3  # a pane too short to show this many lanes under it starts without it
 
 
 _K = TypeVar("_K", int, str)
@@ -190,6 +191,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.filter: frozenset[int] | None = None  # the tasks a search left (None: all)
         self.census: Census | None = None
         self._census_shown: bool | None = None  # the user's choice (None: shown at scale)
+        self._census_was_shown = False  # as drawn at the last resize
         # The census per column, and each of its rows drawn, for one axis and the data so far.
         self._census_cache: tuple[tuple[object, ...], list[CensusColumn | None]] | None = None
         self._census_rows: dict[str, tuple[list[Cell], Strip]] = {}
@@ -454,10 +456,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def census_shown(self) -> bool:
         """Whether the census strip is over the lanes: at scale (more than ``FOLD_AT``
-        tasks), unless the user said otherwise."""
+        tasks) in a pane tall enough to show lanes under it too (80x24: not), unless the user
+        said otherwise."""
         if self._census_shown is not None:
             return self._census_shown
-        return self.timeline is not None and len(self.timeline.tasks) > FOLD_AT
+        room = self.size.height >= HEADER_ROWS + len(CENSUS_ROWS) + LANES_UNDER_CENSUS
+        return room and self.timeline is not None and len(self.timeline.tasks) > FOLD_AT
 
     def toggle_census(self) -> None:
         self._census_shown = not self.census_shown
@@ -1096,6 +1100,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     # --- mouse ------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
         self.border_subtitle = self.looks.legend(self.outer_size.width - 4)  # inside the corners
+        if self.census_shown != self._census_was_shown:  # room for it came or went
+            self._census_was_shown = self.census_shown
+            self.data_changed()
         # Panes below that grow (a longer narration) leave fewer rows: keep the selection in.
         if self.selected_group:
             self.scroll_to_group(self.selected_group)
