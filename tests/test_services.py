@@ -229,6 +229,12 @@ def test_hypercorn_s_worker_process_is_followed_and_traced(app_folder: Path) -> 
     assert f"[{worker.pid}]" in done.stdout  # the worker logs its pid: the same process
     handlers = [info for info in timeline.tasks if info.handler == "app"]
     assert len(handlers) == 2 and {info.process for info in handlers} == {worker.proc}
+    # hypercorn's tasks are hypercorn's, though its modules are in a folder named asyncio.
+    hypercorn = [info for info in timeline.tasks if "/hypercorn/asyncio/" in info.coro_file]
+    assert hypercorn and not any(info.internal for info in hypercorn)
+    assert not any(words.label(info).startswith("asyncio:") for info in hypercorn)
+    (worker_serve,) = [info for info in hypercorn if info.coro == "worker_serve"]
+    assert words.created_by(timeline, worker_serve) == "hypercorn"
 
 
 def test_uvicorn_s_two_workers_are_followed_and_serve_requests(app_folder: Path) -> None:

@@ -156,6 +156,9 @@ OVERDUE_SLACK = 1_000_000
 
 # Where installed packages and the standard library live (POSIX and Windows layouts).
 _LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+# asyncio's own modules, in the standard library (not a package's ``asyncio`` folder, such as
+# hypercorn's: its tasks are hypercorn's).
+_ASYNCIO_FILE = re.compile(r"[\\/](?:python3\.\d+t?|Lib)[\\/]asyncio[\\/][^\\/]+$")
 
 # The compiled fold (``_fold.c``): reads a trace's common lines (steps, wake-ups, idle spans)
 # and folds them as ``_add`` does, and sorts and reindexes for ``_compact``. None: the
@@ -616,7 +619,7 @@ class Timeline:
             r.task, task_name(r.name, strs), strs.get(r.coro, ""), coro_file, coro_line,
             r.parent, r.t, file, line,
         )  # fmt: skip
-        info.internal = f"{os.sep}asyncio{os.sep}" in coro_file
+        info.internal = _ASYNCIO_FILE.search(coro_file) is not None
         info.process = self._proc
         program = self.header.program if self.header else ""
         info.library = info.internal or library_code(coro_file, program)
