@@ -357,12 +357,17 @@ def test_a_killed_process_says_what_may_be_missing(tmp_path: Path) -> None:
 
 _ODD_CALLBACKS = """
 import asyncio
+import time
 
 class Odd:
     '''A callable whose name cannot be read: making its Callback record fails.'''
     def __getattr__(self, name):
         raise RuntimeError(f"no {name}")
     def __call__(self):
+        # Long enough (1 ms) to be recorded: a callback under 20 us is not.
+        deadline = time.perf_counter() + 0.001
+        while time.perf_counter() < deadline:
+            pass
         print("odd callback ran")
 
 async def child():
