@@ -461,8 +461,9 @@ async def test_footer_keys_fit_and_inspector_shows_every_line(trace: Path, size)
         screen = await open_run(pilot)
         await pilot.press("right", "right", "right")  # main waits on the gather at prog.py:11
         shown = {key.key: key.region for key in screen.query(FooterKey) if key.region.width}
-        for key in ("space", "right", "x", "r", "q", "z", "f", "m", "question_mark"):
+        for key in ("space", "right", "q", "z", "f", "m", "question_mark"):
             assert key in shown and shown[key].right <= size[0], key
+        assert "x" not in shown and "r" not in shown  # a saved trace: nothing to stop or re-run
         inspector = screen.query_one("#inspector", Static)
         lines = str(inspector.content).splitlines()
         assert "prog.py:11" in lines[2] and lines[3].startswith("children: A, B, C")

@@ -92,10 +92,11 @@ def test_a_lock_let_go_while_tasks_wait_is_promised_not_free_for_a_newcomer() ->
     tl = timeline_of(b)
     waiting = tl.state_at(4, 11 * MS + 300)
     assert waiting is not None and words.state(tl, waiting) == (
-        "waiting: lock `printer` (free, but promised to the task woken to take it; 0 ahead in line)"
+        "waiting: lock `printer` (free, but already promised to a task woken to take it; first in"
+        " line)"
     )
     facts = words.resource_facts(tl, 1, 11 * MS + 300)
-    assert "free, but promised to the task woken to take it now" in facts
+    assert "free now, but already promised to a task woken to take it" in facts
     assert "free now" in words.resource_facts(tl, 1, 0)  # before anyone took it
 
 

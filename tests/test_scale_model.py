@@ -262,7 +262,9 @@ def test_the_words_of_navigation_at_scale(server: Timeline) -> None:
     worst = census.longest_ready()
     assert worst is not None
     said = words.worst_ready(server, worst, 0)
-    assert said.startswith(f"{words.label_of(server, worst.task)} waited 300 ms in the ready")
+    assert said.startswith(
+        f"{words.label_of(server, worst.task)}, ready to run, waited 300 ms from "
+    )
     assert said.endswith("the longest wait for the loop")
     assert words.worst_ready(server, worst, 1).endswith("the 2nd longest wait for the loop")
     assert words.worst_ready(server, worst, 20).endswith("the 21st longest wait for the loop")

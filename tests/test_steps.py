@@ -16,6 +16,7 @@ from loopviz.model import words
 from loopviz.model.facts import Segment, State
 from loopviz.model.steps import snapshot, steps
 from loopviz.model.timeline import Timeline
+from loopviz.units import format_time
 
 GATHER = """
     import asyncio
@@ -85,7 +86,22 @@ def test_the_timers_of_a_gather_hold_each_sleep_soonest_first(gather: Timeline) 
         "job('B', 2)",
     ]
     assert not loop.ready and not loop.running
-    assert words.loop_state(loop).startswith("idle: nothing is ready, it waits in select()")
+    assert words.loop_state(loop).startswith("idle: nothing is ready, it waits for a timer")
+
+
+def test_before_it_runs_and_between_two_runs_the_loop_is_open_not_running(
+    gather: Timeline,
+) -> None:
+    """asyncio.run makes the loop and creates the main task before it runs the loop, and runs
+    it again after main ends (to shut down): the loop is open then, not missing."""
+    said = [(words.narrate(gather, s), words.loop_state(s.loop)) for s in steps(gather)]
+    opened = next(i for i, (text, _) in enumerate(said) if text.startswith("An event loop opens"))
+    created = next(i for i, (text, _) in enumerate(said) if " creates task main()" in text)
+    stopped = "open but not running: no step runs until the program runs the loop"
+    assert [state for _, state in said[opened : created + 1]] == [stopped] * (created - opened + 1)
+    shutting_down = next(text for text in said if "shutdown_asyncgens as asyncio.run()" in text[0])
+    assert shutting_down[1] == stopped
+    assert not [state for _, state in said if "select()" in state]
 
 
 def test_at_one_second_the_short_sleepers_are_ready_in_the_order_they_run(
@@ -140,10 +156,34 @@ def test_a_blocking_step_is_named_running_and_blocking_while_others_fall_overdue
         assert step.loop.running == hog
         assert step.loop.blocking_since == block.start
     last = overdue[-1].loop
-    assert [q.task for q in last.ready] == beats and all(q.interval.overdue for q in last.ready)
+    # Overdue timers are not in the ready queue yet: the loop moves them there when it next
+    # looks at its timers.
+    assert [q.task for q in last.overdue] == beats and not last.ready
     said = words.narrate(blocking, overdue[0])
     assert "sleep timer is due, but the loop is busy" in said
     assert f"{words.name(blocking, hog)}'s step holds it" in said
+
+
+def test_after_the_block_the_overdue_timers_run_next_though_the_ready_queue_is_empty(
+    blocking: Timeline,
+) -> None:
+    (main,) = by_coro(blocking, "main")
+    first, _ = by_coro(blocking, "beat")
+    gathered = next(
+        s
+        for s in steps(blocking)
+        if s.moment.task == main
+        and words.step_kind(s) == "waiting"
+        and "gather" in words.narrate(blocking, s)
+    )
+    assert not gathered.loop.ready and gathered.loop.overdue
+    assert words.loop_state(gathered.loop) == "between steps: the next one is about to run"
+    said = words.narrate(blocking, gathered)
+    assert said.endswith(
+        f"The ready queue is empty, but {words.name(blocking, first)}'s sleep timer is overdue"
+        f" (due at {format_time(gathered.loop.overdue[0].interval.start)}): the loop runs"
+        " it next."
+    ), said
 
 
 def test_the_blocking_step_says_who_had_to_wait(blocking: Timeline) -> None:
@@ -152,7 +192,7 @@ def test_the_blocking_step_says_who_had_to_wait(blocking: Timeline) -> None:
     said = words.narrate(blocking, step)
     names = [words.name(blocking, task) for task in by_coro(blocking, "beat")]
     assert said.startswith(f"{words.name(blocking, hog)}'s step runs 1.0")
-    assert "without giving the loop back, at prog.py:10: the loop is stuck" in said
+    assert "without giving the loop back (busy at prog.py:10): the loop is stuck" in said
     assert f"{names[0]} and {names[1]}, due from " in said
     assert said.endswith("must wait.")
 
@@ -203,7 +243,8 @@ def test_steps_text_is_one_numbered_sentence_per_event(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     first, *_ = done.stdout.splitlines()
     assert first.split()[0] == "1" and first.endswith(
-        "The event loop starts: from now on it runs one step at a time."
+        "An event loop opens. Once the program runs it (asyncio.run() does), it runs one step"
+        " at a time."
     )
 
 

@@ -178,8 +178,8 @@ class Moment:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """A task in the loop's ready queue: ``interval`` is its ready (or overdue) interval,
-    which says why it is there and since when."""
+    """A task in the loop's ready queue, or whose timer is overdue: ``interval`` is its
+    ready (or overdue) interval, which says why it is there and since when."""
 
     task: int
     interval: Interval
@@ -214,10 +214,13 @@ class JobState:
 @dataclass(frozen=True, slots=True)
 class LoopSnapshot:
     """The loop's own state at a moment, as a learner would draw it: what runs, the ready
-    queue in the order the loop will run it, the timers soonest first, the I/O waits, the
+    queue in the order the loop will run it, the timers soonest first (``overdue``: those
+    whose deadline passed while a step held the loop; asyncio moves them to the ready queue
+    only when it next looks at its timers, after what is in it), the I/O waits, the
     executor jobs and the tasks in line for each resource (``lines``). ``idle_until`` is
     set while the loop sits in ``select()`` (the end of that wait, or None while it still
-    waits); ``open`` is False outside any event loop."""
+    waits); ``open`` is False outside any running event loop, and ``stopped`` says a loop
+    is open there all the same (made, or between two ``run_until_complete``)."""
 
     t: int
     open: bool
@@ -225,12 +228,14 @@ class LoopSnapshot:
     running_at: tuple[str, int] | None  # the line it runs, where known
     blocking_since: int | None  # its step has held the loop past the threshold since
     ready: list[Queued]
+    overdue: list[Queued]
     timers: list[Parked]
     io: list[Parked]
     jobs: list[JobState]
     idle: bool
     idle_until: int | None
     lines: list[Line]
+    stopped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,7 @@ def _arrange(
     running = 0
     running_at: tuple[str, int] | None = None
     ready: list[Queued] = []
+    overdue: list[Queued] = []
     timers: list[Parked] = []
     io: list[Parked] = []
     in_line: dict[int, list[tuple[int, int]]] = {}
@@ -135,7 +136,7 @@ def _arrange(
             running_at = (interval.file, interval.line) if interval.line else None
             running_at = running_at or timeline.position(task, t)
         elif state is State.READY:
-            ready.append(Queued(task, interval))
+            (overdue if interval.overdue else ready).append(Queued(task, interval))
         elif state is State.WAITING:
             if interval.kind in IO_KINDS:
                 io.append(Parked(task, interval))
@@ -146,17 +147,21 @@ def _arrange(
     # The loop runs its ready queue first in, first out. A timer that fell due while a step
     # held the loop joins the queue only when the loop next looks at its timers: after
     # everything already in it, in the order of the deadlines.
-    ready.sort(key=lambda queued: (queued.interval.overdue, queued.interval.start, queued.task))
+    ready.sort(key=lambda queued: (queued.interval.start, queued.task))
+    overdue.sort(key=lambda queued: (queued.interval.start, queued.task))
     timers.sort(key=lambda parked: (parked.interval.deadline or 0, parked.task))
     jobs = [job for job in timeline.jobs_at(t) if job.job // PROCESS_IDS == process]
+    stopped = False
     if process:  # a child's loop: open while it has tasks, in select() while none can run
         is_open, idle, idle_until = alive or bool(jobs), not ready, None
     else:
         is_open, idle, idle_until = timeline.loop_at(t)
+        stopped = not is_open and timeline.loop_stopped_at(t)
     return LoopSnapshot(
-        t, is_open, running, running_at, _blocking_since(timeline, running, t), ready, timers,
-        io, jobs, idle and not running, idle_until,
+        t, is_open, running, running_at, _blocking_since(timeline, running, t), ready, overdue,
+        timers, io, jobs, idle and not running, idle_until,
         [Line(rid, [task for _, task in sorted(line)]) for rid, line in sorted(in_line.items())],
+        stopped,
     )  # fmt: skip
 
 

@@ -1458,6 +1458,12 @@ class Timeline:
             return True, tail is not None and t >= tail, None
         return True, states[i] == _IDLE, starts[i + 1] if states[i] == _IDLE else None
 
+    def loop_stopped_at(self, t: int) -> bool:
+        """A loop is open at t but not running: the program has not started it yet, or it
+        returned from one ``run_until_complete`` and has not called the next."""
+        i = bisect_right(self._loop.starts, t) - 1
+        return i >= 0 and self._loop_state[i] == _STOPPED
+
     # --- resources ---------------------------------------------------------------------
     def waits_on(self, resource: int) -> list[tuple[int, int]]:
         """(start, end) of every wait on ``resource`` (an open one ends at the end)."""

@@ -571,6 +571,15 @@ def outside_loops(timeline: Timeline) -> tuple[str, str]:
     )
 
 
+def gain(value: float) -> str:
+    """The summary's concurrency gain, with what it means: "2.00 (the tasks' work and waits
+    overlapped: 2.00 s of them per second of loop; 1.00 is one after another)"."""
+    return (
+        f"{value:.2f} (the tasks' steps, sleeps, I/O and jobs: {value:.2f} s of them per second"
+        " the loop ran; 1.00 is one after another)"
+    )
+
+
 def untraced_children(untraced: dict[int, list[str]]) -> str | None:
     """The summary's line on the child processes' loops loopviz could not trace (None:
     none): "uvloop.Loop in 2 child processes (see Warnings)"."""
@@ -939,7 +948,10 @@ def narrate(timeline: Timeline, step: Step) -> str:
         return f"The program prints{' ' + where_to if where_to else ''}: {event.text}"
     if isinstance(event, LoopChange):
         if event.opened:
-            return "The event loop starts: from now on it runs one step at a time."
+            return (
+                "An event loop opens. Once the program runs it (asyncio.run() does), it runs"
+                " one step at a time."
+            )
         return "The event loop closes."
     if isinstance(event, JobChange):
         return _narrate_job(timeline, step.moment.task, event)
@@ -981,14 +993,16 @@ def job_state(worker: str) -> str:
 
 
 def loop_state(loop: LoopSnapshot) -> str:
-    """The loop's own state in a few words: "running task B's step", "idle in select()"."""
+    """The loop's own state in a few words: "running a step", "idle: nothing is ready..."."""
     if not loop.open:
+        if loop.stopped:
+            return "open but not running: no step runs until the program runs the loop"
         return "no event loop is running"
     if loop.running:
         return "running a step"
-    if loop.idle or not loop.ready:
+    if loop.idle or not (loop.ready or loop.overdue):
         until = f" until {format_time(loop.idle_until)}" if loop.idle_until is not None else ""
-        return f"idle: nothing is ready, it waits in select() for a timer or I/O{until}"
+        return f"idle: nothing is ready, it waits for a timer or I/O{until}"
     return "between steps: the next one is about to run"
 
 
@@ -1013,6 +1027,13 @@ def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
     """What the loop does once the current step gives it back."""
     if loop.ready:
         return f"Next in the ready queue: {name(timeline, loop.ready[0].task)}."
+    if loop.overdue:
+        late = loop.overdue[0]
+        return (
+            f"The ready queue is empty, but {name(timeline, late.task)}'s"
+            f" {_timer(late.interval.kind)} is overdue (due at"
+            f" {format_time(late.interval.start)}): the loop runs it next."
+        )
     awaited = []
     if loop.io:
         awaited.append("a socket")
@@ -1023,8 +1044,11 @@ def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
         due = format_time(first.interval.deadline or 0)
         awaited.append(f"the first timer ({name(timeline, first.task)}'s, at {due})")
     if not awaited:
-        return "Nothing is ready: the loop waits in select() until something wakes it."
-    return f"Nothing is ready: the loop waits in select() for {_either(awaited)}."
+        return (
+            "No task is ready: the loop runs the callbacks that are due, if any, or waits"
+            " until something wakes it."
+        )
+    return f"No task is ready: the loop waits for {_either(awaited)}."
 
 
 def _either(things: list[str]) -> str:
@@ -1082,11 +1106,12 @@ def _narrate_segment(timeline: Timeline, segment: Segment, loop: LoopSnapshot) -
 
 
 def _narrate_block(timeline: Timeline, step: BlockingStep) -> str:
-    """ "download's step runs 1.006 s without giving the loop back, at prog.py:19: the loop
-    is stuck; beat-1 and beat-2, due from 270 ms, must wait." """
+    """ "download's step runs 1.006 s without giving the loop back (busy at prog.py:19): the
+    loop is stuck; beat-1 and beat-2, due from 270 ms, must wait." The line is where the step
+    was seen busy, not where it began."""
     who = f"{name(timeline, step.task)}'s step" if step.task else "A callback"
     runs = "has run" if step.ongoing else "runs"
-    at = f", at {where(step.file, step.line)}" if step.file else ""
+    at = f" (busy at {where(step.file, step.line)})" if step.file else ""
     said = f"{who} {runs} {format_time(step.duration)} without giving the loop back{at}"
     due = due_during(timeline, step)
     if not due:
@@ -1139,10 +1164,12 @@ def queue_entry(timeline: Timeline, queued: Queued, t: int) -> str:
     """ "eggs: its sleep timer fired · 2.0 ms in line", one entry of the ready queue."""
     interval = queued.interval
     waited = format_time(t - interval.start)
-    if interval.overdue:
-        since = format_time(interval.start)
-        return f"{name(timeline, queued.task)}: overdue since {since} (its {_timer(interval.kind)})"
     return f"{name(timeline, queued.task)}: {cause(timeline, interval)} · {waited} in line"
+
+
+def overdue_entry(timeline: Timeline, late: Queued) -> str:
+    """ "beat-1: overdue since 265 ms", a timer that fell due while a step held the loop."""
+    return f"{name(timeline, late.task)}: overdue since {format_time(late.interval.start)}"
 
 
 def timer_entry(timeline: Timeline, parked: Parked, t: int) -> str:
@@ -1240,7 +1267,7 @@ def resource(timeline: Timeline, resource_id: int) -> str:
 
 
 # A lock or semaphore let go while tasks wait is not up for grabs: the task woken takes it next.
-_PROMISED = "free, but promised to the task woken to take it"
+_PROMISED = "already promised to a task woken to take it"
 
 
 def resource_wait(timeline: Timeline, interval: Interval) -> str:
@@ -1262,10 +1289,11 @@ def resource_wait(timeline: Timeline, interval: Interval) -> str:
         held = (
             f"held by {name(timeline, holders[0].task)} since {format_time(holders[0].since)}"
             if holders
-            else _PROMISED  # asyncio hands a lock let go to the first in line
+            else f"free, but {_PROMISED}"  # asyncio hands a lock let go to the first in line
         )
         ahead = sum(since < t for _, since in timeline.waiters_at(rid, t))
-        return f"{said} ({held}; {ahead} ahead in line)"
+        line = f"{ahead} ahead in line" if ahead else "first in line"
+        return f"{said} ({held}; {line})"
     if kind == Wait.SEMAPHORE:
         return f"a permit of {said} ({level} of {info.capacity} in use)"
     if kind == Wait.EVENT:
@@ -1397,7 +1425,9 @@ def resource_facts(timeline: Timeline, resource_id: int, t: int) -> list[str]:
     elif info.kind in HELD:
         holders = resources.holders_at(resource_id, t)
         if not holders:
-            lines.append(f"{_PROMISED} now" if timeline.waiters_at(resource_id, t) else "free now")
+            lines.append(
+                f"free now, but {_PROMISED}" if timeline.waiters_at(resource_id, t) else "free now"
+            )
         elif len(holders) == 1:
             since = format_time(holders[0].since)
             lines.append(f"held by {name(timeline, holders[0].task)} since {since}")
@@ -1617,10 +1647,10 @@ NO_MATCH_TO_GO_TO = "no task matches: / to search"
 
 
 def worst_ready(timeline: Timeline, stretch: Stretch, rank: int) -> str:
-    """ "h-17 waited 1.20 s in the ready queue from 3.400 s: the longest wait for the loop"."""
+    """ "h-17, ready to run, waited 1.20 s from 3.400 s: the longest wait for the loop"."""
     return (
-        f"{label_of(timeline, stretch.task)} waited {format_time(stretch.length)} in the ready"
-        f" queue from {format_time(stretch.start)}: {_longest(rank)} wait for the loop"
+        f"{label_of(timeline, stretch.task)}, ready to run, waited {format_time(stretch.length)}"
+        f" from {format_time(stretch.start)}: {_longest(rank)} wait for the loop"
     )
 
 

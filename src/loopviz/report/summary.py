@@ -248,7 +248,7 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         facts.append(("longest step", f"{format_time(longest.duration)} ({who}{at})"))
     tasks = "task" if peak == 1 else "tasks"
     facts.append(("peak waiting", f"{peak:,} {tasks} at once (at {format_time(peak_t)})"))
-    facts.append(("concurrency gain", f"{concurrency_gain(timeline):.2f}"))
+    facts.append(("concurrency gain", words.gain(concurrency_gain(timeline))))
     width = max(len(label) for label, _ in facts)
     lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
 

@@ -45,6 +45,10 @@ def loop_json(timeline: Timeline, loop: LoopSnapshot) -> dict[str, Any]:
         "running": words.label_of(timeline, loop.running) if loop.running else None,
         "blocking": loop.blocking_since is not None,
         "ready": [words.label_of(timeline, queued.task) for queued in loop.ready],
+        "overdue": [
+            {"task": words.label_of(timeline, late.task), "due_s": seconds(late.interval.start)}
+            for late in loop.overdue
+        ],
         "timers": [
             {
                 "task": words.label_of(timeline, parked.task),

@@ -928,9 +928,6 @@ class RunScreen(Screen[None]):
             self.notify("nothing is running", timeout=2)
 
     def action_rerun(self) -> None:
-        if not self.live:
-            self.notify("a saved trace cannot be re-run", severity="warning")
-            return
         self.playback.playing = False
         self._select_task(0)
         self._show_time(0)
@@ -975,6 +972,8 @@ class RunScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("back", "quit_app"):
             return (action == "back") == self._from_picker
+        if action in ("stop", "rerun"):  # a saved trace has no program to stop or run again
+            return self.live
         return True
 
     @property

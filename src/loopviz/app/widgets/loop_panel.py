@@ -42,14 +42,14 @@ class LoopPanel(Static):
         t = loop.t
         ready = loop.ready[: SHOWN["ready"]]
         self._section(
-            "ready",
-            len(loop.ready),
-            ((words.queue_entry(timeline, q, t), q.interval.overdue) for q in ready),
+            "ready", len(loop.ready), ((words.queue_entry(timeline, q, t), False) for q in ready)
         )
-        timers = loop.timers[: SHOWN["timers"]]
-        self._section(
-            "timers", len(loop.timers), ((words.timer_entry(timeline, p, t), False) for p in timers)
-        )
+        # Overdue timers are the soonest: they fell due while a step held the loop.
+        shown = SHOWN["timers"]
+        late = [(words.overdue_entry(timeline, q), True) for q in loop.overdue[:shown]]
+        timers = [(words.timer_entry(timeline, p, t), False) for p in loop.timers[:shown]]
+        count = len(loop.overdue) + len(loop.timers)
+        self._section("timers", count, (late + timers)[:shown])
         io = loop.io[: SHOWN["io"]]
         self._section("io", len(loop.io), ((words.io_entry(timeline, p), False) for p in io))
         jobs = loop.jobs[: SHOWN["jobs"]]
