@@ -95,7 +95,8 @@ def test_each_column_shows_what_the_loop_holds_after_its_event(fixture: str) -> 
             assert (column.state is State.RUNNING) == (task == loop.running), (index, task)
             if task == loop.running:
                 assert column.blocking == (loop.blocking_since is not None), index
-            ready = any(queued.task == task for queued in loop.ready)
+            # (an overdue timer is drawn ready: its task is due to run)
+            ready = any(queued.task == task for queued in [*loop.ready, *loop.overdue])
             assert (column.state is State.READY) == ready, (index, task)
             if any(parked.task == task for parked in [*loop.timers, *loop.io]):
                 assert column.state is State.WAITING, (index, task)
