@@ -502,3 +502,28 @@ def test_a_program_without_an_event_loop_is_pointed_out(tmp_path: Path) -> None:
     )
     assert summarised.returncode == 0
     assert summarised.stderr == "loopviz: prog.py never started an asyncio event loop\n"
+    # no empty table of tasks, no loop figures of zero: what happened, said once
+    assert summarised.stdout == (
+        "prog.py: exited, status 0\n\nNo event loop ran: the program ended without starting"
+        " one, so there is no task to show.\n\nNo warnings\n"
+    )
+
+
+def test_a_program_that_does_not_compile_is_summarised_in_two_lines(tmp_path: Path) -> None:
+    program = tmp_path / "broken.py"
+    program.write_text("def f(:\n    pass\n")
+    summarised = subprocess.run(
+        [sys.executable, "-m", "loopviz", "summary", str(program)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert summarised.returncode == 1
+    first, _, rest = summarised.stdout.partition("\n")
+    assert first.startswith("broken.py: failed: SyntaxError")
+    assert "Tasks (0)" not in rest and "No event loop ran: the program ended" in rest
+    no_target = subprocess.run(
+        [sys.executable, "-m", "loopviz", "summary"], capture_output=True, text=True, timeout=60
+    )
+    assert no_target.returncode == 2
+    assert "required: TRACE, PROGRAM or -m MODULE" in no_target.stderr

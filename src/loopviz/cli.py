@@ -317,8 +317,9 @@ def _program(args: argparse.Namespace) -> Program:
             raise LoopvizError(f"{args.command}: either {args.target} or -m {args.module}")
         return module(args.module)
     if args.target is None:
+        wanted = "PROGRAM" if args.command == "record" else "TRACE, PROGRAM"
         raise LoopvizError(
-            f"{args.command}: the following arguments are required: PROGRAM or -m MODULE "
+            f"{args.command}: the following arguments are required: {wanted} or -m MODULE "
             "(see --help)"
         )
     return find_program(args.target)

@@ -580,6 +580,15 @@ def gain(value: float) -> str:
     )
 
 
+def no_loop_ran(timeline: Timeline) -> str | None:
+    """What the summary says instead of its tables when no event loop ran (None: one did)."""
+    if timeline.loops_opened or timeline.untraced_loops or timeline.tasks:
+        return None
+    if not timeline.finished:
+        return "No event loop ran before the trace ends: no task and no loop time to show."
+    return "No event loop ran: the program ended without starting one, so there is no task to show."
+
+
 def untraced_children(untraced: dict[int, list[str]]) -> str | None:
     """The summary's line on the child processes' loops loopviz could not trace (None:
     none): "uvloop.Loop in 2 child processes (see Warnings)"."""

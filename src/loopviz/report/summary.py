@@ -189,6 +189,9 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
     lines: list[str] = []
     lines.append(f"{words.program_name(timeline)}: {words.program_end(timeline)}")
     lines.append("")
+    nothing = words.no_loop_ran(timeline)
+    if nothing is not None:  # (a program that failed to start, a trace cut at its start)
+        return "\n".join([*lines, nothing, *_warnings(timeline, max_rows)]) + "\n"
     lines.append(f"Tasks ({len(timeline.tasks):,})")
     header = ("name", "coroutine", "created by", "outcome", "running", "ready", "waiting", "steps")
     several = timeline.processes  # several processes: each task's is said
@@ -301,10 +304,13 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         if len(processes) > max_rows:
             lines.append(f"  … and {len(processes) - max_rows:,} more (--json lists them all)")
 
+    return "\n".join([*lines, *_warnings(timeline, max_rows)]) + "\n"
+
+
+def _warnings(timeline: Timeline, max_rows: int) -> list[str]:
     found = findings(timeline)
-    lines.append("")
-    lines.append(f"Warnings ({len(found):,})" if found else "No warnings")
+    lines = ["", f"Warnings ({len(found):,})" if found else "No warnings"]
     lines += [f"  {finding.text}" for finding in found[:max_rows]]
     if len(found) > max_rows:
         lines.append(f"  … and {len(found) - max_rows:,} more (--json lists them all)")
-    return "\n".join(lines) + "\n"
+    return lines
