@@ -63,6 +63,12 @@ def write_program(folder: Path, source: str, name: str = "prog.py") -> Path:
     return path
 
 
+def run_loopviz(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m loopviz ARGS`` in a child process, its output captured as text."""
+    command = [sys.executable, "-m", "loopviz", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
 def run_record(
     program: Path,
     *options: str,

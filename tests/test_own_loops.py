@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import line_of, run_record, write_program
+from conftest import line_of, run_loopviz, run_record, write_program
 
 from loopviz.model import words
 from loopviz.model.timeline import Timeline
@@ -114,12 +114,7 @@ def test_a_loop_that_ran_untraced_is_reported_where_it_was_made(
     )
     assert f"loopviz: {program}{said}" in done.stderr.splitlines()  # named as the user did
     assert "never started" not in done.stderr
-    summary = subprocess.run(
-        [sys.executable, "-m", "loopviz", "summary", str(trace)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    summary = run_loopviz("summary", str(trace))
     assert summary.returncode == 0
     assert f"prog.py{said}" in summary.stdout  # among the warnings
 
@@ -188,12 +183,7 @@ def test_a_trace_from_the_readme_recipe_reads_as_a_finished_run(tmp_path: Path) 
     trace = tmp_path / "run.trace.jsonl"
     program = write_program(tmp_path, RECIPE.replace("TRACE", repr(str(trace))), "recipe.py")
     subprocess.run([sys.executable, str(program)], timeout=60, check=True)
-    summary = subprocess.run(
-        [sys.executable, "-m", "loopviz", "summary", str(trace)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    summary = run_loopviz("summary", str(trace))
     assert summary.returncode == 0
     assert summary.stdout.splitlines()[0] == "recipe.py: exited, status 0"
     assert summary.stderr == ""

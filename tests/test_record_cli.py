@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import line_of, run_record, write_program
+from conftest import line_of, run_loopviz, run_record, write_program
 from trace_builder import S
 
 from loopviz.model.facts import State
@@ -512,18 +512,11 @@ def test_a_program_without_an_event_loop_is_pointed_out(tmp_path: Path) -> None:
 def test_a_program_that_does_not_compile_is_summarised_in_two_lines(tmp_path: Path) -> None:
     program = tmp_path / "broken.py"
     program.write_text("def f(:\n    pass\n")
-    summarised = subprocess.run(
-        [sys.executable, "-m", "loopviz", "summary", str(program)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    summarised = run_loopviz("summary", str(program))
     assert summarised.returncode == 1
     first, _, rest = summarised.stdout.partition("\n")
     assert first.startswith("broken.py: failed: SyntaxError")
     assert "Tasks (0)" not in rest and "No event loop ran: the program ended" in rest
-    no_target = subprocess.run(
-        [sys.executable, "-m", "loopviz", "summary"], capture_output=True, text=True, timeout=60
-    )
+    no_target = run_loopviz("summary")
     assert no_target.returncode == 2
     assert "required: TRACE, PROGRAM or -m MODULE" in no_target.stderr

@@ -4,12 +4,10 @@ executor) and the sentence for it, from real recordings; and the ``steps`` comma
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_record, write_program
+from conftest import run_loopviz, run_record, write_program
 from trace_builder import MS, S
 
 from loopviz.model import words
@@ -209,12 +207,7 @@ def test_a_wait_says_what_runs_next(gather: Timeline) -> None:
 
 def test_steps_json_lines_carry_the_loop(tmp_path: Path) -> None:
     program = write_program(tmp_path, GATHER)
-    done = subprocess.run(
-        [sys.executable, "-m", "loopviz", "steps", str(program), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_loopviz("steps", str(program), "--json")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [row["i"] for row in rows] == list(range(1, len(rows) + 1))  # as the app counts
@@ -234,12 +227,7 @@ def test_steps_json_lines_carry_the_loop(tmp_path: Path) -> None:
 
 def test_steps_text_is_one_numbered_sentence_per_event(tmp_path: Path) -> None:
     program = write_program(tmp_path, GATHER)
-    done = subprocess.run(
-        [sys.executable, "-m", "loopviz", "steps", str(program)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_loopviz("steps", str(program))
     assert done.returncode == 0, done.stderr
     first, *_ = done.stdout.splitlines()
     assert first.split()[0] == "1" and first.endswith(
@@ -250,12 +238,7 @@ def test_steps_text_is_one_numbered_sentence_per_event(tmp_path: Path) -> None:
 
 def test_a_step_list_of_a_bad_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "nothing.trace.jsonl"
-    done = subprocess.run(
-        [sys.executable, "-m", "loopviz", "steps", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_loopviz("steps", str(bad))
     assert done.returncode == 2
     assert done.stderr.strip() == f"loopviz: {bad}: no such file"
 
