@@ -342,4 +342,4 @@ def test_a_process_pools_worker_is_said_plainly(recorded_as: str) -> None:
     finished = tl.events_around(-1, 0, 10)[-1]
     assert words.moment(tl, finished) == "series() (job 1) finished in a process pool"
     assert [words.worker(name) for name in tl.workers] == ["process pool"]
-    assert words.worker("asyncio_0") == "asyncio_0"
+    assert words.worker("asyncio_0") == "thread asyncio_0"

@@ -68,7 +68,7 @@ def test_chrome_trace_has_a_thread_per_task_loop_and_worker(tmp_path, capsys):
     assert (code, out, err) == (0, "", "")
     events = json.loads(out_path.read_text())["traceEvents"]
     threads = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
-    assert sorted(threads.values()) == ["ThreadPoolExecutor-0_0", "loop", "task main"]
+    assert sorted(threads.values()) == ["loop", "task main", "thread ThreadPoolExecutor-0_0"]
     by_thread: dict[str, list[dict]] = {}
     for event in events:
         if event["ph"] in "Xi":
@@ -82,7 +82,7 @@ def test_chrome_trace_has_a_thread_per_task_loop_and_worker(tmp_path, capsys):
     assert (waiting["ts"], waiting["dur"]) == (2000, 48000)  # microseconds
     overdue = main[5]
     assert overdue["args"]["overdue"] and (overdue["ts"], overdue["dur"]) == (152000, 248000)
-    [job] = by_thread["ThreadPoolExecutor-0_0"]
+    [job] = by_thread["thread ThreadPoolExecutor-0_0"]
     assert (job["name"], job["ts"], job["dur"]) == ("fetch", 2000, 48000)
     loop = by_thread["loop"]
     assert [e["name"] for e in loop if e["ph"] == "X"] == ["busy", "idle", "busy"]

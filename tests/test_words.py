@@ -132,8 +132,8 @@ def test_executor_jobs_problems_and_output_lines():
     assert said == [
         "task main submitted fetch() (job 3)",
         "task main waiting: fetch() (job 3) at prog.py:4",
-        "fetch() (job 3) started on ThreadPoolExecutor-0_0",
-        "fetch() (job 3) finished on ThreadPoolExecutor-0_0",
+        "fetch() (job 3) started on thread ThreadPoolExecutor-0_0",
+        "fetch() (job 3) finished on thread ThreadPoolExecutor-0_0",
         "task main ready: fetch() (job 3) finished",
         "task main: Task exception was never retrieved",
         "stderr: oops",

@@ -201,8 +201,9 @@ def label(info: TaskInfo) -> str:
     """What a task is called on every surface: the name the program gave it; for a task left
     with asyncio's default name ("Task-3"), its coroutine and first arguments, "square(3)",
     "main()", or for a library's task the program's function it runs (uvicorn's request task
-    running ``app``: "app"); for asyncio's own tasks (``asyncio.run``'s shutdown steps) what
-    they do, "asyncio: shutdown_asyncgens"."""
+    running ``app``: "app"), else its package and coroutine ("aiohttp: _wait_for_close()");
+    for asyncio's own tasks (``asyncio.run``'s shutdown steps) what they do, "asyncio:
+    shutdown_asyncgens"."""
     call = info.coro.rsplit(".", 1)[-1]
     if info.args is not None:
         call = f"{call}({', '.join(_arg(arg) for arg in info.args)})"
@@ -212,7 +213,9 @@ def label(info: TaskInfo) -> str:
         return info.name
     if info.handler:  # a library's task running the program's function: named by it
         return info.handler.rsplit(".", 1)[-1]
-    return call if info.args is not None else info.name
+    said = call if info.args is not None else info.name
+    package = _PACKAGE.search(info.coro_file) if info.library else None
+    return f"{package.group(1)}: {said}" if package else said  # "aiohttp: _wait_for_close()"
 
 
 def member_labels(infos: list[TaskInfo]) -> list[str]:
@@ -920,15 +923,19 @@ def _job_change(timeline: Timeline, task_id: int, change: JobChange) -> str:
         who = task(timeline, task_id) if task_id else "the program"
         return f"{who} submitted {what}"
     verb = "started" if change.phase == JobPhase.STARTED else "finished"
-    if change.worker in _PROCESS_POOLS:
-        return f"{what} {verb} in a process pool"
-    return f"{what} {verb} on {worker(change.worker)}"
+    return f"{what} {verb} {_on(change.worker)}"
 
 
 def worker(name: str) -> str:
-    """An executor worker as its lane is labelled: a thread's name, "asyncio_0"; "process
-    pool" for a process pool's (which of its processes ran a job is not known)."""
-    return "process pool" if name in _PROCESS_POOLS else name
+    """An executor worker as its lane is labelled: "thread asyncio_0" (a thread named by
+    its executor); "process pool" for a process pool's (which of its processes ran a job is
+    not known)."""
+    return "process pool" if name in _PROCESS_POOLS else f"thread {name}"
+
+
+def _on(name: str) -> str:
+    """ "on thread asyncio_0", "in a process pool": where a job runs."""
+    return "in a process pool" if name in _PROCESS_POOLS else f"on {worker(name)}"
 
 
 def _timeout(interval: Interval) -> int:
@@ -997,8 +1004,8 @@ def io_what(timeline: Timeline, interval: Interval) -> str:
     return _bare_wait(timeline, interval)
 
 
-def job_state(worker: str) -> str:
-    return f"running on {worker}" if worker else "queued"
+def job_state(worker_name: str) -> str:
+    return f"running {_on(worker_name)}" if worker_name else "queued"
 
 
 def loop_state(loop: LoopSnapshot) -> str:
@@ -1045,9 +1052,9 @@ def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
         )
     awaited = []
     if loop.io:
-        awaited.append("a socket")
+        awaited.append("I/O on a socket")
     if loop.jobs:
-        awaited.append("a job")
+        awaited.append("an executor job to finish")
     if loop.timers:
         first = loop.timers[0]
         due = format_time(first.interval.deadline or 0)
@@ -1061,7 +1068,7 @@ def _next_up(timeline: Timeline, loop: LoopSnapshot) -> str:
 
 
 def _either(things: list[str]) -> str:
-    """ "a socket, a job or the first timer"."""
+    """ "I/O on a socket, an executor job to finish or the first timer"."""
     return things[0] if len(things) == 1 else f"{', '.join(things[:-1])} or {things[-1]}"
 
 
@@ -1138,8 +1145,10 @@ def _narrate_job(timeline: Timeline, task_id: int, change: JobChange) -> str:
         who = name(timeline, task_id) if task_id else "The program"
         return f"{who} hands {what} to the executor, to run beside the loop."
     if change.phase == JobPhase.STARTED:
-        return f"{what} starts on {worker(change.worker)}, beside the loop."
-    return f"{what} finished on {worker(change.worker)}; whoever awaits it becomes ready."
+        if change.worker in _PROCESS_POOLS:  # (its start is not seen: it is handed over)
+            return f"{what} goes to a process pool, to run in another process beside the loop."
+        return f"{what} starts {_on(change.worker)}, beside the loop."
+    return f"{what} finished {_on(change.worker)}; whoever awaits it becomes ready."
 
 
 # --- the loop panel: the loop's state at the playhead, as lists a learner can read ----------
