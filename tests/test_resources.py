@@ -108,6 +108,7 @@ def test_the_summary_lists_resources() -> None:
         "kind": "lock",
         "name": "printer",
         "site": "prog.py:3",
+        "nth": 1,
         "capacity": None,
         "max_in_use": 1,
         "max_waiters": 2,
@@ -118,6 +119,30 @@ def test_the_summary_lists_resources() -> None:
     table = render_table(tl)
     assert "Resources (1)" in table
     assert any(line.split()[:3] == ["lock", "printer", "prog.py:3"] for line in table.splitlines())
+
+
+def test_two_resources_made_at_one_site_are_told_apart() -> None:
+    """A function run twice makes two events `stop` at one line: the second is `stop #2` in
+    the panes, the lanes and the summary, not a second `stop` nobody can tell apart."""
+    b = TraceBuilder()
+    for rid in (1, 2):
+        b.add(Resource(rid * MS, rid, ResourceKind.EVENT, b.s("stop"), b.site(43), 0))
+    b.add(Resource(3 * MS, 3, ResourceKind.EVENT, b.s("go"), b.site(43), 0))
+    tl = timeline_of(b)
+    assert [words.resource(tl, rid) for rid in (1, 2, 3)] == [
+        "event `stop`",
+        "event `stop` #2",
+        "event `go`",
+    ]
+    assert [words.resource_label(info) for info in tl.resources.all] == ["stop", "stop #2", "go"]
+    assert [r["nth"] for r in to_json(tl)["resources"]] == [1, 2, 1]
+    table = render_table(tl).splitlines()
+    assert [line.split()[:3] for line in table if line.startswith("  event")] == [
+        ["event", "stop", "prog.py:43"],
+        ["event", "stop", "#2"],
+        ["event", "go", "prog.py:43"],
+    ]
+    assert "  (#2: the second of that name made at that site)" in table
 
 
 def test_a_full_semaphore_says_how_many_permits_are_in_use() -> None:

@@ -249,6 +249,9 @@ class ResourceInfo:
     line: int
     capacity: int  # permits, maxsize or parties (0: none, or unbounded)
     created: int
+    # Its number among those of its kind, name and site (each run of a function making one):
+    # 1 for the first, which alone is called by its name only.
+    nth: int = 1
 
 
 @dataclass(frozen=True, slots=True)

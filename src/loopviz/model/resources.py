@@ -44,6 +44,7 @@ class Resources:
         self._strs = strings
         self._sites = sites
         self._uses: dict[int, _Uses] = {}
+        self._made: dict[tuple[int, int, int], int] = {}  # (kind, name, site): how many
 
     def on_resource(self, r: Resource) -> None:
         file, line = self._sites.get(r.site, ("", 0))
@@ -51,7 +52,10 @@ class Resources:
             kind = ResourceKind(r.kind)
         except ValueError:  # a kind a newer recorder knows: shown as the simplest
             kind = ResourceKind.LOCK
-        info = ResourceInfo(r.id, kind, self._strs.get(r.name, ""), file, line, r.capacity, r.t)
+        same = (kind, r.name, r.site)
+        self._made[same] = nth = self._made.get(same, 0) + 1
+        name = self._strs.get(r.name, "")
+        info = ResourceInfo(r.id, kind, name, file, line, r.capacity, r.t, nth)
         self._uses[r.id] = _Uses(info)
 
     def on_use(self, r: Use) -> None:

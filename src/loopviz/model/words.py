@@ -585,7 +585,7 @@ def gain(value: float) -> str:
 
 def no_loop_ran(timeline: Timeline) -> str | None:
     """What the summary says instead of its tables when no event loop ran (None: one did)."""
-    if timeline.loops_opened or timeline.untraced_loops or timeline.tasks:
+    if timeline.loops_opened or timeline.untraced_loops or timeline.tasks or timeline.resources:
         return None
     if not timeline.finished:
         return "No event loop ran before the trace ends: no task and no loop time to show."
@@ -1274,14 +1274,16 @@ def resource_kind(kind: int) -> str:
 
 
 def resource(timeline: Timeline, resource_id: int) -> str:
-    """ "lock `printer`", or "the lock made at prog.py:12" when it was bound to no name."""
+    """ "lock `printer`", or "the lock made at prog.py:12" when it was bound to no name; the
+    second made there, "lock `printer` #2"."""
     info = timeline.resources.get(resource_id)
     if info is None:
         return f"resource #{resource_id}"
     kind = resource_kind(info.kind)
+    nth = f" #{info.nth}" if info.nth > 1 else ""
     if info.name:
-        return f"{kind} `{info.name}`"
-    return f"the {kind} made at {where(info.file, info.line)}" if info.file else f"a {kind}"
+        return f"{kind} `{info.name}`{nth}"
+    return f"the {kind} made at {where(info.file, info.line)}{nth}" if info.file else f"a {kind}"
 
 
 # A lock or semaphore let go while tasks wait is not up for grabs: the task woken takes it next.
@@ -1384,14 +1386,14 @@ def resources_group(resources: list[ResourceInfo]) -> tuple[str, ...]:
 
 def resource_label(info: ResourceInfo) -> str:
     """A resource's lane label: the name it was bound to, "gate"; else its kind and where it
-    was made, "lock prog.py:12"."""
+    was made, "lock prog.py:12"; "gate #2" for the second made there."""
     if info.name:
-        return info.name
-    return (
-        f"{resource_kind(info.kind)} {where(info.file, info.line)}"
-        if info.file
-        else (resource_kind(info.kind))
-    )
+        said = info.name
+    elif info.file:
+        said = f"{resource_kind(info.kind)} {where(info.file, info.line)}"
+    else:
+        said = resource_kind(info.kind)
+    return f"{said} #{info.nth}" if info.nth > 1 else said
 
 
 MIN_CUT = 4  # the fewest columns a holder's name cut in the middle is written in ("c…-1")

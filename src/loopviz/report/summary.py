@@ -152,6 +152,7 @@ def resources_json(timeline: Timeline) -> list[dict[str, Any]]:
                 "kind": words.resource_kind(info.kind).replace(" ", "-"),
                 "name": info.name or None,
                 "site": words.where(info.file, info.line) if info.file else None,
+                "nth": info.nth,
                 "capacity": info.capacity or None,
                 "max_in_use": totals.max_in_use,
                 "max_waiters": totals.max_waiters,
@@ -260,13 +261,15 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         lines.append("")
         lines.append(f"Resources ({len(resources):,})")
         table: list[tuple[str, ...]] = [
-            ("kind", "name", "site", "capacity", "most in use", "most waiting", "waited")
+            ("kind", "name", "site", "capacity", "fullest", "most waiting", "waited")
         ]
         for r in resources[:max_rows]:
             table.append(
                 (
                     r["kind"],
-                    _cut(r["name"] or "-", NAME_WIDTH),
+                    _cut(
+                        f"{r['name'] or '-'}{f' #{n}' if (n := r['nth']) > 1 else ''}", NAME_WIDTH
+                    ),
                     r["site"] or "-",
                     "-" if r["capacity"] is None else str(r["capacity"]),
                     str(r["max_in_use"]),
@@ -277,7 +280,12 @@ def render_table(timeline: Timeline, max_rows: int = MAX_ROWS) -> str:
         lines += _aligned(table, left=3)
         if len(resources) > max_rows:
             lines.append(f"  … and {len(resources) - max_rows:,} more (--json lists them all)")
-        lines.append("  (waited: seconds tasks spent waiting on it, in all)")
+        lines.append(
+            "  (fullest: the most holders, permits in use, items queued or parties arrived at"
+            " once, 1 for an event set; waited: seconds tasks spent waiting on it, in all)"
+        )
+        if any(r["nth"] > 1 for r in resources):
+            lines.append("  (#2: the second of that name made at that site)")
 
     processes = processes_json(timeline)
     if processes:
