@@ -99,6 +99,9 @@ async def test_the_loop_panel_and_the_narration_at_chosen_steps() -> None:
         assert words.name(model, loop.running) == "B"
         assert [words.name(model, q.task) for q in loop.ready] == ["C"]
         assert [words.name(model, p.task) for p in loop.timers] == ["A"]
+        await pilot.press("home")  # back before the first step: what to press is said
+        narration = str(screen.query_one("#narration", Static).content)
+        assert narration == f"before the first step  {words.FIRST_STEP}"
 
 
 async def test_the_selection_follows_each_step_when_playing_by_steps() -> None:

@@ -1218,6 +1218,9 @@ def more(count: int) -> str:
     return f"+{count} more"
 
 
+FIRST_STEP = "The run has not begun yet: → (or space to play) goes to its first step."
+
+
 def step_caption(index: int, count: int, live: bool) -> str:
     """ "step 16 of 40", the narration's lead-in (a live run's count still grows)."""
     if index < 0:

@@ -26,6 +26,5 @@ class Narration(Static):
         index = step.index if step is not None else -1
         caption = words.step_caption(index, timeline.moment_count(), live)
         text.append(caption, style=component_style(self, "narration--caption"))
-        if step is not None:
-            text.append(f"  {words.narrate(timeline, step)}")
+        text.append(f"  {words.narrate(timeline, step) if step is not None else words.FIRST_STEP}")
         self.update(text)
