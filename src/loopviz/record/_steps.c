@@ -141,9 +141,11 @@ static Py_ssize_t R_origin, R_emit, R_fresh, R_queue_users, R_wants_boundary, R_
 static Py_ssize_t L_executor_jobs, L_creating, L_sleep_due, L_scheduled;
 static Py_ssize_t R_codes;
 static PyObject *waited_type, *wait_sleep, *wait_for; /* trace.Waited; Wait.SLEEP; WAIT_FOR */
+static PyObject *resource_waits; /* trace.RESOURCE_WAITS */
+static PyTypeObject *future_type; /* asyncio.Future */
 static double no_deadline_s;
 static PyObject *s_get_coro, *s_cr_code, *s_cr_await, *s_cr_frame, *s_f_lasti, *s_library,
-    *s_kind, *s_sites;
+    *s_kind, *s_sites, *s_resource, *s_woken_from;
 static Py_ssize_t T_when, T_scheduled, T_ref; /* a Timer's */
 static PyTypeObject *timer_class;
 static PyObject *call_at_py, *create_task_py, *stock_create_task, *heappush, *sleep_timer,
@@ -550,6 +552,68 @@ woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
     return tid;
 }
 
+/* ``task_scheduled``'s wake-up of a known task by the running step in C: its future (not a
+ * task, not cancelled, not an executor job's) was resolved by that step (``_woken``'s case
+ * "resolved by the running step"); what the step did to the resource the task waited on, if
+ * one, comes first (``_woken_from``). Its id (a new reference), or NULL: with an error set, or
+ * without for the Python code to do it (nothing was changed). */
+static PyObject *
+woken_by_step(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
+{
+    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
+    PyObject *jobs = *(PyObject **)((char *)loop + L_executor_jobs);
+    if (running == NULL || running == Py_None || jobs == NULL ||
+        PyObject_TypeCheck(future, task_type) || (jobs != Py_None && !PyDict_CheckExact(jobs))) {
+        return NULL;
+    }
+    int job = jobs == Py_None ? 0 : PyDict_Contains(jobs, future);
+    int no = job != 0 ? -job : answer_is(future, s_cancelled, Py_False);
+    if (no != 1) {
+        return NULL; /* (an error set, or the Python code's) */
+    }
+    /* (Read after the future's method ran: a subclass's could change them.) */
+    PyObject *waits = SLOT(self, R_resource_waits);
+    PyObject *ids = waits ? SLOT(self, R_task_ids) : NULL;
+    PyObject *origin = ids ? SLOT(self, R_origin) : NULL;
+    PyObject *emit = origin ? SLOT(self, R_emit) : NULL;
+    if (emit == NULL || !PyDict_CheckExact(waits) || !PyDict_CheckExact(ids)) {
+        return NULL;
+    }
+    PyObject *key = PyLong_FromVoidPtr(task);
+    PyObject *tid = key ? PyDict_GetItemWithError(ids, key) : NULL; /* borrowed */
+    Py_XDECREF(key);
+    key = tid ? PyLong_FromVoidPtr(running) : NULL;
+    PyObject *by = key ? PyDict_GetItemWithError(ids, key) : NULL; /* borrowed */
+    Py_XDECREF(key);
+    long long now, base = as_ns(origin);
+    if (tid == NULL || (by == NULL && PyErr_Occurred()) || (base == -1 && PyErr_Occurred()) ||
+        now_ns(&now) < 0) {
+        return NULL;
+    }
+    Py_INCREF(tid);
+    by = Py_NewRef(by ? by : zero_int);
+    PyObject *t = PyLong_FromLongLong(now - base);
+    /* waited = self._resource_waits.pop(tid, None) */
+    PyObject *waited = t && PyDict_GET_SIZE(waits) ? PyDict_GetItemWithError(waits, tid) : NULL;
+    int failed = t == NULL || (waited == NULL && PyErr_Occurred());
+    if (waited != NULL) {
+        Py_INCREF(waited);
+        failed = PyDict_DelItem(waits, tid) < 0;
+        if (!failed) {
+            PyObject *call[4] = {self, waited, by, t};
+            failed = call_method(s_woken_from, call, 4) < 0;
+        }
+        Py_DECREF(waited);
+    }
+    PyObject *fields[4] = {t, tid, cause_future, by};
+    if (failed || emit_record(emit, ready_type, fields, 4) < 0) {
+        Py_CLEAR(tid);
+    }
+    Py_XDECREF(t);
+    Py_DECREF(by);
+    return tid;
+}
+
 /* A float field of the loop (``loop.time()`` seconds) as ``int(x * 1e9)``: 0 on success,
  * 1 where Python's answer is not a C integer's (NaN, too large), -1 on error. */
 static int
@@ -567,12 +631,14 @@ seconds_ns(PyObject *x, long long *out)
     return 0;
 }
 
-/* ``_step_ended``'s most frequent wait in C: a task whose chain of awaits is coroutines only,
- * ending in ``asyncio.sleep()`` (as ``_waited`` finds it), at a place of its own code seen
- * before. 1: recorded; 0: the Python code must do it (nothing was changed); -1: an error. */
+/* ``_step_ended``'s most frequent waits in C: a task whose chain of awaits is coroutines only,
+ * ending in ``asyncio.sleep()`` or, on a plain future (``_awaited`` knows nothing of it), in a
+ * method of a lock, an event, a queue... (``RESOURCE_WAITS``), as ``_waited`` finds them, at a
+ * place of its own code seen before. 1: recorded; 0: the Python code must do it (nothing was
+ * changed); -1: an error. */
 static int
-waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long long start,
-                long long dur, long long t1)
+waited_in_library(PyObject *self, PyObject *loop, PyObject *task, PyObject *waiter, PyObject *tid,
+                  long long start, long long dur, long long t1)
 {
     PyObject *codes = SLOT(self, R_codes);
     if (codes == NULL) {
@@ -583,7 +649,8 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
     }
     Py_INCREF(codes);
     PyObject *obj = PyObject_CallMethodNoArgs(task, s_get_coro);
-    PyObject *user = NULL, *user_info = NULL, *found = NULL;
+    PyObject *user = NULL, *user_info = NULL, *found = NULL, *found_at = NULL, *kind = NULL;
+    PyObject *detail_obj = NULL;
     int outcome = obj == NULL ? -1 : 0;
     while (obj != NULL && obj != Py_None) {
         if (!PyCoro_CheckExact(obj)) {
@@ -610,6 +677,7 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
             Py_XSETREF(user, Py_NewRef(obj));
             Py_XSETREF(user_info, Py_NewRef(info));
             Py_CLEAR(found);
+            Py_CLEAR(found_at);
         }
         else if (found == NULL) {
             PyObject *kind = PyObject_GetAttr(info, s_kind);
@@ -625,6 +693,7 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
             }
             if (waits) {
                 found = Py_NewRef(info);
+                found_at = Py_NewRef(obj);
             }
         }
         PyObject *next = PyObject_GetAttr(obj, s_cr_await);
@@ -634,11 +703,26 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
         outcome = obj == NULL ? -1 : 0;
         goto out;
     }
-    PyObject *kind = PyObject_GetAttr(found, s_kind);
+    kind = PyObject_GetAttr(found, s_kind);
     int sleep = kind == NULL ? -1 : PyObject_RichCompareBool(kind, wait_sleep, Py_EQ);
-    Py_XDECREF(kind);
-    if (sleep <= 0) {
-        outcome = sleep;
+    int resource = sleep != 0 ? 0 : PySet_Contains(resource_waits, kind);
+    if (sleep < 0 || resource < 0) {
+        outcome = -1;
+        goto out;
+    }
+    if (resource) { /* on a future of its own: not a task's, a gather's, an executor job's */
+        PyObject *jobs = SLOT(loop, L_executor_jobs);
+        if (jobs == NULL) {
+            outcome = -1;
+            goto out;
+        }
+        resource = Py_IS_TYPE(waiter, future_type) && (jobs == Py_None || PyDict_CheckExact(jobs));
+        if (resource && jobs != Py_None && (resource = !PyDict_Contains(jobs, waiter)) < 0) {
+            outcome = -1;
+            goto out;
+        }
+    }
+    if (!sleep && !resource) {
         goto out;
     }
     /* Where its own code is suspended: a place seen before (else the Python code). */
@@ -668,7 +752,13 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
         timeout = ns - t1;
         timeout = timeout ? (timeout > 1 ? timeout : 1) : 0;
     }
-    if (odd == 0) {
+    if (odd == 0 && !sleep) { /* which of them: the program's own call says */
+        PyObject *call[5] = {self, found_at, tid, kind, waiter};
+        detail_obj = PyObject_VectorcallMethod(s_resource, call,
+                                               5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        odd = detail_obj == NULL ? -1 : 0;
+    }
+    else if (odd == 0) {
         double at = PyFloat_AsDouble(due);
         if (at == -1.0 && PyErr_Occurred()) {
             odd = -1;
@@ -691,8 +781,10 @@ waited_on_sleep(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, l
     fields[0] = emit ? PyLong_FromLongLong(start) : NULL;
     fields[1] = Py_NewRef(tid);
     fields[2] = fields[0] ? PyLong_FromLongLong(dur) : NULL;
-    fields[3] = Py_NewRef(wait_sleep);
-    fields[4] = fields[2] ? PyLong_FromLongLong(detail) : NULL;
+    fields[3] = Py_NewRef(kind);
+    fields[4] = fields[2] == NULL ? NULL
+                : detail_obj  ? Py_NewRef(detail_obj)
+                              : PyLong_FromLongLong(detail);
     fields[5] = site; /* (given) */
     fields[6] = fields[4] ? PyLong_FromLongLong(timeout) : NULL;
     int emitted = emit_record(emit, waited_type, fields, 7); /* (no emit: fields[0] is NULL) */
@@ -705,6 +797,9 @@ out:
     Py_XDECREF(user);
     Py_XDECREF(user_info);
     Py_XDECREF(found);
+    Py_XDECREF(found_at);
+    Py_XDECREF(kind);
+    Py_XDECREF(detail_obj);
     Py_DECREF(codes);
     return outcome;
 }
@@ -736,10 +831,10 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
         yielded = done == NULL ? -1 : PyObject_Not(done);
         Py_XDECREF(done);
     }
-    Py_DECREF(waiter);
     PyObject *origin = yielded < 0 ? NULL : SLOT(self, R_origin);
     long long base = origin ? as_ns(origin) : -1;
     if (base == -1 && (yielded < 0 || PyErr_Occurred())) {
+        Py_DECREF(waiter);
         return -1;
     }
     PyObject *end = NULL;
@@ -751,6 +846,7 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
         int emitted = emit_record(emit, ran_type, fields, 3); /* (no emit: t is NULL) */
         Py_XDECREF(dur);
         Py_XDECREF(t);
+        Py_DECREF(waiter);
         if (emitted < 0) {
             return -1;
         }
@@ -758,7 +854,9 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
     else {
         /* try: self._step_ended(...) except Exception as exc: self.fail(exc) */
         int done = waiter_none ? finished_with_none(self, task, tid, t0 - base, t1 - t0)
-                               : waited_on_sleep(self, loop, task, tid, t0 - base, t1 - t0, t1);
+                               : waited_in_library(self, loop, task, waiter, tid, t0 - base,
+                                                   t1 - t0, t1);
+        Py_DECREF(waiter);
         if (done == 0) {
             PyObject *start = PyLong_FromLongLong(t0);
             end = start ? PyLong_FromLongLong(t1) : NULL;
@@ -1198,9 +1296,13 @@ schedule(PyObject *loop, PyObject *callback, PyObject *const *args, Py_ssize_t n
         }
         PyObject *future = Py_TYPE(callback) == step_type || nargs == 0 ? Py_None : args[0];
         Py_INCREF(hooks);
-        tid = future != Py_None && compiled_after_step(hooks)
-                  ? woken_by_timer(hooks, loop, task, future)
-                  : NULL;
+        tid = NULL;
+        if (future != Py_None && compiled_after_step(hooks)) {
+            tid = woken_by_timer(hooks, loop, task, future);
+            if (tid == NULL && !PyErr_Occurred()) {
+                tid = woken_by_step(hooks, loop, task, future);
+            }
+        }
         if (tid == NULL && PyErr_Occurred() && or_fail(hooks) == 0) {
             tid = Py_NewRef(zero_int); /* as task_scheduled's answer once recording failed */
         }
@@ -1638,14 +1740,17 @@ static PyObject *
 configure_recorder(PyObject *module, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"recorder", "waited", "wait_sleep", "wait_for", "no_deadline",
-                            "coroutine_wrapper", NULL};
-    PyObject *cls, *waited, *sleep, *wfor, *wrapper;
+                            "coroutine_wrapper", "resource_waits", "future", NULL};
+    PyObject *cls, *waited, *sleep, *wfor, *wrapper, *resources, *future;
     double never;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOdO!:configure_recorder", names,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOdO!O!O!:configure_recorder", names,
                                      &PyType_Type, &cls, &waited, &sleep, &wfor, &never,
-                                     &PyType_Type, &wrapper)) {
+                                     &PyType_Type, &wrapper, &PyFrozenSet_Type, &resources,
+                                     &PyType_Type, &future)) {
         return NULL;
     }
+    Py_XSETREF(resource_waits, Py_NewRef(resources));
+    Py_XSETREF(future_type, (PyTypeObject *)Py_NewRef(future));
     Py_XSETREF(wrapper_type, (PyTypeObject *)Py_NewRef(wrapper));
     if (slot_offset(cls, "_codes", &R_codes) < 0) {
         return NULL;
@@ -1717,6 +1822,8 @@ PyInit__steps(void)
     INTERN(s_library, "library");
     INTERN(s_kind, "kind");
     INTERN(s_sites, "sites");
+    INTERN(s_resource, "_resource");
+    INTERN(s_woken_from, "_woken_from");
     INTERN(s_task_created, "task_created");
     INTERN(s_fail, "fail");
     INTERN(s_cancelled, "cancelled");

@@ -915,6 +915,8 @@ def _compiled_after_step(steps: ModuleType) -> Any:
             wait_for=WAIT_FOR,
             no_deadline=NO_DEADLINE_S,
             coroutine_wrapper=COROUTINE_WRAPPER,
+            resource_waits=RESOURCE_WAITS,
+            future=asyncio.Future,
         )
     except (TypeError, AttributeError):
         return None
