@@ -330,6 +330,25 @@ def test_an_http_request_is_named_by_its_method_and_path(form: str) -> None:
     assert words.wait(tl, requests[0]).startswith("HTTP POST /status/204")
 
 
+def test_a_librarys_upkeep_timer_is_no_deadline_of_the_next_wait() -> None:
+    # Releasing a kept-alive connection, aiohttp sets a timer to close it if it stays idle
+    # (15 s): the next request's wait has no deadline for all that (the session has none).
+    with LocalServer() as base:
+
+        async def main() -> None:
+            no_timeout = aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None)
+            async with aiohttp.ClientSession(timeout=no_timeout) as session:
+                for page in range(2):
+                    async with session.get(f"{base}/status/204?page={page}") as response:
+                        await response.read()
+
+        _, tl = recorded(main)
+    requests = [iv for iv in states(tl, main_task(tl), State.WAITING) if iv.kind == Wait.HTTP]
+    assert len(requests) >= 2
+    assert [iv.deadline for iv in requests] == [None] * len(requests)
+    assert all("timeout" not in words.wait(tl, iv) for iv in requests)
+
+
 @pytest.mark.parametrize("recorded_as", [PROCESS_POOL, "process pool"])  # v3, and before
 def test_a_process_pools_worker_is_said_plainly(recorded_as: str) -> None:
     b = TraceBuilder()

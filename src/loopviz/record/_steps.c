@@ -149,7 +149,7 @@ static PyObject *s_get_coro, *s_cr_code, *s_cr_await, *s_cr_frame, *s_f_lasti, *
 static Py_ssize_t T_when, T_scheduled, T_ref; /* a Timer's */
 static PyTypeObject *timer_class;
 static PyObject *call_at_py, *create_task_py, *stock_create_task, *heappush, *sleep_timer,
-    *no_deadline, *s_task_created;
+    *no_deadline, *s_task_created, *upkeep; /* loop.upkeep */
 
 static int
 slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
@@ -1425,6 +1425,11 @@ timer_at(PyObject *loop, PyObject *when, PyObject *callback, PyObject *const *ar
             int none = PyObject_Not(deadline);
             earlier = none != 0 ? none : PyObject_RichCompareBool(when, deadline, Py_LT);
         }
+        if (earlier == 1 && callback != sleep_timer) { /* not a library's upkeep (loop.py) */
+            PyObject *r = PyObject_CallOneArg(upkeep, callback);
+            earlier = r == NULL ? -1 : r == Py_False;
+            Py_XDECREF(r);
+        }
         Py_DECREF(deadline);
         if (earlier < 0) {
             return NULL;
@@ -1712,12 +1717,13 @@ static PyObject *
 configure_timers(PyObject *module, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"timer", "call_at", "create_task", "stock_create_task", "heappush",
-                            "sleep_timer", "no_deadline", NULL};
-    PyObject *timer, *at, *create, *stock, *push, *sleep, *never;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOOOO:configure_timers", names, &PyType_Type,
-                                     &timer, &at, &create, &stock, &push, &sleep, &never)) {
+                            "sleep_timer", "no_deadline", "upkeep", NULL};
+    PyObject *timer, *at, *create, *stock, *push, *sleep, *never, *keep;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOOOOO:configure_timers", names, &PyType_Type,
+                                     &timer, &at, &create, &stock, &push, &sleep, &never, &keep)) {
         return NULL;
     }
+    Py_XSETREF(upkeep, Py_NewRef(keep));
     if (slot_offset(timer, "_when", &T_when) < 0 ||
         slot_offset(timer, "_scheduled", &T_scheduled) < 0 ||
         slot_offset(timer, "_ref", &T_ref) < 0 ||

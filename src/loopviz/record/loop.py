@@ -67,6 +67,16 @@ _step_type: type | None = None
 # ``loop.time()`` seconds from which a timer counts as no deadline: about 31 years of uptime,
 # so that the time left to it always fits a trace's 64-bit nanoseconds.
 NO_DEADLINE_S = 1e9
+# Timers a library sets during a step for its own upkeep, not as a deadline of what the step
+# then waits on (by their function's module and name): aiohttp's clean-up of idle kept-alive
+# connections (``helpers.weakref_handle``), set as a response is released.
+UPKEEP_TIMERS = frozenset({("aiohttp.helpers", "_weakref_handle")})
+
+
+def upkeep(callback: Any) -> bool:
+    """Whether ``callback``, a timer's, is one of :data:`UPKEEP_TIMERS`."""
+    module = getattr(callback, "__module__", None)
+    return module is not None and (module, getattr(callback, "__qualname__", "")) in UPKEEP_TIMERS
 
 
 class _Timing(selectors.BaseSelector):
@@ -308,6 +318,7 @@ class TracingLoop(asyncio.SelectorEventLoop):
             self.running_task is not None
             and when < NO_DEADLINE_S
             and (not self.step_deadline or when < self.step_deadline)
+            and (callback is SLEEP_TIMER or not upkeep(callback))
         ):
             self.step_deadline = when
         if callback is SLEEP_TIMER:
@@ -416,6 +427,7 @@ if STEPS is not None:
             heappush=heapq.heappush,
             sleep_timer=SLEEP_TIMER,
             no_deadline=NO_DEADLINE_S,
+            upkeep=upkeep,
         )
     except (TypeError, AttributeError):  # a Python it was not made for: the Python code runs
         STEPS = None
