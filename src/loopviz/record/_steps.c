@@ -142,10 +142,14 @@ static Py_ssize_t L_executor_jobs, L_creating, L_sleep_due, L_scheduled;
 static Py_ssize_t R_codes;
 static PyObject *waited_type, *wait_sleep, *wait_for; /* trace.Waited; Wait.SLEEP; WAIT_FOR */
 static PyObject *resource_waits; /* trace.RESOURCE_WAITS */
+static PyTypeObject *books_type; /* resources.QueueBooks */
+static PyObject *use_type, *op_put, *op_got; /* trace.Use; UseOp.PUT, UseOp.GOT */
+static Py_ssize_t B_queue, B_done, B_puts, B_level, B_rid, B_woke, B_wakes; /* its slots */
 static PyTypeObject *future_type; /* asyncio.Future */
 static double no_deadline_s;
 static PyObject *s_get_coro, *s_cr_code, *s_cr_await, *s_cr_frame, *s_f_lasti, *s_library,
-    *s_kind, *s_sites, *s_resource, *s_woken_from;
+    *s_kind, *s_sites, *s_resource, *s_woken_from, *s_resources, *s_count, *s_on, *s_enabled,
+    *s_unfinished, *s_qsize;
 static Py_ssize_t T_when, T_scheduled, T_ref; /* a Timer's */
 static PyTypeObject *timer_class;
 static PyObject *call_at_py, *create_task_py, *stock_create_task, *heappush, *sleep_timer,
@@ -804,6 +808,139 @@ out:
     return outcome;
 }
 
+/* An int (a new reference, given) as a C integer, or -1 with ``*odd`` set where it is not
+ * one (an error cleared: the Python code then does what it does with it). */
+static long long
+plain_int(PyObject *v, int *odd)
+{
+    long long x = v == NULL ? -1 : PyLong_Check(v) ? PyLong_AsLongLong(v) : -1;
+    if (v == NULL || !PyLong_Check(v) || (x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        *odd = 1;
+    }
+    Py_XDECREF(v);
+    return x;
+}
+
+/* ``ResourceWatch.count(books, task, t, PUT)`` in C: the puts and gets of a queue since it was
+ * last seen, from its own books, as ``Use`` records. 1: counted; 0: the Python code must do it
+ * (nothing was changed); -1: an error. */
+static int
+count_queue(PyObject *self, PyObject *watch, PyObject *books, PyObject *task, long long t)
+{
+    if (!Py_IS_TYPE(books, books_type)) {
+        return 0;
+    }
+    PyObject *ref = SLOT(books, B_queue);
+    PyObject *queue = ref ? PyObject_CallNoArgs(ref) : NULL;
+    if (queue == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (queue == Py_None) {
+        Py_DECREF(queue);
+        return 1;
+    }
+    int odd = 0;
+    long long woke = plain_int(Py_XNewRef(SLOT(books, B_woke)), &odd);
+    long long wakes = plain_int(Py_XNewRef(SLOT(books, B_wakes)), &odd);
+    long long puts = plain_int(PyObject_GetAttr(queue, s_unfinished), &odd) +
+                     plain_int(Py_XNewRef(SLOT(books, B_done)), &odd);
+    long long level = plain_int(PyObject_CallMethodNoArgs(queue, s_qsize), &odd);
+    long long last_puts = plain_int(Py_XNewRef(SLOT(books, B_puts)), &odd);
+    long long last_level = plain_int(Py_XNewRef(SLOT(books, B_level)), &odd);
+    Py_DECREF(queue);
+    int on = odd ? 0 : attr_is_true(watch, s_on);
+    int enabled = on == 1 ? attr_is_true(self, s_enabled) : 0;
+    PyObject *rid = SLOT(books, B_rid);
+    PyObject *emit = SLOT(self, R_emit);
+    if (odd || on < 0 || enabled < 0 || rid == NULL || emit == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    long long last = PyLong_AsLong(op_put);
+    if (woke) { /* stamped with when its step first woke a task waiting on the queue */
+        t = woke, last = wakes;
+        set_slot(books, B_woke, Py_NewRef(zero_int));
+    }
+    long long put = puts - last_puts;
+    if ((!put && level == last_level) || !(on && enabled)) {
+        return 1;
+    }
+    long long got = put - level + last_level;
+    if (put < 0) { /* 3.13's shutdown(immediate=True) dropped items without task_done() */
+        put = 0, got = last_level - level;
+    }
+    PyObject *n_puts = PyLong_FromLongLong(puts), *n_level = PyLong_FromLongLong(level);
+    if (n_puts == NULL || n_level == NULL) {
+        Py_XDECREF(n_puts);
+        Py_XDECREF(n_level);
+        return -1;
+    }
+    set_slot(books, B_puts, n_puts);
+    set_slot(books, B_level, Py_NewRef(n_level));
+    Py_INCREF(rid);
+    Py_INCREF(emit);
+    PyObject *at = PyLong_FromLongLong(t);
+    int failed = at == NULL;
+    for (int i = 0; i < 2 && !failed; i++) { /* the op that woke a task, if one, last */
+        int puts_now = (i == 0) == (last != PyLong_AsLong(op_put));
+        long long n = puts_now ? put : got;
+        if (n > 0) {
+            PyObject *count = PyLong_FromLongLong(n);
+            PyObject *fields[6] = {at, rid, puts_now ? op_put : op_got, task, n_level, count};
+            failed = emit_record(emit, use_type, fields, 6) < 0;
+            Py_XDECREF(count);
+        }
+    }
+    Py_XDECREF(at);
+    Py_DECREF(n_level);
+    Py_DECREF(rid);
+    Py_DECREF(emit);
+    return failed ? -1 : 1;
+}
+
+/* ``_stepped`` in C: ``task`` (``tid``), which uses queues (``users``, by task id), ended a
+ * step at ``t`` (since the recorder's origin): what it did to each of them (its last step if
+ * it is done: it uses them no more). 0, or -1 on error. */
+static int
+stepped(PyObject *self, PyObject *task, PyObject *tid, PyObject *users, long long t)
+{
+    PyObject *done = PyObject_CallMethodNoArgs(task, s_done);
+    int last = done == NULL ? -1 : PyObject_IsTrue(done);
+    Py_XDECREF(done);
+    PyObject *watch = last < 0 ? NULL : PyObject_GetAttr(self, s_resources);
+    PyObject *mine = watch ? PyDict_GetItemWithError(users, tid) : NULL; /* borrowed */
+    if (mine == NULL) {
+        if (watch != NULL && !PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, tid);
+        }
+        Py_XDECREF(watch);
+        return -1;
+    }
+    PyObject *queues = PySequence_Tuple(mine);
+    if (queues == NULL || (last && PyDict_DelItem(users, tid) < 0)) {
+        Py_XDECREF(queues);
+        Py_DECREF(watch);
+        return -1;
+    }
+    int outcome = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(queues) && outcome == 0; i++) {
+        PyObject *books = PyTuple_GET_ITEM(queues, i);
+        int counted = count_queue(self, watch, books, tid, t);
+        if (counted == 0) { /* the Python code's */
+            PyObject *at = PyLong_FromLongLong(t);
+            PyObject *call[5] = {watch, books, tid, at, op_put};
+            counted = at == NULL ? -1 : call_method(s_count, call, 5);
+            Py_XDECREF(at);
+        }
+        outcome = counted < 0 ? -1 : 0;
+    }
+    Py_DECREF(queues);
+    Py_DECREF(watch);
+    return outcome;
+}
+
 /* The step of ``task`` (id ``tid``) ran from t0 to t1: ``self`` (a Recorder) records it. */
 static int
 step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long long t0,
@@ -877,11 +1014,7 @@ step_ended(PyObject *self, PyObject *loop, PyObject *task, PyObject *tid, long l
                : PyDict_CheckExact(users) && PyDict_GET_SIZE(users) ? PyDict_Contains(users, tid)
                                                                     : 0;
     if (uses > 0) { /* what it did to its queues */
-        if (end == NULL) {
-            end = PyLong_FromLongLong(t1);
-        }
-        PyObject *call[4] = {self, tid, end, task};
-        uses = end == NULL ? -1 : call_method(s_stepped, call, 4);
+        uses = books_type ? stepped(self, task, tid, users, t1 - base) : -1;
     }
     Py_XDECREF(end);
     return uses < 0 ? -1 : 0;
@@ -1746,15 +1879,34 @@ static PyObject *
 configure_recorder(PyObject *module, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"recorder", "waited", "wait_sleep", "wait_for", "no_deadline",
-                            "coroutine_wrapper", "resource_waits", "future", NULL};
-    PyObject *cls, *waited, *sleep, *wfor, *wrapper, *resources, *future;
+                            "coroutine_wrapper", "resource_waits", "future", "books", "use",
+                            "put", "got", NULL};
+    PyObject *cls, *waited, *sleep, *wfor, *wrapper, *resources, *future, *books, *use, *put,
+        *got;
     double never;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOdO!O!O!:configure_recorder", names,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!OOOdO!O!O!O!OO!O!:configure_recorder", names,
                                      &PyType_Type, &cls, &waited, &sleep, &wfor, &never,
                                      &PyType_Type, &wrapper, &PyFrozenSet_Type, &resources,
-                                     &PyType_Type, &future)) {
+                                     &PyType_Type, &future, &PyType_Type, &books, &use,
+                                     &PyLong_Type, &put, &PyLong_Type, &got)) {
         return NULL;
     }
+    struct {
+        const char *name;
+        Py_ssize_t *offset;
+    } book_slots[] = {
+        {"queue", &B_queue}, {"done", &B_done}, {"puts", &B_puts},   {"level", &B_level},
+        {"rid", &B_rid},     {"woke", &B_woke}, {"wakes", &B_wakes},
+    };
+    for (size_t i = 0; i < sizeof(book_slots) / sizeof(book_slots[0]); i++) {
+        if (slot_offset(books, book_slots[i].name, book_slots[i].offset) < 0) {
+            return NULL;
+        }
+    }
+    Py_XSETREF(books_type, (PyTypeObject *)Py_NewRef(books));
+    Py_XSETREF(use_type, Py_NewRef(use));
+    Py_XSETREF(op_put, Py_NewRef(put));
+    Py_XSETREF(op_got, Py_NewRef(got));
     Py_XSETREF(resource_waits, Py_NewRef(resources));
     Py_XSETREF(future_type, (PyTypeObject *)Py_NewRef(future));
     Py_XSETREF(wrapper_type, (PyTypeObject *)Py_NewRef(wrapper));
@@ -1830,6 +1982,12 @@ PyInit__steps(void)
     INTERN(s_sites, "sites");
     INTERN(s_resource, "_resource");
     INTERN(s_woken_from, "_woken_from");
+    INTERN(s_resources, "resources");
+    INTERN(s_count, "count");
+    INTERN(s_on, "on");
+    INTERN(s_enabled, "enabled");
+    INTERN(s_unfinished, "_unfinished_tasks");
+    INTERN(s_qsize, "qsize");
     INTERN(s_task_created, "task_created");
     INTERN(s_fail, "fail");
     INTERN(s_cancelled, "cancelled");

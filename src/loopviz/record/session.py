@@ -85,6 +85,8 @@ from loopviz.trace import (
     Str,
     TaskCreated,
     Untraced,
+    Use,
+    UseOp,
     Wait,
     Waited,
     encode_header,
@@ -917,6 +919,10 @@ def _compiled_after_step(steps: ModuleType) -> Any:
             coroutine_wrapper=COROUTINE_WRAPPER,
             resource_waits=RESOURCE_WAITS,
             future=asyncio.Future,
+            books=QueueBooks,
+            use=Use,
+            put=int(UseOp.PUT),
+            got=int(UseOp.GOT),
         )
     except (TypeError, AttributeError):
         return None
