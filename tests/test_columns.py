@@ -54,6 +54,15 @@ def test_a_program_installed_among_the_libraries_is_still_its_own() -> None:
     assert library_code("/venv/lib/python3.11/site-packages/aiohttp/connector.py", program)
 
 
+def test_an_installed_package_run_with_m_is_a_library_not_the_program() -> None:
+    """``python -m uvicorn``: the program is uvicorn's ``__main__.py``; uvicorn's tasks are
+    uvicorn's (as when run by its console script), not the program's own."""
+    program = "/venv/lib/python3.11/site-packages/uvicorn/__main__.py"
+    assert library_code("/venv/lib/python3.11/site-packages/uvicorn/server.py", program)
+    own = "/project/app/__main__.py"  # python -m app, in the project: its package is its own
+    assert not library_code("/project/app/server.py", own)
+
+
 def test_tasks_of_asyncio_and_of_libraries_are_marked_library() -> None:
     b = TraceBuilder(program=PROGRAM)
     b.task(0, 1, "main")

@@ -18,6 +18,7 @@ from loopviz.app.app import LoopvizApp
 from loopviz.app.screens.run import RunScreen
 from loopviz.app.target import Run, Target
 from loopviz.model.timeline import Timeline
+from loopviz.record.code import is_console_script
 from loopviz.trace import End, EndReason, read_trace
 
 LOOPVIZ = [sys.executable, "-m", "loopviz"]
@@ -214,3 +215,232 @@ async def test_the_app_runs_a_program_with_its_arguments_and_no_timeout(
         timeline = screen.timeline
         assert timeline is not None and timeline.exit.status == 0
         assert timeline.output_until(timeline.end)[-1][2] == "args ['a', 'b']"
+
+
+# --- a package's console script, or its __main__, is not the program's own code ----------------
+
+# pip's console script, exactly as pip writes it (bin/pytest): the program run, but none of its
+# code is the user's.
+PIP_STUB = """\
+#!{python}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from tinyserve import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
+
+# An installed runner, as uvicorn or pytest is: it imports the user's module and runs it.
+TINYSERVE = """\
+import asyncio, importlib, os, sys
+
+async def serve(app):
+    await app()
+
+def run(name):
+    sys.path.insert(0, os.getcwd())
+    asyncio.run(serve(importlib.import_module(name).app))
+    return 0
+
+def main():
+    return run(sys.argv[1])
+"""
+
+APP = """\
+import asyncio
+
+async def nap():
+    await asyncio.sleep(0.001)
+
+async def app():
+    await asyncio.create_task(nap(), name="nap")
+"""
+
+
+def _served(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A runner installed in a site-packages folder with its pip stub, the user's app in a
+    project folder: the stub, the project and an environment that finds the runner."""
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    (site / "tinyserve").mkdir(parents=True)
+    write_program(site / "tinyserve", TINYSERVE, "__init__.py")
+    write_program(site / "tinyserve", "import sys\nfrom tinyserve import main\nsys.exit(main())\n")
+    (site / "tinyserve" / "prog.py").rename(site / "tinyserve" / "__main__.py")
+    (tmp_path / "venv" / "bin").mkdir()
+    stub = write_program(tmp_path / "venv" / "bin", PIP_STUB.format(python=sys.executable), "serve")
+    stub.chmod(0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    write_program(project, APP, "app.py")
+    return stub, project, os.environ | {"PYTHONPATH": str(site)}
+
+
+def _sites(trace: Path) -> dict[str, tuple[str, int]]:
+    """Where each task was created, by its name as the summary says it."""
+    timeline = Timeline.from_file(trace)
+    return {info.coro: (info.created_file, info.created_line) for info in timeline.tasks}
+
+
+@pytest.mark.parametrize("how", ["stub", "-m"])
+def test_an_installed_runner_s_stub_or_main_is_not_where_the_program_made_its_tasks(
+    tmp_path: Path, how: str
+) -> None:
+    """``loopviz record serve`` (a pip stub) and ``loopviz record -m tinyserve``: the
+    runner's task is made by the runner (no site of the program's own), the app's at the
+    app's line; no sentence names the stub or the runner's ``__main__.py`` as the program's."""
+    stub, project, env = _served(tmp_path)
+    trace = tmp_path / "t.trace.jsonl"
+    program = [str(stub)] if how == "stub" else ["-m", "tinyserve"]
+    command = [*LOOPVIZ, "record", *program, "-o", str(trace), "--", "app"]
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    sites = _sites(trace)
+    assert sites["serve"] == ("", 0)  # asyncio.run in the runner: nothing of the program's
+    assert sites["nap"] == (str(project / "app.py"), 7)
+    steps = subprocess.run(
+        [*LOOPVIZ, "steps", str(trace)], capture_output=True, text=True, timeout=60
+    ).stdout
+    # The runner's task runs the app: named for it (as uvicorn's is), made by the runner.
+    assert "The program creates task app; it is next to run." in steps
+    assert "app creates task nap at app.py:7; it is next to run." in steps
+    assert "serve:" not in steps
+    assert "__main__.py" not in steps
+    summary = subprocess.run(
+        [*LOOPVIZ, "summary", str(trace)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert summary.startswith(f"{'serve' if how == 'stub' else 'tinyserve'}: exited, status 0\n")
+    rows = [line.split()[:3] for line in summary.splitlines()[4:6]]
+    assert rows == [["app", "serve", "tinyserve"], ["nap", "nap", "app"]]
+
+
+def test_a_program_the_user_wrote_that_calls_a_runner_is_still_their_own(tmp_path: Path) -> None:
+    """Ending as a stub does (``sys.exit(main())`` of an imported ``main``) does not make the
+    user's own file a library's: without the stub's ``sys.argv[0]`` fix-up it is theirs."""
+    _stub, project, env = _served(tmp_path)
+    script = write_program(
+        project,
+        "import sys\nfrom tinyserve import main\nif __name__ == '__main__':\n"
+        "    sys.exit(main())\n",
+        "serve_app.py",
+    )
+    trace = tmp_path / "t.trace.jsonl"
+    command = [*LOOPVIZ, "record", str(script), "-o", str(trace), "--", "app"]
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert _sites(trace)["serve"] == (str(script), 4)
+
+
+PYTEST_ASYNC_TEST = """\
+import asyncio
+
+import pytest
+
+async def nap():
+    await asyncio.sleep(0.001)
+
+@pytest.mark.asyncio
+async def test_nap():
+    await asyncio.create_task(nap())
+"""
+
+
+@pytest.mark.parametrize("how", ["stub", "-m"])
+def test_a_test_run_by_pytest_is_created_by_pytest_not_at_its_stub(
+    tmp_path: Path, how: str
+) -> None:
+    """``loopviz steps pytest`` (the venv's stub) and ``-m pytest``: the test's task has no
+    site in pytest's stub (it read 'created at pytest:8') nor in its ``__main__.py``; the
+    task the test makes is at the test's line."""
+    pytest.importorskip("pytest_asyncio")
+    stub = Path(sys.executable).with_name("pytest")
+    if how == "stub" and not is_console_script(str(stub)):
+        pytest.skip(f"{stub} is not pip's console script")
+    test = write_program(tmp_path, PYTEST_ASYNC_TEST, "test_nap.py")
+    program = [str(stub)] if how == "stub" else ["-m", "pytest"]
+    args = ["-q", "-p", "no:cacheprovider", str(test)]
+    command = [*LOOPVIZ, "steps", *program, "--", *args]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "The program creates task test_nap(); it is next to run." in done.stdout
+    assert "test_nap() creates task nap() at test_nap.py:10;" in done.stdout
+    assert "pytest:" not in done.stdout
+    assert "__main__.py" not in done.stdout
+    assert "as asyncio.run() finishes;" in done.stdout
+
+
+PIP_TEMPLATE_BODY = PIP_STUB.format(python="/venv/bin/python")
+
+SETUPTOOLS_STUB = """\
+#!/venv/bin/python
+# EASY-INSTALL-ENTRY-SCRIPT: 'demo==1.0','console_scripts','demo'
+import re
+import sys
+
+# for compatibility with easy_install; see #2198
+__requires__ = 'demo==1.0'
+
+try:
+    from importlib.metadata import distribution
+except ImportError:
+    try:
+        from importlib_metadata import distribution
+    except ImportError:
+        from pkg_resources import load_entry_point
+
+
+def importlib_load_entry_point(spec, group, name):
+    dist_name, _, _ = spec.partition('==')
+    matches = (
+        entry_point
+        for entry_point in distribution(dist_name).entry_points
+        if entry_point.group == group and entry_point.name == name
+    )
+    return next(matches).load()
+
+
+globals().setdefault('load_entry_point', importlib_load_entry_point)
+
+
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])
+    sys.exit(load_entry_point('demo==1.0', 'console_scripts', 'demo')())
+"""
+
+UV_STUB = """\
+#!/venv/bin/python
+# -*- coding: utf-8 -*-
+import sys
+from demo import main
+if __name__ == "__main__":
+    if sys.argv[0].endswith("-script.pyw"):
+        sys.argv[0] = sys.argv[0][:-11]
+    elif sys.argv[0].endswith(".exe"):
+        sys.argv[0] = sys.argv[0][:-4]
+    sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "stub"),
+    [
+        (PIP_TEMPLATE_BODY, True),
+        (SETUPTOOLS_STUB, True),
+        (UV_STUB, True),
+        # The user's own: no fix-up of sys.argv[0], a main of its own, a fix-up but no exit.
+        (PIP_TEMPLATE_BODY.replace("    sys.argv[0] = re.sub", "    x = len"), False),
+        ("import sys\ndef main():\n    return 0\nif __name__ == '__main__':\n"
+         "    sys.argv[0] = sys.argv[0].removesuffix('-script.pyw')\n    sys.exit(main())\n",
+         False),
+        (PIP_TEMPLATE_BODY.replace("    sys.exit(main())\n", "    main()\n"), False),
+        (PIP_TEMPLATE_BODY + "print('and more')\n", False),
+        (PIP_TEMPLATE_BODY + "#" * 5000 + "\n", False),  # a stub is short
+        ("-script.pyw (", False),  # not Python
+    ],
+)  # fmt: skip
+def test_a_console_script_stub_is_known_by_its_content(
+    tmp_path: Path, text: str, stub: bool
+) -> None:
+    path = tmp_path / "demo"
+    path.write_text(text)
+    assert is_console_script(str(path)) is stub

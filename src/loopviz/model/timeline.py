@@ -156,6 +156,8 @@ OVERDUE_SLACK = 1_000_000
 
 # Where installed packages and the standard library live (POSIX and Windows layouts).
 _LIBRARY_DIR = re.compile(r"[\\/](?:site-packages|dist-packages|lib[\\/]python3\.\d+|Lib)[\\/]")
+# What ``python -m package`` runs: the package's ``__main__.py``.
+_PACKAGE_MAIN = ("/__main__.py", "\\__main__.py")
 # asyncio's own modules, in the standard library (not a package's ``asyncio`` folder, such as
 # hypercorn's: its tasks are hypercorn's).
 _ASYNCIO_FILE = re.compile(r"[\\/](?:python3\.\d+t?|Lib)[\\/]asyncio[\\/][^\\/]+$")
@@ -189,12 +191,16 @@ def library_code(file: str, program: str) -> bool:
 
     A task whose coroutine is a library's was started by asyncio or by a library (aiohttp's
     connection closer): the trace's creation site cannot say so, as it is the innermost line
-    of the program's own on the stack (the ``async with`` that led to it)."""
+    of the program's own on the stack (the ``async with`` that led to it). An installed
+    package run with ``-m`` (``python -m uvicorn``: the program is its ``__main__.py``) is
+    not the program's own: its tasks are the package's, as when run by its console script."""
     if not file:
         return False
     if file.startswith("<"):
         return True
     folder = os.path.dirname(program)
+    if program.endswith(_PACKAGE_MAIN) and library_code(program, ""):
+        folder = ""
     if folder and file.startswith(folder + os.sep):  # a virtualenv in the program's folder
         file = file[len(folder) :]  # is still a library's
     return _LIBRARY_DIR.search(file) is not None

@@ -34,6 +34,7 @@ from loopviz.protocol import (
     TRACE_FD,
 )
 from loopviz.record import adopt
+from loopviz.record.code import library_prefixes
 from loopviz.record.follow import forked
 from loopviz.record.output import copy_frame, cut_frame
 from loopviz.record.session import Recorder
@@ -172,6 +173,20 @@ def _module_file(name: str) -> str | None:
     return spec.origin
 
 
+def _installed(path: Path) -> bool:
+    """Whether the file ``python -m`` runs is an installed package's (``python -m uvicorn``:
+    its ``__main__.py`` in site-packages), or the standard library's, rather than the
+    program's own: it lies where libraries do, and not in the current folder outside a
+    site-packages folder (a virtualenv's, in the project, is still installed packages)."""
+    if not str(path).startswith(library_prefixes()):
+        return False
+    try:
+        inside = path.relative_to(Path.cwd().resolve()).parts
+    except ValueError:
+        return True
+    return "site-packages" in inside or "dist-packages" in inside
+
+
 def main() -> int:
     module = sys.argv[1] == "-m"
     program, args = (sys.argv[2], sys.argv[3:]) if module else (sys.argv[1], sys.argv[2:])
@@ -194,7 +209,10 @@ def main() -> int:
         block_threshold=threshold,
         program=str(path),
         argv=args,
-        user_files=[str(path)],
+        # An installed package's __main__ counts as a library's, as the rest of the package
+        # does: what it runs is sited in the program's code (the app uvicorn serves). A
+        # console script's stub does too (``CodeBook``); a file the user ran is their own.
+        user_files=[] if module and _installed(path) else [str(path)],
         writes_end=False,  # the recording process ends the trace, with the exit status
     )
     recorder.note_sources([str(path)])  # at once: a live viewer shows its source meanwhile

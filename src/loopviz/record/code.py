@@ -10,6 +10,7 @@ size of a task group; those facts are read from their frames (:func:`frame_value
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextvars
 import functools
@@ -17,6 +18,7 @@ import os
 import reprlib
 import sys
 import sysconfig
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import CodeType, CoroutineType, FrameType
@@ -80,6 +82,115 @@ def library_prefixes() -> tuple[str, ...]:
     return (*(d.rstrip(os.sep) + os.sep for d in dirs if d), _PACKAGE_DIR, "<")
 
 
+# A console script's stub is a few hundred bytes; a larger file is a program of its own.
+_STUB_MAX = 4096
+
+
+def is_console_script(path: str) -> bool:
+    """Whether ``path`` is the stub that pip (or setuptools, or uv) writes for a package's
+    console script (``bin/pytest``, ``bin/uvicorn``): it imports the entry point and, run as
+    ``__main__``, strips ``-script.pyw`` or ``.exe`` from ``sys.argv[0]`` and exits with what
+    the entry point returns::
+
+        from pytest import console_main
+        if __name__ == '__main__':
+            sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+            sys.exit(console_main())
+
+    Read once, at most a few kilobytes; a file that cannot be read or parsed is not one."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read(_STUB_MAX + 1)
+        if len(text) > _STUB_MAX or b"-script" not in text:
+            return False
+        with warnings.catch_warnings():  # an odd escape is no warning of the program's
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, path)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    main = tree.body[-1] if tree.body else None
+    if not isinstance(main, ast.If) or not _runs_as_main(main):
+        return False
+    *fix_up, last = main.body
+    return _strips_script_suffix(fix_up) and _exits_with_entry_point(last, _imported(tree))
+
+
+def _runs_as_main(node: ast.If) -> bool:
+    """``if __name__ == "__main__":``"""
+    if not isinstance(test := node.test, ast.Compare):
+        return False
+    left, right = test.left, test.comparators
+    return (
+        isinstance(left, ast.Name)
+        and left.id == "__name__"
+        and len(right) == 1
+        and isinstance(right[0], ast.Constant)
+        and right[0].value == "__main__"
+    )
+
+
+def _strips_script_suffix(statements: list[ast.stmt]) -> bool:
+    """The stub's fix-up of ``sys.argv[0]``: ``re.sub(r'(-script\\.pyw|\\.exe)?$', ...)``
+    (pip; ``pyw?``: setuptools), or uv's ``endswith("-script.pyw")``."""
+    nodes = [node for statement in statements for node in ast.walk(statement)]
+    return any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.replace("\\", "").startswith(("(-script.pyw", "-script.pyw"))
+        for node in nodes
+    ) and any(
+        isinstance(node, ast.Assign) and any(_is_argv0(target) for target in node.targets)
+        for node in nodes
+    )
+
+
+def _is_argv0(node: ast.expr) -> bool:
+    """``sys.argv[0]``"""
+    return (
+        isinstance(node, ast.Subscript)
+        and isinstance(argv := node.value, ast.Attribute)
+        and argv.attr == "argv"
+        and isinstance(argv.value, ast.Name)
+        and argv.value.id == "sys"
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value == 0
+    )
+
+
+def _imported(tree: ast.Module) -> set[str]:
+    """The names the module's own top-level statements import (``from pytest import
+    console_main``; setuptools' ``load_entry_point``, imported in a ``try``)."""
+    return {
+        alias.asname or alias.name
+        for statement in tree.body
+        if not isinstance(statement, ast.If | ast.FunctionDef)
+        for node in ast.walk(statement)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def _exits_with_entry_point(node: ast.stmt, imported: set[str]) -> bool:
+    """``sys.exit(main())`` of an imported ``main``, or setuptools'
+    ``sys.exit(load_entry_point('pkg', 'console_scripts', 'name')())``."""
+    if not isinstance(node, ast.Expr) or not isinstance(call := node.value, ast.Call):
+        return False
+    exits = call.func
+    if not (
+        isinstance(exits, ast.Attribute)
+        and exits.attr == "exit"
+        and isinstance(exits.value, ast.Name)
+        and exits.value.id == "sys"
+        and len(call.args) == 1
+        and isinstance(entry := call.args[0], ast.Call)
+    ):
+        return False
+    func = entry.func
+    if isinstance(func, ast.Call):  # load_entry_point(...)()
+        func = func.func
+    return isinstance(func, ast.Name) and func.id in imported
+
+
 class CodeInfo:
     """What the recorder needs to know of one code object, computed once."""
 
@@ -107,14 +218,21 @@ class CodeBook:
     def __init__(self, user_files: Iterable[str] = ()) -> None:
         self.codes: dict[int, CodeInfo] = {}
         self._library = library_prefixes()
+        files = [str(Path(p).resolve()) for p in user_files]
+        # A console script's stub, run as the program (``loopviz record pytest``), is not the
+        # program's code but the package's, wherever it lies: the sites of what the package
+        # runs are in the code it runs (a test's), not at the stub's ``sys.exit(main())``.
+        self._stubs = frozenset(f for f in files if is_console_script(f))
         # The program's own files count as its code even where libraries live.
-        self._user = (*(str(Path(p).resolve()) for p in user_files), _SCENARIO_DIR)
+        self._user = (*(f for f in files if f not in self._stubs), _SCENARIO_DIR)
 
     def info(self, code: CodeType) -> CodeInfo:
         info = self.codes.get(id(code))
         if info is None:
             filename = code.co_filename
-            library = filename.startswith(self._library) and not filename.startswith(self._user)
+            library = (
+                filename.startswith(self._library) and not filename.startswith(self._user)
+            ) or filename in self._stubs
             kind = wait_kind_of(code.co_qualname, filename) if library else None
             info = self.codes[id(code)] = CodeInfo(code, library, kind)  # keeps code alive
         return info
