@@ -140,3 +140,45 @@ def test_exceptions_come_out_as_on_the_stock_loop() -> None:
         traced = _outcomes(rec.loop)
     assert traced == plain
     assert len(plain) == 4
+
+
+def test_it_still_records_waits_and_wake_ups_after_an_executor_job(monkeypatch: Any) -> None:
+    # After a loop's first run_in_executor (getaddrinfo does one), its jobs are in a weak
+    # dictionary: the compiled path must still take a lock's waits and wake-ups, not send
+    # them all to the Python code once a job has been seen.
+    from loopviz.record.session import Recorder as Session
+
+    calls = {"_waited": 0, "_woken": 0}
+    for name in calls:
+        method = getattr(Session, name)
+
+        def counted(*args: Any, _method: Any = method, _name: str = name) -> Any:
+            calls[_name] += 1
+            return _method(*args)
+
+        monkeypatch.setattr(Session, name, counted)
+
+    async def worker(lock: asyncio.Lock) -> None:
+        for _ in range(20):
+            async with lock:
+                await asyncio.sleep(0)
+
+    async def round_of_waits(lock: asyncio.Lock) -> dict[str, int]:
+        before = dict(calls)
+        await asyncio.gather(*(worker(lock) for _ in range(3)))
+        return {name: calls[name] - before[name] for name in calls}
+
+    async def main() -> tuple[dict[str, int], dict[str, int]]:
+        lock = asyncio.Lock()
+        first = await round_of_waits(lock)
+        await asyncio.get_running_loop().run_in_executor(None, int)
+        return first, await round_of_waits(lock)
+
+    recorder = Recorder(program="x", argv=())
+    recorder.watch_resources()
+    with asyncio.Runner(loop_factory=recorder.loop) as runner:
+        before_job, after_job = runner.run(main())
+    recorder.close()
+    waits = sum(1 for r in recorder.records if type(r).__name__ == "Waited")
+    assert waits > 100  # 60 lock waits and the sleeps
+    assert sum(after_job.values()) <= sum(before_job.values()) + 2, (before_job, after_job)

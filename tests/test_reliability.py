@@ -16,6 +16,9 @@ import time
 import warnings
 import weakref
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from loopviz import exits
 from loopviz.app.target import resolve
@@ -506,3 +509,63 @@ def test_callbacks_run_and_fail_as_on_the_stock_loop(tmp_path: Path) -> None:
         record = [sys.executable, "-m", "loopviz", "record", str(program), "-o", str(trace)]
         traced = subprocess.run(record, capture_output=True, text=True, timeout=60, env=env)
         assert (traced.stdout, traced.returncode) == (plain.stdout, plain.returncode), pure
+
+
+def test_a_pause_while_a_wake_up_is_recorded_drops_that_ready_and_breaks_nothing() -> None:
+    # SIGUSR1 (the recorded process's pause) arriving while the recorder takes down what the
+    # running step did to a queue: the Ready of the task it woke, made after, is not recorded
+    # (paused), and nothing of the old recording is used after it was let go.
+    recorder = Recorder(program="x", argv=())
+    recorder.watch_resources()
+    fired: list[bool] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "_woken_from" and not fired:
+            fired.append(True)
+            recorder.toggle_pause()
+
+    async def consumer(queue: asyncio.Queue[int]) -> int:
+        return await queue.get()
+
+    async def main() -> int:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        task = asyncio.create_task(consumer(queue))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the consumer waits in get()
+        sys.setprofile(profile)
+        queue.put_nowait(7)  # this step wakes it
+        sys.setprofile(None)
+        return await task
+
+    with asyncio.Runner(loop_factory=recorder.loop) as runner:
+        assert runner.run(main()) == 7
+    recorder.close()
+    assert fired
+    woken = [r for r in recorder.records if isinstance(r, Ready) and r.task == 2]
+    assert all(r.cause != Cause.FUTURE for r in woken)
+
+
+def test_an_exception_in_a_queues_qsize_as_a_step_ends_reaches_the_program() -> None:
+    # The recorder reads a queue's size as a step of a task using it ends: what that raises
+    # (here Ctrl-C's KeyboardInterrupt, had its handler run there) comes out, once.
+    armed: list[bool] = []
+
+    class Jobs(asyncio.Queue[int]):
+        def qsize(self) -> int:
+            if armed:
+                armed.clear()
+                raise KeyboardInterrupt
+            return super().qsize()
+
+    async def producer(queue: Jobs) -> None:
+        queue.put_nowait(1)
+        armed.append(True)
+
+    async def main() -> None:
+        await asyncio.create_task(producer(Jobs()))
+
+    recorder = Recorder(program="x", argv=())
+    recorder.watch_resources()
+    with pytest.raises(KeyboardInterrupt), asyncio.Runner(loop_factory=recorder.loop) as runner:
+        runner.run(main())
+    recorder.close()

@@ -508,17 +508,36 @@ finished_with_none(PyObject *self, PyObject *task, PyObject *tid, long long star
     return emitted < 0 ? -1 : 1;
 }
 
+/* Whether ``future`` may be an executor job's (``loop.executor_jobs``: None, or a weak dict
+ * once the loop has run one): 0 surely not, 1 maybe (the Python code tells), -1 an error. */
+static int
+maybe_job(PyObject *jobs, PyObject *future)
+{
+    if (jobs == Py_None) {
+        return 0;
+    }
+    if (PyDict_CheckExact(jobs)) {
+        return PyDict_Contains(jobs, future);
+    }
+    Py_ssize_t n = PyObject_Size(jobs); /* none in flight: none of them */
+    return n < 0 ? -1 : n > 0;
+}
+
 /* ``task_scheduled``'s most frequent wake-up in C: a known task woken by a sleep's timer
  * (``_woken``'s last case, none of those before it applying). Its id (a new reference), or
  * NULL: with an error set, or without for the Python code to do it (nothing was changed). */
 static PyObject *
 woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
 {
+    PyObject *jobs = *(PyObject **)((char *)loop + L_executor_jobs);
+    int job = jobs == NULL ? 1 : maybe_job(jobs, future);
+    if (job != 0) {
+        return NULL; /* (an error set, or the Python code's) */
+    }
     PyObject *cause = *(PyObject **)((char *)loop + L_wake_cause);
     PyObject *running = *(PyObject **)((char *)loop + L_running_task);
-    PyObject *jobs = *(PyObject **)((char *)loop + L_executor_jobs);
     if (cause == NULL || !PyLong_CheckExact(cause) || PyLong_AsLong(cause) != cause_timer_value ||
-        running != Py_None || jobs != Py_None || PyObject_TypeCheck(future, task_type)) {
+        running != Py_None || PyObject_TypeCheck(future, task_type)) {
         PyErr_Clear();
         return NULL;
     }
@@ -564,14 +583,14 @@ woken_by_timer(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
 static PyObject *
 woken_by_step(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
 {
-    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
     PyObject *jobs = *(PyObject **)((char *)loop + L_executor_jobs);
-    if (running == NULL || running == Py_None || jobs == NULL ||
-        PyObject_TypeCheck(future, task_type) || (jobs != Py_None && !PyDict_CheckExact(jobs))) {
-        return NULL;
+    int job = jobs == NULL ? 1 : maybe_job(jobs, future);
+    PyObject *running = *(PyObject **)((char *)loop + L_running_task);
+    if (job != 0 || running == NULL || running == Py_None ||
+        PyObject_TypeCheck(future, task_type)) {
+        return NULL; /* (an error set, or the Python code's) */
     }
-    int job = jobs == Py_None ? 0 : PyDict_Contains(jobs, future);
-    int no = job != 0 ? -job : answer_is(future, s_cancelled, Py_False);
+    int no = answer_is(future, s_cancelled, Py_False);
     if (no != 1) {
         return NULL; /* (an error set, or the Python code's) */
     }
@@ -579,8 +598,7 @@ woken_by_step(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
     PyObject *waits = SLOT(self, R_resource_waits);
     PyObject *ids = waits ? SLOT(self, R_task_ids) : NULL;
     PyObject *origin = ids ? SLOT(self, R_origin) : NULL;
-    PyObject *emit = origin ? SLOT(self, R_emit) : NULL;
-    if (emit == NULL || !PyDict_CheckExact(waits) || !PyDict_CheckExact(ids)) {
+    if (origin == NULL || !PyDict_CheckExact(waits) || !PyDict_CheckExact(ids)) {
         return NULL;
     }
     PyObject *key = PyLong_FromVoidPtr(task);
@@ -609,8 +627,11 @@ woken_by_step(PyObject *self, PyObject *loop, PyObject *task, PyObject *future)
         }
         Py_DECREF(waited);
     }
+    /* self.emit, read now: _woken_from is Python code (a SIGUSR1 handler's pause() there
+     * replaces it), as self.emit(ready) reads it after */
+    PyObject *emit = failed ? NULL : SLOT(self, R_emit);
     PyObject *fields[4] = {t, tid, cause_future, by};
-    if (failed || emit_record(emit, ready_type, fields, 4) < 0) {
+    if (emit == NULL || emit_record(emit, ready_type, fields, 4) < 0) {
         Py_CLEAR(tid);
     }
     Py_XDECREF(t);
@@ -720,11 +741,13 @@ waited_in_library(PyObject *self, PyObject *loop, PyObject *task, PyObject *wait
             outcome = -1;
             goto out;
         }
-        resource = Py_IS_TYPE(waiter, future_type) && (jobs == Py_None || PyDict_CheckExact(jobs));
-        if (resource && jobs != Py_None && (resource = !PyDict_Contains(jobs, waiter)) < 0) {
+        resource = Py_IS_TYPE(waiter, future_type);
+        int job = resource ? maybe_job(jobs, waiter) : 0;
+        if (job < 0) {
             outcome = -1;
             goto out;
         }
+        resource = resource && !job;
     }
     if (!sleep && !resource) {
         goto out;
@@ -808,25 +831,38 @@ out:
     return outcome;
 }
 
-/* An int (a new reference, given) as a C integer, or -1 with ``*odd`` set where it is not
- * one (an error cleared: the Python code then does what it does with it). */
+/* An int (a new reference, given) as a C integer. Where it is not one (not an int, too
+ * large) ``*odd`` is set to 1 (the error cleared: the Python code then does what it does with
+ * it); where reading it raised (``v`` NULL), to -1 with the exception left set. Once ``*odd``
+ * is -1, nothing is read (no call with an exception set). */
 static long long
 plain_int(PyObject *v, int *odd)
 {
-    long long x = v == NULL ? -1 : PyLong_Check(v) ? PyLong_AsLongLong(v) : -1;
-    if (v == NULL || !PyLong_Check(v) || (x == -1 && PyErr_Occurred())) {
-        PyErr_Clear();
-        *odd = 1;
+    if (v == NULL) {
+        if (*odd >= 0) {
+            *odd = -1;
+        }
+        return -1;
     }
-    Py_XDECREF(v);
+    long long x = PyLong_Check(v) ? PyLong_AsLongLong(v) : -1;
+    if (!PyLong_Check(v) || (x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        if (*odd == 0) {
+            *odd = 1;
+        }
+    }
+    Py_DECREF(v);
     return x;
 }
+#define READ_INT(expr) (odd < 0 ? -1 : plain_int((expr), &odd))
 
-/* ``ResourceWatch.count(books, task, t, PUT)`` in C: the puts and gets of a queue since it was
- * last seen, from its own books, as ``Use`` records. 1: counted; 0: the Python code must do it
- * (nothing was changed); -1: an error. */
+/* ``ResourceWatch.count(books, task, *t, *last)`` in C: the puts and gets of a queue since it
+ * was last seen, from its own books, as ``Use`` records. 1: counted; 0: the Python code must
+ * do it, with ``*t`` and ``*last`` (which a wake-up's hand-over, done first as there, may
+ * have changed); -1: an error (raised where the Python code raises it). */
 static int
-count_queue(PyObject *self, PyObject *watch, PyObject *books, PyObject *task, long long t)
+count_queue(PyObject *self, PyObject *watch, PyObject *books, PyObject *task, long long *t,
+            long long *last)
 {
     if (!Py_IS_TYPE(books, books_type)) {
         return 0;
@@ -842,29 +878,35 @@ count_queue(PyObject *self, PyObject *watch, PyObject *books, PyObject *task, lo
         return 1;
     }
     int odd = 0;
-    long long woke = plain_int(Py_XNewRef(SLOT(books, B_woke)), &odd);
-    long long wakes = plain_int(Py_XNewRef(SLOT(books, B_wakes)), &odd);
-    long long puts = plain_int(PyObject_GetAttr(queue, s_unfinished), &odd) +
-                     plain_int(Py_XNewRef(SLOT(books, B_done)), &odd);
-    long long level = plain_int(PyObject_CallMethodNoArgs(queue, s_qsize), &odd);
-    long long last_puts = plain_int(Py_XNewRef(SLOT(books, B_puts)), &odd);
-    long long last_level = plain_int(Py_XNewRef(SLOT(books, B_level)), &odd);
-    Py_DECREF(queue);
-    int on = odd ? 0 : attr_is_true(watch, s_on);
-    int enabled = on == 1 ? attr_is_true(self, s_enabled) : 0;
-    PyObject *rid = SLOT(books, B_rid);
-    PyObject *emit = SLOT(self, R_emit);
-    if (odd || on < 0 || enabled < 0 || rid == NULL || emit == NULL) {
-        PyErr_Clear();
-        return 0;
+    long long woke = READ_INT(Py_XNewRef(SLOT(books, B_woke)));
+    long long wakes = woke ? READ_INT(Py_XNewRef(SLOT(books, B_wakes))) : 0;
+    if (odd) {
+        Py_DECREF(queue);
+        return odd < 0 ? -1 : 0;
     }
-    long long last = PyLong_AsLong(op_put);
     if (woke) { /* stamped with when its step first woke a task waiting on the queue */
-        t = woke, last = wakes;
+        *t = woke, *last = wakes;
         set_slot(books, B_woke, Py_NewRef(zero_int));
     }
+    long long puts = READ_INT(PyObject_GetAttr(queue, s_unfinished));
+    puts += READ_INT(Py_XNewRef(SLOT(books, B_done)));
+    long long level = READ_INT(PyObject_CallMethodNoArgs(queue, s_qsize));
+    long long last_puts = READ_INT(Py_XNewRef(SLOT(books, B_puts)));
+    long long last_level = READ_INT(Py_XNewRef(SLOT(books, B_level)));
+    Py_DECREF(queue);
+    if (odd) {
+        return odd < 0 ? -1 : 0;
+    }
     long long put = puts - last_puts;
-    if ((!put && level == last_level) || !(on && enabled)) {
+    if (!put && level == last_level) {
+        return 1;
+    }
+    int on = attr_is_true(watch, s_on);
+    int enabled = on == 1 ? attr_is_true(self, s_enabled) : 0;
+    if (on < 0 || enabled < 0) {
+        return -1;
+    }
+    if (!(on && enabled)) {
         return 1;
     }
     long long got = put - level + last_level;
@@ -879,12 +921,18 @@ count_queue(PyObject *self, PyObject *watch, PyObject *books, PyObject *task, lo
     }
     set_slot(books, B_puts, n_puts);
     set_slot(books, B_level, Py_NewRef(n_level));
+    PyObject *emit = SLOT(self, R_emit), *rid = emit ? SLOT(books, B_rid) : NULL;
+    if (rid == NULL) {
+        Py_DECREF(n_level);
+        return -1;
+    }
     Py_INCREF(rid);
     Py_INCREF(emit);
-    PyObject *at = PyLong_FromLongLong(t);
+    PyObject *at = PyLong_FromLongLong(*t);
     int failed = at == NULL;
+    long long put_op = PyLong_AsLong(op_put);
     for (int i = 0; i < 2 && !failed; i++) { /* the op that woke a task, if one, last */
-        int puts_now = (i == 0) == (last != PyLong_AsLong(op_put));
+        int puts_now = (i == 0) == (*last != put_op);
         long long n = puts_now ? put : got;
         if (n > 0) {
             PyObject *count = PyLong_FromLongLong(n);
@@ -899,6 +947,7 @@ count_queue(PyObject *self, PyObject *watch, PyObject *books, PyObject *task, lo
     Py_DECREF(emit);
     return failed ? -1 : 1;
 }
+#undef READ_INT
 
 /* ``_stepped`` in C: ``task`` (``tid``), which uses queues (``users``, by task id), ended a
  * step at ``t`` (since the recorder's origin): what it did to each of them (its last step if
@@ -927,11 +976,14 @@ stepped(PyObject *self, PyObject *task, PyObject *tid, PyObject *users, long lon
     int outcome = 0;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(queues) && outcome == 0; i++) {
         PyObject *books = PyTuple_GET_ITEM(queues, i);
-        int counted = count_queue(self, watch, books, tid, t);
+        long long at_ns = t, last = PyLong_AsLong(op_put);
+        int counted = count_queue(self, watch, books, tid, &at_ns, &last);
         if (counted == 0) { /* the Python code's */
-            PyObject *at = PyLong_FromLongLong(t);
-            PyObject *call[5] = {watch, books, tid, at, op_put};
-            counted = at == NULL ? -1 : call_method(s_count, call, 5);
+            PyObject *at = PyLong_FromLongLong(at_ns);
+            PyObject *op = at ? PyLong_FromLongLong(last) : NULL;
+            PyObject *call[5] = {watch, books, tid, at, op};
+            counted = op == NULL ? -1 : call_method(s_count, call, 5);
+            Py_XDECREF(op);
             Py_XDECREF(at);
         }
         outcome = counted < 0 ? -1 : 0;
