@@ -107,7 +107,7 @@ chain_exception(PyObject *pending)
 /* --- names, and what configure() hands over ------------------------------------------------- */
 
 static PyObject *s_boundary, *s_after_step, *s_callback_ran, *s_fut_waiter, *s_done,
-    *s_stepped, *s_cause, *s_ref, *s_self, *s_append, *s_wants_boundary,
+    *s_cause, *s_ref, *s_self, *s_append, *s_wants_boundary,
     *s_callback_min_ns, *s_task_scheduled, *s_step_ended, *s_fail, *s_cancelled,
     *s_exception, *s_result;
 
@@ -2015,7 +2015,6 @@ PyInit__steps(void)
     INTERN(s_callback_ran, "callback_ran");
     INTERN(s_fut_waiter, "_fut_waiter");
     INTERN(s_done, "done");
-    INTERN(s_stepped, "_stepped");
     INTERN(s_cause, "_cause");
     INTERN(s_ref, "_ref");
     INTERN(s_self, "__self__");
